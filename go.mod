@@ -1,0 +1,3 @@
+module github.com/servicehall/servicehall
+
+go 1.26.8
