@@ -38,16 +38,16 @@ func TestDeadlineAcrossSpringFestivalAndNationalDay(t *testing.T) {
 		unit     calendar.Unit
 		want     string
 	}{
-		{"2025-01-24", 1, calendar.WorkingDays, "2025-01-26"},  // Friday; the make-up Sunday counts
-		{"2025-01-24", 3, calendar.WorkingDays, "2025-02-05"},  // 26, 27, then the holiday
-		{"2025-01-27", 5, calendar.WorkingDays, "2025-02-10"},  // 5, 6, 7, make-up Sat 8, Mon 10
-		{"2025-01-28", 1, calendar.WorkingDays, "2025-02-05"},  // accepted on a holiday
-		{"2025-09-26", 2, calendar.WorkingDays, "2025-09-29"},  // make-up Sunday 28, Monday 29
-		{"2025-09-30", 1, calendar.WorkingDays, "2025-10-09"},  // eight days off
-		{"2025-09-30", 3, calendar.WorkingDays, "2025-10-11"},  // make-up Saturday
-		{"2025-09-30", 4, calendar.WorkingDays, "2025-10-13"},  // Sunday 12 is off
-		{"2025-09-15", 20, calendar.WorkingDays, "2025-10-17"}, // the licence default, across both
-		{"2024-12-31", 1, calendar.WorkingDays, "2025-01-02"},  // 元旦
+		{"2025-01-24", 1, calendar.WorkingDays, "2025-01-26"},   // Friday; the make-up Sunday counts
+		{"2025-01-24", 3, calendar.WorkingDays, "2025-02-05"},   // 26, 27, then the holiday
+		{"2025-01-27", 5, calendar.WorkingDays, "2025-02-10"},   // 5, 6, 7, make-up Sat 8, Mon 10
+		{"2025-01-28", 1, calendar.WorkingDays, "2025-02-05"},   // accepted on a holiday
+		{"2025-09-26", 2, calendar.WorkingDays, "2025-09-29"},   // make-up Sunday 28, Monday 29
+		{"2025-09-30", 1, calendar.WorkingDays, "2025-10-09"},   // eight days off
+		{"2025-09-30", 3, calendar.WorkingDays, "2025-10-11"},   // make-up Saturday
+		{"2025-09-30", 4, calendar.WorkingDays, "2025-10-13"},   // Sunday 12 is off
+		{"2025-09-15", 20, calendar.WorkingDays, "2025-10-17"},  // the licence default, across both
+		{"2024-12-31", 1, calendar.WorkingDays, "2025-01-02"},   // 元旦
 		{"2025-08-10", 60, calendar.CalendarDays, "2025-10-09"}, // ID card: 60日, ends on a working day
 		{"2025-09-20", 15, calendar.CalendarDays, "2025-10-09"}, // residence permit: ends on 10-05, a holiday, so the next working day
 		{"2025-09-15", 15, calendar.CalendarDays, "2025-09-30"},

@@ -67,9 +67,9 @@ func TestParseSaysWhy(t *testing.T) {
 		{"1101011990030786701", idnumber.ErrLength},
 		{"1101011990030786Y0", idnumber.ErrFormat},
 		{"990426199112010074", idnumber.ErrRegion},
-		{"360426199113010079", idnumber.ErrBirth},   // month 13
-		{"235407207006112742", idnumber.ErrBirth},   // born 2070
-		{"110101202612310011", idnumber.ErrBirth},   // after today
+		{"360426199113010079", idnumber.ErrBirth}, // month 13
+		{"235407207006112742", idnumber.ErrBirth}, // born 2070
+		{"110101202612310011", idnumber.ErrBirth}, // after today
 		{"36042619910102009X", idnumber.ErrChecksum},
 	}
 	for _, tt := range tests {
