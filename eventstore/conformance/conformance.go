@@ -37,6 +37,7 @@ func Run(t *testing.T, a Adapter) {
 		{"ExpectedVersion", expectedVersion},
 		{"ConflictWritesNothing", conflictWritesNothing},
 		{"IdempotentAppend", idempotentAppend},
+		{"IDStoredInAnotherStream", idElsewhere},
 		{"ConcurrentWritersOneStream", concurrentOneStream},
 		{"ConcurrentWritersManyStreams", concurrentManyStreams},
 		{"GlobalLog", globalLog},
@@ -198,6 +199,46 @@ func idempotentAppend(t *testing.T, a Adapter) {
 	}
 	if again, err := s.Append(ctx, stream, eventstore.NoStream, batch...); err != nil || again != first {
 		t.Fatalf("late retry = %+v, %v; want %+v", again, err, first)
+	}
+}
+
+// An event id belongs to one stream: reusing it elsewhere is refused and
+// does not disturb appends committed alongside it.
+func idElsewhere(t *testing.T, a Adapter) {
+	s := open(t, a)
+	p := prefix()
+	e := ev("Once", 1)
+	if _, err := s.Append(ctx, p+"first", eventstore.NoStream, e); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 20 {
+				_, errs[i] = s.Append(ctx, p+"second", eventstore.NoStream, ev("Fresh", 0), e)
+				return
+			}
+			_, errs[i] = s.Append(ctx, fmt.Sprintf("%sother%d", p, i), eventstore.NoStream, ev("Other", i))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 20 {
+			if err == nil {
+				t.Error("an id stored in another stream was appended again")
+			}
+		} else if err != nil {
+			t.Errorf("append %d beside the refused one: %v", i, err)
+		}
+	}
+	if got, _ := s.ReadStream(ctx, p+"second", 0); len(got) != 0 {
+		t.Fatalf("the refused append left %d events", len(got))
+	}
+	if got := readAllWithPrefix(t, s, 0, p); len(got) != 40 {
+		t.Fatalf("global log holds %d of our events, want 40", len(got))
 	}
 }
 

@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,12 +30,19 @@ import (
 	"github.com/servicehall/servicehall/eventstore"
 )
 
+// Each event row points at its stream's previous event (prev) and a small
+// table holds each stream's head. An append therefore only adds rows at the
+// end of the log and of the id index (ids are time-ordered UUIDv7) and
+// updates one head: an index on (stream, version) would dirty a page per
+// stream per commit and costs half the write rate. A stream is read by
+// walking prev from its head.
 const schema = `
 CREATE TABLE IF NOT EXISTS events (
 	position       INTEGER PRIMARY KEY,
 	id             BLOB    NOT NULL,
 	stream         TEXT    NOT NULL,
 	version        INTEGER NOT NULL,
+	prev           INTEGER NOT NULL,
 	type           TEXT    NOT NULL,
 	occurred_at    INTEGER NOT NULL,
 	actor_id       TEXT    NOT NULL,
@@ -44,7 +53,11 @@ CREATE TABLE IF NOT EXISTS events (
 	data           TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
-CREATE UNIQUE INDEX IF NOT EXISTS events_stream ON events (stream, version);
+CREATE TABLE IF NOT EXISTS streams (
+	name    TEXT    PRIMARY KEY,
+	version INTEGER NOT NULL,
+	last    INTEGER NOT NULL
+) WITHOUT ROWID;
 PRAGMA user_version = 1;
 `
 
@@ -68,7 +81,8 @@ type Store struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after every commit
 
-	versions map[string]uint64 // writer goroutine only
+	heads map[string]head       // writer goroutine only; a cache of the streams table
+	stmts map[stmtKey]*sql.Stmt // prepared at Open
 }
 
 type request struct {
@@ -117,13 +131,14 @@ func Open(path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	s := &Store{
-		read:     read,
-		write:    write,
-		reqs:     make(chan *request, maxBatch),
-		stop:     make(chan struct{}),
-		stopped:  make(chan struct{}),
-		changed:  make(chan struct{}),
-		versions: make(map[string]uint64),
+		read:    read,
+		write:   write,
+		reqs:    make(chan *request, maxBatch),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+		changed: make(chan struct{}),
+		heads:   make(map[string]head),
+		stmts:   make(map[stmtKey]*sql.Stmt),
 	}
 	var head sql.NullInt64
 	if err := read.QueryRow(`SELECT max(position) FROM events`).Scan(&head); err != nil {
@@ -131,6 +146,10 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
 	}
 	s.head.Store(uint64(head.Int64))
+	if err := s.prepare(); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("open event store %s: %w", path, err)
+	}
 	go s.writer()
 	return s, nil
 }
@@ -198,129 +217,234 @@ func (s *Store) writer() {
 	}
 }
 
-// commit writes a batch in one transaction. A request that fails its checks
-// writes nothing and does not stop the others.
+// head is where a stream ends: its version and the position of its last event.
+type head struct{ version, last uint64 }
+
+// pending is what a transaction has written so far, not yet committed.
+type pending struct {
+	heads map[string]head
+	rows  []row
+	next  uint64 // the position the next event gets
+}
+
+type row struct {
+	eventstore.Event
+	stream        string
+	version, prev uint64
+	position      uint64
+}
+
+// commit writes a batch in one transaction, each append checked on its own:
+// one that fails writes nothing and does not stop the others. The fast path
+// inserts the whole batch with one statement; if that fails, the batch is
+// replayed one append at a time, each in a savepoint.
 func (s *Store) commit(batch []*request) {
 	ctx := context.Background()
-	fail := func(err error) {
-		for _, r := range batch {
-			if r.err == nil {
-				r.err = err
-			}
-			close(r.done)
-		}
-		s.versions = make(map[string]uint64) // the rollback may have undone what the cache says
-	}
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		fail(fmt.Errorf("append: begin: %w", err))
-		return
-	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO events (`+columns+`) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		tx.Rollback()
-		fail(fmt.Errorf("append: prepare: %w", err))
-		return
-	}
-	pending := make(map[string]uint64, len(batch))
-	var last uint64
-	wrote := false
+	live := batch[:0:0]
 	for _, r := range batch {
 		if r.ctx.Err() != nil { // given up before we started: write nothing
 			r.err = r.ctx.Err()
 			continue
 		}
-		r.result, r.err = s.apply(ctx, tx, insert, r, pending)
-		if r.err == nil && r.result.Position > last {
-			last = r.result.Position
-			wrote = true
+		live = append(live, r)
+	}
+	p, err := s.write1(ctx, live, false)
+	if err != nil {
+		for _, r := range live {
+			r.err, r.result = nil, eventstore.Result{}
 		}
+		p, err = s.write1(ctx, live, true)
 	}
-	insert.Close()
-	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("append: commit: %w", err))
-		return
-	}
-	for stream, v := range pending {
-		s.versions[stream] = v
-	}
-	if len(s.versions) > 1<<18 {
-		s.versions = make(map[string]uint64)
-	}
-	if wrote && last > s.head.Load() {
-		s.head.Store(last)
-		s.mu.Lock()
-		close(s.changed)
-		s.changed = make(chan struct{})
-		s.mu.Unlock()
+	if err != nil {
+		s.heads = make(map[string]head) // the rollback undid what the cache may say
+		for _, r := range live {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+	} else {
+		if len(s.heads) > 1<<18 {
+			s.heads = make(map[string]head)
+		}
+		for stream, h := range p.heads {
+			s.heads[stream] = h
+		}
+		if last := p.next - 1; last > s.head.Load() {
+			s.head.Store(last)
+			s.mu.Lock()
+			close(s.changed)
+			s.changed = make(chan struct{})
+			s.mu.Unlock()
+		}
 	}
 	for _, r := range batch {
 		close(r.done)
 	}
 }
 
-func (s *Store) apply(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, r *request, pending map[string]uint64) (eventstore.Result, error) {
-	current, err := s.version(ctx, tx, r.stream, pending)
+// write1 runs one transaction over the batch. Careful mode puts each append
+// in a savepoint and inserts it on its own.
+func (s *Store) write1(ctx context.Context, batch []*request, careful bool) (*pending, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("append: begin: %w", err)
+	}
+	defer tx.Rollback()
+	p := &pending{heads: make(map[string]head), next: s.head.Load() + 1}
+	for _, r := range batch {
+		if !careful {
+			r.result, r.err = s.check(ctx, tx, p, r)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT one`); err != nil {
+			return nil, fmt.Errorf("append: %w", err)
+		}
+		mark, heads := len(p.rows), maps.Clone(p.heads)
+		r.result, r.err = s.check(ctx, tx, p, r)
+		if r.err == nil && len(p.rows) > mark {
+			if err := s.flush(ctx, tx, p.rows[mark:], p.heads, r.stream); err != nil {
+				tx.ExecContext(ctx, `ROLLBACK TO one`)
+				p.next = p.rows[mark].position
+				p.rows = p.rows[:mark]
+				p.heads = heads
+				r.result, r.err = s.duplicate(ctx, tx, r, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE one`); err != nil {
+			return nil, fmt.Errorf("append: %w", err)
+		}
+	}
+	if !careful && len(p.rows) > 0 {
+		if err := s.flush(ctx, tx, p.rows, p.heads, ""); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("append: commit: %w", err)
+	}
+	return p, nil
+}
+
+// check decides one append against the heads and queues its rows in p.
+func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) (eventstore.Result, error) {
+	h, err := s.headOf(ctx, tx, p, r.stream)
 	if err != nil {
 		return eventstore.Result{}, err
 	}
-	if r.expected != eventstore.Any && uint64(r.expected) != current {
+	if r.expected != eventstore.Any && uint64(r.expected) != h.version {
 		if res, ok, err := s.stored(ctx, tx, r); err != nil || ok {
 			return res, err
 		}
-		return eventstore.Result{}, &eventstore.ConflictError{Stream: r.stream, Expected: r.expected, Actual: int64(current)}
+		return eventstore.Result{}, &eventstore.ConflictError{Stream: r.stream, Expected: r.expected, Actual: int64(h.version)}
 	}
-	multi := len(r.events) > 1
-	if multi {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT append`); err != nil {
-			return eventstore.Result{}, fmt.Errorf("append to %s: %w", r.stream, err)
+	if r.expected == eventstore.Any { // a retry cannot be told by its version
+		if res, ok, err := s.stored(ctx, tx, r); err != nil || ok {
+			return res, err
 		}
 	}
-	var res eventstore.Result
-	for i, e := range r.events {
-		version := current + uint64(i) + 1
-		out, err := insert.ExecContext(ctx, e.ID[:], r.stream, version, e.Type, e.OccurredAt.UnixNano(),
-			e.Actor.ID, e.Actor.Role, e.CorrelationID, e.CausationID, e.Schema, string(e.Data))
-		if err != nil {
-			if multi {
-				tx.ExecContext(ctx, `ROLLBACK TO append; RELEASE append`)
-			}
-			if uniqueViolation(err) {
-				if res, ok, serr := s.stored(ctx, tx, r); serr != nil || ok {
-					return res, serr
-				}
-				delete(s.versions, r.stream)
-				return eventstore.Result{}, &eventstore.ConflictError{Stream: r.stream, Expected: r.expected, Actual: -1}
-			}
-			return eventstore.Result{}, fmt.Errorf("append to %s: %w", r.stream, err)
-		}
-		pos, err := out.LastInsertId()
-		if err != nil {
-			return eventstore.Result{}, fmt.Errorf("append to %s: %w", r.stream, err)
-		}
-		res = eventstore.Result{Version: version, Position: uint64(pos)}
+	for _, e := range r.events {
+		row := row{Event: e, stream: r.stream, version: h.version + 1, prev: h.last, position: p.next}
+		p.rows = append(p.rows, row)
+		p.next++
+		h = head{row.version, row.position}
 	}
-	if multi {
-		if _, err := tx.ExecContext(ctx, `RELEASE append`); err != nil {
-			return eventstore.Result{}, fmt.Errorf("append to %s: %w", r.stream, err)
-		}
-	}
-	pending[r.stream] = res.Version
-	return res, nil
+	p.heads[r.stream] = h
+	return eventstore.Result{Version: h.version, Position: h.last}, nil
 }
 
-func (s *Store) version(ctx context.Context, tx *sql.Tx, stream string, pending map[string]uint64) (uint64, error) {
-	if v, ok := pending[stream]; ok {
-		return v, nil
+// duplicate explains a failed insert: a retry of a stored append succeeds,
+// an id stored elsewhere is a conflict.
+func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, r *request, err error) (eventstore.Result, error) {
+	if !uniqueViolation(err) {
+		return eventstore.Result{}, fmt.Errorf("append to %s: %w", r.stream, err)
 	}
-	if v, ok := s.versions[stream]; ok {
-		return v, nil
+	if res, ok, serr := s.stored(ctx, tx, r); serr != nil || ok {
+		return res, serr
 	}
-	var v sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM events WHERE stream = ?`, stream).Scan(&v); err != nil {
-		return 0, fmt.Errorf("append to %s: read version: %w", stream, err)
+	return eventstore.Result{}, &eventstore.ConflictError{Stream: r.stream, Expected: r.expected, Actual: -1}
+}
+
+func (s *Store) headOf(ctx context.Context, tx *sql.Tx, p *pending, stream string) (head, error) {
+	if h, ok := p.heads[stream]; ok {
+		return h, nil
 	}
-	return uint64(v.Int64), nil
+	if h, ok := s.heads[stream]; ok {
+		return h, nil
+	}
+	var h head
+	err := tx.QueryRowContext(ctx, `SELECT version, last FROM streams WHERE name = ?`, stream).Scan(&h.version, &h.last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return head{}, fmt.Errorf("append to %s: read head: %w", stream, err)
+	}
+	return h, nil
+}
+
+// flush inserts rows and the heads they move, a few statements for the lot.
+// With only set, it writes that stream's head alone.
+func (s *Store) flush(ctx context.Context, tx *sql.Tx, rows []row, heads map[string]head, only string) error {
+	args := make([]any, 0, len(rows)*13)
+	for _, r := range rows {
+		args = append(args, r.position, r.ID[:], r.stream, r.version, r.prev, r.Type, r.OccurredAt.UnixNano(),
+			r.Actor.ID, r.Actor.Role, r.CorrelationID, r.CausationID, r.Schema, string(r.Data))
+	}
+	if err := s.insertMany(ctx, tx, insertEvents, args, 13); err != nil {
+		return err
+	}
+	args = args[:0]
+	for name, h := range heads {
+		if only == "" || name == only {
+			args = append(args, name, h.version, h.last)
+		}
+	}
+	return s.insertMany(ctx, tx, upsertHeads, args, 3)
+}
+
+type stmtKey struct {
+	prefix string
+	rows   int
+}
+
+const (
+	insertEvents = `INSERT INTO events (position, id, stream, version, prev, type, occurred_at, actor_id, actor_role, correlation_id, causation_id, schema, data) VALUES `
+	upsertHeads  = `INSERT INTO streams (name, version, last) VALUES `
+	onHead       = ` ON CONFLICT (name) DO UPDATE SET version = excluded.version, last = excluded.last`
+)
+
+// insertMany inserts rows of width parameters with as few statements as it
+// can, each prepared once: row counts are split into powers of two up to
+// 256, so a handful of cached statements serve every batch.
+func (s *Store) insertMany(ctx context.Context, tx *sql.Tx, prefix string, args []any, width int) error {
+	for len(args) > 0 {
+		n := 256
+		for n*width > len(args) {
+			n /= 2
+		}
+		if _, err := tx.StmtContext(ctx, s.stmts[stmtKey{prefix, n}]).ExecContext(ctx, args[:n*width]...); err != nil {
+			return err
+		}
+		args = args[n*width:]
+	}
+	return nil
+}
+
+// prepare readies the statements insertMany uses, before the writer starts:
+// inside a transaction the pool's one connection is taken.
+func (s *Store) prepare() error {
+	for _, p := range []struct {
+		prefix, suffix string
+		width          int
+	}{{insertEvents, "", 13}, {upsertHeads, onHead, 3}} {
+		tuple := "(" + strings.Repeat("?,", p.width-1) + "?)"
+		for n := 1; n <= 256; n *= 2 {
+			q := p.prefix + strings.Repeat(tuple+",", n-1) + tuple + p.suffix
+			st, err := s.write.Prepare(q)
+			if err != nil {
+				return fmt.Errorf("prepare: %w", err)
+			}
+			s.stmts[stmtKey{p.prefix, n}] = st
+		}
+	}
+	return nil
 }
 
 // stored reports whether every event of r is already in r's stream, in
@@ -351,7 +475,13 @@ func uniqueViolation(err error) bool {
 }
 
 func (s *Store) ReadStream(ctx context.Context, stream string, after uint64) ([]eventstore.Record, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+columns+` FROM events WHERE stream = ? AND version > ? ORDER BY version`, stream, after)
+	rows, err := s.read.QueryContext(ctx, `
+		WITH RECURSIVE chain (pos) AS (
+			SELECT last FROM streams WHERE name = ?1
+			UNION ALL
+			SELECT e.prev FROM events e JOIN chain ON e.position = chain.pos WHERE e.version > ?2 + 1
+		)
+		SELECT `+columns+` FROM events WHERE position IN (SELECT pos FROM chain) AND version > ?2 ORDER BY position`, stream, after)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}

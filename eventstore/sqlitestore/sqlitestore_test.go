@@ -1,6 +1,11 @@
 package sqlitestore_test
 
 import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/google/uuid"
 	"path/filepath"
 	"testing"
 
@@ -29,5 +34,31 @@ func TestConformance(t *testing.T) {
 			}
 			return openAt(t, paths[s])
 		},
+	})
+}
+
+// BenchmarkAppendParallel appends single events from many goroutines, each
+// to its own stream: the shape group commit is for.
+func BenchmarkAppendParallel(b *testing.B) {
+	s, err := sqlitestore.Open(filepath.Join(b.TempDir(), "events.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var n atomic.Int64
+	b.SetParallelism(128)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		stream := fmt.Sprintf("s-%d", n.Add(1))
+		var v uint64
+		for pb.Next() {
+			res, err := s.Append(context.Background(), stream, eventstore.Exactly(v), eventstore.Event{
+				ID: uuid.Must(uuid.NewV7()), Type: "Bench", Data: []byte(`{"station_id":"demo","service_id":"hukou-birth","date":"2025-10-11"}`), Schema: 1,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			v = res.Version
+		}
 	})
 }

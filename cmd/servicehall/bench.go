@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// result is the contract's benchmark output, plus what a scenario adds.
+type result struct {
+	Scenario          string         `json:"scenario"`
+	Ops               int            `json:"ops"`
+	Seconds           float64        `json:"seconds"`
+	OpsPerSec         float64        `json:"ops_per_sec"`
+	P50ms             float64        `json:"p50_ms"`
+	P99ms             float64        `json:"p99_ms"`
+	Errors            int            `json:"errors"`
+	BaselineOpsPerSec float64        `json:"baseline_ops_per_sec,omitempty"`
+	Ratio             float64        `json:"ratio,omitempty"`
+	Extra             map[string]any `json:"-"`
+}
+
+func (r result) MarshalJSON() ([]byte, error) {
+	type plain result
+	b, err := json.Marshal(plain(r))
+	if err != nil || len(r.Extra) == 0 {
+		return b, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range r.Extra {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+// latencies records how long each operation took, safe for one goroutine
+// each; merge them at the end.
+type latencies []time.Duration
+
+func summarize(name string, all []latencies, errs int, elapsed time.Duration) result {
+	var lat []time.Duration
+	for _, l := range all {
+		lat = append(lat, l...)
+	}
+	slices.Sort(lat)
+	r := result{Scenario: name, Ops: len(lat), Seconds: round(elapsed.Seconds()), Errors: errs}
+	if elapsed > 0 {
+		r.OpsPerSec = round(float64(len(lat)) / elapsed.Seconds())
+	}
+	r.P50ms = round(ms(percentile(lat, 0.50)))
+	r.P99ms = round(ms(percentile(lat, 0.99)))
+	return r
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func round(f float64) float64 {
+	return float64(int64(f*1000+0.5)) / 1000
+}
+
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var asJSON bool
+	var writers, ops int
+	c, pos, err := parse("bench", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
+		fs.IntVar(&writers, "writers", 256, "append: concurrent writers")
+		fs.IntVar(&ops, "ops", 100_000, "append: events to append in all")
+	})
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("bench: name one scenario: append, rush, rebuild or callnext")
+	}
+	var r result
+	switch pos[0] {
+	case "append":
+		r, err = benchAppend(ctx, c, writers, ops, stderr)
+	case "rush", "rebuild", "callnext":
+		return fmt.Errorf("bench %s is not built yet (尚未实现)", pos[0])
+	default:
+		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild or callnext", pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	fmt.Fprintf(stdout, "%s\n", b)
+	return nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the contract's configuration: environment first, then flags of
+// the same name.
+type config struct {
+	Addr           string
+	Data           string
+	EventStore     string
+	ReadModels     string
+	Bus            string
+	TZ             string
+	AdminPassword  string
+	DemoOTP        bool
+	ReleaseHorizon int
+
+	loc *time.Location
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("SERVICEHALL_" + name); ok {
+		return v
+	}
+	return def
+}
+
+// flags registers the configuration on fs with defaults from the environment.
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (SERVICEHALL_ADDR)")
+	fs.StringVar(&c.Data, "data", env("DATA", "./data"), "folder of the embedded store and read models (SERVICEHALL_DATA)")
+	fs.StringVar(&c.EventStore, "eventstore", env("EVENTSTORE", "sqlite"), "sqlite, or a KurrentDB connection string esdb://… (SERVICEHALL_EVENTSTORE)")
+	fs.StringVar(&c.ReadModels, "readmodels", env("READMODELS", "sqlite"), "sqlite, or a PostgreSQL URL (SERVICEHALL_READMODELS)")
+	fs.StringVar(&c.Bus, "bus", env("BUS", "gochannel"), "gochannel, or a NATS URL (SERVICEHALL_BUS)")
+	fs.StringVar(&c.TZ, "tz", env("TZ", "Asia/Shanghai"), "the stations' time zone (SERVICEHALL_TZ)")
+	fs.StringVar(&c.AdminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "the admin user's password on first start (SERVICEHALL_ADMIN_PASSWORD)")
+	otp, _ := strconv.ParseBool(env("DEMO_OTP", "0"))
+	fs.BoolVar(&c.DemoOTP, "demo-otp", otp, "return resident one-time codes in responses (SERVICEHALL_DEMO_OTP; demo and tests only)")
+	horizon, _ := strconv.Atoi(env("RELEASE_HORIZON_DAYS", "14"))
+	fs.IntVar(&c.ReleaseHorizon, "release-horizon-days", horizon, "days ahead slots are released (SERVICEHALL_RELEASE_HORIZON_DAYS)")
+}
+
+func (c *config) check() error {
+	loc, err := time.LoadLocation(c.TZ)
+	if err != nil {
+		return fmt.Errorf("SERVICEHALL_TZ %q: %w", c.TZ, err)
+	}
+	c.loc = loc
+	if c.ReleaseHorizon < 1 || c.ReleaseHorizon > 366 {
+		return fmt.Errorf("SERVICEHALL_RELEASE_HORIZON_DAYS %d: want 1..366", c.ReleaseHorizon)
+	}
+	return nil
+}
+
+// parse reads the configuration and the command's own flags from args and
+// returns the positional arguments, which may stand before or after the
+// flags ("bench append --json").
+func parse(name string, args []string, stderr io.Writer, own func(*flag.FlagSet)) (*config, []string, error) {
+	fs := flag.NewFlagSet("servicehall "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{}
+	c.flags(fs)
+	if own != nil {
+		own(fs)
+	}
+	var pos []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if err := c.check(); err != nil {
+		return nil, nil, err
+	}
+	return c, append(pos, fs.Args()...), nil
+}
+
+func (c *config) eventStorePath() string { return filepath.Join(c.Data, "events.db") }
