@@ -1,0 +1,337 @@
+package domain
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// Application states.
+const (
+	Submitted = "submitted"
+	Accepted  = "accepted"
+	Supplying = "supplement_requested" // the clock is paused
+	Approved  = "approved"
+	Rejected  = "rejected"
+	Completed = "completed"
+	Withdrawn = "withdrawn"
+)
+
+// Events of an application (stream "application-{id}"). Every decision
+// names who took it (谁审批谁负责).
+type (
+	ApplicationSubmitted struct {
+		ID, StationID, ServiceID, Channel string
+		TicketID                          string `json:",omitempty"`
+		Applicant                         Person
+		Limit                             int
+		Unit                              calendar.Unit
+	}
+	ApplicationAccepted struct {
+		By       string
+		Date     calendar.Date
+		Deadline calendar.Date
+	}
+	SupplementRequested struct {
+		By      string
+		Missing []string
+		Date    calendar.Date
+		Left    int // days of the limit left when the clock stopped
+	}
+	SupplementReceived struct {
+		Date     calendar.Date
+		Deadline calendar.Date
+	}
+	DeadlineExtended struct {
+		By, Reason string
+		Days       int
+		Deadline   calendar.Date
+	}
+	ApplicationApproved  struct{ By, Note string }
+	ApplicationRejected  struct{ By, Reason string }
+	ApplicationCompleted struct {
+		By     string
+		Date   calendar.Date
+		OnTime bool
+	}
+	ApplicationWithdrawn struct{ By string }
+	ApplicationWarned    struct {
+		Date     calendar.Date
+		DaysLeft int
+	}
+	ApplicationOverdue struct {
+		Date     calendar.Date
+		Deadline calendar.Date
+	}
+	ApplicationEscalated struct {
+		Level int // 1 the station manager, 2 the level above
+		Date  calendar.Date
+	}
+	ApplicationRated struct {
+		By, Comment string
+		Score       int
+		Round       int
+	}
+	RemediationOpened struct {
+		Round int
+		Due   calendar.Date
+	}
+	RemediationStep struct {
+		Step, By, Note string // verify, rectify, reply
+	}
+)
+
+// Application is one case from submission to completion and rating.
+type Application struct {
+	ApplicationSubmitted
+	Status     string
+	Deadline   calendar.Date
+	ClockStart calendar.Date // acceptance, or the last resumption
+	Left       int           // days of the limit left from ClockStart
+	Warned     bool
+	Overdue    bool
+	Escalation int
+	Rounds     int    // ratings given
+	Remedy     string // the last remediation step, while one is open
+	LastScore  int
+}
+
+func (a *Application) Apply(e Event) {
+	switch e := e.(type) {
+	case ApplicationSubmitted:
+		a.ApplicationSubmitted, a.Status = e, Submitted
+	case ApplicationAccepted:
+		a.Status, a.Deadline, a.ClockStart, a.Left = Accepted, e.Deadline, e.Date, a.Limit
+	case SupplementRequested:
+		a.Status, a.Left = Supplying, e.Left
+	case SupplementReceived:
+		a.Status, a.Deadline, a.ClockStart = Accepted, e.Deadline, e.Date
+	case DeadlineExtended:
+		a.Left += e.Days
+		a.Deadline = e.Deadline
+		a.Warned = false
+	case ApplicationApproved:
+		a.Status = Approved
+	case ApplicationRejected:
+		a.Status = Rejected
+	case ApplicationCompleted:
+		a.Status = Completed
+	case ApplicationWithdrawn:
+		a.Status = Withdrawn
+	case ApplicationWarned:
+		a.Warned = true
+	case ApplicationOverdue:
+		a.Overdue = true
+	case ApplicationEscalated:
+		a.Escalation = e.Level
+	case ApplicationRated:
+		a.Rounds, a.LastScore, a.Remedy = e.Round, e.Score, ""
+	case RemediationOpened:
+		a.Remedy = "opened"
+	case RemediationStep:
+		a.Remedy = e.Step
+	}
+}
+
+func (a *Application) Exists() bool { return a.Status != "" }
+
+// Submit opens an application; online only where the service allows it.
+func (a *Application) Submit(s ApplicationSubmitted, svc Service) ([]Event, error) {
+	if a.Exists() {
+		if a.ApplicationSubmitted.ID == s.ID && a.Applicant.Ref == s.Applicant.Ref {
+			return nil, nil
+		}
+		return nil, illegal("application %s exists", s.ID)
+	}
+	switch s.Channel {
+	case "counter":
+	case "online":
+		if !svc.Online {
+			return nil, &FieldError{"channel", invalid("%s cannot be applied for online (该业务不支持网上申请)", svc.ID)}
+		}
+	default:
+		return nil, &FieldError{"channel", invalid("online or counter (渠道应为 online 或 counter)")}
+	}
+	s.ServiceID, s.Limit, s.Unit = svc.ID, svc.TimeLimitDays, svc.TimeLimitUnit
+	return []Event{s}, nil
+}
+
+func (a *Application) in(states ...string) error {
+	if !a.Exists() {
+		return fmt.Errorf("%w: application (申请不存在)", ErrNotFound)
+	}
+	for _, s := range states {
+		if a.Status == s {
+			return nil
+		}
+	}
+	return illegal("the application is %s (申请状态为 %s)", a.Status, a.Status)
+}
+
+// Accept starts the clock: the deadline is the end of the Nth day after today.
+func (a *Application) Accept(by string, today calendar.Date, cal *calendar.Calendar) ([]Event, error) {
+	if err := a.in(Submitted); err != nil {
+		return nil, err
+	}
+	return []Event{ApplicationAccepted{by, today, cal.Add(today, a.Limit, a.Unit)}}, nil
+}
+
+// RequestSupplement stops the clock until the materials arrive (补正).
+func (a *Application) RequestSupplement(by string, missing []string, today calendar.Date, cal *calendar.Calendar) ([]Event, error) {
+	if err := a.in(Accepted); err != nil {
+		return nil, err
+	}
+	if len(missing) == 0 {
+		return nil, &FieldError{"missing", invalid("name the missing materials (请列明需补正的材料)")}
+	}
+	left := max(0, a.Left-cal.Between(a.ClockStart, today, a.Unit))
+	return []Event{SupplementRequested{by, missing, today, left}}, nil
+}
+
+// ReceiveSupplement restarts the clock with the days that were left; the day
+// of receipt is not counted, as the day of acceptance is not.
+func (a *Application) ReceiveSupplement(today calendar.Date, cal *calendar.Calendar) ([]Event, error) {
+	if err := a.in(Supplying); err != nil {
+		return nil, err
+	}
+	return []Event{SupplementReceived{today, cal.Add(today, a.Left, a.Unit)}}, nil
+}
+
+// Extend adds days (in the service's unit) by a manager's decision.
+func (a *Application) Extend(by, reason string, days int, cal *calendar.Calendar) ([]Event, error) {
+	if err := a.in(Accepted, Supplying); err != nil {
+		return nil, err
+	}
+	if days < 1 || days > 60 {
+		return nil, &FieldError{"days", invalid("1 to 60 days (延期天数应为1-60)")}
+	}
+	if strings.TrimSpace(reason) == "" {
+		return nil, &FieldError{"reason", invalid("a reason is required (请填写延期理由)")}
+	}
+	deadline := a.Deadline
+	if a.Status == Accepted {
+		deadline = cal.Add(a.ClockStart, a.Left+days, a.Unit)
+	}
+	return []Event{DeadlineExtended{by, reason, days, deadline}}, nil
+}
+
+func (a *Application) Approve(by, note string) ([]Event, error) {
+	if err := a.in(Accepted); err != nil {
+		return nil, err
+	}
+	return []Event{ApplicationApproved{by, note}}, nil
+}
+
+func (a *Application) Reject(by, reason string) ([]Event, error) {
+	if err := a.in(Accepted, Supplying); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return nil, &FieldError{"reason", invalid("a reason is required (请填写不予办理的理由)")}
+	}
+	return []Event{ApplicationRejected{by, reason}}, nil
+}
+
+// Complete closes an approved application (办结), on time or not.
+func (a *Application) Complete(by string, today calendar.Date) ([]Event, error) {
+	if err := a.in(Approved); err != nil {
+		return nil, err
+	}
+	return []Event{ApplicationCompleted{by, today, !today.After(a.Deadline)}}, nil
+}
+
+func (a *Application) Withdraw(by string) ([]Event, error) {
+	if err := a.in(Submitted, Accepted, Supplying); err != nil {
+		return nil, err
+	}
+	return []Event{ApplicationWithdrawn{by}}, nil
+}
+
+// DaysLeft counts the days of the limit left after today (0 on the deadline,
+// negative when overdue).
+func (a *Application) DaysLeft(today calendar.Date, cal *calendar.Calendar) int {
+	if a.Status == Supplying {
+		return a.Left
+	}
+	return cal.Between(today, a.Deadline, a.Unit)
+}
+
+// Escalation holds the escalation rules; DefaultEscalation has the defaults.
+type Escalation struct {
+	WarnAt      int // warn when this many working days or fewer are left
+	SecondAfter int // escalate one level higher this many working days past the deadline
+}
+
+var DefaultEscalation = Escalation{WarnAt: 1, SecondAfter: 3}
+
+// Check is the escalation job's step: warn near the deadline, mark overdue
+// and escalate past it, escalate again later. Each step happens once; a
+// paused clock does none.
+func (a *Application) Check(today calendar.Date, cal *calendar.Calendar, rule Escalation) ([]Event, error) {
+	if a.Status != Accepted {
+		return nil, nil
+	}
+	var out []Event
+	left := a.DaysLeft(today, cal)
+	if !a.Warned && left >= 0 && cal.WorkingDaysBetween(today, a.Deadline) <= rule.WarnAt {
+		out = append(out, ApplicationWarned{today, left})
+	}
+	if today.After(a.Deadline) {
+		if !a.Overdue {
+			out = append(out, ApplicationOverdue{today, a.Deadline})
+		}
+		if a.Escalation < 1 {
+			out = append(out, ApplicationEscalated{1, today})
+		}
+		if a.Escalation < 2 && cal.WorkingDaysBetween(a.Deadline, today) > rule.SecondAfter {
+			out = append(out, ApplicationEscalated{2, today})
+		}
+	}
+	return out, nil
+}
+
+// Rate records the resident's rating (好差评): once, and once more after a
+// remediation. A rating of 1 or 2 opens a remediation due in five working days.
+func (a *Application) Rate(by string, score int, comment string, today calendar.Date, cal *calendar.Calendar) ([]Event, error) {
+	if err := a.in(Completed, Rejected); err != nil {
+		return nil, err
+	}
+	if score < 1 || score > 5 {
+		return nil, &FieldError{"score", invalid("1 to 5 (评分应为1-5)")}
+	}
+	switch {
+	case a.Rounds == 0:
+	case a.Remedy == "reply":
+	default:
+		return nil, illegal("already rated (已评价)")
+	}
+	out := []Event{ApplicationRated{by, comment, score, a.Rounds + 1}}
+	if score <= 2 {
+		out = append(out, RemediationOpened{a.Rounds + 1, cal.AddWorkingDays(today, 5)})
+	}
+	return out, nil
+}
+
+var remedySteps = map[string]string{"verify": "opened", "rectify": "verify", "reply": "rectify"}
+
+// Remedy takes the next remediation step: verify, rectify, reply.
+func (a *Application) Remediate(step, by, note string) ([]Event, error) {
+	before, ok := remedySteps[step]
+	if !ok {
+		return nil, invalid("step %q: verify, rectify or reply", step)
+	}
+	if a.Remedy != before {
+		return nil, illegal("remediation step %s not allowed now (整改步骤顺序不符)", step)
+	}
+	if strings.TrimSpace(note) == "" {
+		return nil, &FieldError{"note", invalid("a note is required (请填写说明)")}
+	}
+	return []Event{RemediationStep{step, by, note}}, nil
+}
+
+func init() {
+	register(ApplicationSubmitted{}, ApplicationAccepted{}, SupplementRequested{}, SupplementReceived{}, DeadlineExtended{},
+		ApplicationApproved{}, ApplicationRejected{}, ApplicationCompleted{}, ApplicationWithdrawn{}, ApplicationWarned{},
+		ApplicationOverdue{}, ApplicationEscalated{}, ApplicationRated{}, RemediationOpened{}, RemediationStep{})
+}

@@ -1,0 +1,364 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// Events of a slot (stream "slot-{station}-{date}-{HHMM}-{service}").
+type (
+	SlotReleased struct {
+		Slot     SlotSpec
+		StartsAt time.Time
+		EndsAt   time.Time
+	}
+	SlotBooked struct{ AppointmentID, ResidentRef string }
+	// SlotFreed gives a place back; it returns to the pool at ReturnsAt, so
+	// a cancelled place cannot be handed to a chosen person.
+	SlotFreed struct {
+		AppointmentID string
+		ReturnsAt     time.Time
+	}
+)
+
+// Slot guards a slot's capacity: never more live bookings than its online
+// places (capacity less those kept for walk-ins).
+type Slot struct {
+	Spec      SlotSpec
+	EndsAt    time.Time
+	Released  bool
+	Booked    map[string]bool // live appointment ids
+	Returning []time.Time     // freed places not yet back in the pool
+}
+
+func (s *Slot) Apply(e Event) {
+	switch e := e.(type) {
+	case SlotReleased:
+		s.Spec, s.EndsAt, s.Released = e.Slot, e.EndsAt, true
+		s.Booked = map[string]bool{}
+	case SlotBooked:
+		s.Booked[e.AppointmentID] = true
+	case SlotFreed:
+		delete(s.Booked, e.AppointmentID)
+		s.Returning = append(s.Returning, e.ReturnsAt)
+	}
+}
+
+// Release opens the slot once; releasing it again changes nothing.
+func (s *Slot) Release(spec SlotSpec, loc *time.Location) ([]Event, error) {
+	if s.Released {
+		return nil, nil
+	}
+	if spec.Capacity < 1 || spec.WalkIn < 0 || spec.WalkIn > spec.Capacity || spec.End <= spec.Start {
+		return nil, invalid("slot %s: bad capacity or times", spec.Stream())
+	}
+	return []Event{SlotReleased{spec, spec.Start.On(spec.Date, loc), spec.End.On(spec.Date, loc)}}, nil
+}
+
+// Taken counts live bookings and freed places still held back at now.
+func (s *Slot) Taken(now time.Time) int {
+	n := len(s.Booked)
+	for _, t := range s.Returning {
+		if now.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// Online is the number of places residents can book.
+func (s *Slot) Online() int { return s.Spec.Capacity - s.Spec.WalkIn }
+
+func (s *Slot) Book(appointmentID, residentRef string, now time.Time) ([]Event, error) {
+	switch {
+	case !s.Released:
+		return nil, fmt.Errorf("%w: no such slot (该时段未开放预约)", ErrNotFound)
+	case s.Booked[appointmentID]:
+		return nil, nil
+	case !now.Before(s.EndsAt):
+		return nil, illegal("the slot is over (该时段已结束)")
+	case s.Taken(now) >= s.Online():
+		return nil, fmt.Errorf("%w: no place left in this slot (该时段已约满)", ErrFull)
+	}
+	return []Event{SlotBooked{appointmentID, residentRef}}, nil
+}
+
+// Free gives a booked place back after delay.
+func (s *Slot) Free(appointmentID string, now time.Time, delay time.Duration) ([]Event, error) {
+	if !s.Booked[appointmentID] {
+		return nil, nil
+	}
+	return []Event{SlotFreed{appointmentID, now.Add(delay)}}, nil
+}
+
+// Policy holds the fair-booking rules; DefaultPolicy has the defaults.
+type Policy struct {
+	MaxLive      int           // live bookings a resident may hold
+	NoShowLimit  int           // no-shows within NoShowWindow that suspend booking
+	NoShowWindow time.Duration // six months
+	Suspension   time.Duration // how long booking stays suspended
+	FreeDelay    time.Duration // before a cancelled place returns to the pool
+	Grace        time.Duration // after a slot ends before an appointment is a no-show
+}
+
+var DefaultPolicy = Policy{
+	MaxLive:      3,
+	NoShowLimit:  3,
+	NoShowWindow: 183 * 24 * time.Hour,
+	Suspension:   90 * 24 * time.Hour,
+	FreeDelay:    10 * time.Minute,
+	Grace:        15 * time.Minute,
+}
+
+// Events of a resident (stream "resident-{ref}").
+type (
+	BookingHeld struct {
+		AppointmentID, ServiceID string
+		Date                     calendar.Date
+	}
+	BookingMoved struct {
+		AppointmentID string
+		Date          calendar.Date
+	}
+	BookingEnded  struct{ AppointmentID, Reason string }
+	NoShowCounted struct {
+		AppointmentID string
+		At            time.Time
+	}
+)
+
+type hold struct {
+	Service string
+	Date    calendar.Date
+}
+
+// Resident guards the fair-booking rules across a resident's appointments.
+type Resident struct {
+	Live    map[string]hold
+	NoShows []time.Time
+}
+
+func (r *Resident) Apply(e Event) {
+	if r.Live == nil {
+		r.Live = map[string]hold{}
+	}
+	switch e := e.(type) {
+	case BookingHeld:
+		r.Live[e.AppointmentID] = hold{e.ServiceID, e.Date}
+	case BookingMoved:
+		h := r.Live[e.AppointmentID]
+		h.Date = e.Date
+		r.Live[e.AppointmentID] = h
+	case BookingEnded:
+		delete(r.Live, e.AppointmentID)
+	case NoShowCounted:
+		delete(r.Live, e.AppointmentID)
+		r.NoShows = append(r.NoShows, e.At)
+	}
+}
+
+// SuspendedUntil is when online booking opens again, or zero.
+func (r *Resident) SuspendedUntil(now time.Time, p Policy) time.Time {
+	recent := 0
+	for _, t := range r.NoShows {
+		if now.Sub(t) < p.NoShowWindow {
+			recent++
+		}
+	}
+	if recent < p.NoShowLimit || len(r.NoShows) == 0 {
+		return time.Time{}
+	}
+	until := r.NoShows[len(r.NoShows)-1].Add(p.Suspension)
+	if now.Before(until) {
+		return until
+	}
+	return time.Time{}
+}
+
+// Hold reserves a booking against the resident's limits.
+func (r *Resident) Hold(appointmentID, service string, date calendar.Date, now time.Time, p Policy) ([]Event, error) {
+	if _, ok := r.Live[appointmentID]; ok {
+		return nil, nil
+	}
+	if until := r.SuspendedUntil(now, p); !until.IsZero() {
+		return nil, fmt.Errorf("%w: online booking suspended after %d no-shows, until %s (多次爽约，暂停网上预约至 %s)",
+			ErrLimit, p.NoShowLimit, until.Format(time.DateOnly), until.Format(time.DateOnly))
+	}
+	if len(r.Live) >= p.MaxLive {
+		return nil, fmt.Errorf("%w: at most %d live bookings (最多同时持有%d个预约)", ErrLimit, p.MaxLive, p.MaxLive)
+	}
+	if err := r.sameDay(appointmentID, service, date); err != nil {
+		return nil, err
+	}
+	return []Event{BookingHeld{appointmentID, service, date}}, nil
+}
+
+func (r *Resident) sameDay(appointmentID, service string, date calendar.Date) error {
+	for id, h := range r.Live {
+		if id != appointmentID && h.Service == service && h.Date == date {
+			return fmt.Errorf("%w: one booking per service and day (同一业务每天限约一次)", ErrLimit)
+		}
+	}
+	return nil
+}
+
+// Move follows a reschedule, keeping one booking per service and day.
+func (r *Resident) Move(appointmentID string, date calendar.Date) ([]Event, error) {
+	h, ok := r.Live[appointmentID]
+	if !ok || h.Date == date {
+		return nil, nil
+	}
+	if err := r.sameDay(appointmentID, h.Service, date); err != nil {
+		return nil, err
+	}
+	return []Event{BookingMoved{appointmentID, date}}, nil
+}
+
+// End releases a held booking: cancelled, checked in, or never completed.
+func (r *Resident) End(appointmentID, reason string) ([]Event, error) {
+	if _, ok := r.Live[appointmentID]; !ok {
+		return nil, nil
+	}
+	return []Event{BookingEnded{appointmentID, reason}}, nil
+}
+
+// CountNoShow records a missed appointment, once.
+func (r *Resident) CountNoShow(appointmentID string, at time.Time) ([]Event, error) {
+	if _, ok := r.Live[appointmentID]; !ok {
+		return nil, nil
+	}
+	return []Event{NoShowCounted{appointmentID, at}}, nil
+}
+
+// Appointment states.
+const (
+	Booked    = "booked"
+	Cancelled = "cancelled"
+	CheckedIn = "checked_in"
+	NoShow    = "no_show"
+)
+
+// Events of an appointment (stream "appointment-{id}").
+type (
+	AppointmentBooked struct {
+		ID, StationID, ServiceID string
+		Date                     calendar.Date
+		Start, End               Clock
+		EndsAt                   time.Time
+		Resident                 Person
+	}
+	AppointmentRescheduled struct {
+		FromDate   calendar.Date
+		FromStart  Clock
+		Date       calendar.Date
+		Start, End Clock
+		EndsAt     time.Time
+	}
+	AppointmentCancelled struct{ Reason string }
+	AppointmentCheckedIn struct {
+		TicketID, Number string
+		InSlot           bool
+	}
+	AppointmentNoShow struct{}
+)
+
+// Appointment is one booking's life.
+type Appointment struct {
+	AppointmentBooked
+	Status string
+}
+
+func (a *Appointment) Apply(e Event) {
+	switch e := e.(type) {
+	case AppointmentBooked:
+		a.AppointmentBooked, a.Status = e, Booked
+	case AppointmentRescheduled:
+		a.Date, a.Start, a.End, a.EndsAt = e.Date, e.Start, e.End, e.EndsAt
+	case AppointmentCancelled:
+		a.Status = Cancelled
+	case AppointmentCheckedIn:
+		a.Status = CheckedIn
+	case AppointmentNoShow:
+		a.Status = NoShow
+	}
+}
+
+func (a *Appointment) Exists() bool { return a.Status != "" }
+
+// Book records the booking a slot accepted. Repeating the same booking
+// changes nothing, so a retried booking completes instead of failing.
+func (a *Appointment) Book(b AppointmentBooked) ([]Event, error) {
+	if a.Exists() {
+		if a.AppointmentBooked.ID == b.ID && a.Resident.Ref == b.Resident.Ref {
+			return nil, nil
+		}
+		return nil, illegal("appointment %s exists", b.ID)
+	}
+	if b.Resident.Ref == "" {
+		return nil, invalid("appointment without a resident")
+	}
+	return []Event{b}, nil
+}
+
+func (a *Appointment) live() error {
+	if !a.Exists() {
+		return fmt.Errorf("%w: appointment (预约不存在)", ErrNotFound)
+	}
+	if a.Status != Booked {
+		return illegal("the appointment is %s (预约状态为 %s)", a.Status, a.Status)
+	}
+	return nil
+}
+
+func (a *Appointment) Reschedule(date calendar.Date, start, end Clock, endsAt time.Time) ([]Event, error) {
+	if err := a.live(); err != nil {
+		return nil, err
+	}
+	if date == a.Date && start == a.Start {
+		return nil, nil
+	}
+	return []Event{AppointmentRescheduled{a.Date, a.Start, date, start, end, endsAt}}, nil
+}
+
+func (a *Appointment) Cancel(reason string) ([]Event, error) {
+	if a.Status == Cancelled {
+		return nil, nil
+	}
+	if err := a.live(); err != nil {
+		return nil, err
+	}
+	return []Event{AppointmentCancelled{reason}}, nil
+}
+
+// CheckIn is allowed on the day of the appointment only.
+func (a *Appointment) CheckIn(ticketID, number string, today calendar.Date, inSlot bool) ([]Event, error) {
+	if err := a.live(); err != nil {
+		return nil, err
+	}
+	if today != a.Date {
+		return nil, illegal("the appointment is on %s, not today (预约日期为 %s，不是今天)", a.Date, a.Date)
+	}
+	return []Event{AppointmentCheckedIn{ticketID, number, inSlot}}, nil
+}
+
+// MarkNoShow applies once the slot is over plus a grace period.
+func (a *Appointment) MarkNoShow(now time.Time, grace time.Duration) ([]Event, error) {
+	if a.Status == NoShow {
+		return nil, nil
+	}
+	if err := a.live(); err != nil {
+		return nil, err
+	}
+	if now.Before(a.EndsAt.Add(grace)) {
+		return nil, illegal("the slot is not over yet (预约时段尚未结束)")
+	}
+	return []Event{AppointmentNoShow{}}, nil
+}
+
+func init() {
+	register(SlotReleased{}, SlotBooked{}, SlotFreed{},
+		BookingHeld{}, BookingMoved{}, BookingEnded{}, NoShowCounted{},
+		AppointmentBooked{}, AppointmentRescheduled{}, AppointmentCancelled{}, AppointmentCheckedIn{}, AppointmentNoShow{})
+}

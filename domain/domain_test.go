@@ -1,0 +1,574 @@
+package domain_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// given builds a state from events that went through the log's encoding.
+func given[S any, P interface {
+	*S
+	domain.Aggregate
+}](t *testing.T, events ...domain.Event) P {
+	t.Helper()
+	s := P(new(S))
+	for _, e := range events {
+		name, data, err := domain.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := domain.Decode(name, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, again, _ := domain.Encode(back)
+		if string(again) != string(data) || reflect.TypeOf(back) != reflect.TypeOf(e) {
+			t.Fatalf("%s does not survive the log:\n got %s\nwant %s", name, again, data)
+		}
+		s.Apply(back)
+	}
+	return s
+}
+
+func then(t *testing.T, got []domain.Event, err error, want ...domain.Event) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events:\n got %#v\nwant %#v", got, want)
+	}
+}
+
+func thenError(t *testing.T, got []domain.Event, err error, kind error) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("error = %v, want %v", err, kind)
+	}
+	if len(got) != 0 {
+		t.Fatalf("a refused command produced events: %#v", got)
+	}
+}
+
+var (
+	shanghai = mustLoc("Asia/Shanghai")
+	cal      = officialCalendar()
+)
+
+func mustLoc(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+func officialCalendar() *calendar.Calendar {
+	ns, err := calendar.Official()
+	if err != nil {
+		panic(err)
+	}
+	return calendar.New(ns...)
+}
+
+func day(s string) calendar.Date {
+	d, err := calendar.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func clock(s string) domain.Clock {
+	c, err := domain.ParseClock(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func at(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, shanghai)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestApplicantCheck(t *testing.T) {
+	today := at("2025-10-09 09:00")
+	good := domain.Applicant{Name: "张三", IDNumber: "11010519491231002x", Phone: "13812345678"}
+	c, err := good.Check(today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID.Full() != "11010519491231002X" || c.ID.String() == c.ID.Full() {
+		t.Fatalf("checked = %+v", c)
+	}
+	bad := []domain.Applicant{
+		{Name: "", IDNumber: good.IDNumber, Phone: good.Phone},
+		{Name: "张三", IDNumber: "110105194912310021", Phone: good.Phone}, // check digit
+		{Name: "张三", IDNumber: "110105194902300020", Phone: good.Phone}, // Feb 30
+		{Name: "张三", IDNumber: "110105491231002", Phone: good.Phone},    // 15 digits
+		{Name: "张三", IDNumber: good.IDNumber, Phone: "12345"},
+	}
+	for _, a := range bad {
+		if _, err := a.Check(today); !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("Check(%+v) = %v, want invalid", a, err)
+		}
+	}
+	var fe *domain.FieldError
+	if _, err := bad[4].Check(today); !errors.As(err, &fe) || fe.Field != "phone" {
+		t.Errorf("bad phone: %v, want a field error on phone", err)
+	}
+	if got := domain.MaskName("欧阳娜娜"); got != "欧***" {
+		t.Errorf("MaskName = %s", got)
+	}
+	if got := domain.MaskPhone("13812345678"); got != "138****5678" {
+		t.Errorf("MaskPhone = %s", got)
+	}
+}
+
+var catalogue = map[string]domain.Service{
+	"birth":  {ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays},
+	"idcard": {ID: "idcard", Name: "ID card", NameZh: "居民身份证申领", Category: domain.License, TimeLimitDays: 60, TimeLimitUnit: calendar.CalendarDays},
+	"permit": {ID: "permit", Name: "Residence permit", NameZh: "居住证申领", Category: domain.License, TimeLimitDays: 15, TimeLimitUnit: calendar.CalendarDays, Online: true},
+}
+
+func TestCatalogue(t *testing.T) {
+	c := given[domain.Catalogue](t)
+	svc := catalogue["birth"]
+	svc.TimeLimitUnit = ""
+	got, err := c.DefineService(svc)
+	want := catalogue["birth"]
+	want.Materials = []string{}
+	then(t, got, err, domain.ServiceDefined{Service: want})
+
+	c = given[domain.Catalogue](t, domain.ServiceDefined{Service: want})
+	got, err = c.DefineService(want)
+	then(t, got, err) // the same definition again changes nothing
+
+	bad := want
+	bad.Category = "food"
+	got, err = c.DefineService(bad)
+	thenError(t, got, err, domain.ErrInvalid)
+}
+
+func TestStationHoursOnHolidaysAndMakeUpDays(t *testing.T) {
+	weekly := []domain.Hours{
+		{Weekday: 1, Start: clock("09:00"), End: clock("12:00"), ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 4},
+		{Weekday: 3, Start: clock("14:00"), End: clock("15:00"), ServiceIDs: []string{"birth", "idcard"}, SlotMinutes: 30, Capacity: 2, WalkIn: 1},
+	}
+	weekend := []domain.Hours{{Weekday: 6, Start: clock("09:00"), End: clock("12:00"), ServiceIDs: []string{"birth"}, SlotMinutes: 60, Capacity: 3}}
+	s := given[domain.Station](t, domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"})
+	got, err := s.SetHours(weekly, weekend, catalogue)
+	then(t, got, err, domain.HoursSet{Weekly: weekly, Weekend: weekend})
+	s.Apply(got[0])
+
+	tests := []struct {
+		date  string
+		slots int
+		why   string
+	}{
+		{"2025-09-29", 6, "Monday: six half hours"},
+		{"2025-10-01", 0, "National Day, a Wednesday"},
+		{"2025-10-04", 0, "a holiday Saturday: no weekend window"},
+		{"2025-10-08", 0, "still National Day"},
+		{"2025-10-11", 6, "make-up Saturday: Monday's hours, not the window"},
+		{"2025-10-15", 4, "Wednesday: two slots, two services"},
+		{"2025-10-18", 3, "an ordinary Saturday: the window"},
+		{"2025-10-19", 0, "Sunday: nothing configured"},
+	}
+	for _, tt := range tests {
+		if got := s.SlotsOn(day(tt.date), cal); len(got) != tt.slots {
+			t.Errorf("%s (%s): %d slots, want %d", tt.date, tt.why, len(got), tt.slots)
+		}
+	}
+	wed := s.SlotsOn(day("2025-10-15"), cal)
+	if wed[0].Stream() != "slot-gulou-2025-10-15-1400-birth" || wed[0].WalkIn != 1 {
+		t.Errorf("first Wednesday slot = %+v", wed[0])
+	}
+
+	bad := []domain.Hours{{Weekday: 6, Start: clock("12:00"), End: clock("09:00"), ServiceIDs: []string{"nope"}, SlotMinutes: 1, Capacity: 0, WalkIn: -1}}
+	got, err = s.SetHours(nil, bad, catalogue)
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = s.SetHours([]domain.Hours{{Weekday: 8, Start: clock("09:00"), End: clock("10:00"), ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 1}}, nil, catalogue)
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = s.SetHours(nil, weekly[:1], catalogue) // a Monday entry is no weekend window
+	thenError(t, got, err, domain.ErrInvalid)
+}
+
+func TestStationRegisterAndCounters(t *testing.T) {
+	s := given[domain.Station](t)
+	got, err := s.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}, catalogue)
+	thenError(t, got, err, domain.ErrNotFound)
+	got, err = s.Register("Bad ID", "x")
+	thenError(t, got, err, domain.ErrInvalid)
+
+	s = given[domain.Station](t, domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"},
+		domain.CounterAdded{Counter: domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}})
+	got, err = s.AddCounter(domain.Counter{ID: "w1", Name: "again", ServiceIDs: []string{"birth"}}, catalogue)
+	thenError(t, got, err, domain.ErrState)
+	got, err = s.AddCounter(domain.Counter{ID: "w2", Name: "2号窗口", ServiceIDs: []string{"unknown"}}, catalogue)
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = s.Register("gulou", "鼓楼派出所")
+	then(t, got, err)
+	got, err = s.Register("gulou", "another name")
+	thenError(t, got, err, domain.ErrState)
+}
+
+func released(capacity, walkIn int) domain.SlotReleased {
+	spec := domain.SlotSpec{Station: "gulou", Service: "birth", Date: day("2025-10-11"), Start: clock("09:00"), End: clock("09:30"), Capacity: capacity, WalkIn: walkIn}
+	return domain.SlotReleased{Slot: spec, StartsAt: at("2025-10-11 09:00"), EndsAt: at("2025-10-11 09:30")}
+}
+
+func TestSlot(t *testing.T) {
+	now := at("2025-10-09 10:00")
+	spec := released(2, 0).Slot
+
+	s := given[domain.Slot](t)
+	got, err := s.Book("a1", "r1", now)
+	thenError(t, got, err, domain.ErrNotFound)
+	got, err = s.Release(spec, shanghai)
+	then(t, got, err, released(2, 0))
+
+	s = given[domain.Slot](t, released(2, 0))
+	got, err = s.Release(spec, shanghai)
+	then(t, got, err) // released once
+
+	s = given[domain.Slot](t, released(2, 0), domain.SlotBooked{AppointmentID: "a1", ResidentRef: "r1"})
+	got, err = s.Book("a2", "r2", now)
+	then(t, got, err, domain.SlotBooked{AppointmentID: "a2", ResidentRef: "r2"})
+	got, err = s.Book("a1", "r1", now)
+	then(t, got, err) // a retried booking
+
+	s = given[domain.Slot](t, released(2, 0), domain.SlotBooked{AppointmentID: "a1", ResidentRef: "r1"}, domain.SlotBooked{AppointmentID: "a2", ResidentRef: "r2"})
+	got, err = s.Book("a3", "r3", now)
+	thenError(t, got, err, domain.ErrFull)
+
+	s = given[domain.Slot](t, released(3, 1), domain.SlotBooked{AppointmentID: "a1", ResidentRef: "r1"}, domain.SlotBooked{AppointmentID: "a2", ResidentRef: "r2"})
+	got, err = s.Book("a3", "r3", now)
+	thenError(t, got, err, domain.ErrFull) // the third place is kept for walk-ins
+
+	s = given[domain.Slot](t, released(1, 0), domain.SlotBooked{AppointmentID: "a1", ResidentRef: "r1"})
+	got, err = s.Free("a1", now, 10*time.Minute)
+	then(t, got, err, domain.SlotFreed{AppointmentID: "a1", ReturnsAt: now.Add(10 * time.Minute)})
+	s.Apply(got[0])
+	got, err = s.Book("a2", "r2", now.Add(5*time.Minute))
+	thenError(t, got, err, domain.ErrFull) // not back in the pool yet
+	got, err = s.Book("a2", "r2", now.Add(11*time.Minute))
+	then(t, got, err, domain.SlotBooked{AppointmentID: "a2", ResidentRef: "r2"})
+
+	got, err = s.Book("a9", "r9", at("2025-10-11 09:30"))
+	thenError(t, got, err, domain.ErrState) // the slot is over
+}
+
+func TestResidentLimits(t *testing.T) {
+	p := domain.DefaultPolicy
+	now := at("2025-10-09 10:00")
+	held := func(id, svc, d string) domain.BookingHeld {
+		return domain.BookingHeld{AppointmentID: id, ServiceID: svc, Date: day(d)}
+	}
+
+	r := given[domain.Resident](t, held("a1", "birth", "2025-10-11"), held("a2", "idcard", "2025-10-11"), held("a3", "birth", "2025-10-13"))
+	got, err := r.Hold("a4", "permit", day("2025-10-14"), now, p)
+	thenError(t, got, err, domain.ErrLimit) // three live bookings
+
+	r = given[domain.Resident](t, held("a1", "birth", "2025-10-11"))
+	got, err = r.Hold("a2", "birth", day("2025-10-11"), now, p)
+	thenError(t, got, err, domain.ErrLimit) // one per service and day
+	got, err = r.Hold("a2", "idcard", day("2025-10-11"), now, p)
+	then(t, got, err, held("a2", "idcard", "2025-10-11"))
+	got, err = r.Move("a1", day("2025-10-13"))
+	then(t, got, err, domain.BookingMoved{AppointmentID: "a1", Date: day("2025-10-13")})
+
+	noShows := []domain.Event{held("a1", "birth", "2025-06-02"), domain.NoShowCounted{AppointmentID: "a1", At: at("2025-06-02 10:00")},
+		held("a2", "birth", "2025-08-04"), domain.NoShowCounted{AppointmentID: "a2", At: at("2025-08-04 10:00")},
+		held("a3", "birth", "2025-10-08"), domain.NoShowCounted{AppointmentID: "a3", At: at("2025-10-08 10:00")}}
+	r = given[domain.Resident](t, noShows...)
+	got, err = r.Hold("a4", "birth", day("2025-10-20"), now, p)
+	thenError(t, got, err, domain.ErrLimit) // three no-shows within six months
+	got, err = r.Hold("a4", "birth", day("2026-01-20"), at("2026-01-07 10:00"), p)
+	then(t, got, err, held("a4", "birth", "2026-01-20")) // 90 days later
+
+	r = given[domain.Resident](t, noShows[2:]...)
+	got, err = r.Hold("a4", "birth", day("2025-10-20"), now, p)
+	then(t, got, err, held("a4", "birth", "2025-10-20")) // two are not three
+}
+
+func booked() domain.AppointmentBooked {
+	return domain.AppointmentBooked{ID: "a1", StationID: "gulou", ServiceID: "birth", Date: day("2025-10-11"),
+		Start: clock("09:00"), End: clock("09:30"), EndsAt: at("2025-10-11 09:30"),
+		Resident: domain.Person{Ref: "r1", Name: "张*", ID: "110***********002X", Phone: "138****5678"}}
+}
+
+func TestAppointment(t *testing.T) {
+	a := given[domain.Appointment](t)
+	got, err := a.Book(booked())
+	then(t, got, err, booked())
+	got, err = a.Cancel("changed my mind")
+	thenError(t, got, err, domain.ErrNotFound)
+
+	a = given[domain.Appointment](t, booked())
+	got, err = a.Book(booked())
+	then(t, got, err) // a retried booking completes
+	got, err = a.CheckIn("t1", "A001", day("2025-10-10"), false)
+	thenError(t, got, err, domain.ErrState) // not the day
+	got, err = a.CheckIn("t1", "A001", day("2025-10-11"), true)
+	then(t, got, err, domain.AppointmentCheckedIn{TicketID: "t1", Number: "A001", InSlot: true})
+	got, err = a.MarkNoShow(at("2025-10-11 09:40"), 15*time.Minute)
+	thenError(t, got, err, domain.ErrState) // within the grace period
+	got, err = a.MarkNoShow(at("2025-10-11 09:46"), 15*time.Minute)
+	then(t, got, err, domain.AppointmentNoShow{})
+	got, err = a.Reschedule(day("2025-10-13"), clock("10:00"), clock("10:30"), at("2025-10-13 10:30"))
+	then(t, got, err, domain.AppointmentRescheduled{FromDate: day("2025-10-11"), FromStart: clock("09:00"),
+		Date: day("2025-10-13"), Start: clock("10:00"), End: clock("10:30"), EndsAt: at("2025-10-13 10:30")})
+
+	a = given[domain.Appointment](t, booked(), domain.AppointmentCancelled{Reason: "x"})
+	got, err = a.CheckIn("t1", "A001", day("2025-10-11"), true)
+	thenError(t, got, err, domain.ErrState) // no check-in after cancel
+	got, err = a.Cancel("again")
+	then(t, got, err)
+	got, err = a.Reschedule(day("2025-10-13"), clock("10:00"), clock("10:30"), at("2025-10-13 10:30"))
+	thenError(t, got, err, domain.ErrState)
+}
+
+func issued(id, number, svc, priority string, seq int, inSlot bool) domain.TicketIssued {
+	return domain.TicketIssued{TicketID: id, Number: number, ServiceID: svc, Priority: priority, InSlot: inSlot, Seq: seq, At: at("2025-10-13 09:00").Add(time.Duration(seq) * time.Minute)}
+}
+
+func TestQueueOrderAndCounters(t *testing.T) {
+	now := at("2025-10-13 09:30")
+	q := given[domain.Queue](t,
+		issued("t1", "A001", "birth", domain.Normal, 1, false),
+		issued("t2", "A002", "birth", domain.Elderly, 2, false),
+		issued("t3", "A003", "birth", domain.Normal, 3, true),
+		issued("t4", "B001", "idcard", domain.Normal, 4, false),
+		domain.CounterOpened{CounterID: "w1", ServiceIDs: []string{"birth"}},
+		domain.CounterOpened{CounterID: "w2", ServiceIDs: []string{"birth", "idcard"}},
+	)
+	if p := q.Position("t1"); p != 2 {
+		t.Errorf("Position(t1) = %d, want 2 (behind the appointment and the elderly)", p)
+	}
+	got, err := q.Issue("t5", "birth", "A", domain.Normal, "", false, now)
+	then(t, got, err, domain.TicketIssued{TicketID: "t5", Number: "A004", ServiceID: "birth", Priority: domain.Normal, Seq: 5, At: now})
+	got, err = q.Issue("t6", "birth", "A", "vip", "", false, now)
+	thenError(t, got, err, domain.ErrInvalid)
+
+	var order []string
+	for _, c := range []string{"w1", "w2", "w1", "w2"} {
+		got, err := q.CallNext(c, now)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("CallNext(%s) = %v, %v", c, got, err)
+		}
+		q.Apply(got[0])
+		order = append(order, got[0].(domain.TicketCalled).TicketID)
+		got, err = q.CallNext(c, now)
+		thenError(t, got, err, domain.ErrState) // one ticket at a time
+		got, err = q.Complete(c, now)
+		then(t, got, err, domain.TicketCompleted{TicketID: order[len(order)-1], CounterID: c, At: now})
+		q.Apply(got[0])
+	}
+	if want := []string{"t3", "t2", "t1", "t4"}; !reflect.DeepEqual(order, want) {
+		t.Fatalf("call order %v, want %v (in-slot appointment, priority, arrival)", order, want)
+	}
+	got, err = q.CallNext("w1", now)
+	then(t, got, err) // nobody waiting
+	got, err = q.CallNext("w9", now)
+	thenError(t, got, err, domain.ErrState)
+}
+
+func TestQueueTwoCountersNeverShareATicket(t *testing.T) {
+	now := at("2025-10-13 09:30")
+	q := given[domain.Queue](t,
+		issued("t1", "A001", "birth", domain.Normal, 1, false),
+		issued("t2", "A002", "birth", domain.Normal, 2, false),
+		domain.CounterOpened{CounterID: "w1", ServiceIDs: []string{"birth"}},
+		domain.CounterOpened{CounterID: "w2", ServiceIDs: []string{"birth"}},
+		domain.TicketCalled{TicketID: "t1", CounterID: "w1", At: now},
+	)
+	got, err := q.Call("w2", "A001", now)
+	thenError(t, got, err, domain.ErrState)
+	got, err = q.CallNext("w2", now)
+	then(t, got, err, domain.TicketCalled{TicketID: "t2", CounterID: "w2", At: now})
+	got, err = q.Call("w2", "A999", now)
+	thenError(t, got, err, domain.ErrNotFound)
+}
+
+func TestQueueRecallNoShowParkTransferClose(t *testing.T) {
+	now := at("2025-10-13 09:30")
+	base := []domain.Event{
+		issued("t1", "A001", "birth", domain.Normal, 1, false),
+		issued("t2", "A002", "birth", domain.Normal, 2, false),
+		domain.CounterOpened{CounterID: "w1", ServiceIDs: []string{"birth"}},
+		domain.TicketCalled{TicketID: "t1", CounterID: "w1", At: now},
+	}
+	q := given[domain.Queue](t, append(base, domain.TicketRecalled{TicketID: "t1", CounterID: "w1", Count: 1, At: now})...)
+	got, err := q.Recall("w1", 2, now)
+	then(t, got, err, domain.TicketRecalled{TicketID: "t1", CounterID: "w1", Count: 2, At: now})
+	q.Apply(got[0])
+	got, err = q.Recall("w1", 2, now)
+	thenError(t, got, err, domain.ErrState)
+	got, err = q.NoShow("w1", now)
+	then(t, got, err, domain.TicketNoShow{TicketID: "t1", CounterID: "w1", Recalls: 2, At: now})
+
+	q = given[domain.Queue](t, append(base, domain.TicketParked{TicketID: "t1", CounterID: "w1", At: now})...)
+	got, err = q.CallNext("w1", now)
+	then(t, got, err, domain.TicketCalled{TicketID: "t2", CounterID: "w1", At: now}) // the counter is free again
+	q.Apply(got[0])
+	got, err = q.Resume("w1", "t1", now)
+	thenError(t, got, err, domain.ErrState) // busy with t2
+	q.Apply(domain.TicketCompleted{TicketID: "t2", CounterID: "w1", At: now})
+	got, err = q.Resume("w1", "t1", now)
+	then(t, got, err, domain.TicketResumed{TicketID: "t1", CounterID: "w1", At: now})
+
+	q = given[domain.Queue](t, append(base, domain.ServiceStarted{TicketID: "t1", CounterID: "w1", At: now})...)
+	got, err = q.NoShow("w1", now)
+	thenError(t, got, err, domain.ErrState) // the resident is at the counter
+	got, err = q.Transfer("w1", "idcard", now)
+	then(t, got, err, domain.TicketTransferred{TicketID: "t1", CounterID: "w1", From: "birth", To: "idcard", At: now})
+	q.Apply(got[0])
+	if w := q.Waiting("idcard"); len(w) != 1 || w[0].TicketID != "t1" {
+		t.Fatalf("after transfer the idcard line holds %v", w)
+	}
+	got, err = q.CloseDay("end of day", now)
+	then(t, got, err, domain.DayClosed{Cancelled: []string{"t1", "t2"}, Reason: "end of day", At: now})
+	q.Apply(got[0])
+	got, err = q.Issue("t9", "birth", "A", "", "", false, now)
+	thenError(t, got, err, domain.ErrState)
+}
+
+func submitted() domain.ApplicationSubmitted {
+	return domain.ApplicationSubmitted{ID: "p1", StationID: "gulou", ServiceID: "birth", Channel: "counter",
+		Applicant: domain.Person{Ref: "r1"}, Limit: 20, Unit: calendar.WorkingDays}
+}
+
+func TestApplicationClockAcrossSupplementAndNationalDay(t *testing.T) {
+	a := given[domain.Application](t)
+	got, err := a.Submit(domain.ApplicationSubmitted{ID: "p1", StationID: "gulou", Channel: "online", Applicant: domain.Person{Ref: "r1"}}, catalogue["birth"])
+	thenError(t, got, err, domain.ErrInvalid) // birth registration is counter-only
+	got, err = a.Submit(domain.ApplicationSubmitted{ID: "p1", StationID: "gulou", Channel: "counter", Applicant: domain.Person{Ref: "r1"}}, catalogue["birth"])
+	then(t, got, err, submitted())
+	got, err = a.Approve("u-staff", "ok")
+	thenError(t, got, err, domain.ErrNotFound)
+
+	a = given[domain.Application](t, submitted())
+	got, err = a.Approve("u-staff", "ok")
+	thenError(t, got, err, domain.ErrState) // not accepted yet
+	got, err = a.Accept("u-staff", day("2025-09-15"), cal)
+	then(t, got, err, domain.ApplicationAccepted{By: "u-staff", Date: day("2025-09-15"), Deadline: day("2025-10-17")})
+
+	// Four working days used (16-19 Sep); sixteen left when the clock stops.
+	a = given[domain.Application](t, submitted(), got[0])
+	got, err = a.RequestSupplement("u-staff", []string{"出生医学证明"}, day("2025-09-19"), cal)
+	then(t, got, err, domain.SupplementRequested{By: "u-staff", Missing: []string{"出生医学证明"}, Date: day("2025-09-19"), Left: 16})
+	a.Apply(got[0])
+	if d := a.DaysLeft(day("2025-09-25"), cal); d != 16 {
+		t.Errorf("while paused DaysLeft = %d, want 16", d)
+	}
+	got, err = a.Check(day("2025-12-01"), cal, domain.DefaultEscalation)
+	then(t, got, err) // a paused clock never goes overdue
+	// Received 30 Sep: sixteen working days after it, across National Day
+	// and the make-up Saturday 11 Oct, is 29 Oct.
+	got, err = a.ReceiveSupplement(day("2025-09-30"), cal)
+	then(t, got, err, domain.SupplementReceived{Date: day("2025-09-30"), Deadline: day("2025-10-29")})
+	a.Apply(got[0])
+
+	got, err = a.Check(day("2025-10-27"), cal, domain.DefaultEscalation)
+	then(t, got, err)
+	got, err = a.Check(day("2025-10-28"), cal, domain.DefaultEscalation)
+	then(t, got, err, domain.ApplicationWarned{Date: day("2025-10-28"), DaysLeft: 1})
+	a.Apply(got[0])
+	got, err = a.Check(day("2025-10-29"), cal, domain.DefaultEscalation)
+	then(t, got, err) // warned once
+	got, err = a.Check(day("2025-10-30"), cal, domain.DefaultEscalation)
+	then(t, got, err, domain.ApplicationOverdue{Date: day("2025-10-30"), Deadline: day("2025-10-29")},
+		domain.ApplicationEscalated{Level: 1, Date: day("2025-10-30")})
+	a.Apply(got[0])
+	a.Apply(got[1])
+	got, err = a.Check(day("2025-11-03"), cal, domain.DefaultEscalation)
+	then(t, got, err) // three working days past: not yet
+	got, err = a.Check(day("2025-11-04"), cal, domain.DefaultEscalation)
+	then(t, got, err, domain.ApplicationEscalated{Level: 2, Date: day("2025-11-04")})
+	a.Apply(got[0])
+	got, err = a.Check(day("2025-11-20"), cal, domain.DefaultEscalation)
+	then(t, got, err)
+
+	got, err = a.Approve("u-lead", "材料齐全")
+	then(t, got, err, domain.ApplicationApproved{By: "u-lead", Note: "材料齐全"})
+	a.Apply(got[0])
+	got, err = a.Complete("u-staff", day("2025-11-20"))
+	then(t, got, err, domain.ApplicationCompleted{By: "u-staff", Date: day("2025-11-20"), OnTime: false})
+}
+
+func TestApplicationExtendRejectWithdraw(t *testing.T) {
+	accepted := domain.ApplicationAccepted{By: "u-staff", Date: day("2025-09-15"), Deadline: day("2025-10-17")}
+	a := given[domain.Application](t, submitted(), accepted)
+	got, err := a.Extend("u-mgr", "", 5, cal)
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = a.Extend("u-mgr", "需上级审批", 5, cal)
+	then(t, got, err, domain.DeadlineExtended{By: "u-mgr", Reason: "需上级审批", Days: 5, Deadline: day("2025-10-24")})
+	got, err = a.Reject("u-staff", " ")
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = a.Reject("u-staff", "不符合落户条件")
+	then(t, got, err, domain.ApplicationRejected{By: "u-staff", Reason: "不符合落户条件"})
+	a.Apply(got[0])
+	got, err = a.Withdraw("r1")
+	thenError(t, got, err, domain.ErrState)
+}
+
+func TestRatingAndRemediation(t *testing.T) {
+	done := []domain.Event{submitted(),
+		domain.ApplicationAccepted{By: "u-staff", Date: day("2025-09-15"), Deadline: day("2025-10-17")},
+		domain.ApplicationApproved{By: "u-lead"},
+		domain.ApplicationCompleted{By: "u-staff", Date: day("2025-10-09"), OnTime: true}}
+	a := given[domain.Application](t, done[:2]...)
+	got, err := a.Rate("r1", 5, "", day("2025-10-09"), cal)
+	thenError(t, got, err, domain.ErrState) // not completed
+
+	a = given[domain.Application](t, done...)
+	got, err = a.Rate("r1", 6, "", day("2025-10-09"), cal)
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = a.Rate("r1", 2, "等太久", day("2025-10-09"), cal)
+	then(t, got, err, domain.ApplicationRated{By: "r1", Comment: "等太久", Score: 2, Round: 1},
+		domain.RemediationOpened{Round: 1, Due: day("2025-10-15")}) // five working days, the make-up Saturday 11 Oct among them
+	for _, e := range got {
+		a.Apply(e)
+	}
+	got, err = a.Rate("r1", 5, "", day("2025-10-10"), cal)
+	thenError(t, got, err, domain.ErrState) // not before the reply
+	got, err = a.Remediate("reply", "u-mgr", "x")
+	thenError(t, got, err, domain.ErrState) // verify first
+	for _, step := range []string{"verify", "rectify", "reply"} {
+		got, err = a.Remediate(step, "u-mgr", "已核实并整改")
+		then(t, got, err, domain.RemediationStep{Step: step, By: "u-mgr", Note: "已核实并整改"})
+		a.Apply(got[0])
+	}
+	got, err = a.Rate("r1", 4, "", day("2025-10-15"), cal)
+	then(t, got, err, domain.ApplicationRated{By: "r1", Score: 4, Round: 2})
+	a.Apply(got[0])
+	got, err = a.Rate("r1", 5, "", day("2025-10-16"), cal)
+	thenError(t, got, err, domain.ErrState)
+}
+
+func TestEveryEventTypeDecodes(t *testing.T) {
+	for _, name := range domain.EventTypes() {
+		if _, err := domain.Decode(name, []byte(`{}`)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := domain.Decode("Nope", []byte(`{}`)); err == nil {
+		t.Error("decoded an unknown type")
+	}
+	if _, _, err := domain.Encode(struct{ X int }{}); err == nil {
+		t.Error("encoded an unregistered type")
+	}
+}

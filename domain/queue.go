@@ -1,0 +1,461 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Priority groups that go before ordinary arrivals.
+const (
+	Normal   = "normal"
+	Elderly  = "elderly"
+	Disabled = "disabled"
+	Green    = "green" // 绿色通道
+)
+
+// Ticket states.
+const (
+	Waiting = "waiting"
+	Called  = "called"
+	Serving = "serving"
+	Parked  = "parked"
+	Done    = "done"
+	Skipped = "no_show"
+	Dropped = "cancelled"
+)
+
+// Counter states.
+const (
+	Open   = "open"
+	Paused = "paused"
+	Closed = "closed"
+)
+
+// Events of a station's day (stream "queue-{station}-{date}").
+type (
+	TicketIssued struct {
+		TicketID, Number, ServiceID, Priority string
+		AppointmentID                         string `json:",omitempty"`
+		InSlot                                bool   `json:",omitempty"`
+		Seq                                   int
+		At                                    time.Time
+	}
+	CounterOpened struct {
+		CounterID  string
+		ServiceIDs []string
+	}
+	CounterPaused struct{ CounterID string }
+	CounterClosed struct{ CounterID string }
+	TicketCalled  struct {
+		TicketID, CounterID string
+		At                  time.Time
+	}
+	TicketRecalled struct {
+		TicketID, CounterID string
+		Count               int
+		At                  time.Time
+	}
+	ServiceStarted struct {
+		TicketID, CounterID string
+		At                  time.Time
+	}
+	TicketCompleted struct {
+		TicketID, CounterID string
+		At                  time.Time
+	}
+	TicketNoShow struct {
+		TicketID, CounterID string
+		Recalls             int
+		At                  time.Time
+	}
+	TicketParked struct {
+		TicketID, CounterID string
+		At                  time.Time
+	}
+	TicketResumed struct {
+		TicketID, CounterID string
+		At                  time.Time
+	}
+	TicketTransferred struct {
+		TicketID, CounterID, From, To string
+		At                            time.Time
+	}
+	DayClosed struct {
+		Cancelled []string
+		Reason    string
+		At        time.Time
+	}
+)
+
+type Ticket struct {
+	TicketIssued
+	State   string
+	Counter string
+	Recalls int
+}
+
+// rank orders the queue: appointments checked in within their slot, then
+// priority groups, then everyone else; arrival order within each.
+func (t *Ticket) rank() int {
+	switch {
+	case t.InSlot:
+		return 0
+	case t.Priority != Normal && t.Priority != "":
+		return 1
+	}
+	return 2
+}
+
+type QueueCounter struct {
+	ID       string
+	Services []string
+	State    string
+	Current  string // the ticket called or being served
+}
+
+// Queue is one station's day: tickets and counters.
+type Queue struct {
+	Tickets  map[string]*Ticket
+	Counters map[string]*QueueCounter
+	Numbers  map[string]int // last number per prefix
+	Seq      int
+	Closed   bool
+}
+
+func (q *Queue) Apply(e Event) {
+	if q.Tickets == nil {
+		q.Tickets, q.Counters, q.Numbers = map[string]*Ticket{}, map[string]*QueueCounter{}, map[string]int{}
+	}
+	switch e := e.(type) {
+	case TicketIssued:
+		q.Tickets[e.TicketID] = &Ticket{TicketIssued: e, State: Waiting}
+		q.Seq = e.Seq
+		var n int
+		fmt.Sscanf(e.Number[1:], "%d", &n)
+		q.Numbers[e.Number[:1]] = n
+	case CounterOpened:
+		q.Counters[e.CounterID] = &QueueCounter{ID: e.CounterID, Services: e.ServiceIDs, State: Open, Current: q.current(e.CounterID)}
+	case CounterPaused:
+		q.Counters[e.CounterID].State = Paused
+	case CounterClosed:
+		q.Counters[e.CounterID].State = Closed
+	case TicketCalled:
+		t := q.Tickets[e.TicketID]
+		t.State, t.Counter, t.Recalls = Called, e.CounterID, 0
+		q.Counters[e.CounterID].Current = e.TicketID
+	case TicketRecalled:
+		q.Tickets[e.TicketID].Recalls = e.Count
+	case ServiceStarted:
+		q.Tickets[e.TicketID].State = Serving
+	case TicketCompleted:
+		q.finish(e.TicketID, e.CounterID, Done)
+	case TicketNoShow:
+		q.finish(e.TicketID, e.CounterID, Skipped)
+	case TicketParked:
+		q.finish(e.TicketID, e.CounterID, Parked)
+	case TicketResumed:
+		t := q.Tickets[e.TicketID]
+		t.State, t.Counter = Serving, e.CounterID
+		q.Counters[e.CounterID].Current = e.TicketID
+	case TicketTransferred:
+		q.finish(e.TicketID, e.CounterID, Waiting)
+		t := q.Tickets[e.TicketID]
+		t.ServiceID, t.Counter = e.To, ""
+	case DayClosed:
+		for _, id := range e.Cancelled {
+			q.Tickets[id].State = Dropped
+		}
+		q.Closed = true
+	}
+}
+
+func (q *Queue) current(counter string) string {
+	if c, ok := q.Counters[counter]; ok {
+		return c.Current
+	}
+	return ""
+}
+
+func (q *Queue) finish(ticket, counter, state string) {
+	q.Tickets[ticket].State = state
+	if c := q.Counters[counter]; c != nil && c.Current == ticket {
+		c.Current = ""
+	}
+}
+
+func (q *Queue) open() error {
+	if q.Closed {
+		return illegal("the day is closed (今日已结束办理)")
+	}
+	return nil
+}
+
+// Issue gives a ticket for a service: a walk-in or a checked-in appointment.
+func (q *Queue) Issue(ticketID, service, prefix, priority, appointmentID string, inSlot bool, at time.Time) ([]Event, error) {
+	if err := q.open(); err != nil {
+		return nil, err
+	}
+	if t, ok := q.Tickets[ticketID]; ok {
+		if t.ServiceID == service {
+			return nil, nil
+		}
+		return nil, illegal("ticket %s exists", ticketID)
+	}
+	switch priority {
+	case "":
+		priority = Normal
+	case Normal, Elderly, Disabled, Green:
+	default:
+		return nil, &FieldError{"priority", invalid("normal, elderly, disabled or green (优先类别不正确)")}
+	}
+	number := fmt.Sprintf("%s%03d", prefix, q.Numbers[prefix]+1)
+	return []Event{TicketIssued{ticketID, number, service, priority, appointmentID, inSlot, q.Seq + 1, at}}, nil
+}
+
+// Waiting lists the waiting tickets in call order; with services given,
+// only those of these services.
+func (q *Queue) Waiting(services ...string) []*Ticket {
+	var out []*Ticket
+	for _, t := range q.Tickets {
+		if t.State == Waiting && (len(services) == 0 || slices.Contains(services, t.ServiceID)) {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Ticket) int {
+		if a.rank() != b.rank() {
+			return a.rank() - b.rank()
+		}
+		return a.Seq - b.Seq
+	})
+	return out
+}
+
+// Position is how many tickets of the same service go before this one.
+func (q *Queue) Position(ticketID string) int {
+	t, ok := q.Tickets[ticketID]
+	if !ok || t.State != Waiting {
+		return 0
+	}
+	for i, w := range q.Waiting(t.ServiceID) {
+		if w.TicketID == ticketID {
+			return i
+		}
+	}
+	return 0
+}
+
+// OpenCounter opens (or reopens) a counter for some service lines.
+func (q *Queue) OpenCounter(counter string, services []string) ([]Event, error) {
+	if err := q.open(); err != nil {
+		return nil, err
+	}
+	if len(services) == 0 {
+		return nil, &FieldError{"service_ids", invalid("at least one service (至少一项业务)")}
+	}
+	if c, ok := q.Counters[counter]; ok && c.State == Open && slices.Equal(c.Services, services) {
+		return nil, nil
+	}
+	return []Event{CounterOpened{counter, services}}, nil
+}
+
+func (q *Queue) counter(id string) (*QueueCounter, error) {
+	c, ok := q.Counters[id]
+	if !ok || c.State == Closed {
+		return nil, illegal("counter %s is not open (窗口未开启)", id)
+	}
+	return c, nil
+}
+
+// free returns a counter that may take a ticket.
+func (q *Queue) free(id string) (*QueueCounter, error) {
+	if err := q.open(); err != nil {
+		return nil, err
+	}
+	c, err := q.counter(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == Paused {
+		return nil, illegal("counter %s is paused (窗口已暂停)", id)
+	}
+	if c.Current != "" {
+		return nil, illegal("counter %s is still on ticket %s (请先办结当前号)", id, q.Tickets[c.Current].Number)
+	}
+	return c, nil
+}
+
+// busy returns a counter's current ticket.
+func (q *Queue) busy(id string) (*QueueCounter, *Ticket, error) {
+	c, err := q.counter(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Current == "" {
+		return nil, nil, illegal("counter %s has no current ticket (当前无叫号)", id)
+	}
+	return c, q.Tickets[c.Current], nil
+}
+
+// CallNext calls the first waiting ticket the counter serves; none waiting
+// is no events and no error.
+func (q *Queue) CallNext(counter string, at time.Time) ([]Event, error) {
+	c, err := q.free(counter)
+	if err != nil {
+		return nil, err
+	}
+	w := q.Waiting(c.Services...)
+	if len(w) == 0 {
+		return nil, nil
+	}
+	return []Event{TicketCalled{w[0].TicketID, counter, at}}, nil
+}
+
+// Call calls a given number out of turn, if it is waiting.
+func (q *Queue) Call(counter, number string, at time.Time) ([]Event, error) {
+	if _, err := q.free(counter); err != nil {
+		return nil, err
+	}
+	for _, t := range q.Tickets {
+		if t.Number == number {
+			if t.State != Waiting {
+				return nil, illegal("ticket %s is %s (该号状态为 %s)", number, t.State, t.State)
+			}
+			return []Event{TicketCalled{t.TicketID, counter, at}}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: ticket %s (无此号)", ErrNotFound, number)
+}
+
+// Recall calls the current ticket again, up to max times.
+func (q *Queue) Recall(counter string, max int, at time.Time) ([]Event, error) {
+	_, t, err := q.busy(counter)
+	if err != nil {
+		return nil, err
+	}
+	if t.State != Called {
+		return nil, illegal("ticket %s is being served (该号已在办理)", t.Number)
+	}
+	if t.Recalls >= max {
+		return nil, illegal("ticket %s was recalled %d times; mark it a no-show (已重呼%d次，请标记过号)", t.Number, max, max)
+	}
+	return []Event{TicketRecalled{t.TicketID, counter, t.Recalls + 1, at}}, nil
+}
+
+// Start records that the resident came to the counter.
+func (q *Queue) Start(counter string, at time.Time) ([]Event, error) {
+	_, t, err := q.busy(counter)
+	if err != nil {
+		return nil, err
+	}
+	if t.State == Serving {
+		return nil, nil
+	}
+	return []Event{ServiceStarted{t.TicketID, counter, at}}, nil
+}
+
+func (q *Queue) Complete(counter string, at time.Time) ([]Event, error) {
+	_, t, err := q.busy(counter)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{TicketCompleted{t.TicketID, counter, at}}, nil
+}
+
+// NoShow skips a called ticket whose resident did not come.
+func (q *Queue) NoShow(counter string, at time.Time) ([]Event, error) {
+	_, t, err := q.busy(counter)
+	if err != nil {
+		return nil, err
+	}
+	if t.State != Called {
+		return nil, illegal("ticket %s is being served (该号已在办理)", t.Number)
+	}
+	return []Event{TicketNoShow{t.TicketID, counter, t.Recalls, at}}, nil
+}
+
+// Park sets the current ticket aside while the resident fetches a document.
+func (q *Queue) Park(counter string, at time.Time) ([]Event, error) {
+	_, t, err := q.busy(counter)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{TicketParked{t.TicketID, counter, at}}, nil
+}
+
+// Resume takes a parked ticket back at a free counter.
+func (q *Queue) Resume(counter, ticketID string, at time.Time) ([]Event, error) {
+	if _, err := q.free(counter); err != nil {
+		return nil, err
+	}
+	t, ok := q.Tickets[ticketID]
+	if !ok {
+		return nil, fmt.Errorf("%w: ticket (无此号)", ErrNotFound)
+	}
+	if t.State != Parked {
+		return nil, illegal("ticket %s is not parked (该号未暂挂)", t.Number)
+	}
+	return []Event{TicketResumed{ticketID, counter, at}}, nil
+}
+
+// Transfer sends the current ticket to another service line's queue, where
+// it keeps its place by arrival.
+func (q *Queue) Transfer(counter, service string, at time.Time) ([]Event, error) {
+	_, t, err := q.busy(counter)
+	if err != nil {
+		return nil, err
+	}
+	if t.ServiceID == service {
+		return nil, illegal("ticket %s is already for %s (已是该业务)", t.Number, service)
+	}
+	return []Event{TicketTransferred{t.TicketID, counter, t.ServiceID, service, at}}, nil
+}
+
+func (q *Queue) Pause(counter string) ([]Event, error) {
+	c, err := q.counter(counter)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == Paused {
+		return nil, nil
+	}
+	if c.Current != "" {
+		return nil, illegal("finish ticket %s first (请先办结当前号)", q.Tickets[c.Current].Number)
+	}
+	return []Event{CounterPaused{counter}}, nil
+}
+
+func (q *Queue) CloseCounter(counter string) ([]Event, error) {
+	c, ok := q.Counters[counter]
+	if !ok || c.State == Closed {
+		return nil, nil
+	}
+	if c.Current != "" {
+		return nil, illegal("finish ticket %s first (请先办结当前号)", q.Tickets[c.Current].Number)
+	}
+	return []Event{CounterClosed{counter}}, nil
+}
+
+// CloseDay ends the day: tickets still waiting or parked are cancelled with
+// the reason, never dropped silently.
+func (q *Queue) CloseDay(reason string, at time.Time) ([]Event, error) {
+	if q.Closed {
+		return nil, nil
+	}
+	var cancelled []string
+	for _, t := range q.Waiting() {
+		cancelled = append(cancelled, t.TicketID)
+	}
+	for _, t := range q.Tickets {
+		if t.State == Parked || t.State == Called || t.State == Serving {
+			cancelled = append(cancelled, t.TicketID)
+		}
+	}
+	slices.Sort(cancelled)
+	return []Event{DayClosed{cancelled, reason, at}}, nil
+}
+
+func init() {
+	register(TicketIssued{}, CounterOpened{}, CounterPaused{}, CounterClosed{}, TicketCalled{}, TicketRecalled{},
+		ServiceStarted{}, TicketCompleted{}, TicketNoShow{}, TicketParked{}, TicketResumed{}, TicketTransferred{}, DayClosed{})
+}
