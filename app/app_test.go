@@ -1,0 +1,162 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+)
+
+var ctx = context.Background()
+
+func openStore(t *testing.T) eventstore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func handler(t *testing.T, s eventstore.Store) *app.Handler {
+	t.Helper()
+	h, err := app.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+var (
+	loc, _ = time.LoadLocation("Asia/Shanghai")
+	now    = time.Date(2025, 10, 9, 10, 0, 0, 0, loc)
+	spec   = domain.SlotSpec{Station: "gulou", Service: "birth", Date: calendar.Date{Year: 2025, Month: 10, Day: 11},
+		Start: 9 * 60, End: 9*60 + 30, Capacity: 100}
+	staff = app.Meta{Actor: eventstore.Actor{ID: "u-1", Role: "staff"}, At: now}
+)
+
+// A thousand residents race for a hundred places, through two handlers with
+// caches of their own as two processes would have: exactly a hundred get in.
+func TestNoOverbookingUnderConcurrency(t *testing.T) {
+	store := openStore(t)
+	handlers := []*app.Handler{handler(t, store), handler(t, store)}
+	if _, err := app.Execute(ctx, handlers[0], spec.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) {
+		return s.Release(spec, loc)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var booked, full atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := app.Meta{Actor: eventstore.Actor{ID: fmt.Sprintf("r-%d", i), Role: "resident"}, At: now}
+			_, err := app.Execute(ctx, handlers[i%2], spec.Stream(), m, func(s *domain.Slot) ([]domain.Event, error) {
+				return s.Book(fmt.Sprintf("a-%d", i), fmt.Sprintf("r-%d", i), now)
+			})
+			switch {
+			case err == nil:
+				booked.Add(1)
+			case errors.Is(err, domain.ErrFull):
+				full.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if booked.Load() != 100 || full.Load() != 900 {
+		t.Fatalf("%d booked, %d refused as full; want 100 and 900", booked.Load(), full.Load())
+	}
+	recs, err := store.ReadStream(ctx, spec.Stream(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inLog := 0
+	for _, r := range recs {
+		if r.Type == "SlotBooked" {
+			inLog++
+		}
+	}
+	if inLog != 100 {
+		t.Fatalf("the log holds %d bookings, want 100", inLog)
+	}
+}
+
+func TestEnvelopeAndDeterministicIDs(t *testing.T) {
+	store := openStore(t)
+	h := handler(t, store)
+	m := staff
+	m.CommandID, m.CorrelationID, m.CausationID = "job-release-2025-10-09", "corr-9", "cause-9"
+	release := func(s *domain.Slot) ([]domain.Event, error) { return s.Release(spec, loc) }
+	first, err := app.Execute(ctx, h, spec.Stream(), m, release)
+	if err != nil || len(first.Events) != 1 || first.Position == 0 {
+		t.Fatalf("first = %+v, %v", first, err)
+	}
+	// Another replica runs the same tick with a cold cache, and appends
+	// regardless of what its state says: the store sees the same ids.
+	other := handler(t, store)
+	again, err := app.Execute(ctx, other, spec.Stream(), m, func(*domain.Slot) ([]domain.Event, error) {
+		return []domain.Event{first.Events[0]}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := store.ReadStream(ctx, spec.Stream(), 0)
+	if len(recs) != 1 || again.Position != first.Position {
+		t.Fatalf("the repeated command left %d events (positions %d, %d), want 1", len(recs), first.Position, again.Position)
+	}
+	r := recs[0]
+	if r.Actor != m.Actor || r.CorrelationID != "corr-9" || r.CausationID != "cause-9" || !r.OccurredAt.Equal(now) || r.Schema != 1 || r.Type != "SlotReleased" {
+		t.Fatalf("envelope = %+v", r)
+	}
+}
+
+func TestRefusalWritesNothingAndReadsFreshState(t *testing.T) {
+	store := openStore(t)
+	a, b := handler(t, store), handler(t, store)
+	one := spec
+	one.Capacity = 1
+	book := func(id string) func(*domain.Slot) ([]domain.Event, error) {
+		return func(s *domain.Slot) ([]domain.Event, error) { return s.Book(id, "r-"+id, now) }
+	}
+	if _, err := app.Execute(ctx, a, one.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) { return s.Release(one, loc) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Execute(ctx, a, one.Stream(), staff, book("x")); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := store.Head(ctx)
+	if _, err := app.Execute(ctx, b, one.Stream(), staff, book("y")); !errors.Is(err, domain.ErrFull) {
+		t.Fatalf("second booking: %v, want full", err)
+	}
+	if after, _ := store.Head(ctx); after != head {
+		t.Fatalf("a refused command moved the log from %d to %d", head, after)
+	}
+	// b frees the place (after the return delay); a's cache says full, but
+	// a refusal is only given on fresh state.
+	if _, err := app.Execute(ctx, b, one.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) { return s.Free("x", now, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Execute(ctx, a, one.Stream(), staff, book("z")); err != nil {
+		t.Fatalf("booking a freed place through a stale cache: %v", err)
+	}
+}
+
+func TestNewRefusesNilStore(t *testing.T) {
+	if _, err := app.New(nil); err == nil {
+		t.Fatal("New(nil) succeeded")
+	}
+}
