@@ -19,7 +19,7 @@ type Date struct {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("date %q: want YYYY-MM-DD (日期格式应为 YYYY-MM-DD)", s)
+		return Date{}, fmt.Errorf("date %q: want a real date as YYYY-MM-DD (日期应为有效的 YYYY-MM-DD)", s)
 	}
 	return DateOf(t), nil
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+)
+
+func runCmd(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestImportCalendar(t *testing.T) {
+	data := t.TempDir()
+	file := filepath.Join(t.TempDir(), "2025.json")
+	doc := `{"year":2025,"papers":[],"days":[{"name":"春节","date":"2025-01-26","isOffDay":false},{"name":"春节","date":"2025-01-28","isOffDay":true}]}`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "import-calendar", file, "--data", data)
+	if err != nil || !strings.Contains(out, "imported: 1 holidays, 1 make-up") {
+		t.Fatalf("first import: %q, %v", out, err)
+	}
+	out, _, err = runCmd(t, "import-calendar", "--data", data, file)
+	if err != nil || !strings.Contains(out, "unchanged") {
+		t.Fatalf("second import: %q, %v", out, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"year":2025,"days":[{"name":"x","date":"2025-02-03","isOffDay":false}]}`), 0o600)
+	if _, _, err := runCmd(t, "import-calendar", bad, "--data", data); err == nil || !strings.Contains(err.Error(), "not a weekend") {
+		t.Fatalf("bad notice: %v", err)
+	}
+	store, err := sqlitestore.Open(filepath.Join(data, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	recs, err := store.ReadStream(context.Background(), "calendar-2025", 0)
+	if err != nil || len(recs) != 1 || recs[0].Type != "CalendarImported" || recs[0].Actor.Role != "admin" {
+		t.Fatalf("calendar-2025 holds %+v, %v; want one CalendarImported by admin", recs, err)
+	}
+}
+
+func TestBenchAppendJSON(t *testing.T) {
+	out, _, err := runCmd(t, "bench", "append", "--json", "--ops", "2000", "--writers", "16", "--data", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is not one JSON object: %q", out)
+	}
+	for _, k := range []string{"scenario", "ops", "seconds", "ops_per_sec", "p50_ms", "p99_ms", "errors", "baseline_ops_per_sec"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("missing %s in %s", k, out)
+		}
+	}
+	if r["scenario"] != "append" || r["ops"].(float64) != 2000 || r["errors"].(float64) != 0 || r["ops_per_sec"].(float64) <= 0 {
+		t.Errorf("result %s", out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"bench"}, {"bench", "warp", "--json"}, {"import-calendar"}} {
+		if _, _, err := runCmd(t, args...); err == nil {
+			t.Errorf("servicehall %v succeeded", args)
+		}
+	}
+	if _, _, err := runCmd(t, "bench", "append", "--tz", "Mars/Base"); err == nil {
+		t.Error("an unknown time zone was accepted")
+	}
+}

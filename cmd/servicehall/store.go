@@ -1,0 +1,24 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+)
+
+// openStore opens the event store SERVICEHALL_EVENTSTORE names.
+func openStore(ctx context.Context, c *config) (eventstore.Store, error) {
+	switch v := c.EventStore; {
+	case v == "" || strings.EqualFold(v, "sqlite"):
+		return sqlitestore.Open(c.eventStorePath())
+	default:
+		return nil, fmt.Errorf("SERVICEHALL_EVENTSTORE %q: want sqlite or esdb://… (事件存储配置不正确)", v)
+	}
+}
+
+// now is the wall clock, read here and passed down: the domain never reads it.
+func now() time.Time { return time.Now() }
