@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/eventstore/kurrentdb"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 )
 
@@ -15,6 +16,8 @@ func openStore(ctx context.Context, c *config) (eventstore.Store, error) {
 	switch v := c.EventStore; {
 	case v == "" || strings.EqualFold(v, "sqlite"):
 		return sqlitestore.Open(c.eventStorePath())
+	case kurrentdb.IsURL(v):
+		return kurrentdb.Open(v)
 	default:
 		return nil, fmt.Errorf("SERVICEHALL_EVENTSTORE %q: want sqlite or esdb://… (事件存储配置不正确)", v)
 	}
