@@ -1,0 +1,151 @@
+package app_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+func hall(t *testing.T, store eventstore.Store) *app.Hall {
+	t.Helper()
+	hl, err := app.NewHall(handler(t, store), loc, domain.DefaultPolicy, []byte("0123456789abcdef-test-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hl
+}
+
+var resident = domain.Applicant{Name: "张三", IDNumber: "33050219880702447X", Phone: "13812345678"}
+
+func booking(id string, slot domain.SlotSpec, who domain.Applicant) app.Booking {
+	return app.Booking{AppointmentID: id, StationID: slot.Station, ServiceID: slot.Service, Date: slot.Date, Start: slot.Start, Resident: who}
+}
+
+func release(t *testing.T, store eventstore.Store, s domain.SlotSpec) {
+	t.Helper()
+	if _, err := app.Execute(ctx, handler(t, store), s.Stream(), staff, func(sl *domain.Slot) ([]domain.Event, error) {
+		return sl.Release(s, loc)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func types(t *testing.T, store eventstore.Store, stream string) []string {
+	t.Helper()
+	recs, err := store.ReadStream(ctx, stream, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.Type)
+	}
+	return out
+}
+
+func TestBookWritesThreeStreamsAndMasksTheResident(t *testing.T) {
+	store := openStore(t)
+	release(t, store, spec)
+	hl := hall(t, store)
+	res, err := hl.Book(ctx, booking("a-1", spec, resident), app.Meta{At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	booked := res.Events[0].(domain.AppointmentBooked)
+	if booked.Resident.ID != "330***********447X" || booked.Resident.Phone != "138****5678" || booked.Resident.Name != "张*" || booked.End != spec.End {
+		t.Fatalf("appointment = %+v", booked)
+	}
+	checked, _ := resident.Check(now)
+	ref := hl.Ref(checked)
+	if got := types(t, store, "resident-"+ref); len(got) != 1 || got[0] != "BookingHeld" {
+		t.Fatalf("resident stream = %v", got)
+	}
+	if got := types(t, store, spec.Stream()); len(got) != 2 || got[1] != "SlotBooked" {
+		t.Fatalf("slot stream = %v", got)
+	}
+	// No event anywhere carries the whole ID number or phone.
+	all, _ := store.ReadAll(ctx, 0, 1000)
+	for _, r := range all {
+		if strings.Contains(string(r.Data), "33050219880702447X") || strings.Contains(string(r.Data), "13812345678") || strings.Contains(r.Stream, "447X") {
+			t.Fatalf("%s in %s carries personal data: %s", r.Type, r.Stream, r.Data)
+		}
+	}
+	// Retrying the same booking writes nothing more.
+	head, _ := store.Head(ctx)
+	if _, err := hl.Book(ctx, booking("a-1", spec, resident), app.Meta{At: now}); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if after, _ := store.Head(ctx); after != head {
+		t.Fatalf("a retried booking moved the log from %d to %d", head, after)
+	}
+}
+
+func TestInvalidResidentReachesNothing(t *testing.T) {
+	store := openStore(t)
+	release(t, store, spec)
+	hl := hall(t, store)
+	head, _ := store.Head(ctx)
+	for _, id := range []string{"33050219880702447", "330502198807024471", "330502198802304470", "330502880702447", "x"} {
+		who := resident
+		who.IDNumber = id
+		_, err := hl.Book(ctx, booking("a-1", spec, who), app.Meta{At: now})
+		var fe *domain.FieldError
+		if !errors.Is(err, domain.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "id_number" {
+			t.Errorf("ID %q: %v, want an invalid id_number", id, err)
+		}
+	}
+	if after, _ := store.Head(ctx); after != head {
+		t.Fatalf("invalid bookings moved the log from %d to %d", head, after)
+	}
+}
+
+func TestFullSlotReleasesTheHold(t *testing.T) {
+	store := openStore(t)
+	one := spec
+	one.Capacity = 1
+	release(t, store, one)
+	hl := hall(t, store)
+	if _, err := hl.Book(ctx, booking("a-1", one, resident), app.Meta{At: now}); err != nil {
+		t.Fatal(err)
+	}
+	other := domain.Applicant{Name: "李四", IDNumber: "11010519491231002X", Phone: "13912345678"}
+	if _, err := hl.Book(ctx, booking("a-2", one, other), app.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
+		t.Fatalf("second booking: %v, want full", err)
+	}
+	checked, _ := other.Check(now)
+	if got := types(t, store, "resident-"+hl.Ref(checked)); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
+		t.Fatalf("the refused resident's stream = %v, want the hold released", got)
+	}
+	if got := types(t, store, "appointment-a-2"); len(got) != 0 {
+		t.Fatalf("a refused booking left an appointment: %v", got)
+	}
+}
+
+func TestBookingLimitsLeaveTheSlotAlone(t *testing.T) {
+	store := openStore(t)
+	hl := hall(t, store)
+	for i := range 4 {
+		s := spec
+		s.Start = domain.Clock(8*60 + 30*i)
+		s.End = s.Start + 30
+		s.Service = fmt.Sprintf("svc-%d", i)
+		release(t, store, s)
+		_, err := hl.Book(ctx, booking(fmt.Sprintf("a-%d", i), s, resident), app.Meta{At: now})
+		if i < 3 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 3 {
+			if !errors.Is(err, domain.ErrLimit) {
+				t.Fatalf("fourth live booking: %v, want the limit", err)
+			}
+			if got := types(t, store, s.Stream()); len(got) != 1 {
+				t.Fatalf("the slot was touched: %v", got)
+			}
+		}
+	}
+}
