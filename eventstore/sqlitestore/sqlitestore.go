@@ -475,36 +475,25 @@ func uniqueViolation(err error) bool {
 }
 
 func (s *Store) ReadStream(ctx context.Context, stream string, after uint64) ([]eventstore.Record, error) {
-	rows, err := s.read.QueryContext(ctx, `
+	return s.query(ctx, "read stream "+stream, `
 		WITH RECURSIVE chain (pos) AS (
 			SELECT last FROM streams WHERE name = ?1
 			UNION ALL
 			SELECT e.prev FROM events e JOIN chain ON e.position = chain.pos WHERE e.version > ?2 + 1
 		)
 		SELECT `+columns+` FROM events WHERE position IN (SELECT pos FROM chain) AND version > ?2 ORDER BY position`, stream, after)
-	if err != nil {
-		return nil, fmt.Errorf("read stream %s: %w", stream, err)
-	}
-	recs, err := scan(rows)
-	if err != nil {
-		return nil, fmt.Errorf("read stream %s: %w", stream, err)
-	}
-	return recs, nil
 }
 
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Record, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+columns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read all after %d: %w", after, err)
-	}
-	recs, err := scan(rows)
-	if err != nil {
-		return nil, fmt.Errorf("read all after %d: %w", after, err)
-	}
-	return recs, nil
+	return s.query(ctx, fmt.Sprintf("read all after %d", after),
+		`SELECT `+columns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`, after, limit)
 }
 
-func scan(rows *sql.Rows) ([]eventstore.Record, error) {
+func (s *Store) query(ctx context.Context, what, q string, args ...any) ([]eventstore.Record, error) {
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	defer rows.Close()
 	var recs []eventstore.Record
 	for rows.Next() {
@@ -514,17 +503,20 @@ func scan(rows *sql.Rows) ([]eventstore.Record, error) {
 		var data string
 		if err := rows.Scan(&r.Position, &id, &r.Stream, &r.Version, &r.Type, &at,
 			&r.Actor.ID, &r.Actor.Role, &r.CorrelationID, &r.CausationID, &r.Schema, &data); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		var err error
 		if r.ID, err = uuid.FromBytes(id); err != nil {
-			return nil, fmt.Errorf("event at %d: %w", r.Position, err)
+			return nil, fmt.Errorf("%s: event at %d: %w", what, r.Position, err)
 		}
 		r.OccurredAt = time.Unix(0, at).UTC()
 		r.Data = []byte(data)
 		recs = append(recs, r)
 	}
-	return recs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return recs, nil
 }
 
 func (s *Store) Head(context.Context) (uint64, error) { return s.head.Load(), nil }
