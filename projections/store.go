@@ -30,8 +30,8 @@ type Checkpoint struct {
 // the position it claims.
 type Batch struct {
 	Puts        []KV
-	Deletes     []KV // NS and Key only
-	Drops       []string
+	Deletes     []KV     // NS and Key only
+	Drops       []string // every namespace that starts with one of these
 	Checkpoints []Checkpoint
 }
 
@@ -83,8 +83,12 @@ func (m *Memory) Scan(_ context.Context, ns, from, to string) ([]KV, error) {
 func (m *Memory) Write(_ context.Context, b Batch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, ns := range b.Drops {
-		delete(m.docs, ns)
+	for _, prefix := range b.Drops {
+		for ns := range m.docs {
+			if strings.HasPrefix(ns, prefix) {
+				delete(m.docs, ns)
+			}
+		}
 	}
 	for _, kv := range b.Puts {
 		if m.docs[kv.NS] == nil {

@@ -101,9 +101,9 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 		return fmt.Errorf("write read models: %w", err)
 	}
 	defer tx.Rollback()
-	for _, ns := range b.Drops {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE ns = ?`, ns); err != nil {
-			return fmt.Errorf("drop %s: %w", ns, err)
+	for _, prefix := range b.Drops {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE ns >= ? AND ns < ?`, prefix, projections.PrefixEnd(prefix)); err != nil {
+			return fmt.Errorf("drop %s: %w", prefix, err)
 		}
 	}
 	if len(b.Puts) > 0 {

@@ -57,14 +57,18 @@ func Run(t *testing.T, open func(t *testing.T) projections.Store, reopen func(t 
 		if _, ok, _ := s.Get(ctx, "a/1/x", "j"); ok {
 			t.Fatal("delete left the document")
 		}
-		if err := s.Write(ctx, projections.Batch{Drops: []string{"a/1/x"}}); err != nil {
+		s.Write(ctx, projections.Batch{Puts: []projections.KV{{NS: "a/11/x", Key: "k", Doc: []byte(`4`)}}})
+		if err := s.Write(ctx, projections.Batch{Drops: []string{"a/1/"}}); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.Scan(ctx, "a/1/x", "", ""); len(got) != 0 {
 			t.Fatalf("drop left %v", got)
 		}
-		if _, ok, _ := s.Get(ctx, "a/1/y", "k"); !ok {
-			t.Fatal("drop took another namespace")
+		if _, ok, _ := s.Get(ctx, "a/1/y", "k"); ok {
+			t.Fatal("drop of a/1/ left a/1/y")
+		}
+		if _, ok, _ := s.Get(ctx, "a/11/x", "k"); !ok {
+			t.Fatal("drop of a/1/ took a/11/x")
 		}
 	})
 	t.Run("CheckpointsCommitWithTheView", func(t *testing.T) {

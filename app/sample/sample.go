@@ -1,0 +1,402 @@
+// Package sample writes realistic logs: simulated days of service halls
+// driven through the domain's own deciders, so that every event is one the
+// system would write. Tests and benchmarks use it.
+package sample
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+// Services is a small catalogue with the statutes' units.
+var Services = []domain.Service{
+	{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays},
+	{ID: "idcard", Name: "Resident ID card", NameZh: "居民身份证申领", Category: domain.License, TimeLimitDays: 60, TimeLimitUnit: calendar.CalendarDays},
+	{ID: "permit", Name: "Residence permit", NameZh: "居住证申领", Category: domain.License, TimeLimitDays: 15, TimeLimitUnit: calendar.CalendarDays, Online: true},
+}
+
+type item struct {
+	event domain.Event
+	actor eventstore.Actor
+	at    time.Time
+}
+
+// Log collects events by stream, in the order they happened.
+type Log struct {
+	streams map[string][]item
+	order   []string
+	count   int
+}
+
+func (l *Log) add(stream string, actor eventstore.Actor, at time.Time, events []domain.Event, err error) {
+	if err != nil {
+		panic(fmt.Sprintf("sample: %s: %v", stream, err)) // the simulation only issues valid commands
+	}
+	if _, ok := l.streams[stream]; !ok {
+		l.order = append(l.order, stream)
+	}
+	for _, e := range events {
+		l.streams[stream] = append(l.streams[stream], item{e, actor, at})
+		l.count++
+	}
+}
+
+// Len is the number of events collected.
+func (l *Log) Len() int { return l.count }
+
+var (
+	admin  = eventstore.Actor{ID: "admin", Role: "admin"}
+	staff  = eventstore.Actor{ID: "u-staff-1", Role: "staff"}
+	lead   = eventstore.Actor{ID: "u-manager-1", Role: "manager"}
+	system = eventstore.Actor{ID: "system:job-escalate-overdue", Role: "system"}
+)
+
+// Generate simulates days from start at stations until about n events are
+// collected. The same seed gives the same log.
+func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log, error) {
+	ns, err := calendar.Official()
+	if err != nil {
+		return nil, err
+	}
+	cal := calendar.New(ns...)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	l := &Log{streams: map[string][]item{}}
+	at := start.In(loc).Add(7 * time.Hour)
+	for _, n := range ns {
+		y := &domain.CalendarYear{}
+		evs, err := y.Import(n)
+		l.add(fmt.Sprintf("calendar-%d", n.Year), admin, at, evs, err)
+	}
+	var cat domain.Catalogue
+	for _, s := range Services {
+		evs, err := cat.DefineService(s)
+		l.add("catalogue", admin, at, evs, err)
+		for _, e := range evs {
+			cat.Apply(e)
+		}
+	}
+	st := &domain.Station{}
+	for _, step := range []func() ([]domain.Event, error){
+		func() ([]domain.Event, error) { return st.Register("gulou", "鼓楼派出所") },
+		func() ([]domain.Event, error) {
+			return st.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth", "permit"}}, cat.Services)
+		},
+		func() ([]domain.Event, error) {
+			return st.AddCounter(domain.Counter{ID: "w2", Name: "2号窗口", ServiceIDs: []string{"idcard", "permit"}}, cat.Services)
+		},
+		func() ([]domain.Event, error) {
+			var weekly []domain.Hours
+			for wd := 1; wd <= 5; wd++ {
+				weekly = append(weekly, domain.Hours{Weekday: wd, Start: 9 * 60, End: 17 * 60, ServiceIDs: []string{"birth", "idcard", "permit"}, SlotMinutes: 30, Capacity: 4, WalkIn: 1})
+			}
+			weekend := []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: []string{"birth", "permit"}, SlotMinutes: 30, Capacity: 3}}
+			return st.SetHours(weekly, weekend, cat.Services)
+		},
+	} {
+		evs, err := step()
+		l.add("station-gulou", admin, at, evs, err)
+		for _, e := range evs {
+			st.Apply(e)
+		}
+	}
+
+	apps := map[string]*domain.Application{}
+	slow := map[string]bool{} // left alone until escalated twice
+	residents := map[string]*domain.Resident{}
+	var open []string
+	seq := 0
+	for d := start; l.count < n; d = d.AddDays(1) {
+		slots := st.SlotsOn(d, cal)
+		if len(slots) == 0 {
+			continue
+		}
+		morning := d.In(loc).Add(8 * time.Hour)
+		q := &domain.Queue{}
+		qs := fmt.Sprintf("queue-gulou-%s", d)
+		do := func(actor eventstore.Actor, at time.Time, evs []domain.Event, err error) {
+			l.add(qs, actor, at, evs, err)
+			for _, e := range evs {
+				q.Apply(e)
+			}
+		}
+		for _, c := range st.Counters {
+			evs, err := q.OpenCounter(c.ID, c.ServiceIDs)
+			do(staff, morning, evs, err)
+		}
+		for _, spec := range slots {
+			slot := &domain.Slot{}
+			evs, err := slot.Release(spec, loc)
+			l.add(spec.Stream(), system, morning.Add(-48*time.Hour), evs, err)
+			for _, e := range evs {
+				slot.Apply(e)
+			}
+			for b := 0; b < slot.Online(); b++ {
+				seq++
+				id := fmt.Sprintf("a%d", seq)
+				ref := fmt.Sprintf("r%d", rng.IntN(5000))
+				booked := morning.Add(-24 * time.Hour)
+				if res := residents[ref]; res != nil {
+					if _, err := res.Hold(id, spec.Service, d, booked, domain.DefaultPolicy); err != nil {
+						continue
+					}
+				}
+				evs, err := slot.Book(id, ref, booked)
+				l.add(spec.Stream(), eventstore.Actor{ID: ref, Role: "resident"}, booked, evs, err)
+				slot.Apply(evs[0])
+				res := residents[ref]
+				if res == nil {
+					res = &domain.Resident{}
+					residents[ref] = res
+				}
+				rs := "resident-" + ref
+				resident := func(at time.Time, evs []domain.Event, err error) {
+					l.add(rs, eventstore.Actor{ID: ref, Role: "resident"}, at, evs, err)
+					for _, e := range evs {
+						res.Apply(e)
+					}
+				}
+				if _, err := res.Hold(id, spec.Service, d, booked, domain.DefaultPolicy); err != nil {
+					continue // this resident is at a limit: the place stays free
+				}
+				evs, err = res.Hold(id, spec.Service, d, booked, domain.DefaultPolicy)
+				resident(booked, evs, err)
+				appt := &domain.Appointment{}
+				person := domain.Person{Ref: ref, Name: "张*", ID: "330***********447X", Phone: "138****5678"}
+				evs, err = appt.Book(domain.AppointmentBooked{ID: id, StationID: "gulou", ServiceID: spec.Service, Date: d,
+					Start: spec.Start, End: spec.End, EndsAt: spec.End.On(d, loc), Resident: person})
+				as := "appointment-" + id
+				l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, booked, evs, err)
+				appt.Apply(evs[0])
+				slotStart := spec.Start.On(d, loc)
+				switch r := rng.IntN(10); {
+				case r == 0:
+					evs, err = appt.Cancel("plans changed")
+					l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, booked.Add(time.Hour), evs, err)
+					evs, err = slot.Free(id, booked.Add(time.Hour), 10*time.Minute)
+					l.add(spec.Stream(), eventstore.Actor{ID: ref, Role: "resident"}, booked.Add(time.Hour), evs, err)
+					slot.Apply(evs[0])
+					evs, err = res.End(id, "cancelled")
+					resident(booked.Add(time.Hour), evs, err)
+				case r == 1:
+					evs, err = appt.MarkNoShow(slotStart.Add(2*time.Hour), 15*time.Minute)
+					l.add(as, system, slotStart.Add(2*time.Hour), evs, err)
+					evs, err = res.CountNoShow(id, slotStart.Add(2*time.Hour))
+					resident(slotStart.Add(2*time.Hour), evs, err)
+				case r == 2:
+					// Moved a week on; the sample does not follow it further.
+					later := d.AddDays(7)
+					if _, err := res.Move(id, later); err != nil {
+						continue
+					}
+					evs, err = appt.Reschedule(later, spec.Start, spec.End, spec.End.On(later, loc))
+					l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, booked.Add(time.Hour), evs, err)
+					evs, err = res.Move(id, later)
+					resident(booked.Add(time.Hour), evs, err)
+				default:
+					ticket := uuid.NewSHA1(uuid.NameSpaceOID, []byte(id)).String()
+					svc, _ := cat.Services[spec.Service]
+					evs, err = q.Issue(ticket, spec.Service, svc.Prefix(), domain.Normal, id, true, slotStart.Add(-5*time.Minute))
+					do(eventstore.Actor{ID: ref, Role: "resident"}, slotStart.Add(-5*time.Minute), evs, err)
+					evs, err = appt.CheckIn(ticket, q.Tickets[ticket].Number, d, true)
+					l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, slotStart.Add(-5*time.Minute), evs, err)
+					evs, err = res.End(id, "checked in")
+					resident(slotStart.Add(-5*time.Minute), evs, err)
+				}
+			}
+		}
+		// Walk-ins, then the counters work the queue until it is empty.
+		now := morning.Add(time.Hour)
+		for w := 0; w < 6; w++ {
+			seq++
+			svc := Services[rng.IntN(len(Services))]
+			prio := []string{domain.Normal, domain.Normal, domain.Elderly, domain.Green}[rng.IntN(4)]
+			evs, err := q.Issue(fmt.Sprintf("w%d", seq), svc.ID, svc.Prefix(), prio, "", false, now)
+			do(staff, now, evs, err)
+		}
+		for round := 0; ; round++ {
+			progress := false
+			for _, c := range st.Counters {
+				now = now.Add(time.Duration(2+rng.IntN(9)) * time.Minute)
+				evs, err := q.CallNext(c.ID, now)
+				do(staff, now, evs, err)
+				if len(evs) == 0 {
+					continue
+				}
+				progress = true
+				called := evs[0].(domain.TicketCalled).TicketID
+				switch r := rng.IntN(20); {
+				case r == 0:
+					for i := 0; i < 2; i++ {
+						evs, err = q.Recall(c.ID, 2, now)
+						do(staff, now, evs, err)
+					}
+					evs, err = q.NoShow(c.ID, now)
+					do(staff, now, evs, err)
+					continue
+				case r == 1 && q.Tickets[called].ServiceID != "permit":
+					evs, err = q.Transfer(c.ID, "permit", now)
+					do(staff, now, evs, err)
+					continue
+				case r == 2:
+					evs, err = q.Park(c.ID, now)
+					do(staff, now, evs, err)
+					evs, err = q.Resume(c.ID, called, now.Add(time.Minute))
+					do(staff, now, evs, err)
+				}
+				evs, err = q.Start(c.ID, now)
+				do(staff, now, evs, err)
+				now = now.Add(time.Duration(3+rng.IntN(12)) * time.Minute)
+				// Some tickets become applications.
+				if rng.IntN(3) == 0 {
+					seq++
+					id := fmt.Sprintf("p%d", seq)
+					a := &domain.Application{}
+					apps[id] = a
+					open = append(open, id)
+					slow[id] = rng.IntN(5) == 0
+					as := "application-" + id
+					svc := cat.Services[q.Tickets[called].ServiceID]
+					evs, err = a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "counter", TicketID: called,
+						Applicant: domain.Person{Ref: fmt.Sprintf("r%d", rng.IntN(5000))}}, svc)
+					l.add(as, staff, now, evs, err)
+					a.Apply(evs[0])
+					evs, err = a.Accept(staff.ID, d, cal)
+					l.add(as, staff, now, evs, err)
+					a.Apply(evs[0])
+				}
+				evs, err = q.Complete(c.ID, now)
+				do(staff, now, evs, err)
+			}
+			if !progress {
+				break
+			}
+		}
+		evs, err := q.Pause("w2")
+		do(staff, now, evs, err)
+		for _, c := range st.Counters {
+			evs, err = q.CloseCounter(c.ID)
+			do(staff, now, evs, err)
+		}
+		evs, err = q.CloseDay("end of day", d.In(loc).Add(18*time.Hour))
+		do(system, d.In(loc).Add(18*time.Hour), evs, err)
+
+		// Applications move on each day: supplements, decisions, escalation.
+		evening := d.In(loc).Add(17 * time.Hour)
+		kept := open[:0]
+		for _, id := range open {
+			a, as := apps[id], "application-"+id
+			step := func(actor eventstore.Actor, evs []domain.Event, err error) {
+				l.add(as, actor, evening, evs, err)
+				for _, e := range evs {
+					a.Apply(e)
+				}
+			}
+			switch r := rng.IntN(12); {
+			case slow[id] && a.Escalation < 2:
+				evs, err := a.Check(d, cal, domain.DefaultEscalation)
+				step(system, evs, err)
+			case slow[id] && a.Status == domain.Accepted:
+				evs, err := a.Approve(lead.ID, "逾期办结")
+				step(lead, evs, err)
+				evs, err = a.Complete(staff.ID, d)
+				step(staff, evs, err)
+			case a.Status == domain.Accepted && r == 0:
+				evs, err := a.RequestSupplement(staff.ID, []string{"户口簿"}, d, cal)
+				step(staff, evs, err)
+			case a.Status == domain.Supplying && r < 4:
+				evs, err := a.ReceiveSupplement(d, cal)
+				step(staff, evs, err)
+			case a.Status == domain.Accepted && r == 1:
+				evs, err := a.Extend(lead.ID, "需上级审批", 5, cal)
+				step(lead, evs, err)
+			case a.Status == domain.Accepted && r == 2:
+				evs, err := a.Reject(lead.ID, "不符合条件")
+				step(lead, evs, err)
+			case a.Status == domain.Accepted && r == 3:
+				evs, err := a.Withdraw("resident")
+				step(eventstore.Actor{ID: a.Applicant.Ref, Role: "resident"}, evs, err)
+			case a.Status == domain.Accepted && r < 7:
+				evs, err := a.Approve(lead.ID, "同意")
+				step(lead, evs, err)
+				evs, err = a.Complete(staff.ID, d)
+				step(staff, evs, err)
+				score := 1 + rng.IntN(5)
+				evs, err = a.Rate(a.Applicant.Ref, score, "", d, cal)
+				step(eventstore.Actor{ID: a.Applicant.Ref, Role: "resident"}, evs, err)
+				if score <= 2 {
+					for _, s := range []string{"verify", "rectify", "reply"} {
+						evs, err = a.Remediate(s, lead.ID, "已整改")
+						step(lead, evs, err)
+					}
+					evs, err = a.Rate(a.Applicant.Ref, 4, "", d, cal)
+					step(eventstore.Actor{ID: a.Applicant.Ref, Role: "resident"}, evs, err)
+				}
+			default:
+				evs, err := a.Check(d, cal, domain.DefaultEscalation)
+				step(system, evs, err)
+			}
+			if a.Status == domain.Accepted || a.Status == domain.Supplying {
+				kept = append(kept, id)
+			}
+		}
+		open = kept
+	}
+	return l, nil
+}
+
+// Append writes the log to store, each stream in one append, several
+// streams at a time. It returns the number of events written.
+func (l *Log) Append(ctx context.Context, store eventstore.Store) (int, error) {
+	work := make(chan string)
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for stream := range work {
+				items := l.streams[stream]
+				evs := make([]eventstore.Event, len(items))
+				for i, it := range items {
+					typ, data, err := domain.Encode(it.event)
+					if err != nil {
+						errs <- err
+						return
+					}
+					evs[i] = eventstore.Event{ID: uuid.Must(uuid.NewV7()), Type: typ, Data: data, OccurredAt: it.at.UTC(), Actor: it.actor, Schema: 1}
+				}
+				if _, err := store.Append(ctx, stream, eventstore.NoStream, evs...); err != nil {
+					errs <- fmt.Errorf("sample %s: %w", stream, err)
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for _, s := range l.order {
+		select {
+		case work <- s:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errs:
+		default:
+		}
+	}
+	return l.count, err
+}

@@ -1,0 +1,85 @@
+package projections
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+// Entry is one line of the audit trail: who did what, when, where.
+type Entry struct {
+	Position uint64    `json:"position"`
+	Stream   string    `json:"stream"`
+	Version  uint64    `json:"version"`
+	Type     string    `json:"type"`
+	At       time.Time `json:"at"`
+	Actor    string    `json:"actor"`
+	Role     string    `json:"role"`
+}
+
+// Audit files every event by stream and by actor (谁审批谁负责).
+type Audit struct{}
+
+func (Audit) Name() string { return "audit" }
+
+func (Audit) Apply(v *View, r eventstore.Record, _ domain.Event) error {
+	e := Entry{r.Position, r.Stream, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
+	v.Put("by-stream", fmt.Sprintf("%s/%012d", r.Stream, r.Version), e)
+	if r.Actor.ID != "" {
+		v.Put("by-actor", fmt.Sprintf("%s/%020d", r.Actor.ID, r.Position), e)
+	}
+	return nil
+}
+
+// AppointmentView is an appointment as its resident and the staff see it.
+type AppointmentView struct {
+	ID       string        `json:"id"`
+	Station  string        `json:"station_id"`
+	Service  string        `json:"service_id"`
+	Date     string        `json:"date"`
+	Start    domain.Clock  `json:"start"`
+	End      domain.Clock  `json:"end"`
+	Status   string        `json:"status"`
+	Resident domain.Person `json:"resident"`
+	TicketID string        `json:"ticket_id,omitempty"`
+	Number   string        `json:"ticket_number,omitempty"`
+}
+
+// Residents keeps appointments by id and by resident, for "my appointments".
+type Residents struct{}
+
+func (Residents) Name() string { return "residents" }
+
+func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	id, ok := strings.CutPrefix(r.Stream, "appointment-")
+	if !ok {
+		return nil
+	}
+	a, found, err := Get[AppointmentView](v, "appointments", id)
+	if err != nil {
+		return err
+	}
+	switch e := e.(type) {
+	case domain.AppointmentBooked:
+		a = AppointmentView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Date: e.Date.String(), Start: e.Start, End: e.End,
+			Status: domain.Booked, Resident: e.Resident}
+		v.Put("by-resident", e.Resident.Ref+"/"+e.ID, e.ID)
+		found = true
+	case domain.AppointmentRescheduled:
+		a.Date, a.Start, a.End = e.Date.String(), e.Start, e.End
+	case domain.AppointmentCancelled:
+		a.Status = domain.Cancelled
+	case domain.AppointmentCheckedIn:
+		a.Status, a.TicketID, a.Number = domain.CheckedIn, e.TicketID, e.Number
+	case domain.AppointmentNoShow:
+		a.Status = domain.NoShow
+	}
+	if !found {
+		return fmt.Errorf("appointment %s: %s before it was booked", id, r.Type)
+	}
+	v.Put("appointments", id, a)
+	return nil
+}

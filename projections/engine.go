@@ -1,0 +1,352 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+// Projection builds one view from events. Apply must be deterministic: a
+// rebuild from the log gives the view the live one has.
+type Projection interface {
+	Name() string
+	Apply(v *View, r eventstore.Record, e domain.Event) error
+}
+
+// View is a projection's documents during one batch: reads go through it,
+// writes stay in it until the batch is written with its checkpoint.
+type View struct {
+	ctx    context.Context
+	store  Store
+	prefix string // "{name}/{generation}/"
+	docs   map[docKey]*doc
+}
+
+type docKey struct{ table, key string }
+
+type doc struct {
+	val     any
+	dirty   bool
+	deleted bool
+}
+
+func newView(ctx context.Context, store Store, name string, gen int) *View {
+	return &View{ctx: ctx, store: store, prefix: fmt.Sprintf("%s/%d/", name, gen), docs: map[docKey]*doc{}}
+}
+
+// Get reads a document as a T.
+func Get[T any](v *View, table, key string) (T, bool, error) {
+	var zero T
+	if d, ok := v.docs[docKey{table, key}]; ok {
+		if d.deleted {
+			return zero, false, nil
+		}
+		t, ok := d.val.(T)
+		if !ok {
+			return zero, false, fmt.Errorf("%s%s/%s holds %T, not %T", v.prefix, table, key, d.val, zero)
+		}
+		return t, true, nil
+	}
+	raw, ok, err := v.store.Get(v.ctx, v.prefix+table, key)
+	if err != nil || !ok {
+		return zero, false, err
+	}
+	var t T
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return zero, false, fmt.Errorf("%s%s/%s: %w", v.prefix, table, key, err)
+	}
+	v.docs[docKey{table, key}] = &doc{val: t}
+	return t, true, nil
+}
+
+// Put stores val (a value, not a pointer) under key.
+func (v *View) Put(table, key string, val any) {
+	v.docs[docKey{table, key}] = &doc{val: val, dirty: true}
+}
+
+func (v *View) Delete(table, key string) {
+	v.docs[docKey{table, key}] = &doc{dirty: true, deleted: true}
+}
+
+// Scan reads the stored documents of a table in a key range, decoded as T.
+// Writes of the current batch are not seen: use it to answer queries.
+func Scan[T any](ctx context.Context, store Store, ns, from, to string) ([]T, error) {
+	kvs, err := store.Scan(ctx, ns, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(kvs))
+	for _, kv := range kvs {
+		var t T
+		if err := json.Unmarshal(kv.Doc, &t); err != nil {
+			return nil, fmt.Errorf("%s/%s: %w", ns, kv.Key, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (v *View) batch() (Batch, error) {
+	var b Batch
+	for k, d := range v.docs {
+		if !d.dirty {
+			continue
+		}
+		if d.deleted {
+			b.Deletes = append(b.Deletes, KV{NS: v.prefix + k.table, Key: k.key})
+			continue
+		}
+		raw, err := json.Marshal(d.val)
+		if err != nil {
+			return Batch{}, fmt.Errorf("%s%s/%s: %w", v.prefix, k.table, k.key, err)
+		}
+		b.Puts = append(b.Puts, KV{NS: v.prefix + k.table, Key: k.key, Doc: raw})
+	}
+	return b, nil
+}
+
+// Engine runs projections over the log into a read-model store.
+type Engine struct {
+	log     eventstore.Store
+	store   Store
+	runners map[string]*runner
+	names   []string
+}
+
+type runner struct {
+	p       Projection
+	mu      sync.Mutex // one batch at a time; a rebuild's swap takes it too
+	gen     int
+	pos     atomic.Uint64
+	waitMu  sync.Mutex
+	changed chan struct{}
+	failed  atomic.Pointer[error]
+}
+
+// NewEngine loads each projection's checkpoint.
+func NewEngine(ctx context.Context, log eventstore.Store, store Store, ps ...Projection) (*Engine, error) {
+	cps, err := store.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{log: log, store: store, runners: map[string]*runner{}}
+	for _, p := range ps {
+		r := &runner{p: p, gen: 1, changed: make(chan struct{})}
+		if c, ok := cps[p.Name()]; ok {
+			r.gen = c.Generation
+			r.pos.Store(c.Position)
+		}
+		e.runners[p.Name()] = r
+		e.names = append(e.names, p.Name())
+	}
+	return e, nil
+}
+
+// Names lists the projections in the order given.
+func (e *Engine) Names() []string { return e.names }
+
+// Store is the read-model store the views live in.
+func (e *Engine) Store() Store { return e.store }
+
+// NS is the namespace of a table in a projection's live generation.
+func (e *Engine) NS(name, table string) string {
+	r := e.runners[name]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("%s/%d/%s", name, r.gen, table)
+}
+
+// Position is how far a projection has read the log.
+func (e *Engine) Position(name string) uint64 { return e.runners[name].pos.Load() }
+
+// Err is why a projection stopped, or nil.
+func (e *Engine) Err(name string) error {
+	if p := e.runners[name].failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Handle applies records to one projection, skipping those it has seen, and
+// writes the view with its new checkpoint in one batch. An event it cannot
+// apply stops the projection there: it is never skipped.
+func (e *Engine) Handle(ctx context.Context, name string, recs []eventstore.Record) error {
+	r, ok := e.runners[name]
+	if !ok {
+		return fmt.Errorf("no projection %q", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := e.apply(ctx, r, r.gen, recs, name)
+	if err != nil {
+		err = fmt.Errorf("projection %s: %w", name, err)
+		r.failed.Store(&err)
+		return err
+	}
+	r.failed.Store(nil)
+	return nil
+}
+
+func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstore.Record, checkpoint string) error {
+	from := r.pos.Load()
+	if checkpoint != r.p.Name() {
+		from = 0 // a rebuild tracks its own position
+	}
+	v := newView(ctx, e.store, r.p.Name(), gen)
+	last := uint64(0)
+	for _, rec := range recs {
+		if rec.Position <= from {
+			continue
+		}
+		ev, err := domain.Decode(rec.Type, rec.Data)
+		if err != nil {
+			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
+		}
+		if err := r.p.Apply(v, rec, ev); err != nil {
+			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
+		}
+		last = rec.Position
+	}
+	if last == 0 {
+		return nil
+	}
+	b, err := v.batch()
+	if err != nil {
+		return err
+	}
+	b.Checkpoints = []Checkpoint{{Name: checkpoint, Generation: gen, Position: last}}
+	if err := e.store.Write(ctx, b); err != nil {
+		return err
+	}
+	if checkpoint == r.p.Name() {
+		r.pos.Store(last)
+		r.waitMu.Lock()
+		close(r.changed)
+		r.changed = make(chan struct{})
+		r.waitMu.Unlock()
+	}
+	return nil
+}
+
+// CatchUp reads the log from the slowest projection's position to the head
+// in large batches, applying each batch to every projection that needs it.
+func (e *Engine) CatchUp(ctx context.Context) error {
+	from := e.minPosition()
+	for {
+		recs, err := e.log.ReadAll(ctx, from, 5000)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, name := range e.names {
+			if err := e.Handle(ctx, name, recs); err != nil {
+				return err
+			}
+		}
+		from = recs[len(recs)-1].Position
+	}
+}
+
+func (e *Engine) minPosition() uint64 {
+	var min uint64
+	for i, name := range e.names {
+		if p := e.runners[name].pos.Load(); i == 0 || p < min {
+			min = p
+		}
+	}
+	return min
+}
+
+// MinPosition is where a feed must start for no projection to miss an event.
+func (e *Engine) MinPosition() uint64 { return e.minPosition() }
+
+// WaitFor blocks until the projection has applied position pos, or ctx ends.
+func (e *Engine) WaitFor(ctx context.Context, name string, pos uint64) error {
+	r, ok := e.runners[name]
+	if !ok {
+		return fmt.Errorf("no projection %q", name)
+	}
+	for {
+		r.waitMu.Lock()
+		ch := r.changed
+		r.waitMu.Unlock()
+		if r.pos.Load() >= pos {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("projection %s at %d, waiting for %d: %w", name, r.pos.Load(), pos, ctx.Err())
+		}
+	}
+}
+
+// Rebuild builds a fresh generation of a projection's views from the log
+// while the live one keeps serving, then swaps it in: readers never see a
+// half-built view. progress is called after each batch.
+func (e *Engine) Rebuild(ctx context.Context, name string, progress func(pos, head uint64)) error {
+	r, ok := e.runners[name]
+	if !ok {
+		return fmt.Errorf("no projection %q", name)
+	}
+	r.mu.Lock()
+	gen := r.gen + 1
+	r.mu.Unlock()
+	building := fmt.Sprintf("%s#%d", name, gen)
+	nr := &runner{p: r.p}
+	head, err := e.log.Head(ctx)
+	if err != nil {
+		return err
+	}
+	var pos uint64
+	step := func() (bool, error) {
+		recs, err := e.log.ReadAll(ctx, pos, 10000)
+		if err != nil || len(recs) == 0 {
+			return false, err
+		}
+		if err := e.apply(ctx, nr, gen, recs, building); err != nil {
+			return false, fmt.Errorf("rebuild %s: %w", name, err)
+		}
+		pos = recs[len(recs)-1].Position
+		if progress != nil {
+			progress(pos, max(head, pos))
+		}
+		return true, nil
+	}
+	for pos < head { // catch up without holding up the live view
+		if more, err := step(); err != nil {
+			return err
+		} else if !more {
+			break
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for { // the last events, with the live projection held still
+		more, err := step()
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	pos = max(pos, r.pos.Load()) // an empty tail leaves pos where the live view is
+	b := Batch{
+		Drops:       []string{fmt.Sprintf("%s/%d/", name, r.gen)},
+		Checkpoints: []Checkpoint{{Name: name, Generation: gen, Position: pos}, {Name: building, Generation: gen, Position: 0}},
+	}
+	if err := e.store.Write(ctx, b); err != nil {
+		return err
+	}
+	r.gen = gen
+	r.pos.Store(pos)
+	return nil
+}

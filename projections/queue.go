@@ -1,0 +1,246 @@
+package projections
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+// TicketView is a ticket as the hall sees it.
+type TicketView struct {
+	ID        string    `json:"id"`
+	Number    string    `json:"number"`
+	Service   string    `json:"service_id"`
+	Priority  string    `json:"priority"`
+	InSlot    bool      `json:"in_slot,omitempty"`
+	Seq       int       `json:"-"`
+	State     string    `json:"state"`
+	Counter   string    `json:"counter_id,omitempty"`
+	Issued    time.Time `json:"issued_at"`
+	Called    time.Time `json:"called_at,omitzero"`
+	Recalls   int       `json:"recalls,omitempty"`
+	Transfers int       `json:"transfers,omitempty"`
+}
+
+// Call is one line of the hall board: a number sent to a counter.
+type Call struct {
+	Number  string    `json:"number"`
+	Counter string    `json:"counter_id"`
+	At      time.Time `json:"at"`
+	Recall  bool      `json:"recall,omitempty"`
+}
+
+// DayView is a station's queue on one day, with its statistics.
+type DayView struct {
+	Station  string                 `json:"station_id"`
+	Date     string                 `json:"date"`
+	Tickets  map[string]*TicketView `json:"tickets"`
+	Counters map[string]string      `json:"counters"` // counter → state
+	Calls    []Call                 `json:"calls"`    // the latest, newest last
+	Stats    QueueStats             `json:"stats"`
+	// Observed service minutes per service line, for estimated waits.
+	ServiceMinutes map[string]Mean `json:"service_minutes"`
+	Closed         bool            `json:"closed"`
+}
+
+// Mean is a running mean.
+type Mean struct {
+	N   int     `json:"n"`
+	Sum float64 `json:"sum"`
+}
+
+func (m *Mean) Add(x float64) { m.N++; m.Sum += x }
+
+func (m Mean) Value() float64 {
+	if m.N == 0 {
+		return 0
+	}
+	return m.Sum / float64(m.N)
+}
+
+// QueueStats is one day's counts and times.
+type QueueStats struct {
+	Tickets   int  `json:"tickets"`
+	Served    int  `json:"served"`
+	NoShows   int  `json:"no_shows"`
+	Cancelled int  `json:"cancelled"`
+	Wait      Mean `json:"wait_minutes"`
+	Service   Mean `json:"service_minutes"`
+}
+
+// Waiting lists waiting tickets in call order (the domain's order).
+func (d DayView) Waiting() []*TicketView {
+	var out []*TicketView
+	for _, t := range d.Tickets {
+		if t.State == domain.Waiting {
+			out = append(out, t)
+		}
+	}
+	rank := func(t *TicketView) int {
+		switch {
+		case t.InSlot:
+			return 0
+		case t.Priority != domain.Normal:
+			return 1
+		}
+		return 2
+	}
+	slices.SortFunc(out, func(a, b *TicketView) int {
+		if rank(a) != rank(b) {
+			return rank(a) - rank(b)
+		}
+		return a.Seq - b.Seq
+	})
+	return out
+}
+
+// EstimatedWait is the waiting tickets ahead of a new one for service,
+// times the mean observed service time (5 minutes before any is observed),
+// spread over the counters open for it.
+func (d DayView) EstimatedWait(service string, counters int) int {
+	ahead := 0
+	for _, t := range d.Waiting() {
+		if t.Service == service {
+			ahead++
+		}
+	}
+	mean := d.ServiceMinutes[service].Value()
+	if mean == 0 {
+		mean = 5
+	}
+	return int(float64(ahead)*mean/float64(max(1, counters)) + 0.5)
+}
+
+// QueueStream splits "queue-{station}-{YYYY-MM-DD}".
+func QueueStream(stream string) (station, date string, ok bool) {
+	rest, ok := strings.CutPrefix(stream, "queue-")
+	if !ok || len(rest) < 12 || rest[len(rest)-11] != '-' {
+		return "", "", false
+	}
+	return rest[:len(rest)-11], rest[len(rest)-10:], true
+}
+
+// Queues keeps each station's day: tickets, counters, calls and statistics.
+type Queues struct{}
+
+func (Queues) Name() string { return "queue" }
+
+const boardLines = 20
+
+func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	station, date, ok := QueueStream(r.Stream)
+	if !ok {
+		return nil
+	}
+	key := station + "/" + date
+	d, found, err := Get[DayView](v, "days", key)
+	if err != nil {
+		return err
+	}
+	if !found {
+		d = DayView{Station: station, Date: date, Tickets: map[string]*TicketView{}, Counters: map[string]string{}, ServiceMinutes: map[string]Mean{}}
+	}
+	ticket := func(id string) (*TicketView, error) {
+		t, ok := d.Tickets[id]
+		if !ok {
+			return nil, fmt.Errorf("ticket %s not in the view of %s", id, key)
+		}
+		return t, nil
+	}
+	call := func(id, counter string, at time.Time, recall bool) error {
+		t, err := ticket(id)
+		if err != nil {
+			return err
+		}
+		if !recall {
+			t.State, t.Counter, t.Called, t.Recalls = domain.Called, counter, at, 0
+			d.Stats.Wait.Add(at.Sub(t.Issued).Minutes())
+		}
+		d.Calls = append(d.Calls, Call{t.Number, counter, at, recall})
+		if len(d.Calls) > boardLines {
+			d.Calls = d.Calls[len(d.Calls)-boardLines:]
+		}
+		return nil
+	}
+	set := func(id, state string) error {
+		t, err := ticket(id)
+		if err == nil {
+			t.State = state
+		}
+		return err
+	}
+	switch e := e.(type) {
+	case domain.TicketIssued:
+		d.Tickets[e.TicketID] = &TicketView{ID: e.TicketID, Number: e.Number, Service: e.ServiceID, Priority: e.Priority,
+			InSlot: e.InSlot, Seq: e.Seq, State: domain.Waiting, Issued: e.At}
+		d.Stats.Tickets++
+	case domain.CounterOpened:
+		d.Counters[e.CounterID] = domain.Open
+	case domain.CounterPaused:
+		d.Counters[e.CounterID] = domain.Paused
+	case domain.CounterClosed:
+		d.Counters[e.CounterID] = domain.Closed
+	case domain.TicketCalled:
+		err = call(e.TicketID, e.CounterID, e.At, false)
+	case domain.TicketRecalled:
+		if err = call(e.TicketID, e.CounterID, e.At, true); err == nil {
+			d.Tickets[e.TicketID].Recalls = e.Count
+		}
+	case domain.ServiceStarted:
+		err = set(e.TicketID, domain.Serving)
+	case domain.TicketCompleted:
+		if err = set(e.TicketID, domain.Done); err == nil {
+			t := d.Tickets[e.TicketID]
+			minutes := e.At.Sub(t.Called).Minutes()
+			d.Stats.Served++
+			d.Stats.Service.Add(minutes)
+			m := d.ServiceMinutes[t.Service]
+			m.Add(minutes)
+			d.ServiceMinutes[t.Service] = m
+		}
+	case domain.TicketNoShow:
+		if err = set(e.TicketID, domain.Skipped); err == nil {
+			d.Stats.NoShows++
+		}
+	case domain.TicketParked:
+		err = set(e.TicketID, domain.Parked)
+	case domain.TicketResumed:
+		if err = set(e.TicketID, domain.Serving); err == nil {
+			d.Tickets[e.TicketID].Counter = e.CounterID
+		}
+	case domain.TicketTransferred:
+		if err = set(e.TicketID, domain.Waiting); err == nil {
+			t := d.Tickets[e.TicketID]
+			t.Service, t.Counter = e.To, ""
+			t.Transfers++
+		}
+	case domain.DayClosed:
+		for _, id := range e.Cancelled {
+			if err = set(id, domain.Dropped); err != nil {
+				break
+			}
+			d.Stats.Cancelled++
+		}
+		d.Closed = true
+	}
+	if err != nil {
+		return err
+	}
+	v.Put("days", key, d)
+	return nil
+}
+
+// Serving lists who is at which counter.
+func (d DayView) Serving() map[string]*TicketView {
+	out := map[string]*TicketView{}
+	for _, t := range d.Tickets {
+		if t.State == domain.Called || t.State == domain.Serving {
+			out[t.Counter] = t
+		}
+	}
+	return out
+}

@@ -1,0 +1,291 @@
+package projections
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+// All returns every projection servicehall keeps.
+func All() []Projection {
+	return []Projection{Availability{}, Applications{}, Completion{}, Queues{}, Audit{}, Residents{}}
+}
+
+// SlotView is a slot's free capacity.
+type SlotView struct {
+	Station   string        `json:"station_id"`
+	Service   string        `json:"service_id"`
+	Date      calendar.Date `json:"date"`
+	Start     domain.Clock  `json:"start"`
+	End       domain.Clock  `json:"end"`
+	Capacity  int           `json:"capacity"`
+	WalkIn    int           `json:"walk_in"`
+	Booked    int           `json:"booked"`
+	Returning []time.Time   `json:"returning,omitempty"` // freed places not yet back
+}
+
+// Available is what a resident can still book at now.
+func (s SlotView) Available(now time.Time) int {
+	n := s.Capacity - s.WalkIn - s.Booked
+	for _, t := range s.Returning {
+		if now.Before(t) {
+			n--
+		}
+	}
+	return max(0, n)
+}
+
+// SlotKey orders slots for range scans by station, service and date.
+func SlotKey(station, service string, d calendar.Date, start domain.Clock) string {
+	return fmt.Sprintf("%s/%s/%s/%s", station, service, d, start)
+}
+
+// Availability is free capacity per station, service, date and slot.
+type Availability struct{}
+
+func (Availability) Name() string { return "availability" }
+
+func (Availability) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	switch e := e.(type) {
+	case domain.SlotReleased:
+		s := e.Slot
+		key := SlotKey(s.Station, s.Service, s.Date, s.Start)
+		v.Put("slots", key, SlotView{Station: s.Station, Service: s.Service, Date: s.Date, Start: s.Start, End: s.End, Capacity: s.Capacity, WalkIn: s.WalkIn})
+		v.Put("streams", r.Stream, key)
+	case domain.SlotBooked, domain.SlotFreed:
+		key, ok, err := Get[string](v, "streams", r.Stream)
+		if err != nil || !ok {
+			return orMissing(err, ok, "slot", r.Stream)
+		}
+		s, ok, err := Get[SlotView](v, "slots", key)
+		if err != nil || !ok {
+			return orMissing(err, ok, "slot", key)
+		}
+		if f, freed := e.(domain.SlotFreed); freed {
+			s.Booked--
+			s.Returning = append(s.Returning, f.ReturnsAt)
+		} else {
+			s.Booked++
+		}
+		v.Put("slots", key, s)
+	}
+	return nil
+}
+
+func orMissing(err error, ok bool, what, key string) error {
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s %s not in the view", what, key)
+	}
+	return nil
+}
+
+// Step is one entry of a history: what happened, when, and who did it.
+type Step struct {
+	Type  string    `json:"type"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	Role  string    `json:"role"`
+}
+
+// AppView is an application as managers and residents read it.
+type AppView struct {
+	ID         string        `json:"id"`
+	Station    string        `json:"station_id"`
+	Service    string        `json:"service_id"`
+	Channel    string        `json:"channel"`
+	Applicant  domain.Person `json:"applicant"`
+	Status     string        `json:"status"`
+	Unit       calendar.Unit `json:"time_limit_unit"`
+	Accepted   calendar.Date `json:"accepted,omitzero"`
+	Deadline   calendar.Date `json:"deadline,omitzero"`
+	Paused     bool          `json:"paused"`
+	Left       int           `json:"left,omitempty"` // days left while paused
+	Warned     bool          `json:"warned"`
+	Overdue    bool          `json:"overdue"`
+	Escalation int           `json:"escalation_level"`
+	Completed  calendar.Date `json:"completed,omitzero"`
+	OnTime     bool          `json:"on_time"`
+	Score      int           `json:"score,omitempty"`
+	History    []Step        `json:"history"`
+}
+
+// Open says whether the clock can still run out.
+func (a AppView) Open() bool {
+	return a.Status == domain.Accepted || a.Status == domain.Supplying
+}
+
+// SLA is the application's standing at today: on_track, warning or overdue.
+func (a AppView) SLA(today calendar.Date, cal *calendar.Calendar, rule domain.Escalation) (state string, daysLeft int) {
+	if a.Paused {
+		return "paused", a.Left
+	}
+	left := cal.Between(today, a.Deadline, a.Unit)
+	switch {
+	case today.After(a.Deadline):
+		return "overdue", left
+	case cal.WorkingDaysBetween(today, a.Deadline) <= rule.WarnAt:
+		return "warning", left
+	}
+	return "on_track", left
+}
+
+// Applications keeps every application with its deadline and history.
+type Applications struct{}
+
+func (Applications) Name() string { return "applications" }
+
+func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	id, ok := strings.CutPrefix(r.Stream, "application-")
+	if !ok {
+		return nil
+	}
+	a, _, err := Get[AppView](v, "apps", id)
+	if err != nil {
+		return err
+	}
+	switch e := e.(type) {
+	case domain.ApplicationSubmitted:
+		a = AppView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Channel: e.Channel, Applicant: e.Applicant, Status: domain.Submitted, Unit: e.Unit}
+		v.Put("by-resident", e.Applicant.Ref+"/"+e.ID, e.ID)
+	case domain.ApplicationAccepted:
+		a.Status, a.Accepted, a.Deadline = domain.Accepted, e.Date, e.Deadline
+	case domain.SupplementRequested:
+		a.Status, a.Paused, a.Left = domain.Supplying, true, e.Left
+	case domain.SupplementReceived:
+		a.Status, a.Paused, a.Deadline = domain.Accepted, false, e.Deadline
+	case domain.DeadlineExtended:
+		a.Deadline, a.Warned = e.Deadline, false
+		if a.Paused {
+			a.Left += e.Days
+		}
+	case domain.ApplicationApproved:
+		a.Status = domain.Approved
+	case domain.ApplicationRejected:
+		a.Status = domain.Rejected
+	case domain.ApplicationCompleted:
+		a.Status, a.Completed, a.OnTime = domain.Completed, e.Date, e.OnTime
+	case domain.ApplicationWithdrawn:
+		a.Status = domain.Withdrawn
+	case domain.ApplicationWarned:
+		a.Warned = true
+	case domain.ApplicationOverdue:
+		a.Overdue = true
+	case domain.ApplicationEscalated:
+		a.Escalation = e.Level
+	case domain.ApplicationRated:
+		a.Score = e.Score
+	}
+	if a.ID == "" {
+		return fmt.Errorf("application %s: %s before it was submitted", id, r.Type)
+	}
+	a.History = append(a.History, Step{r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role})
+	v.Put("apps", id, a)
+	return nil
+}
+
+// Counts is one row of completion statistics: applications due in a period
+// and what became of them, with ratings.
+type Counts struct {
+	Due       int `json:"due"`
+	Completed int `json:"completed"`
+	OnTime    int `json:"completed_on_time"`
+	Overdue   int `json:"overdue"`
+	Rejected  int `json:"rejected"`
+	Withdrawn int `json:"withdrawn"`
+	Ratings   int `json:"ratings"`
+	ScoreSum  int `json:"score_sum"`
+}
+
+func (c *Counts) Add(o Counts) {
+	c.Due += o.Due
+	c.Completed += o.Completed
+	c.OnTime += o.OnTime
+	c.Overdue += o.Overdue
+	c.Rejected += o.Rejected
+	c.Withdrawn += o.Withdrawn
+	c.Ratings += o.Ratings
+	c.ScoreSum += o.ScoreSum
+}
+
+// CompletionKey files counts by station, the deadline's date, and service.
+func CompletionKey(station string, due calendar.Date, service string) string {
+	return fmt.Sprintf("%s/%s/%s", station, due, service)
+}
+
+// Completion counts applications by the day they are due: 办结率 is
+// completed / due, the on-time rate completed by the deadline / completed.
+type Completion struct{}
+
+func (Completion) Name() string { return "completion" }
+
+type dueAt struct {
+	Station, Service string
+	Deadline         calendar.Date
+}
+
+func (Completion) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	id, ok := strings.CutPrefix(r.Stream, "application-")
+	if !ok {
+		return nil
+	}
+	if s, ok := e.(domain.ApplicationSubmitted); ok {
+		v.Put("apps", id, dueAt{Station: s.StationID, Service: s.ServiceID})
+		return nil
+	}
+	a, ok, err := Get[dueAt](v, "apps", id)
+	if err != nil || !ok {
+		return orMissing(err, ok, "application", id)
+	}
+	bump := func(d calendar.Date, f func(*Counts)) error {
+		if d.IsZero() {
+			return nil
+		}
+		key := CompletionKey(a.Station, d, a.Service)
+		c, _, err := Get[Counts](v, "days", key)
+		if err != nil {
+			return err
+		}
+		f(&c)
+		v.Put("days", key, c)
+		return nil
+	}
+	move := func(to calendar.Date) error {
+		if err := bump(a.Deadline, func(c *Counts) { c.Due-- }); err != nil {
+			return err
+		}
+		a.Deadline = to
+		v.Put("apps", id, a)
+		return bump(to, func(c *Counts) { c.Due++ })
+	}
+	switch e := e.(type) {
+	case domain.ApplicationAccepted:
+		return move(e.Deadline)
+	case domain.SupplementReceived:
+		return move(e.Deadline)
+	case domain.DeadlineExtended:
+		return move(e.Deadline)
+	case domain.ApplicationCompleted:
+		return bump(a.Deadline, func(c *Counts) {
+			c.Completed++
+			if e.OnTime {
+				c.OnTime++
+			}
+		})
+	case domain.ApplicationOverdue:
+		return bump(a.Deadline, func(c *Counts) { c.Overdue++ })
+	case domain.ApplicationRejected:
+		return bump(a.Deadline, func(c *Counts) { c.Rejected++ })
+	case domain.ApplicationWithdrawn:
+		return bump(a.Deadline, func(c *Counts) { c.Withdrawn++ })
+	case domain.ApplicationRated:
+		return bump(a.Deadline, func(c *Counts) { c.Ratings++; c.ScoreSum += e.Score })
+	}
+	return nil
+}
