@@ -23,8 +23,9 @@ type Projection interface {
 type View struct {
 	ctx    context.Context
 	store  Store
-	prefix string // "{name}/{generation}/"
-	docs   map[docKey]*doc
+	prefix string          // "{name}/{generation}/"
+	docs   map[docKey]*doc // the runner's cache: only it writes its namespace
+	dirty  []docKey
 }
 
 type docKey struct{ table, key string }
@@ -35,8 +36,11 @@ type doc struct {
 	deleted bool
 }
 
-func newView(ctx context.Context, store Store, name string, gen int) *View {
-	return &View{ctx: ctx, store: store, prefix: fmt.Sprintf("%s/%d/", name, gen), docs: map[docKey]*doc{}}
+// cacheSize bounds the documents a runner keeps decoded between batches.
+const cacheSize = 100_000
+
+func newView(ctx context.Context, store Store, name string, gen int, cache map[docKey]*doc) *View {
+	return &View{ctx: ctx, store: store, prefix: fmt.Sprintf("%s/%d/", name, gen), docs: cache}
 }
 
 // Get reads a document as a T.
@@ -66,11 +70,16 @@ func Get[T any](v *View, table, key string) (T, bool, error) {
 
 // Put stores val (a value, not a pointer) under key.
 func (v *View) Put(table, key string, val any) {
-	v.docs[docKey{table, key}] = &doc{val: val, dirty: true}
+	v.set(docKey{table, key}, &doc{val: val, dirty: true})
 }
 
-func (v *View) Delete(table, key string) {
-	v.docs[docKey{table, key}] = &doc{dirty: true, deleted: true}
+func (v *View) Delete(table, key string) { v.set(docKey{table, key}, &doc{dirty: true, deleted: true}) }
+
+func (v *View) set(k docKey, d *doc) {
+	if old, ok := v.docs[k]; !ok || !old.dirty {
+		v.dirty = append(v.dirty, k)
+	}
+	v.docs[k] = d
 }
 
 // Scan reads the stored documents of a table in a key range, decoded as T.
@@ -93,10 +102,8 @@ func Scan[T any](ctx context.Context, store Store, ns, from, to string) ([]T, er
 
 func (v *View) batch() (Batch, error) {
 	var b Batch
-	for k, d := range v.docs {
-		if !d.dirty {
-			continue
-		}
+	for _, k := range v.dirty {
+		d := v.docs[k]
 		if d.deleted {
 			b.Deletes = append(b.Deletes, KV{NS: v.prefix + k.table, Key: k.key})
 			continue
@@ -120,6 +127,7 @@ type Engine struct {
 
 type runner struct {
 	p       Projection
+	cache   map[docKey]*doc
 	mu      sync.Mutex // one batch at a time; a rebuild's swap takes it too
 	gen     int
 	pos     atomic.Uint64
@@ -197,7 +205,10 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 	if checkpoint != r.p.Name() {
 		from = 0 // a rebuild tracks its own position
 	}
-	v := newView(ctx, e.store, r.p.Name(), gen)
+	if r.cache == nil || len(r.cache) > cacheSize {
+		r.cache = map[docKey]*doc{}
+	}
+	v := newView(ctx, e.store, r.p.Name(), gen, r.cache)
 	last := uint64(0)
 	for _, rec := range recs {
 		if rec.Position <= from {
@@ -208,6 +219,7 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
 		}
 		if err := r.p.Apply(v, rec, ev); err != nil {
+			r.cache = nil
 			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
 		}
 		last = rec.Position
@@ -217,11 +229,20 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 	}
 	b, err := v.batch()
 	if err != nil {
+		r.cache = nil // it holds what was not written
 		return err
 	}
 	b.Checkpoints = []Checkpoint{{Name: checkpoint, Generation: gen, Position: last}}
 	if err := e.store.Write(ctx, b); err != nil {
+		r.cache = nil
 		return err
+	}
+	for _, k := range v.dirty {
+		if d := v.docs[k]; d.deleted {
+			delete(v.docs, k)
+		} else {
+			d.dirty = false
+		}
 	}
 	if checkpoint == r.p.Name() {
 		r.pos.Store(last)
@@ -346,7 +367,7 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress func(pos, he
 	if err := e.store.Write(ctx, b); err != nil {
 		return err
 	}
-	r.gen = gen
+	r.gen, r.cache = gen, nr.cache
 	r.pos.Store(pos)
 	return nil
 }

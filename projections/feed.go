@@ -43,6 +43,9 @@ func GoChannel(logger *slog.Logger) Bus {
 // seen, so publishing twice is harmless.
 func RunFeed(ctx context.Context, e *Engine, log eventstore.Store, bus Bus, logger *slog.Logger) error {
 	if err := e.CatchUp(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while catching up
+		}
 		return fmt.Errorf("catch up: %w", err)
 	}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NewSlogLogger(logger))

@@ -141,8 +141,8 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			}
 			for b := 0; b < slot.Online(); b++ {
 				seq++
-				id := fmt.Sprintf("a%d", seq)
-				ref := fmt.Sprintf("r%d", rng.IntN(5000))
+				id := fmt.Sprintf("a%d-%d", seed, seq)
+				ref := fmt.Sprintf("r%d-%d", seed, rng.IntN(5000))
 				booked := morning.Add(-24 * time.Hour)
 				if res := residents[ref]; res != nil {
 					if _, err := res.Hold(id, spec.Service, d, booked, domain.DefaultPolicy); err != nil {
@@ -219,7 +219,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			seq++
 			svc := Services[rng.IntN(len(Services))]
 			prio := []string{domain.Normal, domain.Normal, domain.Elderly, domain.Green}[rng.IntN(4)]
-			evs, err := q.Issue(fmt.Sprintf("w%d", seq), svc.ID, svc.Prefix(), prio, "", false, now)
+			evs, err := q.Issue(fmt.Sprintf("w%d-%d", seed, seq), svc.ID, svc.Prefix(), prio, "", false, now)
 			do(staff, now, evs, err)
 		}
 		for round := 0; ; round++ {
@@ -258,7 +258,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				// Some tickets become applications.
 				if rng.IntN(3) == 0 {
 					seq++
-					id := fmt.Sprintf("p%d", seq)
+					id := fmt.Sprintf("p%d-%d", seed, seq)
 					a := &domain.Application{}
 					apps[id] = a
 					open = append(open, id)
@@ -266,7 +266,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					as := "application-" + id
 					svc := cat.Services[q.Tickets[called].ServiceID]
 					evs, err = a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "counter", TicketID: called,
-						Applicant: domain.Person{Ref: fmt.Sprintf("r%d", rng.IntN(5000))}}, svc)
+						Applicant: domain.Person{Ref: fmt.Sprintf("r%d-%d", seed, rng.IntN(5000))}}, svc)
 					l.add(as, staff, now, evs, err)
 					a.Apply(evs[0])
 					evs, err = a.Accept(staff.ID, d, cal)
@@ -353,8 +353,9 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	return l, nil
 }
 
-// Append writes the log to store, each stream in one append, several
-// streams at a time. It returns the number of events written.
+// Append writes the log to store, each stream in one append after what the
+// stream holds (logs of different seeds share only the configuration
+// streams), several streams at a time. It returns the number of events.
 func (l *Log) Append(ctx context.Context, store eventstore.Store) (int, error) {
 	work := make(chan string)
 	errs := make(chan error, 16)
@@ -374,7 +375,7 @@ func (l *Log) Append(ctx context.Context, store eventstore.Store) (int, error) {
 					}
 					evs[i] = eventstore.Event{ID: uuid.Must(uuid.NewV7()), Type: typ, Data: data, OccurredAt: it.at.UTC(), Actor: it.actor, Schema: 1}
 				}
-				if _, err := store.Append(ctx, stream, eventstore.NoStream, evs...); err != nil {
+				if _, err := store.Append(ctx, stream, eventstore.Any, evs...); err != nil {
 					errs <- fmt.Errorf("sample %s: %w", stream, err)
 					return
 				}

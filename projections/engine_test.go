@@ -1,0 +1,252 @@
+package projections_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/servicehall/servicehall/app/sample"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+	"github.com/servicehall/servicehall/projections"
+	"github.com/servicehall/servicehall/projections/sqliteviews"
+)
+
+var (
+	ctx    = context.Background()
+	loc, _ = time.LoadLocation("Asia/Shanghai")
+	quiet  = slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+)
+
+func openLog(t testing.TB) eventstore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openViews(t testing.TB) projections.Store {
+	t.Helper()
+	s, err := sqliteviews.Open(filepath.Join(t.TempDir(), "views.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func generate(t testing.TB, log eventstore.Store, n int) int {
+	t.Helper()
+	l, err := sample.Generate(n, calendar.Date{Year: 2025, Month: 9, Day: 22}, 7, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, err := l.Append(ctx, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return written
+}
+
+// dump reads every document of a projection's live generation, without the
+// generation in the namespace, so two generations compare.
+func dump(t *testing.T, e *projections.Engine, name string, tables ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, table := range tables {
+		kvs, err := e.Store().Scan(ctx, e.NS(name, table), "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range kvs {
+			out[table+"/"+kv.Key] = string(kv.Doc)
+		}
+	}
+	return out
+}
+
+var tables = map[string][]string{
+	"availability": {"slots", "streams"},
+	"applications": {"apps", "by-resident"},
+	"completion":   {"apps", "days"},
+	"queue":        {"days"},
+	"audit":        {"by-stream", "by-actor"},
+	"residents":    {"appointments", "by-resident"},
+}
+
+// Views built live, a few events at a time, equal views rebuilt from the
+// log in large batches, on a log of 100 000 events of every type (20 000
+// with -short, which CI uses under the race detector; it runs the full
+// size without it).
+func TestRebuiltEqualsLive(t *testing.T) {
+	log := openLog(t)
+	size := 100_000
+	if testing.Short() {
+		size = 20_000
+	}
+	n := generate(t, log, size)
+	e, err := projections.NewEngine(ctx, log, openViews(t), projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for from := uint64(0); ; {
+		recs, err := log.ReadAll(ctx, from, 1+rng.IntN(400))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, name := range e.Names() {
+			if err := e.Handle(ctx, name, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		from = recs[len(recs)-1].Position
+	}
+	head, _ := log.Head(ctx)
+	for _, name := range e.Names() {
+		if e.Position(name) != head {
+			t.Fatalf("%s at %d, head %d", name, e.Position(name), head)
+		}
+		live := dump(t, e, name, tables[name]...)
+		if len(live) == 0 {
+			t.Fatalf("%s is empty after %d events", name, n)
+		}
+		if err := e.Rebuild(ctx, name, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(e.NS(name, "x"), name+"/2/") {
+			t.Fatalf("%s not swapped to generation 2: %s", name, e.NS(name, "x"))
+		}
+		rebuilt := dump(t, e, name, tables[name]...)
+		if len(rebuilt) != len(live) {
+			t.Fatalf("%s: %d documents rebuilt, %d live", name, len(rebuilt), len(live))
+		}
+		for k, v := range live {
+			if rebuilt[k] != v {
+				t.Fatalf("%s %s differs:\nlive    %s\nrebuilt %s", name, k, v, rebuilt[k])
+			}
+		}
+		if old, _ := e.Store().Scan(ctx, name+"/1/"+tables[name][0], "", ""); len(old) != 0 {
+			t.Fatalf("%s: generation 1 left %d documents", name, len(old))
+		}
+		if e.Position(name) != head {
+			t.Fatalf("%s at %d after rebuild, head %d", name, e.Position(name), head)
+		}
+	}
+	t.Logf("%d events, %d projections rebuilt equal", n, len(e.Names()))
+}
+
+// twice publishes every message twice, as an at-least-once transport may.
+type twice struct{ message.Publisher }
+
+func (p twice) Publish(topic string, msgs ...*message.Message) error {
+	for _, m := range msgs {
+		if err := p.Publisher.Publish(topic, m, m.Copy()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Events appended while no pump ran (a crash between append and publish)
+// reach every view once the feed starts again, each exactly once even when
+// the bus delivers twice.
+func TestFeedAfterCrashLosesNothingAndDuplicatesNothing(t *testing.T) {
+	log := openLog(t)
+	views := openViews(t)
+	generate(t, log, 3000)
+	e, err := projections.NewEngine(ctx, log, views, projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() (stop func()) {
+		bus := projections.GoChannel(quiet)
+		bus.Publisher = twice{bus.Publisher}
+		fctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- projections.RunFeed(fctx, e, log, bus, quiet) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("feed: %v", err)
+			}
+		}
+	}
+	stop := run()
+	// More events while the feed runs: the live path.
+	more, _ := sample.Generate(3000, calendar.Date{Year: 2026, Month: 3, Day: 2}, 8, loc)
+	if _, err := more.Append(ctx, log); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := log.Head(ctx)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, name := range e.Names() {
+		if err := e.WaitFor(wctx, name, head); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop()
+	// The pump is down; the log grows; then a new engine (a restart) reads
+	// its checkpoints and the feed picks up what was never published.
+	later, _ := sample.Generate(2000, calendar.Date{Year: 2026, Month: 6, Day: 1}, 9, loc)
+	if _, err := later.Append(ctx, log); err != nil {
+		t.Fatal(err)
+	}
+	e, err = projections.NewEngine(ctx, log, views, projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Position("audit") != head {
+		t.Fatalf("checkpoint after restart %d, want %d", e.Position("audit"), head)
+	}
+	stop = run()
+	defer stop()
+	head, _ = log.Head(ctx)
+	for _, name := range e.Names() {
+		if err := e.WaitFor(wctx, name, head); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Exactly once: the audit trail holds one entry per event, the queue
+	// counts each ticket once.
+	entries, err := projections.Scan[projections.Entry](ctx, views, e.NS("audit", "by-stream"), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for from := uint64(0); ; {
+		recs, _ := log.ReadAll(ctx, from, 5000)
+		if len(recs) == 0 {
+			break
+		}
+		total += len(recs)
+		from = recs[len(recs)-1].Position
+	}
+	if len(entries) != total {
+		t.Fatalf("audit holds %d entries for %d events", len(entries), total)
+	}
+	days, _ := projections.Scan[projections.DayView](ctx, views, e.NS("queue", "days"), "", "")
+	for _, d := range days {
+		if d.Stats.Tickets != len(d.Tickets) {
+			t.Fatalf("%s/%s counts %d tickets, holds %d", d.Station, d.Date, d.Stats.Tickets, len(d.Tickets))
+		}
+	}
+	if len(days) == 0 {
+		t.Fatal("the queue view holds no days")
+	}
+}
