@@ -46,8 +46,9 @@ type Store interface {
 	Close() error
 }
 
-// PrefixEnd is the first key after every key that starts with prefix.
-func PrefixEnd(prefix string) string { return prefix + "\xff" }
+// PrefixEnd is a key after every key that starts with prefix: the highest
+// code point, valid UTF-8 for every store, and last in byte order.
+func PrefixEnd(prefix string) string { return prefix + "\U0010FFFF" }
 
 // Memory is a Store in memory: for time travel and tests.
 type Memory struct {
