@@ -275,6 +275,21 @@ func (e *Engine) CatchUp(ctx context.Context) error {
 	}
 }
 
+// catchUpOne reads the log into one projection up to position to.
+func (e *Engine) catchUpOne(ctx context.Context, name string, to uint64) error {
+	for from := e.Position(name); from < to; {
+		recs, err := e.log.ReadAll(ctx, from, 5000)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		if err := e.Handle(ctx, name, recs); err != nil {
+			return err
+		}
+		from = recs[len(recs)-1].Position
+	}
+	return nil
+}
+
 func (e *Engine) minPosition() uint64 {
 	var min uint64
 	for i, name := range e.names {

@@ -17,22 +17,23 @@ import (
 	"github.com/servicehall/servicehall/eventstore"
 )
 
-// Topic is where the pump publishes the log.
-const Topic = "servicehall.events"
-
 // Bus is a watermill transport: GoChannel in one process, or NATS
 // JetStream between several.
 type Bus struct {
+	Topic      string
 	Publisher  message.Publisher
 	Subscriber func(handler string) (message.Subscriber, error)
 }
+
+// DefaultTopic is where the pump publishes the log.
+const DefaultTopic = "servicehall_events"
 
 // GoChannel is the in-process bus. Publishing waits for every projection
 // to acknowledge, so a slow one holds the pump back instead of piling up
 // messages in memory.
 func GoChannel(logger *slog.Logger) Bus {
 	ch := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256, BlockPublishUntilSubscriberAck: true}, watermill.NewSlogLogger(logger))
-	return Bus{Publisher: ch, Subscriber: func(string) (message.Subscriber, error) { return ch, nil }}
+	return Bus{Topic: DefaultTopic, Publisher: ch, Subscriber: func(string) (message.Subscriber, error) { return ch, nil }}
 }
 
 // RunFeed catches the projections up from the log, then moves each new
@@ -62,10 +63,17 @@ func RunFeed(ctx context.Context, e *Engine, log eventstore.Store, bus Bus, logg
 		if err != nil {
 			return fmt.Errorf("subscribe %s: %w", name, err)
 		}
-		router.AddConsumerHandler(name, Topic, sub, func(msg *message.Message) error {
+		router.AddConsumerHandler(name, bus.Topic, sub, func(msg *message.Message) error {
 			var rec eventstore.Record
 			if err := json.Unmarshal(msg.Payload, &rec); err != nil {
 				return fmt.Errorf("message %s: %w", msg.UUID, err)
+			}
+			// A message that does not follow what the projection has read
+			// means one went missing on the way: read the gap from the log.
+			if prev, _ := strconv.ParseUint(msg.Metadata.Get("prev"), 10, 64); prev > e.Position(name) {
+				if err := e.catchUpOne(msg.Context(), name, prev); err != nil {
+					return err
+				}
 			}
 			return e.Handle(msg.Context(), name, []eventstore.Record{rec})
 		})
@@ -77,7 +85,7 @@ func RunFeed(ctx context.Context, e *Engine, log eventstore.Store, bus Bus, logg
 	case err := <-routerDone:
 		return fmt.Errorf("router: %w", err)
 	}
-	pumpErr := pump(ctx, e.MinPosition(), log, bus.Publisher)
+	pumpErr := pump(ctx, e.MinPosition(), log, bus)
 	router.Close()
 	if rerr := <-routerDone; rerr != nil && pumpErr == nil {
 		pumpErr = rerr
@@ -88,7 +96,8 @@ func RunFeed(ctx context.Context, e *Engine, log eventstore.Store, bus Bus, logg
 	return pumpErr
 }
 
-func pump(ctx context.Context, from uint64, log eventstore.Store, pub message.Publisher) error {
+func pump(ctx context.Context, from uint64, log eventstore.Store, bus Bus) error {
+	prev := from
 	for rec, err := range log.Subscribe(ctx, from) {
 		if err != nil {
 			return err
@@ -99,11 +108,13 @@ func pump(ctx context.Context, from uint64, log eventstore.Store, pub message.Pu
 		}
 		msg := message.NewMessage(rec.ID.String(), payload)
 		msg.Metadata.Set("position", strconv.FormatUint(rec.Position, 10))
+		msg.Metadata.Set("prev", strconv.FormatUint(prev, 10))
 		msg.Metadata.Set("type", rec.Type)
+		prev = rec.Position
 		if rec.CorrelationID != "" {
 			middleware.SetCorrelationID(rec.CorrelationID, msg)
 		}
-		if err := pub.Publish(Topic, msg); err != nil {
+		if err := bus.Publisher.Publish(bus.Topic, msg); err != nil {
 			return fmt.Errorf("publish %d: %w", rec.Position, err)
 		}
 	}

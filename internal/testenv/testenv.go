@@ -14,12 +14,14 @@ import (
 // Postgres is the URL of a PostgreSQL database for tests:
 // SERVICEHALL_TEST_POSTGRES, or the local one CI provides.
 func Postgres(t testing.TB) string {
+	t.Helper()
 	return server(t, "SERVICEHALL_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL")
 }
 
 // NATS is the URL of a NATS server with JetStream for tests:
 // SERVICEHALL_TEST_NATS, or the local one CI provides.
 func NATS(t testing.TB) string {
+	t.Helper()
 	return server(t, "SERVICEHALL_TEST_NATS", "nats://127.0.0.1:4222", "NATS")
 }
 
