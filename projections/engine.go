@@ -91,9 +91,9 @@ func Scan[T any](ctx context.Context, store Store, ns, from, to string) ([]T, er
 	}
 	out := make([]T, 0, len(kvs))
 	for _, kv := range kvs {
-		var t T
-		if err := json.Unmarshal(kv.Doc, &t); err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", ns, kv.Key, err)
+		t, err := decode[T](kv)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, t)
 	}

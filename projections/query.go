@@ -1,0 +1,234 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+// Views is what queries read: a store and where each live table is.
+type Views interface {
+	Store() Store
+	NS(projection, table string) string
+}
+
+// Lag is how many positions of the log a projection has not read yet.
+func (e *Engine) Lag(ctx context.Context, name string) (uint64, error) {
+	head, err := e.log.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return head - min(head, e.Position(name)), nil
+}
+
+// FreeSlots lists a service's slots at a station between two dates.
+func FreeSlots(ctx context.Context, v Views, station, service string, from, to calendar.Date) ([]SlotView, error) {
+	prefix := station + "/" + service + "/"
+	return Scan[SlotView](ctx, v.Store(), v.NS("availability", "slots"), prefix+from.String(), prefix+to.AddDays(1).String())
+}
+
+// ApplicationOf reads one application.
+func ApplicationOf(ctx context.Context, v Views, id string) (AppView, bool, error) {
+	return getDoc[AppView](ctx, v, "applications", "apps", id)
+}
+
+func getDoc[T any](ctx context.Context, v Views, projection, table, key string) (T, bool, error) {
+	var t T
+	ns := v.NS(projection, table)
+	raw, ok, err := v.Store().Get(ctx, ns, key)
+	if err != nil || !ok {
+		return t, false, err
+	}
+	t, err = decode[T](KV{ns, key, raw})
+	return t, err == nil, err
+}
+
+// SLARow is one open application and its standing.
+type SLARow struct {
+	ID         string        `json:"application_id"`
+	Station    string        `json:"station_id"`
+	Service    string        `json:"service_id"`
+	Deadline   calendar.Date `json:"deadline"`
+	DaysLeft   int           `json:"working_days_left"`
+	State      string        `json:"state"`
+	Escalation int           `json:"escalation_level"`
+}
+
+// SLA lists open applications at today, those in state only when given
+// (on_track, warning, overdue, paused), the most urgent first.
+func SLA(ctx context.Context, v Views, today calendar.Date, cal *calendar.Calendar, rule domain.Escalation, state string) ([]SLARow, error) {
+	apps, err := Scan[AppView](ctx, v.Store(), v.NS("applications", "apps"), "", "")
+	if err != nil {
+		return nil, err
+	}
+	var out []SLARow
+	for _, a := range apps {
+		if !a.Open() {
+			continue
+		}
+		st, left := a.SLA(today, cal, rule)
+		if state != "" && st != state {
+			continue
+		}
+		out = append(out, SLARow{a.ID, a.Station, a.Service, a.Deadline, left, st, a.Escalation})
+	}
+	slices.SortFunc(out, func(a, b SLARow) int {
+		if c := a.Deadline.Compare(b.Deadline); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// Rate is one row of completion statistics.
+type Rate struct {
+	Key string `json:"key"`
+	Counts
+	CompletionRate float64 `json:"completion_rate"`
+	OnTimeRate     float64 `json:"on_time_rate"`
+	Satisfaction   float64 `json:"satisfaction,omitempty"`
+}
+
+// CompletionRates groups a station's applications due from..to by service,
+// day or month. 办结率 = completed / due; on-time rate = completed by the
+// deadline / completed.
+func CompletionRates(ctx context.Context, v Views, station string, from, to calendar.Date, by string) ([]Rate, error) {
+	kvs, err := v.Store().Scan(ctx, v.NS("completion", "days"), station+"/"+from.String(), station+"/"+to.AddDays(1).String())
+	if err != nil {
+		return nil, err
+	}
+	rows := map[string]*Rate{}
+	var keys []string
+	for _, kv := range kvs {
+		parts := strings.SplitN(kv.Key, "/", 3) // station/date/service
+		if len(parts) != 3 {
+			continue
+		}
+		var key string
+		switch by {
+		case "service", "":
+			key = parts[2]
+		case "day":
+			key = parts[1]
+		case "month":
+			key = parts[1][:7]
+		default:
+			return nil, fmt.Errorf("%w: by=%s: want service, day or month", domain.ErrInvalid, by)
+		}
+		c, err := decode[Counts](kv)
+		if err != nil {
+			return nil, err
+		}
+		r, ok := rows[key]
+		if !ok {
+			r = &Rate{Key: key}
+			rows[key] = r
+			keys = append(keys, key)
+		}
+		r.Add(c)
+	}
+	slices.Sort(keys)
+	out := make([]Rate, 0, len(keys))
+	for _, k := range keys {
+		r := rows[k]
+		r.CompletionRate = ratio(r.Completed, r.Due)
+		r.OnTimeRate = ratio(r.OnTime, r.Completed)
+		r.Satisfaction = ratio(r.ScoreSum, r.Ratings)
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(int(float64(a)/float64(b)*10000+0.5)) / 10000
+}
+
+// DayOf reads a station's queue on a date; a day with no tickets is empty.
+func DayOf(ctx context.Context, v Views, station string, d calendar.Date) (DayView, error) {
+	day, ok, err := getDoc[DayView](ctx, v, "queue", "days", station+"/"+d.String())
+	if err != nil {
+		return DayView{}, err
+	}
+	if !ok {
+		day = DayView{Station: station, Date: d.String(), Tickets: map[string]*TicketView{}, Counters: map[string]string{}}
+	}
+	return day, nil
+}
+
+// AuditByStream is a stream's history with its actors.
+func AuditByStream(ctx context.Context, v Views, stream string) ([]Entry, error) {
+	return Scan[Entry](ctx, v.Store(), v.NS("audit", "by-stream"), stream+"/", PrefixEnd(stream+"/"))
+}
+
+// AuditByActor is everything one actor did, in log order.
+func AuditByActor(ctx context.Context, v Views, actor string) ([]Entry, error) {
+	return Scan[Entry](ctx, v.Store(), v.NS("audit", "by-actor"), actor+"/", PrefixEnd(actor+"/"))
+}
+
+// AppointmentsOf lists a resident's appointments.
+func AppointmentsOf(ctx context.Context, v Views, ref string) ([]AppointmentView, error) {
+	ids, err := Scan[string](ctx, v.Store(), v.NS("residents", "by-resident"), ref+"/", PrefixEnd(ref+"/"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppointmentView, 0, len(ids))
+	for _, id := range ids {
+		a, ok, err := getDoc[AppointmentView](ctx, v, "residents", "appointments", id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func decode[T any](kv KV) (T, error) {
+	var t T
+	if err := json.Unmarshal(kv.Doc, &t); err != nil {
+		return t, fmt.Errorf("%s/%s: %w", kv.NS, kv.Key, err)
+	}
+	return t, nil
+}
+
+// AsOf builds the named projections in memory from the events that
+// happened before end, leaving the live views alone: the view as it stood.
+func AsOf(ctx context.Context, log eventstore.Store, end time.Time, ps ...Projection) (*Engine, error) {
+	e, err := NewEngine(ctx, log, NewMemory(), ps...)
+	if err != nil {
+		return nil, err
+	}
+	for from := uint64(0); ; {
+		recs, err := log.ReadAll(ctx, from, 5000)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			return e, nil
+		}
+		from = recs[len(recs)-1].Position
+		kept := recs[:0]
+		for _, r := range recs {
+			if r.OccurredAt.Before(end) {
+				kept = append(kept, r)
+			}
+		}
+		for _, name := range e.names {
+			if err := e.Handle(ctx, name, kept); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
