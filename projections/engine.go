@@ -188,9 +188,20 @@ func (e *Engine) Handle(ctx context.Context, name string, recs []eventstore.Reco
 	if !ok {
 		return fmt.Errorf("no projection %q", name)
 	}
+	evs, err := decodeAll(recs)
+	if err != nil {
+		err = fmt.Errorf("projection %s: %w", name, err)
+		r.failed.Store(&err)
+		return err
+	}
+	return e.handle(ctx, r, recs, evs)
+}
+
+func (e *Engine) handle(ctx context.Context, r *runner, recs []eventstore.Record, evs []domain.Event) error {
+	name := r.p.Name()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := e.apply(ctx, r, r.gen, recs, name)
+	err := e.apply(ctx, r, r.gen, recs, evs, name)
 	if err != nil {
 		err = fmt.Errorf("projection %s: %w", name, err)
 		r.failed.Store(&err)
@@ -200,7 +211,20 @@ func (e *Engine) Handle(ctx context.Context, name string, recs []eventstore.Reco
 	return nil
 }
 
-func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstore.Record, checkpoint string) error {
+// decodeAll decodes a batch once for every projection that reads it.
+func decodeAll(recs []eventstore.Record) ([]domain.Event, error) {
+	evs := make([]domain.Event, len(recs))
+	for i, rec := range recs {
+		ev, err := domain.Decode(rec.Type, rec.Data)
+		if err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
+		}
+		evs[i] = ev
+	}
+	return evs, nil
+}
+
+func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstore.Record, evs []domain.Event, checkpoint string) error {
 	from := r.pos.Load()
 	if checkpoint != r.p.Name() {
 		from = 0 // a rebuild tracks its own position
@@ -210,15 +234,11 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 	}
 	v := newView(ctx, e.store, r.p.Name(), gen, r.cache)
 	last := uint64(0)
-	for _, rec := range recs {
+	for i, rec := range recs {
 		if rec.Position <= from {
 			continue
 		}
-		ev, err := domain.Decode(rec.Type, rec.Data)
-		if err != nil {
-			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
-		}
-		if err := r.p.Apply(v, rec, ev); err != nil {
+		if err := r.p.Apply(v, rec, evs[i]); err != nil {
 			r.cache = nil
 			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
 		}
@@ -266,8 +286,12 @@ func (e *Engine) CatchUp(ctx context.Context) error {
 		if len(recs) == 0 {
 			return nil
 		}
+		evs, err := decodeAll(recs)
+		if err != nil {
+			return err
+		}
 		for _, name := range e.names {
-			if err := e.Handle(ctx, name, recs); err != nil {
+			if err := e.handle(ctx, e.runners[name], recs, evs); err != nil {
 				return err
 			}
 		}
@@ -324,19 +348,26 @@ func (e *Engine) WaitFor(ctx context.Context, name string, pos uint64) error {
 	}
 }
 
-// Rebuild builds a fresh generation of a projection's views from the log
-// while the live one keeps serving, then swaps it in: readers never see a
-// half-built view. progress is called after each batch.
-func (e *Engine) Rebuild(ctx context.Context, name string, progress func(pos, head uint64)) error {
-	r, ok := e.runners[name]
-	if !ok {
-		return fmt.Errorf("no projection %q", name)
+// Rebuild builds a fresh generation of the named projections' views from
+// the log, in one pass, while the live ones keep serving; then swaps each in:
+// readers never see a half-built view. progress is called after each batch.
+func (e *Engine) Rebuild(ctx context.Context, names []string, progress func(pos, head uint64)) error {
+	type job struct {
+		live, next *runner
+		gen        int
+		building   string
 	}
-	r.mu.Lock()
-	gen := r.gen + 1
-	r.mu.Unlock()
-	building := fmt.Sprintf("%s#%d", name, gen)
-	nr := &runner{p: r.p}
+	var jobs []job
+	for _, name := range names {
+		r, ok := e.runners[name]
+		if !ok {
+			return fmt.Errorf("no projection %q", name)
+		}
+		r.mu.Lock()
+		gen := r.gen + 1
+		r.mu.Unlock()
+		jobs = append(jobs, job{r, &runner{p: r.p}, gen, fmt.Sprintf("%s#%d", name, gen)})
+	}
 	head, err := e.log.Head(ctx)
 	if err != nil {
 		return err
@@ -347,8 +378,14 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress func(pos, he
 		if err != nil || len(recs) == 0 {
 			return false, err
 		}
-		if err := e.apply(ctx, nr, gen, recs, building); err != nil {
-			return false, fmt.Errorf("rebuild %s: %w", name, err)
+		evs, err := decodeAll(recs)
+		if err != nil {
+			return false, fmt.Errorf("rebuild: %w", err)
+		}
+		for _, j := range jobs {
+			if err := e.apply(ctx, j.next, j.gen, recs, evs, j.building); err != nil {
+				return false, fmt.Errorf("rebuild %s: %w", j.live.p.Name(), err)
+			}
 		}
 		pos = recs[len(recs)-1].Position
 		if progress != nil {
@@ -356,16 +393,18 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress func(pos, he
 		}
 		return true, nil
 	}
-	for pos < head { // catch up without holding up the live view
+	for pos < head { // catch up without holding up the live views
 		if more, err := step(); err != nil {
 			return err
 		} else if !more {
 			break
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for { // the last events, with the live projection held still
+	for _, j := range jobs { // the last events, with the live views held still
+		j.live.mu.Lock()
+		defer j.live.mu.Unlock()
+	}
+	for {
 		more, err := step()
 		if err != nil {
 			return err
@@ -374,15 +413,18 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress func(pos, he
 			break
 		}
 	}
-	pos = max(pos, r.pos.Load()) // an empty tail leaves pos where the live view is
-	b := Batch{
-		Drops:       []string{fmt.Sprintf("%s/%d/", name, r.gen)},
-		Checkpoints: []Checkpoint{{Name: name, Generation: gen, Position: pos}, {Name: building, Generation: gen, Position: 0}},
+	for _, j := range jobs {
+		name := j.live.p.Name()
+		at := max(pos, j.live.pos.Load()) // an empty tail leaves it where the live view is
+		b := Batch{
+			Drops:       []string{fmt.Sprintf("%s/%d/", name, j.live.gen)},
+			Checkpoints: []Checkpoint{{Name: name, Generation: j.gen, Position: at}, {Name: j.building, Generation: j.gen, Position: 0}},
+		}
+		if err := e.store.Write(ctx, b); err != nil {
+			return err
+		}
+		j.live.gen, j.live.cache = j.gen, j.next.cache
+		j.live.pos.Store(at)
 	}
-	if err := e.store.Write(ctx, b); err != nil {
-		return err
-	}
-	r.gen, r.cache = gen, nr.cache
-	r.pos.Store(pos)
 	return nil
 }
