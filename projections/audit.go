@@ -20,14 +20,14 @@ type Entry struct {
 	Role     string    `json:"role"`
 }
 
-// Audit files every event by stream and by actor (谁审批谁负责).
+// Audit files every event by actor (谁审批谁负责). A stream's own history
+// needs no view: the log reads it directly (AuditByStream).
 type Audit struct{}
 
 func (Audit) Name() string { return "audit" }
 
 func (Audit) Apply(v *View, r eventstore.Record, _ domain.Event) error {
 	e := Entry{r.Position, r.Stream, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
-	v.Put("by-stream", fmt.Sprintf("%s/%012d", r.Stream, r.Version), e)
 	if r.Actor.ID != "" {
 		v.Put("by-actor", fmt.Sprintf("%s/%020d", r.Actor.ID, r.Position), e)
 	}

@@ -59,7 +59,7 @@ func TestFeedOverNATS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	entries, err := projections.Scan[projections.Entry](ctx, e.Store(), e.NS("audit", "by-stream"), "", "")
+	entries, err := projections.Scan[projections.Entry](ctx, e.Store(), e.NS("audit", "by-actor"), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,9 +166,17 @@ func DayOf(ctx context.Context, v Views, station string, d calendar.Date) (DayVi
 	return day, nil
 }
 
-// AuditByStream is a stream's history with its actors.
-func AuditByStream(ctx context.Context, v Views, stream string) ([]Entry, error) {
-	return Scan[Entry](ctx, v.Store(), v.NS("audit", "by-stream"), stream+"/", PrefixEnd(stream+"/"))
+// AuditByStream is a stream's history with its actors, read from the log.
+func AuditByStream(ctx context.Context, log eventstore.Store, stream string) ([]Entry, error) {
+	recs, err := log.ReadStream(ctx, stream, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, len(recs))
+	for i, r := range recs {
+		out[i] = Entry{r.Position, r.Stream, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
+	}
+	return out, nil
 }
 
 // AuditByActor is everything one actor did, in log order.

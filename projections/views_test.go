@@ -197,7 +197,7 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 		t.Errorf("September holds %+v: the deadline moved to 29 Oct with the supplement", rates)
 	}
 
-	trail, err := projections.AuditByStream(ctx, e, pa)
+	trail, err := projections.AuditByStream(ctx, log, pa)
 	if err != nil || len(trail) != 11 || trail[5].Actor != jobU.ID {
 		t.Errorf("audit of %s = %+v, %v", pa, trail, err)
 	}

@@ -75,11 +75,12 @@ func round(f float64) float64 {
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON bool
-	var writers, ops int
+	var writers, ops, events int
 	c, pos, err := parse("bench", args, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 		fs.IntVar(&writers, "writers", 256, "append: concurrent writers")
 		fs.IntVar(&ops, "ops", 100_000, "append: events to append in all")
+		fs.IntVar(&events, "events", 1_000_000, "rebuild: events in the generated log")
 	})
 	if err != nil {
 		return err
@@ -91,7 +92,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch pos[0] {
 	case "append":
 		r, err = benchAppend(ctx, c, writers, ops, stderr)
-	case "rush", "rebuild", "callnext":
+	case "rebuild":
+		r, err = benchRebuild(ctx, c, events, stderr)
+	case "rush", "callnext":
 		return fmt.Errorf("bench %s is not built yet (尚未实现)", pos[0])
 	default:
 		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild or callnext", pos[0])

@@ -53,7 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return importCalendar(ctx, args, stdout, stderr)
 	case "bench":
 		return bench(ctx, args, stdout, stderr)
-	case "serve", "demo", "rebuild":
+	case "rebuild":
+		return rebuild(ctx, args, stdout, stderr)
+	case "serve", "demo":
 		return fmt.Errorf("%s is not built yet: see README.md, \"What is built\" (尚未实现)", cmd)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	_ "modernc.org/sqlite"
 
@@ -31,8 +32,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 
 // Store is the SQLite read-model store.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	puts map[int]*sql.Stmt // upserts of 1, 2, 4 … 256 documents
 }
+
+const upsert = `INSERT INTO docs (ns, key, doc) VALUES `
+const onConflict = ` ON CONFLICT (ns, key) DO UPDATE SET doc = excluded.doc`
 
 // Open opens or creates the read models in the file at path. They are
 // written with synchronous=NORMAL: a crash may lose the last commits, never
@@ -55,10 +60,24 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open read models %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, puts: map[int]*sql.Stmt{}}
+	for n := 1; n <= 256; n *= 2 {
+		st, err := db.Prepare(upsert + strings.Repeat("(?,?,?),", n-1) + "(?,?,?)" + onConflict)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open read models %s: %w", path, err)
+		}
+		s.puts[n] = st
+	}
+	return s, nil
 }
 
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range s.puts {
+		st.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *Store) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	var doc string
@@ -106,17 +125,20 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 			return fmt.Errorf("drop %s: %w", prefix, err)
 		}
 	}
-	if len(b.Puts) > 0 {
-		put, err := tx.PrepareContext(ctx, `INSERT INTO docs (ns, key, doc) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET doc = excluded.doc`)
-		if err != nil {
-			return fmt.Errorf("write read models: %w", err)
+	// Many documents a statement: the rows are split into powers of two.
+	for puts := b.Puts; len(puts) > 0; {
+		n := 256
+		for n > len(puts) {
+			n /= 2
 		}
-		defer put.Close()
-		for _, kv := range b.Puts {
-			if _, err := put.ExecContext(ctx, kv.NS, kv.Key, string(kv.Doc)); err != nil {
-				return fmt.Errorf("put %s/%s: %w", kv.NS, kv.Key, err)
-			}
+		args := make([]any, 0, 3*n)
+		for _, kv := range puts[:n] {
+			args = append(args, kv.NS, kv.Key, string(kv.Doc))
 		}
+		if _, err := tx.StmtContext(ctx, s.puts[n]).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("put %s/%s…: %w", puts[0].NS, puts[0].Key, err)
+		}
+		puts = puts[n:]
 	}
 	for _, kv := range b.Deletes {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE ns = ? AND key = ?`, kv.NS, kv.Key); err != nil {

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/servicehall/servicehall/app/sample"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+	"github.com/servicehall/servicehall/projections"
+	"github.com/servicehall/servicehall/projections/sqliteviews"
+)
+
+// benchRebuild measures rebuilding every projection from a generated log of
+// about n events, against reading the same events without applying them.
+func benchRebuild(ctx context.Context, c *config, n int, stderr io.Writer) (result, error) {
+	if n < 1000 {
+		return result{}, fmt.Errorf("bench rebuild: want --events of 1000 or more, got %d", n)
+	}
+	if err := os.MkdirAll(c.Data, 0o750); err != nil {
+		return result{}, err
+	}
+	dir, err := os.MkdirTemp(c.Data, "bench-rebuild-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintf(stderr, "bench rebuild: generating a log of %d events\n", n)
+	l, err := sample.Generate(n, calendar.Date{Year: 2025, Month: 1, Day: 6}, 1, c.loc)
+	if err != nil {
+		return result{}, err
+	}
+	log, err := sqlitestore.Open(filepath.Join(dir, "events.db"))
+	if err != nil {
+		return result{}, err
+	}
+	defer log.Close()
+	events, err := l.Append(ctx, log)
+	if err != nil {
+		return result{}, err
+	}
+
+	fmt.Fprintln(stderr, "bench rebuild: baseline, reading the log")
+	start := time.Now()
+	read := 0
+	for from := uint64(0); ; {
+		recs, err := log.ReadAll(ctx, from, 10000)
+		if err != nil {
+			return result{}, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		read += len(recs)
+		from = recs[len(recs)-1].Position
+	}
+	baseline := float64(read) / time.Since(start).Seconds()
+
+	fmt.Fprintln(stderr, "bench rebuild: rebuilding every projection")
+	views, err := sqliteviews.Open(filepath.Join(dir, "views.db"))
+	if err != nil {
+		return result{}, err
+	}
+	defer views.Close()
+	e, err := projections.NewEngine(ctx, log, views, projections.All()...)
+	if err != nil {
+		return result{}, err
+	}
+	var lat latencies
+	last := time.Now()
+	start = last
+	if err := e.Rebuild(ctx, e.Names(), func(uint64, uint64) {
+		now := time.Now()
+		lat = append(lat, now.Sub(last))
+		last = now
+	}); err != nil {
+		return result{}, err
+	}
+	r := summarize("rebuild", []latencies{lat}, 0, time.Since(start))
+	r.Ops = events
+	r.OpsPerSec = round(float64(events) / r.Seconds)
+	r.BaselineOpsPerSec = round(baseline)
+	r.Ratio = round(r.OpsPerSec / baseline)
+	r.Extra = map[string]any{"events": events, "projections": len(e.Names()), "batch": 10000, "latency_of": "one batch of 10000 events"}
+	return r, nil
+}
