@@ -79,3 +79,43 @@ func TestUsageErrors(t *testing.T) {
 		t.Error("an unknown time zone was accepted")
 	}
 }
+
+func TestRebuild(t *testing.T) {
+	data := t.TempDir()
+	if _, _, err := runCmd(t, "rebuild", "--data", data); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("rebuild of an empty log: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "2025.json")
+	os.WriteFile(file, []byte(`{"year":2025,"days":[{"name":"元旦","date":"2025-01-01","isOffDay":true}]}`), 0o600)
+	if _, _, err := runCmd(t, "import-calendar", file, "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	out, progress, err := runCmd(t, "rebuild", "--data", data)
+	if err != nil || !strings.Contains(out, "rebuilt availability, applications, completion, queue, audit, residents up to position 1") {
+		t.Fatalf("rebuild: %q, %v", out, err)
+	}
+	if !strings.Contains(progress, "100%") {
+		t.Errorf("no progress bar on stderr: %q", progress)
+	}
+	out, _, err = runCmd(t, "rebuild", "--projection", "audit", "--data", data)
+	if err != nil || !strings.Contains(out, "rebuilt audit ") {
+		t.Fatalf("rebuild one: %q, %v", out, err)
+	}
+	if _, _, err := runCmd(t, "rebuild", "--projection", "nope", "--data", data); err == nil || !strings.Contains(err.Error(), "there are availability") {
+		t.Fatalf("unknown projection: %v", err)
+	}
+}
+
+func TestBenchRebuildJSON(t *testing.T) {
+	out, _, err := runCmd(t, "bench", "rebuild", "--events", "3000", "--json", "--data", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not one JSON object: %q", out)
+	}
+	if r["scenario"] != "rebuild" || r["ops"].(float64) < 3000 || r["baseline_ops_per_sec"].(float64) <= 0 || r["ops_per_sec"].(float64) <= 0 {
+		t.Errorf("result %s", out)
+	}
+}
