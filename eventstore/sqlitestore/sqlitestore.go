@@ -90,6 +90,7 @@ type request struct {
 	stream   string
 	expected eventstore.Expected
 	events   []eventstore.Event
+	args     [][]any
 	result   eventstore.Result
 	err      error
 	done     chan struct{}
@@ -172,7 +173,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.Check(stream, events); err != nil {
 		return eventstore.Result{}, err
 	}
-	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, done: make(chan struct{})}
+	// The writer is the one serial step: build the insert's parameters here,
+	// in the caller's goroutine, and leave it only position and versions.
+	args := make([][]any, len(events))
+	for i, e := range events {
+		args[i] = []any{nil, e.ID[:], stream, nil, nil, e.Type, e.OccurredAt.UnixNano(),
+			e.Actor.ID, e.Actor.Role, e.CorrelationID, e.CausationID, e.Schema, string(e.Data)}
+	}
+	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, args: args, done: make(chan struct{})}
 	select {
 	case s.reqs <- r:
 	case <-s.stop:
@@ -229,6 +237,7 @@ type pending struct {
 
 type row struct {
 	eventstore.Event
+	args          []any // the insert's parameters, built by the caller
 	stream        string
 	version, prev uint64
 	position      uint64
@@ -342,8 +351,8 @@ func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) (
 			return res, err
 		}
 	}
-	for _, e := range r.events {
-		row := row{Event: e, stream: r.stream, version: h.version + 1, prev: h.last, position: p.next}
+	for i, e := range r.events {
+		row := row{Event: e, args: r.args[i], stream: r.stream, version: h.version + 1, prev: h.last, position: p.next}
 		p.rows = append(p.rows, row)
 		p.next++
 		h = head{row.version, row.position}
@@ -384,8 +393,8 @@ func (s *Store) headOf(ctx context.Context, tx *sql.Tx, p *pending, stream strin
 func (s *Store) flush(ctx context.Context, tx *sql.Tx, rows []row, heads map[string]head, only string) error {
 	args := make([]any, 0, len(rows)*13)
 	for _, r := range rows {
-		args = append(args, r.position, r.ID[:], r.stream, r.version, r.prev, r.Type, r.OccurredAt.UnixNano(),
-			r.Actor.ID, r.Actor.Role, r.CorrelationID, r.CausationID, r.Schema, string(r.Data))
+		r.args[0], r.args[3], r.args[4] = r.position, r.version, r.prev
+		args = append(args, r.args...)
 	}
 	if err := s.insertMany(ctx, tx, insertEvents, args, 13); err != nil {
 		return err
