@@ -17,7 +17,7 @@ import (
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 	"github.com/servicehall/servicehall/projections"
-	"github.com/servicehall/servicehall/projections/sqliteviews"
+	"github.com/servicehall/servicehall/projections/sqlviews"
 )
 
 var (
@@ -38,7 +38,7 @@ func openLog(t testing.TB) eventstore.Store {
 
 func openViews(t testing.TB) projections.Store {
 	t.Helper()
-	s, err := sqliteviews.Open(filepath.Join(t.TempDir(), "views.db"))
+	s, err := sqlviews.OpenSQLite(filepath.Join(t.TempDir(), "views.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 	"github.com/servicehall/servicehall/projections"
-	"github.com/servicehall/servicehall/projections/sqliteviews"
+	"github.com/servicehall/servicehall/projections/sqlviews"
 )
 
 // benchRebuild measures rebuilding every projection from a generated log of
@@ -61,7 +61,7 @@ func benchRebuild(ctx context.Context, c *config, n int, stderr io.Writer) (resu
 	baseline := float64(read) / time.Since(start).Seconds()
 
 	fmt.Fprintln(stderr, "bench rebuild: rebuilding every projection")
-	views, err := sqliteviews.Open(filepath.Join(dir, "views.db"))
+	views, err := sqlviews.OpenSQLite(filepath.Join(dir, "views.db"))
 	if err != nil {
 		return result{}, err
 	}

@@ -14,17 +14,16 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/servicehall/servicehall/projections"
-	"github.com/servicehall/servicehall/projections/pgviews"
-	"github.com/servicehall/servicehall/projections/sqliteviews"
+	"github.com/servicehall/servicehall/projections/sqlviews"
 )
 
 // openViews opens the read models SERVICEHALL_READMODELS names.
 func openViews(ctx context.Context, c *config) (projections.Store, error) {
 	switch v := c.ReadModels; {
 	case v == "" || strings.EqualFold(v, "sqlite"):
-		return sqliteviews.Open(filepath.Join(c.Data, "views.db"))
+		return sqlviews.OpenSQLite(filepath.Join(c.Data, "views.db"))
 	case strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://"):
-		return pgviews.Open(ctx, v)
+		return sqlviews.OpenPostgres(ctx, v)
 	}
 	return nil, fmt.Errorf("SERVICEHALL_READMODELS %q: want sqlite or postgres://… (读模型配置不正确)", c.ReadModels)
 }

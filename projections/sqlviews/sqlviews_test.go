@@ -1,21 +1,37 @@
-package pgviews_test
+package sqlviews_test
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/servicehall/servicehall/internal/testenv"
 	"github.com/servicehall/servicehall/projections"
-	"github.com/servicehall/servicehall/projections/pgviews"
+	"github.com/servicehall/servicehall/projections/sqlviews"
 	"github.com/servicehall/servicehall/projections/viewtest"
 )
 
-// schema gives the test a fresh schema of its own and a URL that uses it.
+func TestSQLiteConformance(t *testing.T) {
+	paths := map[projections.Store]string{}
+	open := func(t *testing.T, path string) projections.Store {
+		s, err := sqlviews.OpenSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths[s] = path
+		return s
+	}
+	viewtest.Run(t,
+		func(t *testing.T) projections.Store { return open(t, filepath.Join(t.TempDir(), "views.db")) },
+		func(t *testing.T, s projections.Store) projections.Store { s.Close(); return open(t, paths[s]) })
+}
+
+// schema gives a test a fresh PostgreSQL schema of its own and a URL that uses it.
 func schema(t *testing.T) string {
 	base := testenv.Postgres(t)
 	db, err := sql.Open("pgx", base)
@@ -39,10 +55,10 @@ func schema(t *testing.T) string {
 	return u.String()
 }
 
-func TestConformance(t *testing.T) {
+func TestPostgresConformance(t *testing.T) {
 	urls := map[projections.Store]string{}
 	open := func(t *testing.T, u string) projections.Store {
-		s, err := pgviews.Open(context.Background(), u)
+		s, err := sqlviews.OpenPostgres(context.Background(), u)
 		if err != nil {
 			t.Fatal(err)
 		}
