@@ -29,7 +29,7 @@ func (Audit) Name() string { return "audit" }
 func (Audit) Apply(v *View, r eventstore.Record, _ domain.Event) error {
 	e := Entry{r.Position, r.Stream, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
 	if r.Actor.ID != "" {
-		v.Put("by-actor", fmt.Sprintf("%s/%020d", r.Actor.ID, r.Position), e)
+		v.Add("by-actor", fmt.Sprintf("%s/%020d", r.Actor.ID, r.Position), e)
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.AppointmentBooked:
 		a = AppointmentView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Date: e.Date.String(), Start: e.Start, End: e.End,
 			Status: domain.Booked, Resident: e.Resident}
-		v.Put("by-resident", e.Resident.Ref+"/"+e.ID, e.ID)
+		v.Add("by-resident", e.Resident.Ref+"/"+e.ID, e.ID)
 		found = true
 	case domain.AppointmentRescheduled:
 		a.Date, a.Start, a.End = e.Date.String(), e.Start, e.End

@@ -26,6 +26,9 @@ type View struct {
 	prefix string          // "{name}/{generation}/"
 	docs   map[docKey]*doc // the runner's cache: only it writes its namespace
 	dirty  []docKey
+	// complete says the cache holds every readable document of this
+	// generation (a rebuild from nothing): a miss needs no store lookup.
+	complete bool
 }
 
 type docKey struct{ table, key string }
@@ -34,10 +37,11 @@ type doc struct {
 	val     any
 	dirty   bool
 	deleted bool
+	once    bool // written, never read back: leaves the cache once stored
 }
 
 // cacheSize bounds the documents a runner keeps decoded between batches.
-const cacheSize = 100_000
+const cacheSize = 250_000
 
 func newView(ctx context.Context, store Store, name string, gen int, cache map[docKey]*doc) *View {
 	return &View{ctx: ctx, store: store, prefix: fmt.Sprintf("%s/%d/", name, gen), docs: cache}
@@ -55,6 +59,9 @@ func Get[T any](v *View, table, key string) (T, bool, error) {
 			return zero, false, fmt.Errorf("%s%s/%s holds %T, not %T", v.prefix, table, key, d.val, zero)
 		}
 		return t, true, nil
+	}
+	if v.complete {
+		return zero, false, nil
 	}
 	raw, ok, err := v.store.Get(v.ctx, v.prefix+table, key)
 	if err != nil || !ok {
@@ -74,6 +81,12 @@ func (v *View) Put(table, key string, val any) {
 }
 
 func (v *View) Delete(table, key string) { v.set(docKey{table, key}, &doc{dirty: true, deleted: true}) }
+
+// Add stores a document the projection never reads back (an index entry, a
+// line of a trail): it is not kept in the cache once written.
+func (v *View) Add(table, key string, val any) {
+	v.set(docKey{table, key}, &doc{val: val, dirty: true, once: true})
+}
 
 func (v *View) set(k docKey, d *doc) {
 	if old, ok := v.docs[k]; !ok || !old.dirty {
@@ -126,14 +139,15 @@ type Engine struct {
 }
 
 type runner struct {
-	p       Projection
-	cache   map[docKey]*doc
-	mu      sync.Mutex // one batch at a time; a rebuild's swap takes it too
-	gen     int
-	pos     atomic.Uint64
-	waitMu  sync.Mutex
-	changed chan struct{}
-	failed  atomic.Pointer[error]
+	p        Projection
+	cache    map[docKey]*doc
+	complete bool       // the cache holds every readable document of the generation
+	mu       sync.Mutex // one batch at a time; a rebuild's swap takes it too
+	gen      int
+	pos      atomic.Uint64
+	waitMu   sync.Mutex
+	changed  chan struct{}
+	failed   atomic.Pointer[error]
 }
 
 // NewEngine loads each projection's checkpoint.
@@ -230,9 +244,10 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 		from = 0 // a rebuild tracks its own position
 	}
 	if r.cache == nil || len(r.cache) > cacheSize {
-		r.cache = map[docKey]*doc{}
+		r.cache, r.complete = map[docKey]*doc{}, false
 	}
 	v := newView(ctx, e.store, r.p.Name(), gen, r.cache)
+	v.complete = r.complete
 	last := uint64(0)
 	for i, rec := range recs {
 		if rec.Position <= from {
@@ -258,7 +273,7 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 		return err
 	}
 	for _, k := range v.dirty {
-		if d := v.docs[k]; d.deleted {
+		if d := v.docs[k]; d.deleted || d.once {
 			delete(v.docs, k)
 		} else {
 			d.dirty = false
@@ -366,7 +381,8 @@ func (e *Engine) Rebuild(ctx context.Context, names []string, progress func(pos,
 		r.mu.Lock()
 		gen := r.gen + 1
 		r.mu.Unlock()
-		jobs = append(jobs, job{r, &runner{p: r.p}, gen, fmt.Sprintf("%s#%d", name, gen)})
+		fresh := &runner{p: r.p, cache: map[docKey]*doc{}, complete: true} // a new generation starts empty
+		jobs = append(jobs, job{r, fresh, gen, fmt.Sprintf("%s#%d", name, gen)})
 	}
 	head, err := e.log.Head(ctx)
 	if err != nil {

@@ -153,7 +153,7 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	switch e := e.(type) {
 	case domain.ApplicationSubmitted:
 		a = AppView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Channel: e.Channel, Applicant: e.Applicant, Status: domain.Submitted, Unit: e.Unit}
-		v.Put("by-resident", e.Applicant.Ref+"/"+e.ID, e.ID)
+		v.Add("by-resident", e.Applicant.Ref+"/"+e.ID, e.ID)
 	case domain.ApplicationAccepted:
 		a.Status, a.Accepted, a.Deadline = domain.Accepted, e.Date, e.Deadline
 	case domain.SupplementRequested:
