@@ -83,6 +83,7 @@ var tables = map[string][]string{
 	"queue":        {"days"},
 	"audit":        {"by-actor"},
 	"residents":    {"appointments", "by-resident"},
+	"config":       {"services", "stations", "calendars"},
 }
 
 // Views built live, a few events at a time, equal views rebuilt from the

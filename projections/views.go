@@ -12,7 +12,7 @@ import (
 
 // All returns every projection servicehall keeps.
 func All() []Projection {
-	return []Projection{Availability{}, Applications{}, Completion{}, Queues{}, Audit{}, Residents{}}
+	return []Projection{Availability{}, Applications{}, Completion{}, Queues{}, Audit{}, Residents{}, Config{}}
 }
 
 // SlotView is a slot's free capacity.

@@ -55,7 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bench(ctx, args, stdout, stderr)
 	case "rebuild":
 		return rebuild(ctx, args, stdout, stderr)
-	case "serve", "demo":
+	case "serve":
+		return serve(ctx, args, stdout, stderr)
+	case "demo":
 		return fmt.Errorf("%s is not built yet: see README.md, \"What is built\" (尚未实现)", cmd)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -1,0 +1,217 @@
+// Package api is servicehall's HTTP interface (gin): the contract's
+// routes, problem+json errors, operations endpoints.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// Server serves the API over a log and its projections.
+type Server struct {
+	log     eventstore.Store
+	views   *projections.Engine
+	loc     *time.Location
+	now     func() time.Time
+	logger  *slog.Logger
+	reg     *prometheus.Registry
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// Config is what a Server needs; Now defaults to the wall clock.
+type Config struct {
+	Log    eventstore.Store
+	Views  *projections.Engine
+	Loc    *time.Location
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// New returns a Server, refusing missing dependencies.
+func New(c Config) (*Server, error) {
+	if c.Log == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
+		return nil, errors.New("api: New needs a log, views, a location and a logger")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	s := &Server{log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
+	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
+		var worst uint64
+		for _, name := range s.views.Names() {
+			if l, err := s.views.Lag(context.Background(), name); err == nil && l > worst {
+				worst = l
+			}
+		}
+		return float64(worst)
+	})
+	head := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_log_head_position", Help: "The position of the last event in the log."}, func() float64 {
+		h, _ := s.log.Head(context.Background())
+		return float64(h)
+	})
+	s.reg.MustRegister(s.reqs, s.latency, lag, head, prometheus.NewGoCollector())
+	return s, nil
+}
+
+// Handler is the routed HTTP handler.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.observe, s.recover)
+	r.NoRoute(func(c *gin.Context) {
+		write(c, Problem{Type: "/problems/not-found", Title: "Not found (未找到)", Status: http.StatusNotFound, Detail: c.Request.Method + " " + c.Request.URL.Path})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		write(c, Problem{Type: "/problems/method-not-allowed", Title: "Method not allowed (不支持的请求方法)", Status: http.StatusMethodNotAllowed})
+	})
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+
+	v1 := r.Group("/api/v1", s.minPosition)
+	v1.GET("/services", s.services)
+	v1.GET("/stations", s.stations)
+	v1.GET("/stations/:id", s.station)
+	v1.GET("/stations/:id/availability", s.availability)
+	v1.GET("/calendar/working-days", s.workingDays)
+	v1.GET("/calendar/deadline", s.deadline)
+	return r
+}
+
+// observe gives each request an id, logs it and counts it.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	id := c.GetHeader("X-Request-ID")
+	if _, err := uuid.Parse(id); err != nil {
+		id = uuid.NewString()
+	}
+	c.Header("X-Request-ID", id)
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	s.reqs.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	attrs := []any{"request_id", id, "method", c.Request.Method, "route", route, "status", status, "ms", time.Since(start).Milliseconds()}
+	if len(c.Errors) > 0 {
+		attrs = append(attrs, "error", c.Errors.String())
+		s.logger.Error("request", attrs...)
+		return
+	}
+	s.logger.Info("request", attrs...)
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			problem(c, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	c.Next()
+}
+
+// minPosition makes a read wait, up to five seconds, until every view has
+// read the log up to X-Min-Position: a client reads its own writes.
+func (s *Server) minPosition(c *gin.Context) {
+	h := c.GetHeader("X-Min-Position")
+	if h == "" {
+		return
+	}
+	pos, err := strconv.ParseUint(h, 10, 64)
+	if err != nil {
+		problem(c, invalid("X-Min-Position", "a log position: a whole number (日志位置应为非负整数)"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+	defer cancel()
+	for _, name := range s.views.Names() {
+		if err := s.views.WaitFor(ctx, name, pos); err != nil {
+			c.Header("Retry-After", "1")
+			write(c, Problem{Type: "/problems/not-caught-up", Title: "The views have not reached that position yet (数据尚未同步)", Status: http.StatusServiceUnavailable, Detail: err.Error()})
+			return
+		}
+	}
+}
+
+// ready reports whether the log answers and every projection is running and
+// close to its head.
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	type state struct {
+		Name     string `json:"name"`
+		Position uint64 `json:"position"`
+		Lag      uint64 `json:"lag"`
+		Error    string `json:"error,omitempty"`
+	}
+	ok := true
+	var out []state
+	for _, name := range s.views.Names() {
+		st := state{Name: name, Position: s.views.Position(name)}
+		lag, err := s.views.Lag(ctx, name)
+		switch {
+		case err != nil:
+			st.Error, ok = "log: "+err.Error(), false
+		case s.views.Err(name) != nil:
+			st.Error, ok = s.views.Err(name).Error(), false
+		case lag > 1000:
+			ok = false
+		}
+		st.Lag = lag
+		out = append(out, st)
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "projections": out})
+}
+
+// date reads a YYYY-MM-DD query parameter.
+func date(c *gin.Context, name string) (calendar.Date, error) {
+	v := c.Query(name)
+	if v == "" {
+		return calendar.Date{}, invalid(name, "required, as YYYY-MM-DD (必填，格式 YYYY-MM-DD)")
+	}
+	d, err := calendar.ParseDate(v)
+	if err != nil {
+		return calendar.Date{}, invalid(name, err.Error())
+	}
+	return d, nil
+}
+
+// span reads from and to, at most a year apart.
+func span(c *gin.Context) (calendar.Date, calendar.Date, error) {
+	from, err := date(c, "from")
+	if err != nil {
+		return from, from, err
+	}
+	to, err := date(c, "to")
+	if err != nil {
+		return from, to, err
+	}
+	if to.Before(from) || from.DaysUntil(to) > 366 {
+		return from, to, invalid("to", "on or after from, at most 366 days later (结束日期应不早于开始日期，且不超过366天)")
+	}
+	return from, to, nil
+}

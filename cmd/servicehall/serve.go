@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/servicehall/servicehall/api"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// serve runs the API and the projections until ctx ends, then drains
+// in-flight requests and closes the stores.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, pos, err := parse("serve", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("serve: unexpected %q", pos)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	log, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	views, err := openViews(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer views.Close()
+	engine, err := projections.NewEngine(ctx, log, views, projections.All()...)
+	if err != nil {
+		return err
+	}
+	bus, err := openBus(c, logger)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Log: log, Views: engine, Loc: c.loc, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+	feedDone := make(chan error, 1)
+	go func() { feedDone <- projections.RunFeed(feedCtx, engine, log, bus, logger) }()
+
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "servicehall listening on http://%s (服务已启动)\n", ln.Addr())
+
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	case err = <-feedDone:
+		err = fmt.Errorf("feed stopped: %w", err)
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := hs.Shutdown(shutdown); serr != nil && err == nil {
+		err = serr
+	}
+	stopFeed()
+	if ferr := <-feedDone; ferr != nil && err == nil {
+		err = ferr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	fmt.Fprintln(stdout, "servicehall stopped (服务已停止)")
+	return err
+}
+
+// openBus picks the watermill transport SERVICEHALL_BUS names.
+func openBus(c *config, logger *slog.Logger) (projections.Bus, error) {
+	switch v := c.Bus; {
+	case v == "" || strings.EqualFold(v, "gochannel"):
+		return projections.GoChannel(logger), nil
+	case strings.HasPrefix(v, "nats://"):
+		return projections.NATS(v, projections.DefaultTopic, logger)
+	}
+	return projections.Bus{}, fmt.Errorf("SERVICEHALL_BUS %q: want gochannel or nats://… (消息总线配置不正确)", c.Bus)
+}

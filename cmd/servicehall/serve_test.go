@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+)
+
+// seed writes a station's configuration, a released Saturday slot and one
+// booking through the command path, as the write endpoints will.
+func seed(t *testing.T, data string) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlitestore.Open(filepath.Join(data, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h, _ := app.New(store)
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	admin := app.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: time.Now()}
+	birth := domain.Service{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Materials: []string{"出生医学证明"}}
+	must := func(_ app.Result, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(app.Execute(ctx, h, "catalogue", admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }))
+	cat := map[string]domain.Service{"birth": birth}
+	window := domain.Hours{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 4, WalkIn: 1}
+	for _, step := range []func(*domain.Station) ([]domain.Event, error){
+		func(s *domain.Station) ([]domain.Event, error) { return s.Register("gulou", "鼓楼派出所") },
+		func(s *domain.Station) ([]domain.Event, error) {
+			return s.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}, cat)
+		},
+		func(s *domain.Station) ([]domain.Event, error) { return s.SetHours(nil, []domain.Hours{window}, cat) },
+	} {
+		must(app.Execute(ctx, h, "station-gulou", admin, step))
+	}
+	sat := calendar.DateOf(time.Now().In(loc)).AddDays(7)
+	for sat.Weekday() != 6 {
+		sat = sat.AddDays(1)
+	}
+	spec := domain.SlotSpec{Station: "gulou", Service: "birth", Date: sat, Start: 9 * 60, End: 9*60 + 30, Capacity: 4, WalkIn: 1}
+	must(app.Execute(ctx, h, spec.Stream(), admin, func(s *domain.Slot) ([]domain.Event, error) { return s.Release(spec, loc) }))
+	hall, _ := app.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-serve"))
+	res, err := hall.Book(ctx, app.Booking{AppointmentID: "a1", StationID: "gulou", ServiceID: "birth", Date: sat, Start: spec.Start,
+		Resident: domain.Applicant{Name: "张三", IDNumber: "33050219880702447X", Phone: "13812345678"}}, app.Meta{At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Position
+}
+
+// startServe runs "servicehall serve" on a free loopback port.
+func startServe(t *testing.T, data string) (base string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() || !strings.Contains(lines.Text(), "listening on ") {
+		cancel()
+		t.Fatalf("serve did not start: %q, %v", lines.Text(), <-done)
+	}
+	base = strings.Fields(strings.SplitN(lines.Text(), "listening on ", 2)[1])[0]
+	go io.Copy(io.Discard, pr)
+	return base, func() error { cancel(); return <-done }
+}
+
+func getJSON(t *testing.T, url string, header map[string]string, into any) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if into != nil {
+		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
+	return resp
+}
+
+func TestServeReadsOverHTTP(t *testing.T) {
+	data := t.TempDir()
+	pos := seed(t, data)
+	base, stop := startServe(t, data)
+	min := map[string]string{"X-Min-Position": strconv.FormatUint(pos, 10)}
+
+	var svcs []map[string]any
+	getJSON(t, base+"/api/v1/services", min, &svcs)
+	if len(svcs) != 1 || svcs[0]["id"] != "birth" || svcs[0]["name_zh"] != "出生登记" || svcs[0]["time_limit_unit"] != "working" ||
+		svcs[0]["time_limit_days"].(float64) != 20 || svcs[0]["online"] != false || len(svcs[0]["materials"].([]any)) != 1 {
+		t.Errorf("services = %v", svcs)
+	}
+	var st map[string]any
+	getJSON(t, base+"/api/v1/stations/gulou", min, &st)
+	if st["name"] != "鼓楼派出所" || len(st["counters"].([]any)) != 1 || len(st["weekend_windows"].([]any)) != 1 || st["hours"] == nil {
+		t.Errorf("station = %v", st)
+	}
+	var slots []map[string]any
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	today := calendar.DateOf(time.Now().In(loc))
+	getJSON(t, fmt.Sprintf("%s/api/v1/stations/gulou/availability?service_id=birth&from=%s&to=%s", base, today, today.AddDays(14)), min, &slots)
+	if len(slots) != 1 || slots[0]["start"] != "09:00" || slots[0]["capacity"].(float64) != 3 || slots[0]["booked"].(float64) != 1 || slots[0]["available"].(float64) != 2 {
+		t.Errorf("availability = %v", slots)
+	}
+
+	var p map[string]any
+	resp := getJSON(t, base+"/api/v1/stations/gulou/availability?service_id=birth&from=2025-02-30&to=2025-03-01", nil, &p)
+	if resp.StatusCode != 422 || resp.Header.Get("Content-Type") != "application/problem+json" || p["errors"].([]any)[0].(map[string]any)["field"] != "from" {
+		t.Errorf("bad date: %d %s %v", resp.StatusCode, resp.Header.Get("Content-Type"), p)
+	}
+	resp = getJSON(t, base+"/api/v1/calendar/working-days?from=2025-01-01&to=2026-06-01", nil, &p)
+	if resp.StatusCode != 422 {
+		t.Errorf("a span over a year: %d", resp.StatusCode)
+	}
+	resp = getJSON(t, base+"/api/v1/stations/nowhere", nil, &p)
+	if resp.StatusCode != 404 || p["status"].(float64) != 404 {
+		t.Errorf("unknown station: %d %v", resp.StatusCode, p)
+	}
+	resp = getJSON(t, base+"/api/v1/nothing-here", nil, &p)
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unknown route: %d", resp.StatusCode)
+	}
+	resp = getJSON(t, base+"/api/v1/services", map[string]string{"X-Min-Position": "soon"}, &p)
+	if resp.StatusCode != 422 {
+		t.Errorf("bad X-Min-Position: %d", resp.StatusCode)
+	}
+	var dl map[string]string
+	getJSON(t, base+"/api/v1/calendar/deadline?accepted=2025-09-30&working_days=3", nil, &dl)
+	if dl["deadline"] != "2025-10-11" {
+		t.Errorf("deadline = %v, want the make-up Saturday 2025-10-11", dl)
+	}
+	var ready map[string]any
+	if resp := getJSON(t, base+"/readyz", nil, &ready); resp.StatusCode != 200 || ready["ready"] != true {
+		t.Errorf("readyz: %d %v", resp.StatusCode, ready)
+	}
+	mresp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if !strings.Contains(string(metrics), `servicehall_http_requests_total{method="GET",route="/api/v1/services",status="200"} 1`) ||
+		!strings.Contains(string(metrics), "servicehall_projection_lag_max 0") {
+		t.Errorf("metrics lack the request count or the lag:\n%s", metrics)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve stopped with %v", err)
+	}
+}
