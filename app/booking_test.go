@@ -8,6 +8,7 @@ import (
 
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
 )
 
@@ -147,5 +148,51 @@ func TestBookingLimitsLeaveTheSlotAlone(t *testing.T) {
 				t.Fatalf("the slot was touched: %v", got)
 			}
 		}
+	}
+}
+
+func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
+	store := openStore(t)
+	h := handler(t, store)
+	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}
+	cat := map[string]domain.Service{"birth": birth}
+	window := domain.Hours{Weekday: 6, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 2}
+	weekly := domain.Hours{Weekday: 1, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 60, Capacity: 2}
+	for _, step := range []func(*domain.Station) ([]domain.Event, error){
+		func(s *domain.Station) ([]domain.Event, error) { return s.Register("gulou", "鼓楼派出所") },
+		func(s *domain.Station) ([]domain.Event, error) {
+			return s.SetHours([]domain.Hours{weekly}, []domain.Hours{window}, cat)
+		},
+	} {
+		if _, err := app.Execute(ctx, h, "station-gulou", staff, step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, _ := calendar.Official()
+	cal := calendar.New(ns...)
+	from, to := calendar.Date{Year: 2025, Month: 9, Day: 27}, calendar.Date{Year: 2025, Month: 10, Day: 12}
+	// Sat 27 Sep, an ordinary Saturday: the window's two half hours. Sun 28
+	// Sep, a make-up day: Monday's hour. Mon 29 Sep: one hour. 1-8 Oct are
+	// holidays: nothing, not even the window on Saturday 4 Oct. Sat 11 Oct, a
+	// make-up day: Monday's hour, not the window. Sun 12 Oct: nothing.
+	n, _, err := app.Release(ctx, h, "gulou", from, to, cal, loc, staff)
+	if err != nil || n != 5 {
+		t.Fatalf("released %d slots, %v; want 5", n, err)
+	}
+	if got := types(t, store, domain.SlotStream("gulou", calendar.Date{Year: 2025, Month: 10, Day: 4}, 9*60, "birth")); len(got) != 0 {
+		t.Fatalf("the window opened on the holiday Saturday 4 Oct: %v", got)
+	}
+	if got := types(t, store, domain.SlotStream("gulou", calendar.Date{Year: 2025, Month: 10, Day: 11}, 9*60+30, "birth")); len(got) != 0 {
+		t.Fatalf("the window's second half hour opened on the make-up Saturday 11 Oct: %v", got)
+	}
+	if got := types(t, store, domain.SlotStream("gulou", calendar.Date{Year: 2025, Month: 9, Day: 27}, 9*60+30, "birth")); len(got) != 1 {
+		t.Fatalf("the ordinary Saturday window 27 Sep was not opened: %v", got)
+	}
+	head, _ := store.Head(ctx)
+	if n, _, err := app.Release(ctx, handler(t, store), "gulou", from, to, cal, loc, staff); err != nil || n != 0 {
+		t.Fatalf("second run released %d, %v", n, err)
+	}
+	if after, _ := store.Head(ctx); after != head {
+		t.Fatal("a second release wrote to the log")
 	}
 }

@@ -572,3 +572,18 @@ func TestEveryEventTypeDecodes(t *testing.T) {
 		t.Error("encoded an unregistered type")
 	}
 }
+
+func TestUser(t *testing.T) {
+	u := given[domain.User](t)
+	got, err := u.Create("li.wei", domain.RoleStaff, "gulou", "$2a$hash")
+	then(t, got, err, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", PasswordHash: "$2a$hash"})
+	got, err = u.Create("li.wei", domain.RoleStaff, "", "$2a$hash")
+	thenError(t, got, err, domain.ErrInvalid) // staff need a station
+	got, err = u.Create("Li Wei", domain.RoleAdmin, "", "$2a$hash")
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = u.Create("li.wei", "root", "", "$2a$hash")
+	thenError(t, got, err, domain.ErrInvalid)
+	u = given[domain.User](t, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", PasswordHash: "h"})
+	got, err = u.Create("li.wei", domain.RoleManager, "", "h2")
+	thenError(t, got, err, domain.ErrState)
+}
