@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/projections"
@@ -23,6 +25,9 @@ import (
 
 // Server serves the API over a log and its projections.
 type Server struct {
+	h       *app.Handler
+	secret  []byte
+	horizon int
 	log     eventstore.Store
 	views   *projections.Engine
 	loc     *time.Location
@@ -35,22 +40,31 @@ type Server struct {
 
 // Config is what a Server needs; Now defaults to the wall clock.
 type Config struct {
-	Log    eventstore.Store
-	Views  *projections.Engine
-	Loc    *time.Location
-	Now    func() time.Time
-	Logger *slog.Logger
+	Handler *app.Handler
+	Secret  []byte // signs tokens: 32 bytes or more
+	Horizon int    // days of slots released ahead
+	Log     eventstore.Store
+	Views   *projections.Engine
+	Loc     *time.Location
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // New returns a Server, refusing missing dependencies.
 func New(c Config) (*Server, error) {
-	if c.Log == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
-		return nil, errors.New("api: New needs a log, views, a location and a logger")
+	if c.Handler == nil || c.Log == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
+		return nil, errors.New("api: New needs a handler, a log, views, a location and a logger")
+	}
+	if len(c.Secret) < 32 {
+		return nil, errors.New("api: the token secret needs 32 bytes or more")
+	}
+	if c.Horizon < 1 {
+		c.Horizon = 14
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	s := &Server{log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
+	s := &Server{h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
@@ -93,6 +107,15 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/stations/:id/availability", s.availability)
 	v1.GET("/calendar/working-days", s.workingDays)
 	v1.GET("/calendar/deadline", s.deadline)
+
+	v1.POST("/auth/login", s.login)
+	admin := v1.Group("", s.allow(domain.RoleAdmin))
+	admin.POST("/users", s.createUser)
+	admin.POST("/services", s.defineService)
+	admin.POST("/stations", s.registerStation)
+	admin.POST("/stations/:id/counters", s.addCounter)
+	admin.PUT("/stations/:id/hours", s.setHours)
+	admin.PUT("/calendar/:year", s.importCalendar)
 	return r
 }
 

@@ -2,16 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/servicehall/servicehall/api"
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -44,7 +51,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{Log: log, Views: engine, Loc: c.loc, Logger: logger})
+	h, err := app.New(log)
+	if err != nil {
+		return err
+	}
+	secret, err := tokenKey(c.Data)
+	if err != nil {
+		return err
+	}
+	if err := ensureAdmin(ctx, h, c, stdout); err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Handler: h, Secret: secret, Horizon: c.ReleaseHorizon, Log: log, Views: engine, Loc: c.loc, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -82,6 +100,50 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "servicehall stopped (服务已停止)")
 	return err
+}
+
+// tokenKey is the key that signs login tokens, made on first start and kept
+// in the data folder (several processes share it by sharing that file).
+func tokenKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "token.key")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("token key: %w", err)
+	}
+	return b, nil
+}
+
+// ensureAdmin creates the admin user on first start, with
+// SERVICEHALL_ADMIN_PASSWORD or, without it, a generated password printed
+// once.
+func ensureAdmin(ctx context.Context, h *app.Handler, c *config, stdout io.Writer) error {
+	u, _, err := app.Load[domain.User](ctx, h.Store(), "user-admin")
+	if err != nil || u.Exists() {
+		return err
+	}
+	password := c.AdminPassword
+	if password == "" {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		password = base64.RawURLEncoding.EncodeToString(b)
+		defer fmt.Fprintf(stdout, "admin password (管理员密码): %s\n", password)
+	}
+	m := app.Meta{Actor: eventstore.Actor{ID: "system:serve", Role: domain.RoleSystem}, At: time.Now(), CommandID: "create-admin"}
+	if _, err := app.CreateUser(ctx, h, m, "admin", password, domain.RoleAdmin, ""); err != nil {
+		return fmt.Errorf("create the admin user: %w", err)
+	}
+	return nil
 }
 
 // openBus picks the watermill transport SERVICEHALL_BUS names.

@@ -67,24 +67,31 @@ func seed(t *testing.T, data string) uint64 {
 	return res.Position
 }
 
-// startServe runs "servicehall serve" on a free loopback port.
-func startServe(t *testing.T, data string) (base string, stop func() error) {
+// startServe runs "servicehall serve" on a free loopback port; extra
+// flags follow. It returns the base URL and every line printed before it.
+func startServe(t *testing.T, data string, extra ...string) (base string, printed []string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, extra...), pw, io.Discard)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
-	if !lines.Scan() || !strings.Contains(lines.Text(), "listening on ") {
-		cancel()
-		t.Fatalf("serve did not start: %q, %v", lines.Text(), <-done)
+	for lines.Scan() {
+		if addr, ok := strings.CutPrefix(lines.Text(), "servicehall listening on "); ok {
+			base = strings.Fields(addr)[0]
+			break
+		}
+		printed = append(printed, lines.Text())
 	}
-	base = strings.Fields(strings.SplitN(lines.Text(), "listening on ", 2)[1])[0]
-	go io.Copy(io.Discard, pr)
-	return base, func() error { cancel(); return <-done }
+	go io.Copy(io.Discard, pr) // serve keeps printing; never block it
+	if base == "" {
+		cancel()
+		t.Fatalf("serve did not start: %q, %v", printed, <-done)
+	}
+	return base, printed, func() error { cancel(); return <-done }
 }
 
 func getJSON(t *testing.T, url string, header map[string]string, into any) *http.Response {
@@ -109,7 +116,7 @@ func getJSON(t *testing.T, url string, header map[string]string, into any) *http
 func TestServeReadsOverHTTP(t *testing.T) {
 	data := t.TempDir()
 	pos := seed(t, data)
-	base, stop := startServe(t, data)
+	base, _, stop := startServe(t, data)
 	min := map[string]string{"X-Min-Position": strconv.FormatUint(pos, 10)}
 
 	var svcs []map[string]any
@@ -173,5 +180,129 @@ func TestServeReadsOverHTTP(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("serve stopped with %v", err)
+	}
+}
+
+func send(t *testing.T, method, url, token, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+func TestAdminConfiguresOverHTTP(t *testing.T) {
+	data := t.TempDir()
+	base, printed, stop := startServe(t, data)
+	var password string
+	for _, l := range printed {
+		if p, ok := strings.CutPrefix(l, "admin password (管理员密码): "); ok {
+			password = p
+		}
+	}
+	if len(password) < 12 {
+		t.Fatalf("no generated admin password among %q", printed)
+	}
+	api := base + "/api/v1"
+	if resp, _ := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"wrong-password"}`); resp.StatusCode != 401 {
+		t.Fatalf("wrong password: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/auth/login", "", `{"username":"nobody","password":"wrong-password"}`); resp.StatusCode != 401 {
+		t.Fatalf("unknown user: %d", resp.StatusCode)
+	}
+	resp, out := send(t, "POST", api+"/auth/login", "", fmt.Sprintf(`{"username":"admin","password":%q}`, password))
+	if resp.StatusCode != 200 || out["role"] != "admin" {
+		t.Fatalf("login: %d %v", resp.StatusCode, out)
+	}
+	admin := out["token"].(string)
+
+	svc := `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":["出生医学证明"]}`
+	if resp, _ := send(t, "POST", api+"/services", "", svc); resp.StatusCode != 401 {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/services", "not.a.token", svc); resp.StatusCode != 401 {
+		t.Fatalf("bad token: %d", resp.StatusCode)
+	}
+	resp, out = send(t, "POST", api+"/services", admin, svc)
+	if resp.StatusCode != 201 || resp.Header.Get("X-Position") == "" || out["time_limit_unit"] != "working" {
+		t.Fatalf("define service: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := send(t, "POST", api+"/services", admin, `{"id":"x","extra":1}`); resp.StatusCode != 422 || out["errors"] == nil {
+		t.Fatalf("unknown field: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := send(t, "POST", api+"/services", admin, `{"id":"x","time_limit_days":"twenty"}`); resp.StatusCode != 422 ||
+		out["errors"].([]any)[0].(map[string]any)["field"] != "time_limit_days" {
+		t.Fatalf("wrong type: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := send(t, "POST", api+"/services", admin, `{"id":"x"`); resp.StatusCode != 422 {
+		t.Fatalf("broken JSON: %d", resp.StatusCode)
+	}
+
+	for _, step := range []struct{ method, path, body string }{
+		{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
+		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth"]}`},
+	} {
+		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode != 201 {
+			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
+		}
+	}
+	if resp, _ := send(t, "POST", api+"/stations/gulou/counters", admin, `{"id":"w2","name":"2号窗口","service_ids":["nope"]}`); resp.StatusCode != 422 {
+		t.Fatalf("counter for an unknown service: %d", resp.StatusCode)
+	}
+	resp, out = send(t, "POST", api+"/auth/login", "", `{"username":"li.wei","password":"counter-pass-1"}`)
+	if resp.StatusCode != 200 || out["station_id"] != "gulou" {
+		t.Fatalf("staff login: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := send(t, "POST", api+"/services", out["token"].(string), svc); resp.StatusCode != 403 {
+		t.Fatalf("staff defining a service: %d", resp.StatusCode)
+	}
+
+	hours := `{"weekly":[{"weekday":1,"start":"09:00","end":"12:00","service_ids":["birth"],"slot_minutes":30,"capacity":4}],
+		"weekend_windows":[{"weekday":6,"start":"09:00","end":"11:00","service_ids":["birth"],"slot_minutes":60,"capacity":2}]}`
+	resp, out = send(t, "PUT", api+"/stations/gulou/hours", admin, hours)
+	if resp.StatusCode != 200 || out["released"].(float64) < 4 {
+		t.Fatalf("set hours: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := send(t, "PUT", api+"/stations/gulou/hours", admin, `{"weekly":[{"weekday":9,"start":"09:00","end":"08:00"}]}`); resp.StatusCode != 422 {
+		t.Fatalf("bad hours: %d", resp.StatusCode)
+	}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	today := calendar.DateOf(time.Now().In(loc))
+	var slots []map[string]any
+	getJSON(t, fmt.Sprintf("%s/stations/gulou/availability?service_id=birth&from=%s&to=%s", api, today, today.AddDays(13)),
+		map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}, &slots)
+	saturdays := 0
+	for _, s := range slots {
+		d, _ := calendar.ParseDate(s["date"].(string))
+		if d.Weekday() == 6 {
+			saturdays++
+		}
+	}
+	if len(slots) < 4 || saturdays == 0 {
+		t.Fatalf("released slots = %v, want the Monday and Saturday-window slots", slots)
+	}
+	if resp, out := send(t, "PUT", api+"/calendar/2026", admin, `{"year":2027,"days":[]}`); resp.StatusCode != 422 {
+		t.Fatalf("calendar for the wrong year: %d %v", resp.StatusCode, out)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A restart keeps the admin and prints no new password.
+	_, printed, stop = startServe(t, data)
+	defer stop()
+	for _, l := range printed {
+		if strings.Contains(l, "admin password") {
+			t.Fatalf("second start printed %q", l)
+		}
 	}
 }

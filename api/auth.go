@@ -1,0 +1,138 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore"
+)
+
+// tokenTTL is how long a login lasts.
+const tokenTTL = 12 * time.Hour
+
+// claims are what a token says about its holder.
+type claims struct {
+	Role    string `json:"role"`
+	Station string `json:"station_id,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// Who is the authenticated caller.
+type Who struct {
+	ID, Role, Station string
+}
+
+func (w Who) actor() eventstore.Actor { return eventstore.Actor{ID: w.ID, Role: w.Role} }
+
+func (s *Server) token(w Who) (string, error) {
+	now := s.now()
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Role: w.Role, Station: w.Station, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: w.ID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(tokenTTL)), Issuer: "servicehall",
+	}}).SignedString(s.secret)
+}
+
+// allow admits callers holding one of roles, and no one else.
+func (s *Server) allow(roles ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if !ok {
+			c.Header("WWW-Authenticate", `Bearer realm="servicehall"`)
+			write(c, Problem{Type: "/problems/unauthenticated", Title: "Log in first (请先登录)", Status: http.StatusUnauthorized})
+			return
+		}
+		var cl claims
+		_, err := jwt.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return s.secret, nil },
+			jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("servicehall"), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired())
+		if err != nil {
+			c.Header("WWW-Authenticate", `Bearer realm="servicehall", error="invalid_token"`)
+			write(c, Problem{Type: "/problems/unauthenticated", Title: "The token is invalid or expired (登录已失效)", Status: http.StatusUnauthorized})
+			return
+		}
+		if !slices.Contains(roles, cl.Role) {
+			write(c, Problem{Type: "/problems/forbidden", Title: "Your role may not do this (无权限)", Status: http.StatusForbidden})
+			return
+		}
+		c.Set("who", Who{cl.Subject, cl.Role, cl.Station})
+	}
+}
+
+func who(c *gin.Context) Who { return c.MustGet("who").(Who) }
+
+// meta is the command metadata of a request.
+func (s *Server) meta(c *gin.Context) app.Meta {
+	m := app.Meta{At: s.now(), CorrelationID: c.Writer.Header().Get("X-Request-ID")}
+	if w, ok := c.Get("who"); ok {
+		m.Actor = w.(Who).actor()
+	}
+	return m
+}
+
+// bind decodes a JSON body strictly: unknown fields, wrong types, trailing
+// data and bodies over 1 MiB are refused as invalid input.
+func bind(c *gin.Context, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typ *json.UnmarshalTypeError
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &typ):
+			return invalid(typ.Field, fmt.Sprintf("want %s (类型不正确)", typ.Type))
+		case errors.As(err, &tooBig):
+			return invalid("body", "larger than 1 MiB (请求体过大)")
+		case errors.Is(err, io.EOF):
+			return invalid("body", "a JSON body is required (缺少请求体)")
+		}
+		return invalid("body", fmt.Sprintf("not valid JSON: %v (JSON 格式不正确)", err))
+	}
+	if dec.More() {
+		return invalid("body", "one JSON value only (只允许一个 JSON 值)")
+	}
+	return nil
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// login answers the same for an unknown user and a wrong password, so that
+// it does not tell which usernames exist.
+func (s *Server) login(c *gin.Context) {
+	var req loginRequest
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	u, _, err := app.Load[domain.User](c.Request.Context(), s.log, "user-"+req.Username)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	if !u.Exists() || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(req.Password)) != nil {
+		write(c, Problem{Type: "/problems/unauthenticated", Title: "Wrong username or password (用户名或密码错误)", Status: http.StatusUnauthorized})
+		return
+	}
+	tok, err := s.token(Who{u.Username, u.Role, u.StationID})
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	out := gin.H{"token": tok, "role": u.Role}
+	if u.StationID != "" {
+		out["station_id"] = u.StationID
+	}
+	c.JSON(http.StatusOK, out)
+}
