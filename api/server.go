@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,17 +26,21 @@ import (
 
 // Server serves the API over a log and its projections.
 type Server struct {
-	h       *app.Handler
-	secret  []byte
-	horizon int
-	log     eventstore.Store
-	views   *projections.Engine
-	loc     *time.Location
-	now     func() time.Time
-	logger  *slog.Logger
-	reg     *prometheus.Registry
-	reqs    *prometheus.CounterVec
-	latency *prometheus.HistogramVec
+	h        *app.Handler
+	hall     *app.Hall
+	notifier Notifier
+	demoOTP  bool
+	codes    codes
+	secret   []byte
+	horizon  int
+	log      eventstore.Store
+	views    *projections.Engine
+	loc      *time.Location
+	now      func() time.Time
+	logger   *slog.Logger
+	reg      *prometheus.Registry
+	reqs     *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 }
 
 // Config is what a Server needs; Now defaults to the wall clock.
@@ -43,6 +48,10 @@ type Config struct {
 	Handler *app.Handler
 	Secret  []byte // signs tokens: 32 bytes or more
 	Horizon int    // days of slots released ahead
+	// Notifier sends residents their login codes; the default logs them.
+	Notifier Notifier
+	// DemoOTP returns login codes in responses: demo and tests only.
+	DemoOTP bool
 	Log     eventstore.Store
 	Views   *projections.Engine
 	Loc     *time.Location
@@ -61,10 +70,18 @@ func New(c Config) (*Server, error) {
 	if c.Horizon < 1 {
 		c.Horizon = 14
 	}
+	if c.Notifier == nil {
+		c.Notifier = LogNotifier{c.Logger}
+	}
+	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), c.Secret...))
+	hall, err := app.NewHall(c.Handler, c.Loc, domain.DefaultPolicy, refKey[:])
+	if err != nil {
+		return nil, err
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	s := &Server{h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
+	s := &Server{hall: hall, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
@@ -109,6 +126,12 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/calendar/deadline", s.deadline)
 
 	v1.POST("/auth/login", s.login)
+	v1.POST("/auth/otp", s.sendCode)
+	v1.POST("/auth/verify", s.verifyCode)
+	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
+	anyone.POST("/appointments", s.book)
+	anyone.GET("/appointments/:id", s.appointment)
+	v1.GET("/me/appointments", s.allow(domain.RoleResident), s.myAppointments)
 	admin := v1.Group("", s.allow(domain.RoleAdmin))
 	admin.POST("/users", s.createUser)
 	admin.POST("/services", s.defineService)

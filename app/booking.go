@@ -48,6 +48,7 @@ type Booking struct {
 	Date          calendar.Date
 	Start         domain.Clock
 	Resident      domain.Applicant
+	Owner         string // the resident login the booking belongs to
 }
 
 // Book checks the resident's details, holds the booking against their
@@ -95,6 +96,6 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 	person := domain.Person{Ref: ref, Name: domain.MaskName(checked.Name), ID: checked.ID.Masked(), Phone: domain.MaskPhone(checked.Phone)}
 	return Execute(ctx, hl.h, "appointment-"+b.AppointmentID, m, func(a *domain.Appointment) ([]domain.Event, error) {
 		return a.Book(domain.AppointmentBooked{ID: b.AppointmentID, StationID: b.StationID, ServiceID: b.ServiceID,
-			Date: b.Date, Start: slot.Spec.Start, End: slot.Spec.End, EndsAt: slot.EndsAt, Resident: person})
+			Date: b.Date, Start: slot.Spec.Start, End: slot.Spec.End, EndsAt: slot.EndsAt, Resident: person, Owner: b.Owner})
 	})
 }

@@ -248,6 +248,9 @@ type (
 		Start, End               Clock
 		EndsAt                   time.Time
 		Resident                 Person
+		// Owner is the login that booked: the resident's own phone login,
+		// whoever typed it in.
+		Owner string `json:",omitempty"`
 	}
 	AppointmentRescheduled struct {
 		FromDate   calendar.Date

@@ -46,9 +46,11 @@ type AppointmentView struct {
 	Resident domain.Person `json:"resident"`
 	TicketID string        `json:"ticket_id,omitempty"`
 	Number   string        `json:"ticket_number,omitempty"`
+	Owner    string        `json:"owner,omitempty"`
 }
 
-// Residents keeps appointments by id and by resident, for "my appointments".
+// Residents keeps appointments by id and by owner (the login that booked,
+// else the resident's reference), for "my appointments".
 type Residents struct{}
 
 func (Residents) Name() string { return "residents" }
@@ -65,8 +67,12 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	switch e := e.(type) {
 	case domain.AppointmentBooked:
 		a = AppointmentView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Date: e.Date.String(), Start: e.Start, End: e.End,
-			Status: domain.Booked, Resident: e.Resident}
-		v.Add("by-resident", e.Resident.Ref+"/"+e.ID, e.ID)
+			Status: domain.Booked, Resident: e.Resident, Owner: e.Owner}
+		owner := e.Owner
+		if owner == "" {
+			owner = e.Resident.Ref
+		}
+		v.Add("by-resident", owner+"/"+e.ID, e.ID)
 		found = true
 	case domain.AppointmentRescheduled:
 		a.Date, a.Start, a.End = e.Date.String(), e.Start, e.End

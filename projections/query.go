@@ -184,7 +184,12 @@ func AuditByActor(ctx context.Context, v Views, actor string) ([]Entry, error) {
 	return Scan[Entry](ctx, v.Store(), v.NS("audit", "by-actor"), actor+"/", PrefixEnd(actor+"/"))
 }
 
-// AppointmentsOf lists a resident's appointments.
+// AppointmentOf reads one appointment.
+func AppointmentOf(ctx context.Context, v Views, id string) (AppointmentView, bool, error) {
+	return getDoc[AppointmentView](ctx, v, "residents", "appointments", id)
+}
+
+// AppointmentsOf lists the appointments of an owner.
 func AppointmentsOf(ctx context.Context, v Views, ref string) ([]AppointmentView, error) {
 	ids, err := Scan[string](ctx, v.Store(), v.NS("residents", "by-resident"), ref+"/", PrefixEnd(ref+"/"))
 	if err != nil {

@@ -62,7 +62,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := ensureAdmin(ctx, h, c, stdout); err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{Handler: h, Secret: secret, Horizon: c.ReleaseHorizon, Log: log, Views: engine, Loc: c.loc, Logger: logger})
+	srv, err := api.New(api.Config{Handler: h, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Log: log, Views: engine, Loc: c.loc, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -306,3 +306,103 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// residentLogin gets a resident token through the one-time code.
+func residentLogin(t *testing.T, api, phone string) string {
+	t.Helper()
+	resp, out := send(t, "POST", api+"/auth/otp", "", fmt.Sprintf(`{"phone":%q}`, phone))
+	if resp.StatusCode != 202 || out["dev_code"] == nil {
+		t.Fatalf("otp: %d %v", resp.StatusCode, out)
+	}
+	resp, out = send(t, "POST", api+"/auth/verify", "", fmt.Sprintf(`{"phone":%q,"code":%q}`, phone, out["dev_code"]))
+	if resp.StatusCode != 200 || out["role"] != "resident" {
+		t.Fatalf("verify: %d %v", resp.StatusCode, out)
+	}
+	return out["token"].(string)
+}
+
+func TestResidentsBookOverHTTP(t *testing.T) {
+	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1")
+	defer stop()
+	api := base + "/api/v1"
+	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
+	admin := out["token"].(string)
+	for _, step := range []struct{ method, path, body string }{
+		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":2}]}`},
+	} {
+		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
+		}
+	}
+
+	if resp, _ := send(t, "POST", api+"/auth/otp", "", `{"phone":"12345"}`); resp.StatusCode != 422 {
+		t.Fatalf("otp for a bad phone: %d", resp.StatusCode)
+	}
+	_, out = send(t, "POST", api+"/auth/otp", "", `{"phone":"13812345678"}`)
+	good := out["dev_code"].(string)
+	if resp, _ := send(t, "POST", api+"/auth/verify", "", `{"phone":"13812345678","code":"000000x"}`); resp.StatusCode != 401 {
+		t.Fatalf("wrong code: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/auth/verify", "", fmt.Sprintf(`{"phone":"13812345678","code":%q}`, good)); resp.StatusCode != 200 {
+		t.Fatalf("right code after one wrong try: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/auth/verify", "", fmt.Sprintf(`{"phone":"13812345678","code":%q}`, good)); resp.StatusCode != 401 {
+		t.Fatalf("a code used twice: %d", resp.StatusCode)
+	}
+
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	sat := calendar.DateOf(time.Now().In(loc)).AddDays(1)
+	for sat.Weekday() != 6 {
+		sat = sat.AddDays(1)
+	}
+	booking := func(name, id, phone string) string {
+		return fmt.Sprintf(`{"station_id":"gulou","service_id":"birth","date":%q,"start":"09:00","resident":{"name":%q,"id_number":%q,"phone":%q}}`, sat, name, id, phone)
+	}
+	zhang := residentLogin(t, api, "13812345678")
+	li := residentLogin(t, api, "13912345678")
+	if resp, out := send(t, "POST", api+"/appointments", zhang, booking("张三", "330502198807024471", "13812345678")); resp.StatusCode != 422 {
+		t.Fatalf("bad ID number: %d %v", resp.StatusCode, out)
+	}
+	resp, out := send(t, "POST", api+"/appointments", zhang, booking("张三", "33050219880702447X", "13812345678"))
+	if resp.StatusCode != 201 || out["status"] != "booked" || out["resident"].(map[string]any)["id_masked"] != "330***********447X" {
+		t.Fatalf("book: %d %v", resp.StatusCode, out)
+	}
+	id := out["id"].(string)
+	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	if resp, _ := send(t, "POST", api+"/appointments", li, booking("李四", "11010519491231002X", "13912345678")); resp.StatusCode != 201 {
+		t.Fatalf("second place: %d", resp.StatusCode)
+	}
+	resp, out = send(t, "POST", api+"/appointments", li, booking("王五", "440308199901101512", "13712345678"))
+	if resp.StatusCode != 409 || out["type"] != "/problems/fully-booked" {
+		t.Fatalf("a third booking of two places: %d %v", resp.StatusCode, out)
+	}
+
+	var a map[string]any
+	if resp := getJSONAuth(t, api+"/appointments/"+id, zhang, pos, &a); resp.StatusCode != 200 || a["status"] != "booked" || a["date"] != sat.String() {
+		t.Fatalf("owner reads: %d %v", resp.StatusCode, a)
+	}
+	if resp := getJSONAuth(t, api+"/appointments/"+id, li, pos, nil); resp.StatusCode != 404 {
+		t.Fatalf("another resident reads: %d", resp.StatusCode)
+	}
+	if resp := getJSONAuth(t, api+"/appointments/"+id, admin, pos, nil); resp.StatusCode != 200 {
+		t.Fatalf("admin reads: %d", resp.StatusCode)
+	}
+	var mine []map[string]any
+	if resp := getJSONAuth(t, api+"/me/appointments", zhang, pos, &mine); resp.StatusCode != 200 || len(mine) != 1 || mine[0]["id"] != id {
+		t.Fatalf("my appointments: %d %v", resp.StatusCode, mine)
+	}
+	if resp := getJSONAuth(t, api+"/me/appointments", admin, pos, nil); resp.StatusCode != 403 {
+		t.Fatalf("admin on /me: %d", resp.StatusCode)
+	}
+}
+
+func getJSONAuth(t *testing.T, url, token string, header map[string]string, into any) *http.Response {
+	t.Helper()
+	h := map[string]string{"Authorization": "Bearer " + token}
+	for k, v := range header {
+		h[k] = v
+	}
+	return getJSON(t, url, h, into)
+}

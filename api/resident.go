@@ -1,0 +1,214 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// Notifier sends a text message to a phone.
+type Notifier interface {
+	Notify(ctx context.Context, phone, text string) error
+}
+
+// LogNotifier writes messages to the log with the phone masked: for a
+// machine without an SMS gateway.
+type LogNotifier struct{ Logger *slog.Logger }
+
+func (n LogNotifier) Notify(_ context.Context, phone, text string) error {
+	n.Logger.Info("sms", "phone", domain.MaskPhone(phone), "text", text)
+	return nil
+}
+
+const (
+	codeTTL   = 5 * time.Minute
+	codeTries = 5
+)
+
+type code struct {
+	value   string
+	expires time.Time
+	tries   int
+}
+
+// codes holds one-time login codes by phone, in memory: a restart asks
+// residents for a new code, nothing more.
+type codes struct {
+	mu sync.Mutex
+	m  map[string]*code
+}
+
+var mobile = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+
+type phoneRequest struct {
+	Phone string `json:"phone"`
+	Code  string `json:"code,omitempty"`
+}
+
+func (s *Server) sendCode(c *gin.Context) {
+	var req phoneRequest
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	if !mobile.MatchString(req.Phone) || req.Code != "" {
+		problem(c, invalid("phone", "a mainland mobile number of 11 digits (手机号码格式不正确)"))
+		return
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	value := fmt.Sprintf("%06d", n.Int64())
+	s.codes.mu.Lock()
+	s.codes.m[req.Phone] = &code{value: value, expires: s.now().Add(codeTTL)}
+	s.codes.mu.Unlock()
+	if err := s.notifier.Notify(c.Request.Context(), req.Phone, "servicehall 验证码 "+value+"，5分钟内有效。"); err != nil {
+		problem(c, fmt.Errorf("send the code: %w", err))
+		return
+	}
+	out := gin.H{}
+	if s.demoOTP {
+		out["dev_code"] = value
+	}
+	c.JSON(http.StatusAccepted, out)
+}
+
+// verifyCode trades a code for a resident token. A code serves once; five
+// wrong tries use it up.
+func (s *Server) verifyCode(c *gin.Context) {
+	var req phoneRequest
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	s.codes.mu.Lock()
+	k, ok := s.codes.m[req.Phone]
+	good := ok && s.now().Before(k.expires) && k.tries < codeTries &&
+		subtle.ConstantTimeCompare([]byte(k.value), []byte(req.Code)) == 1
+	switch {
+	case good:
+		delete(s.codes.m, req.Phone)
+	case ok:
+		k.tries++
+	}
+	s.codes.mu.Unlock()
+	if !good {
+		write(c, Problem{Type: "/problems/unauthenticated", Title: "Wrong or expired code (验证码错误或已过期)", Status: http.StatusUnauthorized})
+		return
+	}
+	tok, err := s.token(Who{ID: s.residentID(req.Phone), Role: domain.RoleResident})
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"token": tok, "role": domain.RoleResident})
+}
+
+// residentID is a resident login's stable id, derived from the phone
+// without revealing it.
+func (s *Server) residentID(phone string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("phone\x00" + phone))
+	return "resident:" + hex.EncodeToString(m.Sum(nil))[:24]
+}
+
+type bookRequest struct {
+	StationID string           `json:"station_id"`
+	ServiceID string           `json:"service_id"`
+	Date      string           `json:"date"`
+	Start     string           `json:"start"`
+	Resident  domain.Applicant `json:"resident"`
+}
+
+// book takes a place for a resident: their own booking, or one typed in at
+// the hall on their behalf. It belongs to the resident's phone login.
+func (s *Server) book(c *gin.Context) {
+	var req bookRequest
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	d, err := calendar.ParseDate(req.Date)
+	if err != nil {
+		problem(c, invalid("date", err.Error()))
+		return
+	}
+	start, err := domain.ParseClock(req.Start)
+	if err != nil {
+		problem(c, &domain.FieldError{Field: "start", Err: err})
+		return
+	}
+	w := who(c)
+	if w.Role == domain.RoleStaff && w.Station != req.StationID {
+		write(c, Problem{Type: "/problems/forbidden", Title: "Not your station (非本所业务)", Status: http.StatusForbidden})
+		return
+	}
+	owner := s.residentID(req.Resident.Phone)
+	if w.Role == domain.RoleResident {
+		owner = w.ID
+	}
+	id := uuid.NewString()
+	res, err := s.hall.Book(c.Request.Context(), app.Booking{AppointmentID: id, StationID: req.StationID, ServiceID: req.ServiceID,
+		Date: d, Start: start, Resident: req.Resident, Owner: owner}, s.meta(c))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	b := res.Events[0].(domain.AppointmentBooked)
+	written(c, http.StatusCreated, res, gin.H{"id": id, "status": domain.Booked, "station_id": b.StationID, "service_id": b.ServiceID,
+		"date": b.Date, "start": b.Start, "end": b.End, "resident": b.Resident})
+}
+
+// mayRead says whether the caller may see an appointment: its owner, the
+// staff of its station, managers and admin. Others are told it does not
+// exist, so that ids cannot be probed.
+func mayRead(w Who, a projections.AppointmentView) bool {
+	switch w.Role {
+	case domain.RoleResident:
+		return a.Owner == w.ID
+	case domain.RoleStaff:
+		return a.Station == w.Station
+	}
+	return true
+}
+
+func (s *Server) appointment(c *gin.Context) {
+	a, ok, err := projections.AppointmentOf(c.Request.Context(), s.views, c.Param("id"))
+	if err == nil && (!ok || !mayRead(who(c), a)) {
+		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
+	}
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a)
+}
+
+func (s *Server) myAppointments(c *gin.Context) {
+	as, err := projections.AppointmentsOf(c.Request.Context(), s.views, who(c).ID)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, as)
+}
