@@ -76,6 +76,11 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 		evs, err := y.Import(n)
 		l.add(fmt.Sprintf("calendar-%d", n.Year), admin, at, evs, err)
 	}
+	for _, u := range []struct{ name, role, station string }{{"staff.one", domain.RoleStaff, "gulou"}, {"manager.one", domain.RoleManager, "gulou"}} {
+		usr := &domain.User{}
+		evs, err := usr.Create(u.name, u.role, u.station, "$2a$10$sample.hash.not.a.password")
+		l.add("user-"+u.name, admin, at, evs, err)
+	}
 	var cat domain.Catalogue
 	for _, s := range Services {
 		evs, err := cat.DefineService(s)
