@@ -212,3 +212,98 @@ func (s *Server) myAppointments(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, as)
 }
+
+// mayAct says whether the caller may change an appointment: its owner and
+// the staff of its station; managers and admin.
+func mayAct(w Who, a *domain.Appointment) bool {
+	switch w.Role {
+	case domain.RoleResident:
+		return a.Owner == w.ID
+	case domain.RoleStaff:
+		return a.StationID == w.Station
+	}
+	return true
+}
+
+// actOn loads an appointment from the log for a caller allowed to change
+// it; anyone else is told it does not exist.
+func (s *Server) actOn(c *gin.Context) (*domain.Appointment, bool) {
+	a, _, err := app.Load[domain.Appointment](c.Request.Context(), s.log, "appointment-"+c.Param("id"))
+	if err == nil && (!a.Exists() || !mayAct(who(c), a)) {
+		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
+	}
+	if err != nil {
+		problem(c, err)
+		return nil, false
+	}
+	return a, true
+}
+
+func (s *Server) cancel(c *gin.Context) {
+	if _, ok := s.actOn(c); !ok {
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if c.Request.ContentLength > 0 {
+		if err := bind(c, &req); err != nil {
+			problem(c, err)
+			return
+		}
+	}
+	res, err := s.hall.Cancel(c.Request.Context(), c.Param("id"), req.Reason, s.meta(c))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	written(c, http.StatusOK, res, gin.H{"id": c.Param("id"), "status": domain.Cancelled})
+}
+
+func (s *Server) reschedule(c *gin.Context) {
+	if _, ok := s.actOn(c); !ok {
+		return
+	}
+	var req struct {
+		Date  string `json:"date"`
+		Start string `json:"start"`
+	}
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	d, err := calendar.ParseDate(req.Date)
+	if err != nil {
+		problem(c, invalid("date", err.Error()))
+		return
+	}
+	start, err := domain.ParseClock(req.Start)
+	if err != nil {
+		problem(c, &domain.FieldError{Field: "start", Err: err})
+		return
+	}
+	res, err := s.hall.Reschedule(c.Request.Context(), c.Param("id"), d, start, s.meta(c))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	written(c, http.StatusOK, res, gin.H{"id": c.Param("id"), "status": domain.Booked, "date": d, "start": start})
+}
+
+func (s *Server) checkIn(c *gin.Context) {
+	a, ok := s.actOn(c)
+	if !ok {
+		return
+	}
+	cat, err := s.catalogue(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	t, res, err := s.hall.CheckIn(c.Request.Context(), c.Param("id"), cat[a.ServiceID], s.meta(c))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	written(c, http.StatusOK, res, gin.H{"ticket": t})
+}

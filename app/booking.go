@@ -99,3 +99,137 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 			Date: b.Date, Start: slot.Spec.Start, End: slot.Spec.End, EndsAt: slot.EndsAt, Resident: person, Owner: b.Owner})
 	})
 }
+
+// Cancel cancels an appointment, gives its place back to the slot after the
+// policy's delay, and releases the resident's hold. Cancelling twice
+// changes nothing.
+func (hl *Hall) Cancel(ctx context.Context, id, reason string, m Meta) (Result, error) {
+	var a domain.Appointment
+	res, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
+		a = *ap
+		return ap.Cancel(reason)
+	})
+	if err != nil || len(res.Events) == 0 {
+		return res, err
+	}
+	return hl.release(ctx, a, "cancelled", m, res)
+}
+
+// release frees an appointment's place and ends the resident's hold.
+func (hl *Hall) release(ctx context.Context, a domain.Appointment, why string, m Meta, res Result) (Result, error) {
+	stream := domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID)
+	if r, err := Execute(ctx, hl.h, stream, m, func(s *domain.Slot) ([]domain.Event, error) {
+		return s.Free(a.AppointmentBooked.ID, m.At, hl.policy.FreeDelay)
+	}); err != nil {
+		return res, err
+	} else if r.Position > res.Position {
+		res = r
+	}
+	r, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
+		return r.End(a.AppointmentBooked.ID, why)
+	})
+	if r.Position > res.Position {
+		res = r
+	}
+	return res, err
+}
+
+// Reschedule moves an appointment to another slot: the new place is taken
+// first, so a failure leaves the old booking as it was.
+func (hl *Hall) Reschedule(ctx context.Context, id string, date calendar.Date, start domain.Clock, m Meta) (Result, error) {
+	a, _, err := Load[domain.Appointment](ctx, hl.h.Store(), "appointment-"+id)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := a.Live(); err != nil {
+		return Result{}, err
+	}
+	if date == a.Date && start == a.Start {
+		return Result{}, nil
+	}
+	if _, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
+		return r.Move(id, date)
+	}); err != nil {
+		return Result{}, err
+	}
+	var slot domain.Slot
+	if _, err := Execute(ctx, hl.h, domain.SlotStream(a.StationID, date, start, a.ServiceID), m, func(s *domain.Slot) ([]domain.Event, error) {
+		slot = *s
+		return s.Book(id, a.Resident.Ref, m.At)
+	}); err != nil {
+		return Result{}, err
+	}
+	res, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
+		return ap.Reschedule(date, slot.Spec.Start, slot.Spec.End, slot.EndsAt)
+	})
+	if err != nil {
+		return res, err
+	}
+	r, err := Execute(ctx, hl.h, domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID), m, func(s *domain.Slot) ([]domain.Event, error) {
+		return s.Free(id, m.At, hl.policy.FreeDelay)
+	})
+	if r.Position > res.Position {
+		res = r
+	}
+	return res, err
+}
+
+// Ticket is what a resident gets on arrival.
+type Ticket struct {
+	ID       string `json:"id"`
+	Number   string `json:"number"`
+	Position int    `json:"position"`
+}
+
+// CheckIn gives an arriving resident a ticket in today's queue (ahead of
+// walk-ins when within the slot), marks the appointment checked in and ends
+// the resident's hold.
+func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Meta) (Ticket, Result, error) {
+	a, _, err := Load[domain.Appointment](ctx, hl.h.Store(), "appointment-"+id)
+	if err != nil {
+		return Ticket{}, Result{}, err
+	}
+	now := m.At.In(hl.loc)
+	today := calendar.DateOf(now)
+	if _, err := a.CheckIn("", "", today, false); err != nil {
+		return Ticket{}, Result{}, err
+	}
+	inSlot := !now.Before(a.Start.On(a.Date, hl.loc).Add(-30*time.Minute)) && now.Before(a.EndsAt)
+	ticketID := "t-" + id
+	queue := fmt.Sprintf("queue-%s-%s", a.StationID, today)
+	var t Ticket
+	res, err := Execute(ctx, hl.h, queue, m, func(q *domain.Queue) ([]domain.Event, error) {
+		evs, err := q.Issue(ticketID, a.ServiceID, svc.Prefix(), domain.Normal, id, inSlot, m.At)
+		if err == nil && len(evs) == 0 { // issued before: a retried check-in
+			t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
+		}
+		return evs, err
+	})
+	if err != nil {
+		return Ticket{}, res, err
+	}
+	if len(res.Events) > 0 {
+		q, _, err := Load[domain.Queue](ctx, hl.h.Store(), queue)
+		if err != nil {
+			return Ticket{}, res, err
+		}
+		t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
+	}
+	if r, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
+		if ap.Status == domain.CheckedIn {
+			return nil, nil
+		}
+		return ap.CheckIn(ticketID, t.Number, today, inSlot)
+	}); err != nil {
+		return t, res, err
+	} else if r.Position > res.Position {
+		res = r
+	}
+	r, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
+		return r.End(id, "checked in")
+	})
+	if r.Position > res.Position {
+		res = r
+	}
+	return t, res, err
+}

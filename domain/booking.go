@@ -305,6 +305,9 @@ func (a *Appointment) Book(b AppointmentBooked) ([]Event, error) {
 	return []Event{b}, nil
 }
 
+// Live refuses an appointment that does not exist or is no longer booked.
+func (a *Appointment) Live() error { return a.live() }
+
 func (a *Appointment) live() error {
 	if !a.Exists() {
 		return fmt.Errorf("%w: appointment (预约不存在)", ErrNotFound)
