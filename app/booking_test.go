@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
@@ -194,5 +195,43 @@ func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
 	}
 	if after, _ := store.Head(ctx); after != head {
 		t.Fatal("a second release wrote to the log")
+	}
+}
+
+func TestCheckInIssuesOneTicket(t *testing.T) {
+	store := openStore(t)
+	release(t, store, spec)
+	hl := hall(t, store)
+	if _, err := hl.Book(ctx, booking("a-1", spec, resident), app.Meta{At: now}); err != nil {
+		t.Fatal(err)
+	}
+	birth := domain.Service{ID: "birth", Category: domain.Household}
+	early := app.Meta{At: time.Date(2025, 10, 10, 9, 0, 0, 0, loc)}
+	if _, _, err := hl.CheckIn(ctx, "a-1", birth, early); !errors.Is(err, domain.ErrState) {
+		t.Fatalf("check-in the day before: %v", err)
+	}
+	arrive := app.Meta{At: time.Date(2025, 10, 11, 8, 50, 0, 0, loc)} // ten minutes before the slot
+	tk, _, err := hl.CheckIn(ctx, "a-1", birth, arrive)
+	if err != nil || tk.Number != "A001" || tk.Position != 0 {
+		t.Fatalf("check-in = %+v, %v", tk, err)
+	}
+	q, _, _ := app.Load[domain.Queue](ctx, store, "queue-gulou-2025-10-11")
+	if tkt := q.Tickets[tk.ID]; tkt == nil || !tkt.InSlot || tkt.AppointmentID != "a-1" {
+		t.Fatalf("queue ticket = %+v", tkt)
+	}
+	if got := types(t, store, "appointment-a-1"); fmt.Sprint(got) != "[AppointmentBooked AppointmentCheckedIn]" {
+		t.Fatalf("appointment stream = %v", got)
+	}
+	checked, _ := resident.Check(now)
+	if got := types(t, store, "resident-"+hl.Ref(checked)); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
+		t.Fatalf("resident stream = %v", got)
+	}
+	head, _ := store.Head(ctx)
+	again, _, err := hl.CheckIn(ctx, "a-1", birth, arrive)
+	if !errors.Is(err, domain.ErrState) && (err != nil || again != tk) {
+		t.Fatalf("second check-in = %+v, %v", again, err)
+	}
+	if after, _ := store.Head(ctx); after != head {
+		t.Fatal("a second check-in wrote to the log")
 	}
 }

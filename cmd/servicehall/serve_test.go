@@ -406,3 +406,87 @@ func getJSONAuth(t *testing.T, url, token string, header map[string]string, into
 	}
 	return getJSON(t, url, h, into)
 }
+
+func TestAppointmentLifecycleOverHTTP(t *testing.T) {
+	// Three weeks of slots, so that the Saturday after next is always open.
+	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1", "--release-horizon-days", "21")
+	defer stop()
+	api := base + "/api/v1"
+	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
+	admin := out["token"].(string)
+	for _, step := range []struct{ method, path, body string }{
+		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
+		{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+		{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"11:00","service_ids":["birth"],"slot_minutes":60,"capacity":1}]}`},
+	} {
+		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
+		}
+	}
+	_, out = send(t, "POST", api+"/auth/login", "", `{"username":"other.staff","password":"counter-pass-2"}`)
+	otherStaff := out["token"].(string)
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	sat := calendar.DateOf(time.Now().In(loc)).AddDays(1)
+	for sat.Weekday() != 6 {
+		sat = sat.AddDays(1)
+	}
+	zhang := residentLogin(t, api, "13812345678")
+	li := residentLogin(t, api, "13912345678")
+	resp, out := send(t, "POST", api+"/appointments", zhang, fmt.Sprintf(`{"station_id":"gulou","service_id":"birth","date":%q,"start":"09:00","resident":{"name":"张三","id_number":"33050219880702447X","phone":"13812345678"}}`, sat))
+	if resp.StatusCode != 201 {
+		t.Fatalf("book: %d %v", resp.StatusCode, out)
+	}
+	id := out["id"].(string)
+
+	// Only the owner (or the station's staff, managers, admin) may act.
+	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/cancel", li, ""); resp.StatusCode != 404 {
+		t.Fatalf("another resident cancels: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/cancel", otherStaff, ""); resp.StatusCode != 404 {
+		t.Fatalf("another station's staff cancels: %d", resp.StatusCode)
+	}
+	// Checking in before the day is refused.
+	if resp, out := send(t, "POST", api+"/appointments/"+id+"/check-in", zhang, ""); resp.StatusCode != 409 {
+		t.Fatalf("check-in before the day: %d %v", resp.StatusCode, out)
+	}
+	// Reschedule to 10:00 the week after; the 09:00 place is freed.
+	next := sat.AddDays(7)
+	resp, out = send(t, "POST", api+"/appointments/"+id+"/reschedule", zhang, fmt.Sprintf(`{"date":%q,"start":"10:00"}`, next))
+	if resp.StatusCode != 200 || out["start"] != "10:00" {
+		t.Fatalf("reschedule: %d %v", resp.StatusCode, out)
+	}
+	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	var a map[string]any
+	getJSONAuth(t, api+"/appointments/"+id, zhang, pos, &a)
+	if a["date"] != next.String() || a["start"] != "10:00" || a["status"] != "booked" {
+		t.Fatalf("after reschedule: %v", a)
+	}
+	var slots []map[string]any
+	getJSON(t, fmt.Sprintf("%s/stations/gulou/availability?service_id=birth&from=%s&to=%s", api, sat, next), pos, &slots)
+	booked := map[string]float64{}
+	for _, s := range slots {
+		booked[s["date"].(string)+" "+s["start"].(string)] = s["booked"].(float64)
+	}
+	if booked[sat.String()+" 09:00"] != 0 || booked[next.String()+" 10:00"] != 1 {
+		t.Fatalf("bookings after reschedule: %v", booked)
+	}
+	// Cancel: the appointment is cancelled, the place counts free again
+	// once the return delay has passed.
+	resp, out = send(t, "POST", api+"/appointments/"+id+"/cancel", zhang, `{"reason":"plans changed"}`)
+	if resp.StatusCode != 200 || out["status"] != "cancelled" {
+		t.Fatalf("cancel: %d %v", resp.StatusCode, out)
+	}
+	pos["X-Min-Position"] = resp.Header.Get("X-Position")
+	getJSONAuth(t, api+"/appointments/"+id, zhang, pos, &a)
+	if a["status"] != "cancelled" {
+		t.Fatalf("after cancel: %v", a)
+	}
+	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/check-in", zhang, ""); resp.StatusCode != 409 {
+		t.Fatalf("check-in after cancel: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/cancel", zhang, `{"reason":"again"}`); resp.StatusCode != 200 {
+		t.Fatalf("cancelling twice: %d", resp.StatusCode)
+	}
+}
