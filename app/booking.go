@@ -200,20 +200,17 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 	var t Ticket
 	res, err := Execute(ctx, hl.h, queue, m, func(q *domain.Queue) ([]domain.Event, error) {
 		evs, err := q.Issue(ticketID, a.ServiceID, svc.Prefix(), domain.Normal, id, inSlot, m.At)
-		if err == nil && len(evs) == 0 { // issued before: a retried check-in
+		switch {
+		case err != nil:
+		case len(evs) == 0: // issued before: a retried check-in
 			t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
+		default:
+			t = Ticket{ticketID, evs[0].(domain.TicketIssued).Number, q.Ahead(a.ServiceID, domain.Normal, inSlot)}
 		}
 		return evs, err
 	})
 	if err != nil {
 		return Ticket{}, res, err
-	}
-	if len(res.Events) > 0 {
-		q, _, err := Load[domain.Queue](ctx, hl.h.Store(), queue)
-		if err != nil {
-			return Ticket{}, res, err
-		}
-		t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
 	}
 	if r, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
 		if ap.Status == domain.CheckedIn {

@@ -358,6 +358,15 @@ func TestQueueOrderAndCounters(t *testing.T) {
 	if p := q.Position("t1"); p != 2 {
 		t.Errorf("Position(t1) = %d, want 2 (behind the appointment and the elderly)", p)
 	}
+	if n := q.Ahead("birth", domain.Normal, false); n != 3 {
+		t.Errorf("Ahead(a new walk-in) = %d, want 3", n)
+	}
+	if n := q.Ahead("birth", domain.Normal, true); n != 1 {
+		t.Errorf("Ahead(a new in-slot appointment) = %d, want 1 (behind the one already in its slot)", n)
+	}
+	if n := q.Ahead("birth", domain.Elderly, false); n != 2 {
+		t.Errorf("Ahead(a new elderly walk-in) = %d, want 2", n)
+	}
 	got, err := q.Issue("t5", "birth", "A", domain.Normal, "", false, now)
 	then(t, got, err, domain.TicketIssued{TicketID: "t5", Number: "A004", ServiceID: "birth", Priority: domain.Normal, Seq: 5, At: now})
 	got, err = q.Issue("t6", "birth", "A", "vip", "", false, now)

@@ -231,6 +231,19 @@ func (q *Queue) Waiting(services ...string) []*Ticket {
 	return out
 }
 
+// Ahead counts the waiting tickets of a service that go before a new
+// ticket with this priority, in its slot or not.
+func (q *Queue) Ahead(service, priority string, inSlot bool) int {
+	next := Ticket{TicketIssued: TicketIssued{Priority: priority, InSlot: inSlot}}
+	n := 0
+	for _, t := range q.Waiting(service) {
+		if t.rank() <= next.rank() {
+			n++
+		}
+	}
+	return n
+}
+
 // Position is how many tickets of the same service go before this one.
 func (q *Queue) Position(ticketID string) int {
 	t, ok := q.Tickets[ticketID]
