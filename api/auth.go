@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,16 +83,21 @@ func (s *Server) meta(c *gin.Context) app.Meta {
 // bind decodes a JSON body strictly: unknown fields, wrong types, trailing
 // data and bodies over 1 MiB are refused as invalid input.
 func bind(c *gin.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	if err != nil {
+		return invalid("body", "larger than 1 MiB (请求体过大)")
+	}
+	return decodeStrict(raw, v)
+}
+
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var typ *json.UnmarshalTypeError
-		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &typ):
 			return invalid(typ.Field, fmt.Sprintf("want %s (类型不正确)", typ.Type))
-		case errors.As(err, &tooBig):
-			return invalid("body", "larger than 1 MiB (请求体过大)")
 		case errors.Is(err, io.EOF):
 			return invalid("body", "a JSON body is required (缺少请求体)")
 		}

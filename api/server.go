@@ -134,6 +134,11 @@ func (s *Server) Handler() http.Handler {
 	anyone.POST("/appointments/:id/cancel", s.cancel)
 	anyone.POST("/appointments/:id/reschedule", s.reschedule)
 	anyone.POST("/appointments/:id/check-in", s.checkIn)
+
+	hall := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
+	hall.POST("/stations/:id/tickets", s.issueTicket)
+	hall.GET("/stations/:id/queue", s.queue)
+	s.counterRoutes(v1.Group("", s.allow(domain.RoleStaff)))
 	v1.GET("/me/appointments", s.allow(domain.RoleResident), s.myAppointments)
 	admin := v1.Group("", s.allow(domain.RoleAdmin))
 	admin.POST("/users", s.createUser)

@@ -490,3 +490,102 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 		t.Fatalf("cancelling twice: %d", resp.StatusCode)
 	}
 }
+
+func TestCounterDayOverHTTP(t *testing.T) {
+	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1")
+	defer stop()
+	api := base + "/api/v1"
+	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
+	admin := out["token"].(string)
+	for _, step := range []struct{ method, path, body string }{
+		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
+		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
+		{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth","permit"]}`},
+		{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
+		{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+	} {
+		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
+		}
+	}
+	_, out = send(t, "POST", api+"/auth/login", "", `{"username":"li.wei","password":"counter-pass-1"}`)
+	staff := out["token"].(string)
+	_, out = send(t, "POST", api+"/auth/login", "", `{"username":"other.staff","password":"counter-pass-2"}`)
+	other := out["token"].(string)
+	resident := residentLogin(t, api, "13812345678")
+
+	issue := func(token, body string) (*http.Response, map[string]any) {
+		return send(t, "POST", api+"/stations/gulou/tickets", token, body)
+	}
+	if resp, out := issue(staff, `{"service_id":"birth"}`); resp.StatusCode != 201 || out["number"] != "A001" || out["position"].(float64) != 0 {
+		t.Fatalf("first walk-in: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := issue(staff, `{"service_id":"birth","priority":"elderly"}`); resp.StatusCode != 201 || out["number"] != "A002" || out["position"].(float64) != 0 {
+		t.Fatalf("elderly walk-in goes first: %d %v", resp.StatusCode, out)
+	}
+	resp, out := issue(staff, `{"service_id":"permit"}`)
+	if resp.StatusCode != 201 || out["number"] != "B001" {
+		t.Fatalf("license walk-in: %d %v", resp.StatusCode, out)
+	}
+	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	if resp, _ := issue(staff, `{"service_id":"birth","priority":"vip"}`); resp.StatusCode != 422 {
+		t.Fatalf("unknown priority: %d", resp.StatusCode)
+	}
+	if resp, _ := issue(other, `{"service_id":"birth"}`); resp.StatusCode != 404 {
+		t.Fatalf("another station's staff: %d", resp.StatusCode)
+	}
+	if resp, _ := issue(resident, `{"service_id":"birth"}`); resp.StatusCode != 403 {
+		t.Fatalf("a resident at the counter API: %d", resp.StatusCode)
+	}
+	var q map[string]any
+	getJSONAuth(t, api+"/stations/gulou/queue", staff, pos, &q)
+	waiting := q["waiting"].([]any)
+	if len(waiting) != 3 || waiting[0].(map[string]any)["number"] != "A002" || waiting[1].(map[string]any)["number"] != "A001" {
+		t.Fatalf("queue = %v", q)
+	}
+
+	counter := func(token, action, body string) (*http.Response, map[string]any) {
+		return send(t, "POST", api+"/counters/w1/"+action, token, body)
+	}
+	if resp, _ := counter(staff, "call-next", ""); resp.StatusCode != 409 {
+		t.Fatalf("calling at a closed counter: %d", resp.StatusCode)
+	}
+	if resp, out := counter(staff, "open", `{"service_ids":["birth"]}`); resp.StatusCode != 204 && resp.StatusCode != 200 {
+		t.Fatalf("open: %d %v", resp.StatusCode, out)
+	}
+	resp, out = counter(staff, "call-next", "")
+	if tk := out["ticket"].(map[string]any); resp.StatusCode != 200 || tk["number"] != "A002" || tk["state"] != "called" || tk["counter_id"] != "w1" {
+		t.Fatalf("call-next: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := counter(staff, "call-next", ""); resp.StatusCode != 409 {
+		t.Fatalf("a second call while busy: %d", resp.StatusCode)
+	}
+	if resp, _ := counter(staff, "recall", ""); resp.StatusCode != 200 {
+		t.Fatalf("recall: %d", resp.StatusCode)
+	}
+	if resp, out := counter(staff, "complete", ""); resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "done" {
+		t.Fatalf("complete: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := counter(staff, "call-next", ""); resp.StatusCode != 200 || out["ticket"].(map[string]any)["number"] != "A001" {
+		t.Fatalf("next: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := counter(staff, "transfer", `{"service_id":"permit"}`); resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "waiting" {
+		t.Fatalf("transfer: %d %v", resp.StatusCode, out)
+	}
+	// The counter serves birth only now, and nobody waits for it.
+	if resp, _ := counter(staff, "call-next", ""); resp.StatusCode != 204 {
+		t.Fatalf("nobody waiting: %d", resp.StatusCode)
+	}
+	if resp, _ := counter(other, "call-next", ""); resp.StatusCode != 404 {
+		t.Fatalf("another station's staff at w1: %d", resp.StatusCode)
+	}
+	if resp, _ := counter(staff, "close", ""); resp.StatusCode != 204 && resp.StatusCode != 200 {
+		t.Fatalf("close: %d", resp.StatusCode)
+	}
+	resp, _ = counter(staff, "pause", "")
+	if resp.StatusCode != 409 {
+		t.Fatalf("pausing a closed counter: %d", resp.StatusCode)
+	}
+}

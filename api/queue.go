@@ -1,0 +1,308 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// ticketView is a ticket as a counter or a resident sees it.
+type ticketView struct {
+	ID       string `json:"id"`
+	Number   string `json:"number"`
+	Service  string `json:"service_id"`
+	Priority string `json:"priority"`
+	State    string `json:"state"`
+	Counter  string `json:"counter_id,omitempty"`
+}
+
+func viewOf(t *domain.Ticket) ticketView {
+	return ticketView{t.TicketID, t.Number, t.ServiceID, t.Priority, t.State, t.Counter}
+}
+
+// ownStation admits the staff of the station in the path, and managers and
+// admin; anyone else is told it does not exist.
+func ownStation(c *gin.Context, station string) bool {
+	if w := who(c); w.Role == domain.RoleStaff && w.Station != station {
+		problem(c, fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, station))
+		return false
+	}
+	return true
+}
+
+func (s *Server) today() calendar.Date { return calendar.DateOf(s.now().In(s.loc)) }
+
+func (s *Server) queueStream(station string) string {
+	return fmt.Sprintf("queue-%s-%s", station, s.today())
+}
+
+type ticketRequest struct {
+	ServiceID string `json:"service_id"`
+	Priority  string `json:"priority"`
+}
+
+// issueTicket gives a walk-in a ticket for one of the station's services.
+func (s *Server) issueTicket(c *gin.Context) {
+	station := c.Param("id")
+	if !ownStation(c, station) {
+		return
+	}
+	var req ticketRequest
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	cat, err := s.catalogue(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	svc, ok := cat[req.ServiceID]
+	if !ok {
+		problem(c, invalid("service_id", "unknown service (业务不存在)"))
+		return
+	}
+	var t app.Ticket
+	id := uuid.NewString()
+	res, err := app.Execute(c.Request.Context(), s.h, s.queueStream(station), s.meta(c), func(q *domain.Queue) ([]domain.Event, error) {
+		evs, err := q.Issue(id, svc.ID, svc.Prefix(), req.Priority, "", false, s.now())
+		if err == nil && len(evs) > 0 {
+			issued := evs[0].(domain.TicketIssued)
+			t = app.Ticket{ID: id, Number: issued.Number, Position: q.Ahead(svc.ID, issued.Priority, false)}
+		}
+		return evs, err
+	})
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	day, err := projections.DayOf(c.Request.Context(), s.views, station, s.today())
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	written(c, http.StatusCreated, res, gin.H{"id": t.ID, "number": t.Number, "position": t.Position,
+		"estimated_wait_minutes": day.EstimatedWait(svc.ID, openFor(day, svc.ID, s.counters(c, station)))})
+}
+
+// counters maps a station's counters to the services they may serve.
+func (s *Server) counters(c *gin.Context, station string) map[string][]string {
+	st, _, err := projections.StationOf(c.Request.Context(), s.views, station)
+	out := map[string][]string{}
+	if err == nil {
+		for _, k := range st.Counters {
+			out[k.ID] = k.ServiceIDs
+		}
+	}
+	return out
+}
+
+// openFor counts the open counters that serve a service.
+func openFor(d projections.DayView, service string, counters map[string][]string) int {
+	n := 0
+	for id, state := range d.Counters {
+		for _, sv := range counters[id] {
+			if state == domain.Open && sv == service {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+type servingRow struct {
+	Counter string                  `json:"counter_id"`
+	Ticket  *projections.TicketView `json:"ticket"`
+}
+
+func (s *Server) queue(c *gin.Context) {
+	station := c.Param("id")
+	if !ownStation(c, station) {
+		return
+	}
+	day, err := projections.DayOf(c.Request.Context(), s.views, station, s.today())
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	waiting := day.Waiting()
+	if waiting == nil {
+		waiting = []*projections.TicketView{}
+	}
+	serving := []servingRow{}
+	for counter, t := range day.Serving() {
+		serving = append(serving, servingRow{counter, t})
+	}
+	counters := s.counters(c, station)
+	waits := map[string]int{}
+	for _, t := range waiting {
+		if _, done := waits[t.Service]; !done {
+			waits[t.Service] = day.EstimatedWait(t.Service, openFor(day, t.Service, counters))
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"date": day.Date, "waiting": waiting, "serving": serving, "estimated_wait_minutes": waits, "stats": day.Stats})
+}
+
+// counterAction runs one counter command for the staff's own station and
+// answers with the ticket it concerns.
+func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		w := who(c)
+		counter := c.Param("id")
+		st, _, err := app.Load[domain.Station](c.Request.Context(), s.log, "station-"+w.Station)
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		if _, ok := st.Counter(counter); !ok {
+			problem(c, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter))
+			return
+		}
+		raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+		if err != nil {
+			problem(c, invalid("body", "larger than 1 MiB (请求体过大)"))
+			return
+		}
+		// A decision may run again after a conflict: it decodes the body
+		// from these bytes each time.
+		body := func(v any) error { return decodeStrict(raw, v) }
+		var ticket *domain.Ticket
+		res, err := app.Execute(c.Request.Context(), s.h, s.queueStream(w.Station), s.meta(c), func(q *domain.Queue) ([]domain.Event, error) {
+			evs, err := decide(body, q, counter, s.now())
+			if err == nil {
+				ticket = concerned(q, counter, evs)
+			}
+			return evs, err
+		})
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		if ticket == nil {
+			c.Header("X-Position", fmt.Sprint(res.Position))
+			c.Status(http.StatusNoContent)
+			return
+		}
+		t := viewOf(ticket)
+		if len(res.Events) > 0 { // the state after the event, as the response shows it
+			t.State, t.Counter = stateAfter(res.Events[0], t)
+		}
+		written(c, http.StatusOK, res, gin.H{"ticket": t})
+	}
+}
+
+// concerned finds the ticket a counter command is about.
+func concerned(q *domain.Queue, counter string, evs []domain.Event) *domain.Ticket {
+	for _, e := range evs {
+		switch e := e.(type) {
+		case domain.TicketCalled:
+			return q.Tickets[e.TicketID]
+		case domain.TicketResumed:
+			return q.Tickets[e.TicketID]
+		}
+	}
+	if k, ok := q.Counters[counter]; ok && k.Current != "" {
+		return q.Tickets[k.Current]
+	}
+	return nil
+}
+
+func stateAfter(e domain.Event, t ticketView) (string, string) {
+	switch e := e.(type) {
+	case domain.TicketCalled:
+		return domain.Called, e.CounterID
+	case domain.ServiceStarted, domain.TicketResumed:
+		return domain.Serving, t.Counter
+	case domain.TicketCompleted:
+		return domain.Done, t.Counter
+	case domain.TicketNoShow:
+		return domain.Skipped, t.Counter
+	case domain.TicketParked:
+		return domain.Parked, t.Counter
+	case domain.TicketTransferred:
+		return domain.Waiting, ""
+	}
+	return t.State, t.Counter
+}
+
+func (s *Server) counterRoutes(g *gin.RouterGroup) {
+	act := func(path string, decide func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)) {
+		g.POST("/counters/:id/"+path, s.counterAction(decide))
+	}
+	act("open", func(body binder, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
+		var req struct {
+			ServiceIDs []string `json:"service_ids"`
+		}
+		if err := body(&req); err != nil {
+			return nil, err
+		}
+		return q.OpenCounter(counter, req.ServiceIDs)
+	})
+	act("call-next", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		return q.CallNext(counter, at)
+	})
+	act("call", func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		var req struct {
+			Number string `json:"number"`
+		}
+		if err := body(&req); err != nil {
+			return nil, err
+		}
+		return q.Call(counter, req.Number, at)
+	})
+	act("recall", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		return q.Recall(counter, maxRecalls, at)
+	})
+	act("start", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		return q.Start(counter, at)
+	})
+	act("complete", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		return q.Complete(counter, at)
+	})
+	act("no-show", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		return q.NoShow(counter, at)
+	})
+	act("park", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		return q.Park(counter, at)
+	})
+	act("resume", func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		var req struct {
+			TicketID string `json:"ticket_id"`
+		}
+		if err := body(&req); err != nil {
+			return nil, err
+		}
+		return q.Resume(counter, req.TicketID, at)
+	})
+	act("transfer", func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		var req struct {
+			ServiceID string `json:"service_id"`
+		}
+		if err := body(&req); err != nil {
+			return nil, err
+		}
+		return q.Transfer(counter, req.ServiceID, at)
+	})
+	act("pause", func(_ binder, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
+		return q.Pause(counter)
+	})
+	act("close", func(_ binder, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
+		return q.CloseCounter(counter)
+	})
+}
+
+// binder decodes a request body into v.
+type binder func(v any) error
+
+// maxRecalls is how often a called ticket is called again before the
+// counter should mark it a no-show.
+const maxRecalls = 2
