@@ -26,6 +26,8 @@ import (
 
 // Server serves the API over a log and its projections.
 type Server struct {
+	life     context.Context // ends with Close
+	close    context.CancelFunc
 	h        *app.Handler
 	hall     *app.Hall
 	notifier Notifier
@@ -81,7 +83,8 @@ func New(c Config) (*Server, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	s := &Server{hall: hall, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
+	life, closeFn := context.WithCancel(context.Background())
+	s := &Server{life: life, close: closeFn, hall: hall, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
@@ -100,6 +103,10 @@ func New(c Config) (*Server, error) {
 	s.reg.MustRegister(s.reqs, s.latency, lag, head, prometheus.NewGoCollector())
 	return s, nil
 }
+
+// Close ends the long-lived responses (the hall board's event streams), so
+// that a graceful shutdown need not wait for them.
+func (s *Server) Close() { s.close() }
 
 // Handler is the routed HTTP handler.
 func (s *Server) Handler() http.Handler {
@@ -124,6 +131,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/stations/:id/availability", s.availability)
 	v1.GET("/calendar/working-days", s.workingDays)
 	v1.GET("/calendar/deadline", s.deadline)
+	v1.GET("/stations/:id/board", s.board)
 
 	v1.POST("/auth/login", s.login)
 	v1.POST("/auth/otp", s.sendCode)

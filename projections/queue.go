@@ -17,7 +17,7 @@ type TicketView struct {
 	Service   string    `json:"service_id"`
 	Priority  string    `json:"priority"`
 	InSlot    bool      `json:"in_slot,omitempty"`
-	Seq       int       `json:"-"`
+	Seq       int       `json:"seq"` // arrival order: kept, or ties would fall to map order
 	State     string    `json:"state"`
 	Counter   string    `json:"counter_id,omitempty"`
 	Issued    time.Time `json:"issued_at"`
@@ -28,6 +28,7 @@ type TicketView struct {
 
 // Call is one line of the hall board: a number sent to a counter.
 type Call struct {
+	Seq     int       `json:"seq"` // the day's call count, from 1
 	Number  string    `json:"number"`
 	Counter string    `json:"counter_id"`
 	At      time.Time `json:"at"`
@@ -41,6 +42,7 @@ type DayView struct {
 	Tickets  map[string]*TicketView `json:"tickets"`
 	Counters map[string]string      `json:"counters"` // counter → state
 	Calls    []Call                 `json:"calls"`    // the latest, newest last
+	CallSeq  int                    `json:"call_seq"` // calls made today
 	Stats    QueueStats             `json:"stats"`
 	// Observed service minutes per service line, for estimated waits.
 	ServiceMinutes map[string]Mean `json:"service_minutes"`
@@ -160,7 +162,8 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			t.State, t.Counter, t.Called, t.Recalls = domain.Called, counter, at, 0
 			d.Stats.Wait.Add(at.Sub(t.Issued).Minutes())
 		}
-		d.Calls = append(d.Calls, Call{t.Number, counter, at, recall})
+		d.CallSeq++
+		d.Calls = append(d.Calls, Call{d.CallSeq, t.Number, counter, at, recall})
 		if len(d.Calls) > boardLines {
 			d.Calls = d.Calls[len(d.Calls)-boardLines:]
 		}

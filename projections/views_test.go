@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -221,5 +222,27 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 	paused, _ := projections.AsOf(ctx, log, day("2025-09-25").In(loc), projections.Applications{})
 	if rows, _ := projections.SLA(ctx, paused, day("2025-09-24"), cal, domain.DefaultEscalation, "paused"); len(rows) != 1 || rows[0].DaysLeft != 16 {
 		t.Errorf("SLA as of 24 Sep = %+v, want paused with 16 days left", rows)
+	}
+}
+
+// A day read back from the store keeps its call order: arrival order is
+// part of the document.
+func TestQueueOrderSurvivesTheStore(t *testing.T) {
+	d := projections.DayView{Tickets: map[string]*projections.TicketView{}}
+	for i, n := range []string{"A001", "A002", "A003", "A004", "A005", "A006"} {
+		d.Tickets[n] = &projections.TicketView{ID: n, Number: n, Service: "birth", Priority: domain.Normal, State: domain.Waiting, Seq: i + 1}
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back projections.DayView
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range back.Waiting() {
+		if w.Seq != i+1 {
+			t.Fatalf("after the store, position %d holds %s", i, w.Number)
+		}
 	}
 }

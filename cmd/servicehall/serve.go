@@ -86,6 +86,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case err = <-feedDone:
 		err = fmt.Errorf("feed stopped: %w", err)
 	}
+	srv.Close()
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if serr := hs.Shutdown(shutdown); serr != nil && err == nil {

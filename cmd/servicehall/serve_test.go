@@ -493,7 +493,6 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 
 func TestCounterDayOverHTTP(t *testing.T) {
 	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1")
-	defer stop()
 	api := base + "/api/v1"
 	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	admin := out["token"].(string)
@@ -555,9 +554,37 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	if resp, out := counter(staff, "open", `{"service_ids":["birth"]}`); resp.StatusCode != 204 && resp.StatusCode != 200 {
 		t.Fatalf("open: %d %v", resp.StatusCode, out)
 	}
+	// The hall board, open before the call, shows it within a second.
+	boardResp, err := http.Get(api + "/stations/gulou/board")
+	if err != nil || boardResp.StatusCode != 200 || boardResp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("board: %v %v", boardResp, err)
+	}
+	defer boardResp.Body.Close()
+	calls := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(boardResp.Body)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data:"); ok {
+				calls <- d
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // let the board subscribe
+	called := time.Now()
 	resp, out = counter(staff, "call-next", "")
 	if tk := out["ticket"].(map[string]any); resp.StatusCode != 200 || tk["number"] != "A002" || tk["state"] != "called" || tk["counter_id"] != "w1" {
 		t.Fatalf("call-next: %d %v", resp.StatusCode, out)
+	}
+	select {
+	case d := <-calls:
+		if !strings.Contains(d, `"number":"A002"`) || !strings.Contains(d, `"counter_id":"w1"`) {
+			t.Fatalf("board event %s", d)
+		}
+		if time.Since(called) > time.Second {
+			t.Fatalf("the board showed the call after %v", time.Since(called))
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the board showed no call")
 	}
 	if resp, _ := counter(staff, "call-next", ""); resp.StatusCode != 409 {
 		t.Fatalf("a second call while busy: %d", resp.StatusCode)
@@ -587,5 +614,13 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	resp, _ = counter(staff, "pause", "")
 	if resp.StatusCode != 409 {
 		t.Fatalf("pausing a closed counter: %d", resp.StatusCode)
+	}
+	// Shutting down with the board still open does not wait for it.
+	began := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if time.Since(began) > 5*time.Second {
+		t.Fatalf("shutdown took %v with a board open", time.Since(began))
 	}
 }

@@ -1,0 +1,65 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// board streams a station's calls to the hall display as Server-Sent
+// Events: each call once, as the queue view learns of it, with a comment
+// line every 15 seconds to keep proxies from closing the stream. It shows
+// numbers and counters only, so it needs no login.
+func (s *Server) board(c *gin.Context) {
+	station := c.Param("id")
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)() // Close ends the stream
+	if _, ok, err := projections.StationOf(ctx, s.views, station); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, station)
+		}
+		problem(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/event-stream")
+	c.Header("Cache-Control", "no-cache")
+	c.Header("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	c.Writer.Flush()
+
+	sent := -1 // the sequence of the last call shown; -1: show the day's latest first
+	day := s.today()
+	for {
+		d, err := projections.DayOf(ctx, s.views, station, day)
+		if err != nil {
+			return
+		}
+		for _, call := range d.Calls {
+			if call.Seq > sent {
+				c.SSEvent("call", call)
+			}
+		}
+		sent = d.CallSeq
+		c.Writer.Flush()
+		pos := s.views.Position("queue")
+		wait, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = s.views.WaitFor(wait, "queue", pos+1)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil { // fifteen quiet seconds
+			fmt.Fprint(c.Writer, ": keep-alive\n\n")
+		}
+		if today := s.today(); today != day { // a new day, a new queue
+			day, sent = today, 0
+		}
+	}
+}
