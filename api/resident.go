@@ -140,6 +140,19 @@ type bookRequest struct {
 	Resident  domain.Applicant `json:"resident"`
 }
 
+// slotOf reads a slot's date and start time from a request.
+func slotOf(date, start string) (calendar.Date, domain.Clock, error) {
+	d, err := calendar.ParseDate(date)
+	if err != nil {
+		return d, 0, invalid("date", err.Error())
+	}
+	t, err := domain.ParseClock(start)
+	if err != nil {
+		return d, 0, &domain.FieldError{Field: "start", Err: err}
+	}
+	return d, t, nil
+}
+
 // book takes a place for a resident: their own booking, or one typed in at
 // the hall on their behalf. It belongs to the resident's phone login.
 func (s *Server) book(c *gin.Context) {
@@ -148,14 +161,9 @@ func (s *Server) book(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	d, err := calendar.ParseDate(req.Date)
+	d, start, err := slotOf(req.Date, req.Start)
 	if err != nil {
-		problem(c, invalid("date", err.Error()))
-		return
-	}
-	start, err := domain.ParseClock(req.Start)
-	if err != nil {
-		problem(c, &domain.FieldError{Field: "start", Err: err})
+		problem(c, err)
 		return
 	}
 	w := who(c)
@@ -272,14 +280,9 @@ func (s *Server) reschedule(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	d, err := calendar.ParseDate(req.Date)
+	d, start, err := slotOf(req.Date, req.Start)
 	if err != nil {
-		problem(c, invalid("date", err.Error()))
-		return
-	}
-	start, err := domain.ParseClock(req.Start)
-	if err != nil {
-		problem(c, &domain.FieldError{Field: "start", Err: err})
+		problem(c, err)
 		return
 	}
 	res, err := s.hall.Reschedule(c.Request.Context(), c.Param("id"), d, start, s.meta(c))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/projections"
 	"github.com/servicehall/servicehall/projections/sqlviews"
 )
@@ -26,6 +27,27 @@ func openViews(ctx context.Context, c *config) (projections.Store, error) {
 		return sqlviews.OpenPostgres(ctx, v)
 	}
 	return nil, fmt.Errorf("SERVICEHALL_READMODELS %q: want sqlite or postgres://… (读模型配置不正确)", c.ReadModels)
+}
+
+// openEngine opens the log and the read models the configuration names,
+// with every projection over them.
+func openEngine(ctx context.Context, c *config) (eventstore.Store, *projections.Engine, func(), error) {
+	log, err := openStore(ctx, c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	views, err := openViews(ctx, c)
+	if err != nil {
+		log.Close()
+		return nil, nil, nil, err
+	}
+	closeAll := func() { views.Close(); log.Close() }
+	e, err := projections.NewEngine(ctx, log, views, projections.All()...)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	return log, e, closeAll, nil
 }
 
 // rebuild builds fresh copies of read models from the log and swaps them
@@ -42,20 +64,11 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) > 0 {
 		return fmt.Errorf("rebuild: unexpected %q", pos)
 	}
-	log, err := openStore(ctx, c)
+	log, e, closeAll, err := openEngine(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer log.Close()
-	views, err := openViews(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer views.Close()
-	e, err := projections.NewEngine(ctx, log, views, projections.All()...)
-	if err != nil {
-		return err
-	}
+	defer closeAll()
 	names := e.Names()
 	if only != "" {
 		if !slices.Contains(names, only) {

@@ -33,20 +33,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve: unexpected %q", pos)
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	log, err := openStore(ctx, c)
+	log, engine, closeAll, err := openEngine(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer log.Close()
-	views, err := openViews(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer views.Close()
-	engine, err := projections.NewEngine(ctx, log, views, projections.All()...)
-	if err != nil {
-		return err
-	}
+	defer closeAll()
 	bus, err := openBus(c, logger)
 	if err != nil {
 		return err
