@@ -69,6 +69,7 @@ const maxBatch = 1024
 
 // Store is the embedded adapter. It is safe for concurrent use.
 type Store struct {
+	held  *os.File // the lock on the file, for this process alone
 	read  *sql.DB
 	write *sql.DB
 
@@ -115,23 +116,37 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
+	held, err := lock(path)
+	if err != nil {
+		return nil, fmt.Errorf("open event store: %w", err)
+	}
 	write, err := sql.Open("sqlite", DSN(path)+"&_txlock=immediate")
 	if err != nil {
+		if held != nil {
+			held.Close()
+		}
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
 	if _, err := write.Exec(schema); err != nil {
 		write.Close()
+		if held != nil {
+			held.Close()
+		}
 		return nil, fmt.Errorf("open event store %s: create schema: %w", path, err)
 	}
 	read, err := sql.Open("sqlite", DSN(path, "query_only(1)"))
 	if err != nil {
 		write.Close()
+		if held != nil {
+			held.Close()
+		}
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(8)
 	s := &Store{
+		held:    held,
 		read:    read,
 		write:   write,
 		reqs:    make(chan *request, maxBatch),
@@ -158,13 +173,20 @@ func Open(path string) (*Store, error) {
 func (s *Store) closeDBs() {
 	s.read.Close()
 	s.write.Close()
+	if s.held != nil {
+		s.held.Close()
+	}
 }
 
 // Close finishes the appends already queued, then closes the file.
 func (s *Store) Close() error {
 	s.closing.Do(func() { close(s.stop) })
 	<-s.stopped
-	return errors.Join(s.read.Close(), s.write.Close())
+	err := errors.Join(s.read.Close(), s.write.Close())
+	if s.held != nil {
+		err = errors.Join(err, s.held.Close())
+	}
+	return err
 }
 
 var errClosed = errors.New("event store closed")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/servicehall/servicehall/eventstore"
@@ -61,4 +62,26 @@ func BenchmarkAppendParallel(b *testing.B) {
 			v = res.Version
 		}
 	})
+}
+
+// One process at a time: the writer caches stream heads that a second
+// writer on the same file would make wrong.
+func TestSecondOpenerIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	first, err := sqlitestore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := sqlitestore.Open(path); err == nil {
+		second.Close()
+		t.Fatal("a second opener of the same file was let in")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("refusal does not say why: %v", err)
+	}
+	first.Close()
+	again, err := sqlitestore.Open(path)
+	if err != nil {
+		t.Fatalf("reopening after Close: %v", err)
+	}
+	again.Close()
 }
