@@ -83,11 +83,20 @@ func (s *Server) meta(c *gin.Context) app.Meta {
 // bind decodes a JSON body strictly: unknown fields, wrong types, trailing
 // data and bodies over 1 MiB are refused as invalid input.
 func bind(c *gin.Context, v any) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	raw, err := readBody(c)
 	if err != nil {
-		return invalid("body", "larger than 1 MiB (请求体过大)")
+		return err
 	}
 	return decodeStrict(raw, v)
+}
+
+// readBody reads a request body of at most 1 MiB.
+func readBody(c *gin.Context) ([]byte, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	if err != nil {
+		return nil, invalid("body", "larger than 1 MiB (请求体过大)")
+	}
+	return raw, nil
 }
 
 func decodeStrict(raw []byte, v any) error {

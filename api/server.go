@@ -147,6 +147,7 @@ func (s *Server) Handler() http.Handler {
 	hall.POST("/stations/:id/tickets", s.issueTicket)
 	hall.GET("/stations/:id/queue", s.queue)
 	s.counterRoutes(v1.Group("", s.allow(domain.RoleStaff)))
+	s.applicationRoutes(v1)
 	v1.GET("/me/appointments", s.allow(domain.RoleResident), s.myAppointments)
 	admin := v1.Group("", s.allow(domain.RoleAdmin))
 	admin.POST("/users", s.createUser)

@@ -27,6 +27,7 @@ type (
 		Applicant                         Person
 		Limit                             int
 		Unit                              calendar.Unit
+		Owner                             string `json:",omitempty"` // the resident login it belongs to
 	}
 	ApplicationAccepted struct {
 		By       string

@@ -101,6 +101,7 @@ type AppView struct {
 	Service    string        `json:"service_id"`
 	Channel    string        `json:"channel"`
 	Applicant  domain.Person `json:"applicant"`
+	Owner      string        `json:"owner,omitempty"`
 	Status     string        `json:"status"`
 	Unit       calendar.Unit `json:"time_limit_unit"`
 	Accepted   calendar.Date `json:"accepted,omitzero"`
@@ -152,8 +153,12 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	}
 	switch e := e.(type) {
 	case domain.ApplicationSubmitted:
-		a = AppView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Channel: e.Channel, Applicant: e.Applicant, Status: domain.Submitted, Unit: e.Unit}
-		v.Add("by-resident", e.Applicant.Ref+"/"+e.ID, e.ID)
+		a = AppView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Channel: e.Channel, Applicant: e.Applicant, Owner: e.Owner, Status: domain.Submitted, Unit: e.Unit}
+		owner := e.Owner
+		if owner == "" {
+			owner = e.Applicant.Ref
+		}
+		v.Add("by-resident", owner+"/"+e.ID, e.ID)
 	case domain.ApplicationAccepted:
 		a.Status, a.Accepted, a.Deadline = domain.Accepted, e.Date, e.Deadline
 	case domain.SupplementRequested:

@@ -624,3 +624,109 @@ func TestCounterDayOverHTTP(t *testing.T) {
 		t.Fatalf("shutdown took %v with a board open", time.Since(began))
 	}
 }
+
+func TestApplicationOverHTTP(t *testing.T) {
+	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1")
+	defer stop()
+	api := base + "/api/v1"
+	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
+	admin := out["token"].(string)
+	for _, step := range []struct{ method, path, body string }{
+		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
+		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
+		{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+		{"POST", "/users", `{"username":"zhao.lead","password":"manager-pass-1","role":"manager","station_id":"gulou"}`},
+	} {
+		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
+		}
+	}
+	login := func(u, p string) string {
+		_, out := send(t, "POST", api+"/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, u, p))
+		return out["token"].(string)
+	}
+	staff, other, lead := login("li.wei", "counter-pass-1"), login("other.staff", "counter-pass-2"), login("zhao.lead", "manager-pass-1")
+	zhang := residentLogin(t, api, "13812345678")
+
+	applicant := `"applicant":{"name":"张三","id_number":"33050219880702447X","phone":"13812345678"}`
+	if resp, _ := send(t, "POST", api+"/applications", zhang, `{"station_id":"gulou","service_id":"birth","channel":"online",`+applicant+`}`); resp.StatusCode != 422 {
+		t.Fatalf("online application for a counter-only service: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/applications", zhang, `{"station_id":"gulou","service_id":"permit","channel":"online",`+applicant+`}`); resp.StatusCode != 201 {
+		t.Fatalf("online application: %d", resp.StatusCode)
+	}
+	resp, out := send(t, "POST", api+"/applications", staff, `{"station_id":"gulou","service_id":"birth","channel":"counter",`+applicant+`}`)
+	if resp.StatusCode != 201 || out["status"] != "submitted" {
+		t.Fatalf("counter application: %d %v", resp.StatusCode, out)
+	}
+	id := out["id"].(string)
+	do := func(token, action, body string) (*http.Response, map[string]any) {
+		return send(t, "POST", api+"/applications/"+id+"/"+action, token, body)
+	}
+	if resp, _ := do(other, "accept", ""); resp.StatusCode != 404 {
+		t.Fatalf("another station accepts: %d", resp.StatusCode)
+	}
+	if resp, _ := do(zhang, "accept", ""); resp.StatusCode != 403 {
+		t.Fatalf("a resident accepts: %d", resp.StatusCode)
+	}
+	if resp, _ := do(staff, "approve", `{"note":"ok"}`); resp.StatusCode != 409 {
+		t.Fatalf("approve before acceptance: %d", resp.StatusCode)
+	}
+	resp, out = do(staff, "accept", "")
+	if resp.StatusCode != 200 || out["status"] != "accepted" || out["deadline"] == nil {
+		t.Fatalf("accept: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := do(staff, "request-supplement", `{"missing":[]}`); resp.StatusCode != 422 {
+		t.Fatalf("supplement without materials: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := do(staff, "request-supplement", `{"missing":["出生医学证明"]}`); resp.StatusCode != 200 || out["status"] != "supplement_requested" {
+		t.Fatalf("request supplement: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := do(staff, "supplement", ""); resp.StatusCode != 200 || out["status"] != "accepted" {
+		t.Fatalf("supplement received: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := do(staff, "extend", `{"days":5,"reason":"需上级审批"}`); resp.StatusCode != 403 {
+		t.Fatalf("staff extends: %d", resp.StatusCode)
+	}
+	if resp, out := do(lead, "extend", `{"days":5,"reason":"需上级审批"}`); resp.StatusCode != 200 {
+		t.Fatalf("manager extends: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := do(lead, "approve", `{"note":"材料齐全"}`); resp.StatusCode != 200 {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	resp, out = do(staff, "complete", "")
+	if resp.StatusCode != 200 || out["status"] != "completed" {
+		t.Fatalf("complete: %d %v", resp.StatusCode, out)
+	}
+	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	if resp, _ := do(zhang, "rate", `{"score":2,"comment":"太慢"}`); resp.StatusCode != 200 {
+		t.Fatalf("rate: %d", resp.StatusCode)
+	}
+	if resp, _ := do(zhang, "rate", `{"score":5}`); resp.StatusCode != 409 {
+		t.Fatalf("rate again before the remediation: %d", resp.StatusCode)
+	}
+	for _, step := range []string{"verify", "rectify", "reply"} {
+		if resp, out := do(lead, "remediation/"+step, `{"note":"已整改"}`); resp.StatusCode != 200 {
+			t.Fatalf("remediation %s: %d %v", step, resp.StatusCode, out)
+		}
+	}
+	if resp, _ := do(zhang, "rate", `{"score":4}`); resp.StatusCode != 200 {
+		t.Fatalf("rate after the remediation: %d", resp.StatusCode)
+	}
+	var a map[string]any
+	getJSONAuth(t, api+"/applications/"+id, zhang, pos, &a)
+	history := a["history"].([]any)
+	if a["status"] != "completed" || a["escalation_level"].(float64) != 0 || len(history) < 7 ||
+		history[1].(map[string]any)["actor"] != "li.wei" || history[5].(map[string]any)["actor"] != "zhao.lead" {
+		t.Fatalf("application = %v", a)
+	}
+	if resp := getJSONAuth(t, api+"/applications/"+id, other, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("another station reads: %d", resp.StatusCode)
+	}
+	var mine []map[string]any
+	if resp := getJSONAuth(t, api+"/me/applications", zhang, pos, &mine); resp.StatusCode != 200 || len(mine) != 2 {
+		t.Fatalf("my applications: %d %v", resp.StatusCode, mine)
+	}
+}

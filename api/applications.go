@@ -1,0 +1,233 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/projections"
+)
+
+type applyRequest struct {
+	StationID string           `json:"station_id"`
+	ServiceID string           `json:"service_id"`
+	Applicant domain.Applicant `json:"applicant"`
+	Channel   string           `json:"channel"`
+	TicketID  string           `json:"ticket_id"`
+}
+
+// apply opens an application: online by the resident, or at the counter
+// by the station's staff.
+func (s *Server) apply(c *gin.Context) {
+	var req applyRequest
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	w := who(c)
+	switch {
+	case w.Role == domain.RoleResident && req.Channel != "online":
+		problem(c, invalid("channel", "residents apply online (群众只能网上申请)"))
+		return
+	case w.Role == domain.RoleStaff && w.Station != req.StationID:
+		write(c, Problem{Type: "/problems/forbidden", Title: "Not your station (非本所业务)", Status: http.StatusForbidden})
+		return
+	}
+	checked, err := req.Applicant.Check(s.now().In(s.loc))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	if err := domain.CheckID("station_id", req.StationID); err != nil {
+		problem(c, err)
+		return
+	}
+	cat, err := s.catalogue(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	svc, ok := cat[req.ServiceID]
+	if !ok {
+		problem(c, invalid("service_id", "unknown service (业务不存在)"))
+		return
+	}
+	owner := s.residentID(checked.Phone)
+	if w.Role == domain.RoleResident {
+		owner = w.ID
+	}
+	id := uuid.NewString()
+	person := domain.Person{Ref: s.hall.Ref(checked), Name: domain.MaskName(checked.Name), ID: checked.ID.Masked(), Phone: domain.MaskPhone(checked.Phone)}
+	res, err := app.Execute(c.Request.Context(), s.h, "application-"+id, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
+		return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: req.StationID, Channel: req.Channel, TicketID: req.TicketID,
+			Applicant: person, Owner: owner}, svc)
+	})
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	written(c, http.StatusCreated, res, gin.H{"id": id, "status": domain.Submitted})
+}
+
+// onApplication loads an application the caller may act on (its owner, the
+// staff of its station, managers and admin; others are told it does not
+// exist) and appends what decide makes of it.
+func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		stream := "application-" + c.Param("id")
+		a, _, err := app.Load[domain.Application](ctx, s.log, stream)
+		w := who(c)
+		if err == nil && (!a.Exists() ||
+			(w.Role == domain.RoleResident && a.Owner != w.ID) ||
+			(w.Role == domain.RoleStaff && a.StationID != w.Station)) {
+			err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
+		}
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		cal, err := s.calendar(c)
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		raw, err := readBody(c)
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		c.Set("body", raw)
+		today := s.today()
+		res, err := app.Execute(ctx, s.h, stream, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
+			return decide(c, a, w.ID, today, cal)
+		})
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		after, _, err := app.Load[domain.Application](ctx, s.log, stream)
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		out := gin.H{"id": c.Param("id"), "status": after.Status}
+		if !after.Deadline.IsZero() {
+			out["deadline"] = after.Deadline
+		}
+		written(c, http.StatusOK, res, out)
+	}
+}
+
+// body decodes the request body the handler read before deciding.
+func body(c *gin.Context, v any) error {
+	raw, _ := c.Get("body")
+	b, _ := raw.([]byte)
+	if len(b) == 0 {
+		return nil // every field optional: the decision says what is missing
+	}
+	return decodeStrict(b, v)
+}
+
+func (s *Server) applicationRoutes(v1 *gin.RouterGroup) {
+	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
+	anyone.POST("/applications", s.apply)
+	anyone.GET("/applications/:id", s.application)
+	counter := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager))
+	type note struct {
+		Note   string   `json:"note"`
+		Reason string   `json:"reason"`
+		Days   int      `json:"days"`
+		Score  int      `json:"score"`
+		Text   string   `json:"comment"`
+		Miss   []string `json:"missing"`
+	}
+	on := func(g *gin.RouterGroup, path string, decide func(n note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error)) {
+		g.POST("/applications/:id/"+path, s.onApplication(func(c *gin.Context, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+			var n note
+			if err := body(c, &n); err != nil {
+				return nil, err
+			}
+			return decide(n, a, by, today, cal)
+		}))
+	}
+	on(counter, "accept", func(_ note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+		return a.Accept(by, today, cal)
+	})
+	on(counter, "request-supplement", func(n note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+		return a.RequestSupplement(by, n.Miss, today, cal)
+	})
+	on(counter, "supplement", func(_ note, a *domain.Application, _ string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+		return a.ReceiveSupplement(today, cal)
+	})
+	on(counter, "approve", func(n note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+		return a.Approve(by, n.Note)
+	})
+	on(counter, "reject", func(n note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+		return a.Reject(by, n.Reason)
+	})
+	on(counter, "complete", func(_ note, a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+		return a.Complete(by, today)
+	})
+	for _, step := range []string{"verify", "rectify", "reply"} {
+		on(counter, "remediation/"+step, func(n note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+			return a.Remediate(step, by, n.Note)
+		})
+	}
+	on(v1.Group("", s.allow(domain.RoleManager)), "extend", func(n note, a *domain.Application, by string, _ calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+		return a.Extend(by, n.Reason, n.Days, cal)
+	})
+	residents := v1.Group("", s.allow(domain.RoleResident))
+	on(residents, "rate", func(n note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+		return a.Rate(by, n.Score, n.Text, today, cal)
+	})
+	on(anyone, "withdraw", func(_ note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+		return a.Withdraw(by)
+	})
+	v1.GET("/me/applications", s.allow(domain.RoleResident), s.myApplications)
+}
+
+// application answers the contract's view of an application.
+func (s *Server) application(c *gin.Context) {
+	a, ok, err := projections.ApplicationOf(c.Request.Context(), s.views, c.Param("id"))
+	w := who(c)
+	if err == nil && (!ok || (w.Role == domain.RoleResident && a.Owner != w.ID) || (w.Role == domain.RoleStaff && a.Station != w.Station)) {
+		err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
+	}
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	cal, err := s.calendar(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	out := gin.H{"id": a.ID, "status": a.Status, "station_id": a.Station, "service_id": a.Service, "escalation_level": a.Escalation,
+		"history": a.History, "applicant": a.Applicant}
+	if !a.Deadline.IsZero() {
+		_, left := a.SLA(s.today(), cal, domain.DefaultEscalation)
+		out["deadline"], out["working_days_left"] = a.Deadline, left
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) myApplications(c *gin.Context) {
+	ids, err := projections.Scan[string](c.Request.Context(), s.views.Store(), s.views.NS("applications", "by-resident"), who(c).ID+"/", projections.PrefixEnd(who(c).ID+"/"))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	out := []projections.AppView{}
+	for _, id := range ids {
+		if a, ok, err := projections.ApplicationOf(c.Request.Context(), s.views, id); err == nil && ok {
+			out = append(out, a)
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
