@@ -47,6 +47,13 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
+	if st, _, err := app.Load[domain.Station](c.Request.Context(), s.log, "station-"+req.StationID); err != nil || !st.Registered() {
+		if err == nil {
+			err = invalid("station_id", "unknown station (派出所不存在)")
+		}
+		problem(c, err)
+		return
+	}
 	cat, err := s.catalogue(c)
 	if err != nil {
 		problem(c, err)

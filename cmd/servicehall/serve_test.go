@@ -654,6 +654,9 @@ func TestApplicationOverHTTP(t *testing.T) {
 	if resp, _ := send(t, "POST", api+"/applications", zhang, `{"station_id":"gulou","service_id":"birth","channel":"online",`+applicant+`}`); resp.StatusCode != 422 {
 		t.Fatalf("online application for a counter-only service: %d", resp.StatusCode)
 	}
+	if resp, _ := send(t, "POST", api+"/applications", zhang, `{"station_id":"nowhere","service_id":"permit","channel":"online",`+applicant+`}`); resp.StatusCode != 422 {
+		t.Fatalf("application to an unknown station: %d", resp.StatusCode)
+	}
 	if resp, _ := send(t, "POST", api+"/applications", zhang, `{"station_id":"gulou","service_id":"permit","channel":"online",`+applicant+`}`); resp.StatusCode != 201 {
 		t.Fatalf("online application: %d", resp.StatusCode)
 	}
