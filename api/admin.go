@@ -91,6 +91,19 @@ func (s *Server) catalogue(c *gin.Context) (map[string]domain.Service, error) {
 	return cat.Services, nil
 }
 
+// service reads one service of the catalogue; an unknown id is invalid input.
+func (s *Server) service(c *gin.Context, id string) (domain.Service, error) {
+	cat, err := s.catalogue(c)
+	if err != nil {
+		return domain.Service{}, err
+	}
+	svc, ok := cat[id]
+	if !ok {
+		return svc, invalid("service_id", "unknown service (业务不存在)")
+	}
+	return svc, nil
+}
+
 func (s *Server) addCounter(c *gin.Context) {
 	var req domain.Counter
 	if err := bind(c, &req); err != nil {

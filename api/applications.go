@@ -54,14 +54,9 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	cat, err := s.catalogue(c)
+	svc, err := s.service(c, req.ServiceID)
 	if err != nil {
 		problem(c, err)
-		return
-	}
-	svc, ok := cat[req.ServiceID]
-	if !ok {
-		problem(c, invalid("service_id", "unknown service (业务不存在)"))
 		return
 	}
 	owner := s.residentID(checked.Phone)
@@ -90,9 +85,7 @@ func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application
 		stream := "application-" + c.Param("id")
 		a, _, err := app.Load[domain.Application](ctx, s.log, stream)
 		w := who(c)
-		if err == nil && (!a.Exists() ||
-			(w.Role == domain.RoleResident && a.Owner != w.ID) ||
-			(w.Role == domain.RoleStaff && a.StationID != w.Station)) {
+		if err == nil && (!a.Exists() || !mayAccess(w, a.Owner, a.StationID)) {
 			err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
 		}
 		if err != nil {
@@ -111,17 +104,17 @@ func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application
 		}
 		c.Set("body", raw)
 		today := s.today()
+		var after domain.Application // the state decided on, then its events: the answer
 		res, err := app.Execute(ctx, s.h, stream, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
+			after = *a
 			return decide(c, a, w.ID, today, cal)
 		})
 		if err != nil {
 			problem(c, err)
 			return
 		}
-		after, _, err := app.Load[domain.Application](ctx, s.log, stream)
-		if err != nil {
-			problem(c, err)
-			return
+		for _, e := range res.Events {
+			after.Apply(e)
 		}
 		out := gin.H{"id": c.Param("id"), "status": after.Status}
 		if !after.Deadline.IsZero() {
@@ -203,7 +196,7 @@ func (s *Server) applicationRoutes(v1 *gin.RouterGroup) {
 func (s *Server) application(c *gin.Context) {
 	a, ok, err := projections.ApplicationOf(c.Request.Context(), s.views, c.Param("id"))
 	w := who(c)
-	if err == nil && (!ok || (w.Role == domain.RoleResident && a.Owner != w.ID) || (w.Role == domain.RoleStaff && a.Station != w.Station)) {
+	if err == nil && (!ok || !mayAccess(w, a.Owner, a.Station)) {
 		err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
 	}
 	if err != nil {

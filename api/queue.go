@@ -61,14 +61,9 @@ func (s *Server) issueTicket(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	cat, err := s.catalogue(c)
+	svc, err := s.service(c, req.ServiceID)
 	if err != nil {
 		problem(c, err)
-		return
-	}
-	svc, ok := cat[req.ServiceID]
-	if !ok {
-		problem(c, invalid("service_id", "unknown service (业务不存在)"))
 		return
 	}
 	var t app.Ticket

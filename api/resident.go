@@ -187,22 +187,23 @@ func (s *Server) book(c *gin.Context) {
 		"date": b.Date, "start": b.Start, "end": b.End, "resident": b.Resident})
 }
 
-// mayRead says whether the caller may see an appointment: its owner, the
-// staff of its station, managers and admin. Others are told it does not
-// exist, so that ids cannot be probed.
-func mayRead(w Who, a projections.AppointmentView) bool {
+// mayAccess says whether the caller may see or change a resident's
+// appointment or application: the resident who owns it, the staff of its
+// station, managers and admin. Others are told it does not exist, so that
+// ids cannot be probed.
+func mayAccess(w Who, owner, station string) bool {
 	switch w.Role {
 	case domain.RoleResident:
-		return a.Owner == w.ID
+		return owner == w.ID
 	case domain.RoleStaff:
-		return a.Station == w.Station
+		return station == w.Station
 	}
 	return true
 }
 
 func (s *Server) appointment(c *gin.Context) {
 	a, ok, err := projections.AppointmentOf(c.Request.Context(), s.views, c.Param("id"))
-	if err == nil && (!ok || !mayRead(who(c), a)) {
+	if err == nil && (!ok || !mayAccess(who(c), a.Owner, a.Station)) {
 		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
 	}
 	if err != nil {
@@ -221,23 +222,11 @@ func (s *Server) myAppointments(c *gin.Context) {
 	c.JSON(http.StatusOK, as)
 }
 
-// mayAct says whether the caller may change an appointment: its owner and
-// the staff of its station; managers and admin.
-func mayAct(w Who, a *domain.Appointment) bool {
-	switch w.Role {
-	case domain.RoleResident:
-		return a.Owner == w.ID
-	case domain.RoleStaff:
-		return a.StationID == w.Station
-	}
-	return true
-}
-
 // actOn loads an appointment from the log for a caller allowed to change
 // it; anyone else is told it does not exist.
 func (s *Server) actOn(c *gin.Context) (*domain.Appointment, bool) {
 	a, _, err := app.Load[domain.Appointment](c.Request.Context(), s.log, "appointment-"+c.Param("id"))
-	if err == nil && (!a.Exists() || !mayAct(who(c), a)) {
+	if err == nil && (!a.Exists() || !mayAccess(who(c), a.Owner, a.StationID)) {
 		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
 	}
 	if err != nil {
@@ -298,12 +287,12 @@ func (s *Server) checkIn(c *gin.Context) {
 	if !ok {
 		return
 	}
-	cat, err := s.catalogue(c)
+	svc, err := s.service(c, a.ServiceID)
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	t, res, err := s.hall.CheckIn(c.Request.Context(), c.Param("id"), cat[a.ServiceID], s.meta(c))
+	t, res, err := s.hall.CheckIn(c.Request.Context(), c.Param("id"), svc, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
