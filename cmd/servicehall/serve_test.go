@@ -307,6 +307,27 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 	}
 }
 
+// call is one request of a test's setup.
+type call struct{ method, path, body string }
+
+// configured starts serve with a known admin password and resident codes
+// returned, makes the admin's calls, and returns the API's base URL, the
+// admin's token and the stop function.
+func configured(t *testing.T, extra []string, calls ...call) (api, admin string, stop func() error) {
+	t.Helper()
+	base, _, stop := startServe(t, t.TempDir(), append([]string{"--demo-otp", "--admin-password", "admin-pass-1"}, extra...)...)
+	api = base + "/api/v1"
+	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
+	admin = out["token"].(string)
+	for _, c := range calls {
+		if resp, out := send(t, c.method, api+c.path, admin, c.body); resp.StatusCode >= 300 {
+			stop()
+			t.Fatalf("%s %s: %d %v", c.method, c.path, resp.StatusCode, out)
+		}
+	}
+	return api, admin, stop
+}
+
 // residentLogin gets a resident token through the one-time code.
 func residentLogin(t *testing.T, api, phone string) string {
 	t.Helper()
@@ -322,25 +343,17 @@ func residentLogin(t *testing.T, api, phone string) string {
 }
 
 func TestResidentsBookOverHTTP(t *testing.T) {
-	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1")
+	api, admin, stop := configured(t, nil,
+		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":2}]}`},
+	)
 	defer stop()
-	api := base + "/api/v1"
-	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
-	admin := out["token"].(string)
-	for _, step := range []struct{ method, path, body string }{
-		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
-		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
-		{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":2}]}`},
-	} {
-		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
-		}
-	}
 
 	if resp, _ := send(t, "POST", api+"/auth/otp", "", `{"phone":"12345"}`); resp.StatusCode != 422 {
 		t.Fatalf("otp for a bad phone: %d", resp.StatusCode)
 	}
-	_, out = send(t, "POST", api+"/auth/otp", "", `{"phone":"13812345678"}`)
+	_, out := send(t, "POST", api+"/auth/otp", "", `{"phone":"13812345678"}`)
 	good := out["dev_code"].(string)
 	if resp, _ := send(t, "POST", api+"/auth/verify", "", `{"phone":"13812345678","code":"000000x"}`); resp.StatusCode != 401 {
 		t.Fatalf("wrong code: %d", resp.StatusCode)
@@ -409,23 +422,15 @@ func getJSONAuth(t *testing.T, url, token string, header map[string]string, into
 
 func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	// Three weeks of slots, so that the Saturday after next is always open.
-	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1", "--release-horizon-days", "21")
+	api, _, stop := configured(t, []string{"--release-horizon-days", "21"},
+		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
+		call{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+		call{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"11:00","service_ids":["birth"],"slot_minutes":60,"capacity":1}]}`},
+	)
 	defer stop()
-	api := base + "/api/v1"
-	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
-	admin := out["token"].(string)
-	for _, step := range []struct{ method, path, body string }{
-		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
-		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
-		{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
-		{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
-		{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"11:00","service_ids":["birth"],"slot_minutes":60,"capacity":1}]}`},
-	} {
-		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
-		}
-	}
-	_, out = send(t, "POST", api+"/auth/login", "", `{"username":"other.staff","password":"counter-pass-2"}`)
+	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"other.staff","password":"counter-pass-2"}`)
 	otherStaff := out["token"].(string)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	sat := calendar.DateOf(time.Now().In(loc)).AddDays(1)
@@ -492,24 +497,16 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 }
 
 func TestCounterDayOverHTTP(t *testing.T) {
-	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1")
-	api := base + "/api/v1"
-	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
-	admin := out["token"].(string)
-	for _, step := range []struct{ method, path, body string }{
-		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
-		{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
-		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
-		{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
-		{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth","permit"]}`},
-		{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
-		{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
-	} {
-		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
-		}
-	}
-	_, out = send(t, "POST", api+"/auth/login", "", `{"username":"li.wei","password":"counter-pass-1"}`)
+	api, _, stop := configured(t, nil,
+		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		call{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
+		call{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth","permit"]}`},
+		call{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
+		call{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+	)
+	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"li.wei","password":"counter-pass-1"}`)
 	staff := out["token"].(string)
 	_, out = send(t, "POST", api+"/auth/login", "", `{"username":"other.staff","password":"counter-pass-2"}`)
 	other := out["token"].(string)
@@ -626,23 +623,15 @@ func TestCounterDayOverHTTP(t *testing.T) {
 }
 
 func TestApplicationOverHTTP(t *testing.T) {
-	base, _, stop := startServe(t, t.TempDir(), "--demo-otp", "--admin-password", "admin-pass-1")
+	api, _, stop := configured(t, nil,
+		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		call{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
+		call{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+		call{"POST", "/users", `{"username":"zhao.lead","password":"manager-pass-1","role":"manager","station_id":"gulou"}`},
+	)
 	defer stop()
-	api := base + "/api/v1"
-	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
-	admin := out["token"].(string)
-	for _, step := range []struct{ method, path, body string }{
-		{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
-		{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
-		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
-		{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
-		{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
-		{"POST", "/users", `{"username":"zhao.lead","password":"manager-pass-1","role":"manager","station_id":"gulou"}`},
-	} {
-		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", step.method, step.path, resp.StatusCode, out)
-		}
-	}
 	login := func(u, p string) string {
 		_, out := send(t, "POST", api+"/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, u, p))
 		return out["token"].(string)
