@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,6 +44,10 @@ type Server struct {
 	reg      *prometheus.Registry
 	reqs     *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// escalation is the rule the SLA view judges applications by.
+	escalation domain.Escalation
+	rebuilds   rebuilds
+	background sync.WaitGroup // rebuilds started over HTTP
 }
 
 // Config is what a Server needs; Now defaults to the wall clock.
@@ -84,7 +89,7 @@ func New(c Config) (*Server, error) {
 		c.Now = time.Now
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: hall, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry()}
+	s := &Server{life: life, close: closeFn, hall: hall, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
@@ -104,9 +109,13 @@ func New(c Config) (*Server, error) {
 	return s, nil
 }
 
-// Close ends the long-lived responses (the hall board's event streams), so
-// that a graceful shutdown need not wait for them.
-func (s *Server) Close() { s.close() }
+// Close ends the long-lived responses (the hall board's event streams) and
+// the rebuilds started over HTTP, so that a graceful shutdown need not wait
+// for them.
+func (s *Server) Close() {
+	s.close()
+	s.background.Wait()
+}
 
 // Handler is the routed HTTP handler.
 func (s *Server) Handler() http.Handler {
@@ -156,6 +165,14 @@ func (s *Server) Handler() http.Handler {
 	admin.POST("/stations/:id/counters", s.addCounter)
 	admin.PUT("/stations/:id/hours", s.setHours)
 	admin.PUT("/calendar/:year", s.importCalendar)
+	admin.GET("/admin/projections", s.projectionList)
+	admin.POST("/admin/projections/:name/rebuild", s.rebuild)
+
+	managers := v1.Group("", s.allow(domain.RoleManager, domain.RoleAdmin))
+	managers.GET("/stats/completion", s.completionStats)
+	managers.GET("/stats/queue", s.queueStats)
+	managers.GET("/sla", s.sla)
+	managers.GET("/audit", s.audit)
 	return r
 }
 

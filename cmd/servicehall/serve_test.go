@@ -294,6 +294,35 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 	if resp, out := send(t, "PUT", api+"/calendar/2026", admin, `{"year":2027,"days":[]}`); resp.StatusCode != 422 {
 		t.Fatalf("calendar for the wrong year: %d %v", resp.StatusCode, out)
 	}
+
+	// A rebuild over HTTP swaps in an equal view while the old one serves.
+	if resp, _ := send(t, "POST", api+"/admin/projections/nope/rebuild", admin, ""); resp.StatusCode != 404 {
+		t.Fatalf("rebuild of an unknown projection: %d", resp.StatusCode)
+	}
+	if resp, out := send(t, "POST", api+"/admin/projections/availability/rebuild", admin, ""); resp.StatusCode != 202 {
+		t.Fatalf("rebuild: %d %v", resp.StatusCode, out)
+	}
+	var rebuilt bool
+	for deadline := time.Now().Add(10 * time.Second); !rebuilt && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var ps []map[string]any
+		getJSONAuth(t, api+"/admin/projections", admin, nil, &ps)
+		for _, p := range ps {
+			if r, ok := p["rebuild"].(map[string]any); ok && p["name"] == "availability" && r["running"] == false {
+				if r["error"] != nil || p["lag"].(float64) != 0 {
+					t.Fatalf("after the rebuild: %v", p)
+				}
+				rebuilt = true
+			}
+		}
+	}
+	if !rebuilt {
+		t.Fatal("the rebuild did not finish within 10 s")
+	}
+	var again []map[string]any
+	getJSON(t, fmt.Sprintf("%s/stations/gulou/availability?service_id=birth&from=%s&to=%s", api, today, today.AddDays(13)), nil, &again)
+	if fmt.Sprint(again) != fmt.Sprint(slots) {
+		t.Fatalf("rebuilt availability differs:\n%v\n%v", again, slots)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -682,8 +711,17 @@ func TestApplicationOverHTTP(t *testing.T) {
 	if resp, _ := do(staff, "extend", `{"days":5,"reason":"需上级审批"}`); resp.StatusCode != 403 {
 		t.Fatalf("staff extends: %d", resp.StatusCode)
 	}
-	if resp, out := do(lead, "extend", `{"days":5,"reason":"需上级审批"}`); resp.StatusCode != 200 {
+	resp, out = do(lead, "extend", `{"days":5,"reason":"需上级审批"}`)
+	if resp.StatusCode != 200 {
 		t.Fatalf("manager extends: %d %v", resp.StatusCode, out)
+	}
+	var sla []map[string]any
+	if resp := getJSONAuth(t, api+"/sla", lead, map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}, &sla); resp.StatusCode != 200 ||
+		len(sla) != 1 || sla[0]["application_id"] != id || sla[0]["state"] != "on_track" || sla[0]["working_days_left"].(float64) < 20 {
+		t.Fatalf("SLA list while open: %d %v", resp.StatusCode, sla)
+	}
+	if resp := getJSONAuth(t, api+"/sla?state=overdue", lead, nil, &sla); resp.StatusCode != 200 || len(sla) != 0 {
+		t.Fatalf("overdue list: %d %v", resp.StatusCode, sla)
 	}
 	if resp, _ := do(lead, "approve", `{"note":"材料齐全"}`); resp.StatusCode != 200 {
 		t.Fatalf("approve: %d", resp.StatusCode)
@@ -721,4 +759,48 @@ func TestApplicationOverHTTP(t *testing.T) {
 	if resp := getJSONAuth(t, api+"/me/applications", zhang, pos, &mine); resp.StatusCode != 200 || len(mine) != 2 {
 		t.Fatalf("my applications: %d %v", resp.StatusCode, mine)
 	}
+
+	// The manager reads the figures and who decided what.
+	today := time.Now().In(shanghai(t)).Format(time.DateOnly)
+	later := time.Now().In(shanghai(t)).AddDate(0, 3, 0).Format(time.DateOnly)
+	var rates []map[string]any
+	if resp := getJSONAuth(t, api+"/stats/completion?from="+today+"&to="+later+"&by=service", lead, pos, &rates); resp.StatusCode != 200 ||
+		len(rates) != 1 || rates[0]["key"] != "birth" || rates[0]["due"].(float64) != 1 || rates[0]["completed"].(float64) != 1 ||
+		rates[0]["completion_rate"].(float64) != 1 || rates[0]["on_time_rate"].(float64) != 1 {
+		t.Fatalf("completion: %d %v", resp.StatusCode, rates)
+	}
+	if resp := getJSONAuth(t, api+"/stats/completion?station_id=xicheng&from="+today+"&to="+later, lead, nil, nil); resp.StatusCode != 403 {
+		t.Fatalf("another station's figures: %d", resp.StatusCode)
+	}
+	if resp := getJSONAuth(t, api+"/stats/completion?from="+later+"&to="+today, lead, nil, nil); resp.StatusCode != 422 {
+		t.Fatalf("reversed range: %d", resp.StatusCode)
+	}
+	// As of yesterday nothing had been due or done.
+	yesterday := time.Now().In(shanghai(t)).AddDate(0, 0, -1).Format(time.DateOnly)
+	if resp := getJSONAuth(t, api+"/stats/completion?from="+today+"&to="+later+"&as_of="+yesterday, lead, nil, &rates); resp.StatusCode != 200 || len(rates) != 0 {
+		t.Fatalf("completion as of yesterday: %d %v", resp.StatusCode, rates)
+	}
+	if resp := getJSONAuth(t, api+"/sla", staff, nil, nil); resp.StatusCode != 403 {
+		t.Fatalf("staff reads the SLA list: %d", resp.StatusCode)
+	}
+	var trail []map[string]any
+	if resp := getJSONAuth(t, api+"/audit?stream=application-"+id, lead, nil, &trail); resp.StatusCode != 200 || len(trail) != 13 ||
+		trail[1]["actor"] != "li.wei" || trail[4]["actor"] != "zhao.lead" {
+		t.Fatalf("audit of the application: %d %v", resp.StatusCode, trail)
+	}
+	if resp := getJSONAuth(t, api+"/audit?actor=zhao.lead", lead, pos, &trail); resp.StatusCode != 200 || len(trail) != 5 {
+		t.Fatalf("audit of the manager: %d %v", resp.StatusCode, trail)
+	}
+	if resp := getJSONAuth(t, api+"/audit", lead, nil, nil); resp.StatusCode != 422 {
+		t.Fatalf("audit without stream or actor: %d", resp.StatusCode)
+	}
+}
+
+func shanghai(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

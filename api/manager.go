@@ -1,0 +1,254 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// scope is the station a manager's read is about: the station_id asked
+// for, which a manager tied to a station may only set to their own.
+func scope(c *gin.Context, required bool) (string, bool) {
+	w, station := who(c), c.Query("station_id")
+	if w.Station != "" && w.Role != domain.RoleAdmin {
+		if station != "" && station != w.Station {
+			write(c, Problem{Type: "/problems/forbidden", Title: "Another station's figures (无权查看其他派出所数据)", Status: http.StatusForbidden})
+			return "", false
+		}
+		station = w.Station
+	}
+	if required && station == "" {
+		problem(c, invalid("station_id", "required (必填)"))
+		return "", false
+	}
+	return station, true
+}
+
+// viewsAsOf answers from the live views, or with as_of=D from the named
+// projections rebuilt in memory from the events before the end of day D.
+func (s *Server) viewsAsOf(c *gin.Context, ps ...projections.Projection) (projections.Views, calendar.Date, bool) {
+	today := calendar.DateOf(s.now().In(s.loc))
+	if c.Query("as_of") == "" {
+		return s.views, today, true
+	}
+	d, err := date(c, "as_of")
+	if err == nil && d.After(today) {
+		err = invalid("as_of", "not in the future (不能晚于今天)")
+	}
+	if err != nil {
+		problem(c, err)
+		return nil, d, false
+	}
+	v, err := projections.AsOf(c.Request.Context(), s.log, d.AddDays(1).In(s.loc), ps...)
+	if err != nil {
+		problem(c, err)
+		return nil, d, false
+	}
+	return v, d, true
+}
+
+func (s *Server) completionStats(c *gin.Context) {
+	station, ok := scope(c, true)
+	if !ok {
+		return
+	}
+	from, to, err := span(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	by := c.DefaultQuery("by", "service")
+	if by != "service" && by != "day" && by != "month" {
+		problem(c, invalid("by", "service, day or month (应为 service、day 或 month)"))
+		return
+	}
+	v, _, ok := s.viewsAsOf(c, projections.Completion{})
+	if !ok {
+		return
+	}
+	rows, err := projections.CompletionRates(c.Request.Context(), v, station, from, to, by)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, rows)
+}
+
+func (s *Server) sla(c *gin.Context) {
+	station, ok := scope(c, false)
+	if !ok {
+		return
+	}
+	state := c.Query("state")
+	switch state {
+	case "", "on_track", "warning", "overdue", "paused":
+	default:
+		problem(c, invalid("state", "on_track, warning, overdue or paused (状态不正确)"))
+		return
+	}
+	v, today, ok := s.viewsAsOf(c, projections.Applications{})
+	if !ok {
+		return
+	}
+	cal, err := projections.Calendar(c.Request.Context(), s.views)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	rows, err := projections.SLA(c.Request.Context(), v, today, cal, s.escalation, state)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	out := []projections.SLARow{}
+	for _, r := range rows {
+		if station == "" || r.Station == station {
+			out = append(out, r)
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) queueStats(c *gin.Context) {
+	station, ok := scope(c, true)
+	if !ok {
+		return
+	}
+	d, err := date(c, "date")
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	v, _, ok := s.viewsAsOf(c, projections.Queues{})
+	if !ok {
+		return
+	}
+	day, err := projections.DayOf(c.Request.Context(), v, station, d)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	st := day.Stats
+	c.JSON(http.StatusOK, gin.H{
+		"station_id": station, "date": d, "tickets": st.Tickets, "served": st.Served, "no_shows": st.NoShows, "cancelled": st.Cancelled,
+		"avg_wait_minutes": round1(st.Wait.Value()), "avg_service_minutes": round1(st.Service.Value()),
+	})
+}
+
+func round1(x float64) float64 { return float64(int(x*10+0.5)) / 10 }
+
+// audit reads a stream's history (from the log) or an actor's decisions
+// (from the audit view).
+func (s *Server) audit(c *gin.Context) {
+	stream, actor := c.Query("stream"), c.Query("actor")
+	if (stream == "") == (actor == "") {
+		problem(c, invalid("stream", "give stream or actor, one of them (请提供 stream 或 actor 之一)"))
+		return
+	}
+	var (
+		out []projections.Entry
+		err error
+	)
+	if stream != "" {
+		out, err = projections.AuditByStream(c.Request.Context(), s.log, stream)
+	} else {
+		out, err = projections.AuditByActor(c.Request.Context(), s.views, actor)
+	}
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	if out == nil {
+		out = []projections.Entry{}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// rebuilds tracks the rebuilds the admin started over HTTP.
+type rebuilds struct {
+	mu    sync.Mutex
+	state map[string]*rebuildState
+}
+
+type rebuildState struct {
+	Running  bool   `json:"running"`
+	Position uint64 `json:"position"`
+	Head     uint64 `json:"head"`
+	Error    string `json:"error,omitempty"`
+}
+
+func (s *Server) projectionList(c *gin.Context) {
+	type row struct {
+		Name     string        `json:"name"`
+		Position uint64        `json:"position"`
+		Lag      uint64        `json:"lag"`
+		Error    string        `json:"error,omitempty"`
+		Rebuild  *rebuildState `json:"rebuild,omitempty"`
+	}
+	out := []row{}
+	s.rebuilds.mu.Lock()
+	defer s.rebuilds.mu.Unlock()
+	for _, name := range s.views.Names() {
+		r := row{Name: name, Position: s.views.Position(name)}
+		lag, err := s.views.Lag(c.Request.Context(), name)
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		r.Lag = lag
+		if err := s.views.Err(name); err != nil {
+			r.Error = err.Error()
+		}
+		if st := s.rebuilds.state[name]; st != nil {
+			cp := *st
+			r.Rebuild = &cp
+		}
+		out = append(out, r)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// rebuild starts a blue/green rebuild of one projection and answers 202;
+// the live view keeps serving, and GET /admin/projections shows progress.
+func (s *Server) rebuild(c *gin.Context) {
+	name := c.Param("name")
+	if !slices.Contains(s.views.Names(), name) {
+		problem(c, fmt.Errorf("%w: projection %q (投影不存在)", domain.ErrNotFound, name))
+		return
+	}
+	s.rebuilds.mu.Lock()
+	defer s.rebuilds.mu.Unlock()
+	if s.rebuilds.state == nil {
+		s.rebuilds.state = map[string]*rebuildState{}
+	}
+	if st := s.rebuilds.state[name]; st != nil && st.Running {
+		problem(c, fmt.Errorf("%w: projection %q is being rebuilt (正在重建)", domain.ErrState, name))
+		return
+	}
+	st := &rebuildState{Running: true}
+	s.rebuilds.state[name] = st
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		err := s.views.Rebuild(s.life, []string{name}, func(pos, head uint64) {
+			s.rebuilds.mu.Lock()
+			st.Position, st.Head = pos, head
+			s.rebuilds.mu.Unlock()
+		})
+		s.rebuilds.mu.Lock()
+		defer s.rebuilds.mu.Unlock()
+		st.Running = false
+		if err != nil {
+			st.Error = err.Error()
+			s.logger.Error("rebuild", "projection", name, "error", err)
+		}
+	}()
+	c.JSON(http.StatusAccepted, gin.H{"name": name, "status": "rebuilding"})
+}
