@@ -265,12 +265,16 @@ type (
 		InSlot           bool
 	}
 	AppointmentNoShow struct{}
+	// ReminderSent records that the day-before reminder went out (the
+	// outbox's mark: sent at least once, recorded once).
+	ReminderSent struct{ At time.Time }
 )
 
 // Appointment is one booking's life.
 type Appointment struct {
 	AppointmentBooked
-	Status string
+	Status   string
+	Reminded bool
 }
 
 func (a *Appointment) Apply(e Event) {
@@ -285,7 +289,21 @@ func (a *Appointment) Apply(e Event) {
 		a.Status = CheckedIn
 	case AppointmentNoShow:
 		a.Status = NoShow
+	case ReminderSent:
+		a.Reminded = true
 	}
+}
+
+// Remind records a sent reminder, once, for a booking still to come; for
+// any other there is nothing to do.
+func (a *Appointment) Remind(at time.Time) ([]Event, error) {
+	if !a.Exists() {
+		return nil, fmt.Errorf("%w: appointment (预约不存在)", ErrNotFound)
+	}
+	if a.Reminded || a.Status != Booked {
+		return nil, nil
+	}
+	return []Event{ReminderSent{at}}, nil
 }
 
 func (a *Appointment) Exists() bool { return a.Status != "" }
@@ -366,5 +384,5 @@ func (a *Appointment) MarkNoShow(now time.Time, grace time.Duration) ([]Event, e
 func init() {
 	register(SlotReleased{}, SlotBooked{}, SlotFreed{},
 		BookingHeld{}, BookingMoved{}, BookingEnded{}, NoShowCounted{},
-		AppointmentBooked{}, AppointmentRescheduled{}, AppointmentCancelled{}, AppointmentCheckedIn{}, AppointmentNoShow{})
+		AppointmentBooked{}, AppointmentRescheduled{}, AppointmentCancelled{}, AppointmentCheckedIn{}, AppointmentNoShow{}, ReminderSent{})
 }

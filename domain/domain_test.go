@@ -3,6 +3,7 @@ package domain_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -339,6 +340,17 @@ func TestAppointment(t *testing.T) {
 	then(t, got, err)
 	got, err = a.Reschedule(day("2025-10-13"), clock("10:00"), clock("10:30"), at("2025-10-13 10:30"))
 	thenError(t, got, err, domain.ErrState)
+	got, err = a.Remind(at("2025-10-10 18:00"))
+	then(t, got, err) // no reminder for a cancelled booking
+}
+
+func TestReminderOnce(t *testing.T) {
+	a := given[domain.Appointment](t, booked())
+	got, err := a.Remind(at("2025-10-10 18:00"))
+	then(t, got, err, domain.ReminderSent{At: at("2025-10-10 18:00")})
+	a = given[domain.Appointment](t, booked(), domain.ReminderSent{At: at("2025-10-10 18:00")})
+	got, err = a.Remind(at("2025-10-10 18:10"))
+	then(t, got, err)
 }
 
 func issued(id, number, svc, priority string, seq int, inSlot bool) domain.TicketIssued {
@@ -426,8 +438,21 @@ func TestQueueRecallNoShowParkTransferClose(t *testing.T) {
 	q.Apply(got[0])
 	got, err = q.Recall("w1", 2, now)
 	thenError(t, got, err, domain.ErrState)
+	// The sweep waits a while after the last recall before closing the ticket.
+	if got := q.Abandoned(2, 5*time.Minute, now.Add(4*time.Minute)); len(got) != 0 {
+		t.Fatalf("abandoned 4 minutes after the last recall: %v", got)
+	}
+	if got := q.Abandoned(2, 5*time.Minute, now.Add(5*time.Minute)); !slices.Equal(got, []string{"w1"}) {
+		t.Fatalf("abandoned 5 minutes after the last recall: %v", got)
+	}
 	got, err = q.NoShow("w1", now)
 	then(t, got, err, domain.TicketNoShow{TicketID: "t1", CounterID: "w1", Recalls: 2, At: now})
+	q.Apply(got[0])
+	if got := q.Abandoned(2, 5*time.Minute, now.Add(time.Hour)); len(got) != 0 {
+		t.Fatalf("abandoned after the no-show: %v", got)
+	}
+	got, err = q.CloseDay("end of day", now)
+	then(t, got, err, domain.DayClosed{Cancelled: []string{"t2"}, Reason: "end of day", At: now, Issued: 2, NoShows: 1})
 
 	q = given[domain.Queue](t, append(base, domain.TicketParked{TicketID: "t1", CounterID: "w1", At: now})...)
 	got, err = q.CallNext("w1", now)
@@ -449,7 +474,7 @@ func TestQueueRecallNoShowParkTransferClose(t *testing.T) {
 		t.Fatalf("after transfer the idcard line holds %v", w)
 	}
 	got, err = q.CloseDay("end of day", now)
-	then(t, got, err, domain.DayClosed{Cancelled: []string{"t1", "t2"}, Reason: "end of day", At: now})
+	then(t, got, err, domain.DayClosed{Cancelled: []string{"t1", "t2"}, Reason: "end of day", At: now, Issued: 2})
 	q.Apply(got[0])
 	got, err = q.Issue("t9", "birth", "A", "", "", false, now)
 	thenError(t, got, err, domain.ErrState)

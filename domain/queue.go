@@ -85,14 +85,17 @@ type (
 		Cancelled []string
 		Reason    string
 		At        time.Time
+		// The day's figures as the queue saw them when it closed.
+		Issued, Completed, NoShows int
 	}
 )
 
 type Ticket struct {
 	TicketIssued
-	State   string
-	Counter string
-	Recalls int
+	State    string
+	Counter  string
+	Recalls  int
+	CalledAt time.Time // the last call or recall
 }
 
 // rank orders the queue: appointments checked in within their slot, then
@@ -142,10 +145,11 @@ func (q *Queue) Apply(e Event) {
 		q.Counters[e.CounterID].State = Closed
 	case TicketCalled:
 		t := q.Tickets[e.TicketID]
-		t.State, t.Counter, t.Recalls = Called, e.CounterID, 0
+		t.State, t.Counter, t.Recalls, t.CalledAt = Called, e.CounterID, 0, e.At
 		q.Counters[e.CounterID].Current = e.TicketID
 	case TicketRecalled:
-		q.Tickets[e.TicketID].Recalls = e.Count
+		t := q.Tickets[e.TicketID]
+		t.Recalls, t.CalledAt = e.Count, e.At
 	case ServiceStarted:
 		q.Tickets[e.TicketID].State = Serving
 	case TicketCompleted:
@@ -465,7 +469,32 @@ func (q *Queue) CloseDay(reason string, at time.Time) ([]Event, error) {
 		}
 	}
 	slices.Sort(cancelled)
-	return []Event{DayClosed{cancelled, reason, at}}, nil
+	closed := DayClosed{Cancelled: cancelled, Reason: reason, At: at}
+	for _, t := range q.Tickets {
+		closed.Issued++
+		switch t.State {
+		case Done:
+			closed.Completed++
+		case Skipped:
+			closed.NoShows++
+		}
+	}
+	return []Event{closed}, nil
+}
+
+// Abandoned lists the counters whose called ticket was recalls times
+// recalled and nobody came within wait of the last call: the no-show sweep
+// closes them, so a counter is not held by someone who left.
+func (q *Queue) Abandoned(recalls int, wait time.Duration, now time.Time) []string {
+	var out []string
+	for id, c := range q.Counters {
+		t := q.Tickets[c.Current]
+		if t != nil && t.State == Called && t.Recalls >= recalls && !now.Before(t.CalledAt.Add(wait)) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func init() {
