@@ -255,7 +255,7 @@ func (s *Server) counterRoutes(g *gin.RouterGroup) {
 		return q.Call(counter, req.Number, at)
 	})
 	act("recall", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		return q.Recall(counter, maxRecalls, at)
+		return q.Recall(counter, domain.MaxRecalls, at)
 	})
 	act("start", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
 		return q.Start(counter, at)
@@ -297,7 +297,3 @@ func (s *Server) counterRoutes(g *gin.RouterGroup) {
 
 // binder decodes a request body into v.
 type binder func(v any) error
-
-// maxRecalls is how often a called ticket is called again before the
-// counter should mark it a no-show.
-const maxRecalls = 2

@@ -230,3 +230,28 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 	}
 	return t, res, err
 }
+
+// NoShow marks a booking missed once its slot is over plus the grace
+// period, and counts it against the resident (three in six months suspend
+// online booking). The place is not given back: the slot is over.
+func (hl *Hall) NoShow(ctx context.Context, id string, m Meta) (Result, error) {
+	var a domain.Appointment
+	res, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
+		a = *ap
+		return ap.MarkNoShow(m.At, hl.policy.Grace)
+	})
+	// Marked before but not counted (a crash in between): count it now.
+	if err != nil || (len(res.Events) == 0 && a.Status != domain.NoShow) {
+		return res, err
+	}
+	r, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
+		return r.CountNoShow(id, m.At)
+	})
+	if r.Position > res.Position {
+		res = r
+	}
+	return res, err
+}
+
+// Policy is the booking policy the hall applies.
+func (hl *Hall) Policy() domain.Policy { return hl.policy }

@@ -90,6 +90,10 @@ type (
 	}
 )
 
+// MaxRecalls is how often a called ticket is called again before the
+// counter marks it a no-show (the sweep does, if the counter does not).
+const MaxRecalls = 2
+
 type Ticket struct {
 	TicketIssued
 	State    string

@@ -47,10 +47,12 @@ type AppointmentView struct {
 	TicketID string        `json:"ticket_id,omitempty"`
 	Number   string        `json:"ticket_number,omitempty"`
 	Owner    string        `json:"owner,omitempty"`
+	Reminded bool          `json:"reminded,omitempty"`
 }
 
 // Residents keeps appointments by id and by owner (the login that booked,
-// else the resident's reference), for "my appointments".
+// else the resident's reference), for "my appointments"; and the bookings
+// still open by date, for the jobs that remind and sweep no-shows.
 type Residents struct{}
 
 func (Residents) Name() string { return "residents" }
@@ -73,15 +75,23 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			owner = e.Resident.Ref
 		}
 		v.Add("by-resident", owner+"/"+e.ID, e.ID)
+		v.Add("booked", a.Date+"/"+id, id)
 		found = true
 	case domain.AppointmentRescheduled:
+		v.Delete("booked", a.Date+"/"+id)
 		a.Date, a.Start, a.End = e.Date.String(), e.Start, e.End
+		v.Add("booked", a.Date+"/"+id, id)
 	case domain.AppointmentCancelled:
 		a.Status = domain.Cancelled
+		v.Delete("booked", a.Date+"/"+id)
 	case domain.AppointmentCheckedIn:
 		a.Status, a.TicketID, a.Number = domain.CheckedIn, e.TicketID, e.Number
+		v.Delete("booked", a.Date+"/"+id)
 	case domain.AppointmentNoShow:
 		a.Status = domain.NoShow
+		v.Delete("booked", a.Date+"/"+id)
+	case domain.ReminderSent:
+		a.Reminded = true
 	}
 	if !found {
 		return fmt.Errorf("appointment %s: %s before it was booked", id, r.Type)

@@ -208,6 +208,26 @@ func AppointmentsOf(ctx context.Context, v Views, ref string) ([]AppointmentView
 	return out, nil
 }
 
+// BookedBetween lists the appointments still booked (not cancelled,
+// checked in or missed) dated from..to.
+func BookedBetween(ctx context.Context, v Views, from, to calendar.Date) ([]AppointmentView, error) {
+	ids, err := Scan[string](ctx, v.Store(), v.NS("residents", "booked"), from.String(), to.AddDays(1).String())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppointmentView, 0, len(ids))
+	for _, id := range ids {
+		a, ok, err := AppointmentOf(ctx, v, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 func decode[T any](kv KV) (T, error) {
 	var t T
 	if err := json.Unmarshal(kv.Doc, &t); err != nil {

@@ -1,0 +1,220 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// Each job does everything that is due at now, whatever ran before: that is
+// how a missed tick is caught up. The views say where to look; the command
+// path decides on fresh state, so a view that lags only delays the work.
+type work struct{ Config }
+
+func (w work) meta(job, command string, now time.Time) app.Meta {
+	return app.Meta{Actor: eventstore.Actor{ID: "system:job-" + job, Role: domain.RoleSystem}, At: now, CommandID: command}
+}
+
+func (w work) today(now time.Time) calendar.Date { return calendar.DateOf(now.In(w.Loc)) }
+
+// releaseSlots opens every station's slots from today to the horizon.
+func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
+	stations, err := projections.Stations(ctx, w.Views)
+	if err != nil {
+		return "", err
+	}
+	cal, err := projections.Calendar(ctx, w.Views)
+	if err != nil {
+		return "", err
+	}
+	today := w.today(now)
+	opened := 0
+	for _, st := range stations {
+		n, _, err := app.Release(ctx, w.Handler, st.ID, today, today.AddDays(w.Horizon-1), cal, w.Loc, w.meta("release-slots", "", now))
+		opened += n
+		if err != nil {
+			return "", fmt.Errorf("station %s: %w", st.ID, err)
+		}
+	}
+	return fmt.Sprintf("opened %d slots at %d stations, through %s", opened, len(stations), today.AddDays(w.Horizon-1)), nil
+}
+
+// escalateOverdue warns, marks overdue and escalates open applications.
+func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error) {
+	cal, err := projections.Calendar(ctx, w.Views)
+	if err != nil {
+		return "", err
+	}
+	today := w.today(now)
+	open, err := projections.SLA(ctx, w.Views, today, cal, w.Escalation, "")
+	if err != nil {
+		return "", err
+	}
+	steps := 0
+	for _, a := range open {
+		m := w.meta("escalate-overdue", "escalate-"+a.ID+"-"+today.String(), now)
+		res, err := app.Execute(ctx, w.Handler, "application-"+a.ID, m, func(ap *domain.Application) ([]domain.Event, error) {
+			return ap.Check(today, cal, w.Escalation)
+		})
+		if err != nil {
+			return "", fmt.Errorf("application %s: %w", a.ID, err)
+		}
+		steps += len(res.Events)
+	}
+	return fmt.Sprintf("checked %d open applications, %d steps", len(open), steps), nil
+}
+
+// sweepNoShows marks missed appointments and frees counters held by a
+// called ticket nobody answered after its recalls.
+func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
+	today := w.today(now)
+	booked, err := projections.BookedBetween(ctx, w.Views, calendar.Date{}, today)
+	if err != nil {
+		return "", err
+	}
+	grace := w.Hall.Policy().Grace
+	missed := 0
+	for _, a := range booked {
+		d, _ := calendar.ParseDate(a.Date)
+		if now.Before(a.End.On(d, w.Loc).Add(grace)) {
+			continue
+		}
+		res, err := w.Hall.NoShow(ctx, a.ID, w.meta("sweep-no-shows", "no-show-"+a.ID, now))
+		if errors.Is(err, domain.ErrState) { // checked in or cancelled since the view was read
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("appointment %s: %w", a.ID, err)
+		}
+		if len(res.Events) > 0 {
+			missed++
+		}
+	}
+	stations, err := projections.Stations(ctx, w.Views)
+	if err != nil {
+		return "", err
+	}
+	closed := 0
+	for _, st := range stations {
+		stream := fmt.Sprintf("queue-%s-%s", st.ID, today)
+		q, _, err := app.Load[domain.Queue](ctx, w.Handler.Store(), stream)
+		if err != nil {
+			return "", err
+		}
+		for _, counter := range q.Abandoned(domain.MaxRecalls, 5*time.Minute, now) {
+			ticket := q.Counters[counter].Current
+			res, err := app.Execute(ctx, w.Handler, stream, w.meta("sweep-no-shows", "abandoned-"+ticket, now), func(q *domain.Queue) ([]domain.Event, error) {
+				if q.Counters[counter].Current != ticket {
+					return nil, nil // the counter moved on meanwhile
+				}
+				return q.NoShow(counter, now)
+			})
+			if err != nil && !errors.Is(err, domain.ErrState) {
+				return "", fmt.Errorf("%s counter %s: %w", stream, counter, err)
+			}
+			closed += len(res.Events)
+		}
+	}
+	return fmt.Sprintf("%d appointments missed, %d unanswered calls closed", missed, closed), nil
+}
+
+// closeDays closes each station's queue an hour after its last opening
+// hours end (at 20:00 on a day without hours), and any earlier day left
+// open: waiting tickets are cancelled with the reason, and the closing
+// event records the day's figures.
+func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
+	stations, err := projections.Stations(ctx, w.Views)
+	if err != nil {
+		return "", err
+	}
+	cal, err := projections.Calendar(ctx, w.Views)
+	if err != nil {
+		return "", err
+	}
+	today := w.today(now)
+	closed := 0
+	for _, sv := range stations {
+		days, err := projections.Scan[projections.DayView](ctx, w.Views.Store(), w.Views.NS("queue", "days"), sv.ID+"/", sv.ID+"/"+today.AddDays(1).String())
+		if err != nil {
+			return "", err
+		}
+		st, _, err := app.Load[domain.Station](ctx, w.Handler.Store(), "station-"+sv.ID)
+		if err != nil {
+			return "", err
+		}
+		end := domain.Clock(19 * 60)
+		if hours := st.HoursOn(today, cal); len(hours) > 0 {
+			end = 0
+			for _, h := range hours {
+				end = max(end, h.End)
+			}
+		}
+		for _, day := range days {
+			d, err := calendar.ParseDate(day.Date)
+			if err != nil || day.Closed || (d == today && now.Before(end.On(today, w.Loc).Add(time.Hour))) {
+				continue
+			}
+			stream := fmt.Sprintf("queue-%s-%s", sv.ID, d)
+			res, err := app.Execute(ctx, w.Handler, stream, w.meta("close-day", "close-"+stream, now), func(q *domain.Queue) ([]domain.Event, error) {
+				return q.CloseDay("the hall closed for the day (今日已结束办理)", now)
+			})
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", stream, err)
+			}
+			closed += len(res.Events)
+		}
+	}
+	return fmt.Sprintf("closed %d days", closed), nil
+}
+
+// sendReminders reminds residents of tomorrow's appointments (and today's
+// still to come, when the evening run was missed). The reminder is sent,
+// then recorded: a crash in between sends it again, never loses it.
+func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) {
+	today := w.today(now)
+	booked, err := projections.BookedBetween(ctx, w.Views, today, today.AddDays(1))
+	if err != nil {
+		return "", err
+	}
+	sent := 0
+	for _, a := range booked {
+		d, _ := calendar.ParseDate(a.Date)
+		if a.Reminded || !now.Before(a.Start.On(d, w.Loc)) {
+			continue
+		}
+		if err := w.Reminder.Remind(ctx, a); err != nil {
+			return "", fmt.Errorf("remind %s: %w", a.ID, err)
+		}
+		if _, err := app.Execute(ctx, w.Handler, "appointment-"+a.ID, w.meta("send-reminders", "remind-"+a.ID, now), func(ap *domain.Appointment) ([]domain.Event, error) {
+			return ap.Remind(now)
+		}); err != nil {
+			return "", fmt.Errorf("record reminder %s: %w", a.ID, err)
+		}
+		sent++
+	}
+	return fmt.Sprintf("sent %d reminders", sent), nil
+}
+
+// Reminder sends a resident the reminder of an appointment.
+type Reminder interface {
+	Remind(ctx context.Context, a projections.AppointmentView) error
+}
+
+// LogReminder logs reminders, masked: for a machine without an SMS gateway.
+// A real gateway needs the resident's phone in full, which events do not
+// keep (see the README on personal data).
+type LogReminder struct{ Logger *slog.Logger }
+
+func (l LogReminder) Remind(_ context.Context, a projections.AppointmentView) error {
+	l.Logger.Info("reminder", "phone", a.Resident.Phone, "appointment", a.ID,
+		"text", fmt.Sprintf("您预约了 %s %s 的业务，请准时到达。Your appointment is on %s at %s.", a.Date, a.Start, a.Date, a.Start))
+	return nil
+}
