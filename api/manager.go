@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -251,4 +253,28 @@ func (s *Server) rebuild(c *gin.Context) {
 		}
 	}()
 	c.JSON(http.StatusAccepted, gin.H{"name": name, "status": "rebuilding"})
+}
+
+func (s *Server) jobList(c *gin.Context) {
+	if s.jobs == nil {
+		c.JSON(http.StatusOK, []jobs.Status{})
+		return
+	}
+	c.JSON(http.StatusOK, s.jobs.Status())
+}
+
+// runJob runs a job now and answers with its result.
+func (s *Server) runJob(c *gin.Context) {
+	if s.jobs == nil {
+		problem(c, fmt.Errorf("%w: no jobs run in this process (本进程未运行定时任务)", domain.ErrNotFound))
+		return
+	}
+	result, err := s.jobs.Run(c.Request.Context(), c.Param("name"), s.now())
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	h, _ := s.log.Head(c.Request.Context())
+	c.Header("X-Position", strconv.FormatUint(h, 10))
+	c.JSON(http.StatusOK, gin.H{"name": c.Param("name"), "result": result})
 }

@@ -4,7 +4,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -31,6 +31,7 @@ type Server struct {
 	close    context.CancelFunc
 	h        *app.Handler
 	hall     *app.Hall
+	jobs     Jobs
 	notifier Notifier
 	demoOTP  bool
 	codes    codes
@@ -53,7 +54,9 @@ type Server struct {
 // Config is what a Server needs; Now defaults to the wall clock.
 type Config struct {
 	Handler *app.Handler
-	Secret  []byte // signs tokens: 32 bytes or more
+	// Hall books, moves and checks in appointments.
+	Hall   *app.Hall
+	Secret []byte // signs tokens: 32 bytes or more
 	Horizon int    // days of slots released ahead
 	// Notifier sends residents their login codes; the default logs them.
 	Notifier Notifier
@@ -64,12 +67,20 @@ type Config struct {
 	Loc     *time.Location
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Jobs, when given, are listed and run on demand by the admin.
+	Jobs Jobs
+}
+
+// Jobs is the scheduled work as the admin sees it.
+type Jobs interface {
+	Status() []jobs.Status
+	Run(ctx context.Context, name string, now time.Time) (string, error)
 }
 
 // New returns a Server, refusing missing dependencies.
 func New(c Config) (*Server, error) {
-	if c.Handler == nil || c.Log == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
-		return nil, errors.New("api: New needs a handler, a log, views, a location and a logger")
+	if c.Handler == nil || c.Hall == nil || c.Log == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
+		return nil, errors.New("api: New needs a handler, a hall, a log, views, a location and a logger")
 	}
 	if len(c.Secret) < 32 {
 		return nil, errors.New("api: the token secret needs 32 bytes or more")
@@ -80,16 +91,11 @@ func New(c Config) (*Server, error) {
 	if c.Notifier == nil {
 		c.Notifier = LogNotifier{c.Logger}
 	}
-	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), c.Secret...))
-	hall, err := app.NewHall(c.Handler, c.Loc, domain.DefaultPolicy, refKey[:])
-	if err != nil {
-		return nil, err
-	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: hall, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation}
+	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
@@ -167,6 +173,8 @@ func (s *Server) Handler() http.Handler {
 	admin.PUT("/calendar/:year", s.importCalendar)
 	admin.GET("/admin/projections", s.projectionList)
 	admin.POST("/admin/projections/:name/rebuild", s.rebuild)
+	admin.GET("/admin/jobs", s.jobList)
+	admin.POST("/admin/jobs/:name/run", s.runJob)
 
 	managers := v1.Group("", s.allow(domain.RoleManager, domain.RoleAdmin))
 	managers.GET("/stats/completion", s.completionStats)

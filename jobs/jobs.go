@@ -118,15 +118,11 @@ func New(c Config) (*Runner, error) {
 	return r, nil
 }
 
-// Start catches up what was missed while no process ran (every job is
-// written to do all that is due at now, so one run of each suffices), then
-// keeps the schedule until Stop.
-func (r *Runner) Start(ctx context.Context) {
-	r.CatchUp(ctx, r.c.Now())
-	r.cron.Start()
-}
+// Start keeps the schedule until Stop.
+func (r *Runner) Start() { r.cron.Start() }
 
-// CatchUp runs every job once at now, in order.
+// CatchUp runs every job once at now, in order: what was missed while no
+// process ran is done, because every job does all that is due at now.
 func (r *Runner) CatchUp(ctx context.Context, now time.Time) {
 	for _, j := range r.jobs {
 		if _, err := r.Run(ctx, j.name, now); err != nil {

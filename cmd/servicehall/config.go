@@ -23,6 +23,7 @@ type config struct {
 	AdminPassword  string
 	DemoOTP        bool
 	ReleaseHorizon int
+	ReleaseAt      string
 
 	loc *time.Location
 }
@@ -47,6 +48,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DemoOTP, "demo-otp", otp, "return resident one-time codes in responses (SERVICEHALL_DEMO_OTP; demo and tests only)")
 	horizon, _ := strconv.Atoi(env("RELEASE_HORIZON_DAYS", "14"))
 	fs.IntVar(&c.ReleaseHorizon, "release-horizon-days", horizon, "days ahead slots are released (SERVICEHALL_RELEASE_HORIZON_DAYS)")
+	fs.StringVar(&c.ReleaseAt, "release-at", env("RELEASE_AT", "08:00"), "the daily slot release time, HH:MM (SERVICEHALL_RELEASE_AT)")
 }
 
 func (c *config) check() error {

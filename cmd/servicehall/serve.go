@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,11 +21,12 @@ import (
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/projections"
 )
 
-// serve runs the API and the projections until ctx ends, then drains
-// in-flight requests and closes the stores.
+// serve runs the API, the projections and the jobs until ctx ends, then
+// drains in-flight requests and closes the stores.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, pos, err := parse("serve", args, stderr, nil)
 	if err != nil {
@@ -32,6 +35,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("serve: unexpected %q", pos)
 	}
+	return runServer(ctx, c, stdout, stderr, nil)
+}
+
+// hall is what a running server is made of, for what runs before it
+// listens (the demo's seed).
+type hall struct {
+	h      *app.Handler
+	hall   *app.Hall
+	log    eventstore.Store
+	views  *projections.Engine
+	runner *jobs.Runner
+}
+
+// runServer serves c; prepare, if given, runs once the projections are caught up
+// and before the jobs start, and returns lines to print after the URL.
+func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare func(context.Context, *hall) ([]string, error)) error {
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	log, engine, closeAll, err := openEngine(ctx, c)
 	if err != nil {
@@ -53,7 +72,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := ensureAdmin(ctx, h, c, stdout); err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{Handler: h, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Log: log, Views: engine, Loc: c.loc, Logger: logger})
+	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), secret...))
+	hl, err := app.NewHall(h, c.loc, domain.DefaultPolicy, refKey[:])
+	if err != nil {
+		return err
+	}
+	lock, closeLock, err := jobLock(c)
+	if err != nil {
+		return err
+	}
+	defer closeLock()
+	runner, err := jobs.New(jobs.Config{Handler: h, Hall: hl, Views: engine, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
+		ReleaseAt: c.ReleaseAt, Lock: lock})
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Log: log, Views: engine,
+		Loc: c.loc, Logger: logger, Jobs: runner})
 	if err != nil {
 		return err
 	}
@@ -61,15 +96,35 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// The views are brought up to date before the jobs' catch-up reads them.
+	if err := engine.CatchUp(ctx); err != nil {
+		return err
+	}
+	var banner []string
+	if prepare != nil {
+		if banner, err = prepare(ctx, &hall{h, hl, log, engine, runner}); err != nil {
+			return err
+		}
+	}
+	// Missed ticks are caught up before the server answers.
+	runner.CatchUp(ctx, time.Now())
+	if err := engine.CatchUp(ctx); err != nil {
+		return err
+	}
 	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
 	feedDone := make(chan error, 1)
 	go func() { feedDone <- projections.RunFeed(feedCtx, engine, log, bus, logger) }()
+	runner.Start()
+	defer runner.Stop()
 
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "servicehall listening on http://%s (服务已启动)\n", ln.Addr())
+	for _, l := range banner {
+		fmt.Fprintln(stdout, l)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -92,6 +147,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "servicehall stopped (服务已停止)")
 	return err
+}
+
+// jobLock is the lock that lets one process run each job tick: an advisory
+// lock when the read models are in PostgreSQL (several processes may share
+// them), else one in this process (the embedded store admits one process).
+func jobLock(c *config) (jobs.Locker, func(), error) {
+	if !strings.HasPrefix(c.ReadModels, "postgres://") && !strings.HasPrefix(c.ReadModels, "postgresql://") {
+		return &jobs.LocalLock{}, func() {}, nil
+	}
+	db, err := sql.Open("pgx", c.ReadModels)
+	if err != nil {
+		return nil, nil, fmt.Errorf("job lock: %w", err)
+	}
+	return jobs.PostgresLock{DB: db}, func() { db.Close() }, nil
 }
 
 // tokenKey is the key that signs login tokens, made on first start and kept
