@@ -55,8 +55,8 @@ type Server struct {
 type Config struct {
 	Handler *app.Handler
 	// Hall books, moves and checks in appointments.
-	Hall   *app.Hall
-	Secret []byte // signs tokens: 32 bytes or more
+	Hall    *app.Hall
+	Secret  []byte // signs tokens: 32 bytes or more
 	Horizon int    // days of slots released ahead
 	// Notifier sends residents their login codes; the default logs them.
 	Notifier Notifier
