@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return serve(ctx, args, stdout, stderr)
 	case "demo":
-		return fmt.Errorf("%s is not built yet: see README.md, \"What is built\" (尚未实现)", cmd)
+		return demo(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

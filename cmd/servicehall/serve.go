@@ -96,17 +96,20 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	// The views are brought up to date before the jobs' catch-up reads them.
-	if err := engine.CatchUp(ctx); err != nil {
-		return err
-	}
 	var banner []string
 	if prepare != nil {
+		if err := engine.CatchUp(ctx); err != nil {
+			return err
+		}
 		if banner, err = prepare(ctx, &hall{h, hl, log, engine, runner}); err != nil {
 			return err
 		}
 	}
-	// Missed ticks are caught up before the server answers.
+	// Missed ticks are caught up before the server answers, on views that
+	// are up to date.
+	if err := engine.CatchUp(ctx); err != nil {
+		return err
+	}
 	runner.CatchUp(ctx, time.Now())
 	if err := engine.CatchUp(ctx); err != nil {
 		return err

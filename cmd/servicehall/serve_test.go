@@ -71,11 +71,17 @@ func seed(t *testing.T, data string) uint64 {
 // flags follow. It returns the base URL and every line printed before it.
 func startServe(t *testing.T, data string, extra ...string) (base string, printed []string, stop func() error) {
 	t.Helper()
+	return start(t, "serve", data, extra...)
+}
+
+// start runs serve or demo; see startServe.
+func start(t *testing.T, command, data string, extra ...string) (base string, printed []string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, extra...), pw, io.Discard)
+		done <- run(ctx, append([]string{command, "--addr", "127.0.0.1:0", "--data", data}, extra...), pw, io.Discard)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
