@@ -161,9 +161,15 @@ func seedMeta(actor, role string, at time.Time, command string) app.Meta {
 // escalates it), with ratings.
 func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Service, cal *calendar.Calendar, today calendar.Date, loc *time.Location) error {
 	type step func(a *domain.Application, d calendar.Date) ([]domain.Event, error)
-	accept := func(a *domain.Application, d calendar.Date) ([]domain.Event, error) { return a.Accept("li.wei", d, cal) }
-	approve := func(a *domain.Application, _ calendar.Date) ([]domain.Event, error) { return a.Approve("zhao.lead", "材料齐全，予以办理") }
-	complete := func(a *domain.Application, d calendar.Date) ([]domain.Event, error) { return a.Complete("wang.fang", d) }
+	accept := func(a *domain.Application, d calendar.Date) ([]domain.Event, error) {
+		return a.Accept("li.wei", d, cal)
+	}
+	approve := func(a *domain.Application, _ calendar.Date) ([]domain.Event, error) {
+		return a.Approve("zhao.lead", "材料齐全，予以办理")
+	}
+	complete := func(a *domain.Application, d calendar.Date) ([]domain.Event, error) {
+		return a.Complete("wang.fang", d)
+	}
 	rate := func(score int, comment string) step {
 		return func(a *domain.Application, d calendar.Date) ([]domain.Event, error) {
 			return a.Rate("resident", score, comment, d, cal)
