@@ -13,7 +13,8 @@ import (
 )
 
 // board streams a station's calls to the hall display as Server-Sent
-// Events: each call once, as the queue view learns of it, with a comment
+// Events: each call once, as the queue view learns of it, and the number
+// waiting per service after each change, with a comment
 // line every 15 seconds to keep proxies from closing the stream. It shows
 // numbers and counters only, so it needs no login.
 func (s *Server) board(c *gin.Context) {
@@ -46,6 +47,11 @@ func (s *Server) board(c *gin.Context) {
 				c.SSEvent("call", call)
 			}
 		}
+		waiting := map[string]int{}
+		for _, t := range d.Waiting() {
+			waiting[t.Service]++
+		}
+		c.SSEvent("waiting", waiting)
 		sent = d.CallSeq
 		c.Writer.Flush()
 		pos := s.views.Position("queue")

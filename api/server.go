@@ -23,6 +23,7 @@ import (
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/projections"
+	"github.com/servicehall/servicehall/web"
 )
 
 // Server serves the API over a log and its projections.
@@ -135,6 +136,10 @@ func (s *Server) Handler() http.Handler {
 	r.NoMethod(func(c *gin.Context) {
 		write(c, Problem{Type: "/problems/method-not-allowed", Title: "Method not allowed (不支持的请求方法)", Status: http.StatusMethodNotAllowed})
 	})
+	for path, file := range web.Pages {
+		r.GET(path, gin.WrapF(web.Page(file)))
+	}
+	r.GET("/static/*file", gin.WrapH(web.Static()))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))

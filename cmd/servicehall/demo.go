@@ -30,7 +30,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		c.AdminPassword = "demo-admin-pass"
 	}
 	return runServer(ctx, c, stdout, stderr, func(ctx context.Context, h *hall) ([]string, error) {
-		if err := seedDemo(ctx, h, time.Now().In(c.loc)); err != nil {
+		if err := seedDemo(ctx, h, clock().In(c.loc)); err != nil {
 			return nil, fmt.Errorf("demo seed: %w", err)
 		}
 		return []string{

@@ -25,6 +25,10 @@ import (
 	"github.com/servicehall/servicehall/projections"
 )
 
+// clock is the server's time. Tests in this package move it, to serve a
+// Saturday morning on any day; nothing else does.
+var clock = time.Now
+
 // serve runs the API, the projections and the jobs until ctx ends, then
 // drains in-flight requests and closes the stores.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -83,12 +87,12 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	}
 	defer closeLock()
 	runner, err := jobs.New(jobs.Config{Handler: h, Hall: hl, Views: engine, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
-		ReleaseAt: c.ReleaseAt, Lock: lock})
+		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock})
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Log: log, Views: engine,
-		Loc: c.loc, Logger: logger, Jobs: runner})
+		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock})
 	if err != nil {
 		return err
 	}
@@ -110,7 +114,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	if err := engine.CatchUp(ctx); err != nil {
 		return err
 	}
-	runner.CatchUp(ctx, time.Now())
+	runner.CatchUp(ctx, clock())
 	if err := engine.CatchUp(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,61 @@
+import { api, t, header, message, session, el, loginForm, serviceName } from "./app.js";
+
+const $ = (id) => document.getElementById(id);
+let station = "", services = [];
+
+async function init() {
+  header(() => {});
+  const token = session.get("staff");
+  if (!token) {
+    $("login-box").hidden = false;
+    loginForm($("login-box"), (tok, out) => { session.set("staff", tok); session.set("station", out.station_id || ""); location.reload(); });
+    return;
+  }
+  station = session.get("station");
+  const [st, all] = await Promise.all([api("GET", `/stations/${station}`), api("GET", "/services")]);
+  $("station-name").textContent = st.name;
+  const offered = new Set(st.counters.flatMap((c) => c.service_ids));
+  services = all.filter((s) => offered.has(s.id));
+  $("service").replaceChildren(...services.map((s) => el("option", { value: s.id }, serviceName(s))));
+  $("kiosk").hidden = false;
+  $("checkin-form").addEventListener("submit", checkIn);
+  $("walkin-form").addEventListener("submit", walkIn);
+}
+
+async function checkIn(ev) {
+  ev.preventDefault();
+  try {
+    const id = $("appointment").value.trim();
+    const out = await api("POST", `/appointments/${encodeURIComponent(id)}/check-in`, undefined, session.get("staff"));
+    const a = await api("GET", `/appointments/${encodeURIComponent(id)}`, undefined, session.get("staff"));
+    await show(out.ticket, a.service_id);
+    $("appointment").value = "";
+  } catch (err) { message($("msg"), err); }
+}
+
+async function walkIn(ev) {
+  ev.preventDefault();
+  try {
+    const out = await api("POST", `/stations/${station}/tickets`, { service_id: $("service").value, priority: $("priority").value }, session.get("staff"));
+    await show(out, $("service").value, out.estimated_wait_minutes);
+  } catch (err) { message($("msg"), err); }
+}
+
+async function show(ticket, serviceID, wait) {
+  if (wait === undefined) {
+    const q = await api("GET", `/stations/${station}/queue`, undefined, session.get("staff"));
+    wait = (q.estimated_wait_minutes || {})[serviceID] ?? 0;
+  }
+  const s = services.find((x) => x.id === serviceID);
+  message($("msg"), "");
+  $("ticket").hidden = false;
+  $("ticket").replaceChildren(
+    el("p", {}, t("your_number")),
+    el("div", { class: "number", id: "ticket-number" }, ticket.number),
+    el("p", {}, s ? serviceName(s) : serviceID),
+    el("p", {}, `${t("ahead")} ${ticket.position} ${t("people")} · ${t("est_wait")} ${wait} ${t("minutes")}`),
+    el("p", { class: "muted" }, new Date().toLocaleString(document.documentElement.lang)),
+    el("p", { class: "noprint" }, el("button", { type: "button", onclick: () => print() }, t("print"))));
+}
+
+init().catch((err) => message($("msg"), err));
