@@ -192,4 +192,6 @@ func TestPagesInABrowser(t *testing.T) {
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
-func quote(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'" }
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
