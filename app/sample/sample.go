@@ -207,6 +207,11 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					evs, err = res.Move(id, later)
 					resident(booked.Add(time.Hour), evs, err)
 				default:
+					if r%2 == 1 { // reminded by the evening job, or just after booking late
+						evs, err = appt.Remind(booked.Add(time.Minute))
+						l.add(as, eventstore.Actor{ID: "system:job-send-reminders", Role: domain.RoleSystem}, booked.Add(time.Minute), evs, err)
+						appt.Apply(evs[0])
+					}
 					ticket := uuid.NewSHA1(uuid.NameSpaceOID, []byte(id)).String()
 					svc, _ := cat.Services[spec.Service]
 					evs, err = q.Issue(ticket, spec.Service, svc.Prefix(), domain.Normal, id, true, slotStart.Add(-5*time.Minute))

@@ -621,8 +621,12 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	calls := make(chan string, 10)
 	go func() {
 		sc := bufio.NewScanner(boardResp.Body)
+		event := ""
 		for sc.Scan() {
-			if d, ok := strings.CutPrefix(sc.Text(), "data:"); ok {
+			if e, ok := strings.CutPrefix(sc.Text(), "event:"); ok {
+				event = e
+			}
+			if d, ok := strings.CutPrefix(sc.Text(), "data:"); ok && event == "call" {
 				calls <- d
 			}
 		}
