@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
@@ -63,7 +62,7 @@ func (s *Server) apply(c *gin.Context) {
 	if w.Role == domain.RoleResident {
 		owner = w.ID
 	}
-	id := uuid.NewString()
+	id := newID(c)
 	person := domain.Person{Ref: s.hall.Ref(checked), Name: domain.MaskName(checked.Name), ID: checked.ID.Masked(), Phone: domain.MaskPhone(checked.Phone)}
 	res, err := app.Execute(c.Request.Context(), s.h, "application-"+id, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
 		return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: req.StationID, Channel: req.Channel, TicketID: req.TicketID,
@@ -136,7 +135,7 @@ func body(c *gin.Context, v any) error {
 
 func (s *Server) applicationRoutes(v1 *gin.RouterGroup) {
 	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	anyone.POST("/applications", s.apply)
+	anyone.POST("/applications", s.idempotent, s.apply)
 	anyone.GET("/applications/:id", s.application)
 	counter := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager))
 	type note struct {

@@ -77,6 +77,9 @@ func (s *Server) meta(c *gin.Context) app.Meta {
 	if w, ok := c.Get("who"); ok {
 		m.Actor = w.(Who).actor()
 	}
+	if scope, ok := c.Get("idempotency"); ok { // a retry writes the same events, once
+		m.CommandID = "idempotency-" + scope.(string)
+	}
 	return m
 }
 
@@ -90,8 +93,12 @@ func bind(c *gin.Context, v any) error {
 	return decodeStrict(raw, v)
 }
 
-// readBody reads a request body of at most 1 MiB.
+// readBody reads a request body of at most 1 MiB, once: a middleware that
+// read it before leaves it in the context.
 func readBody(c *gin.Context) ([]byte, error) {
+	if raw, ok := c.Get("body"); ok {
+		return raw.([]byte), nil
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
 	if err != nil {
 		return nil, invalid("body", "larger than 1 MiB (请求体过大)")

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
@@ -67,7 +66,7 @@ func (s *Server) issueTicket(c *gin.Context) {
 		return
 	}
 	var t app.Ticket
-	id := uuid.NewString()
+	id := newID(c)
 	res, err := app.Execute(c.Request.Context(), s.h, s.queueStream(station), s.meta(c), func(q *domain.Queue) ([]domain.Event, error) {
 		evs, err := q.Issue(id, svc.ID, svc.Prefix(), req.Priority, "", false, s.now())
 		if err == nil && len(evs) > 0 {

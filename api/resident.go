@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
@@ -175,7 +174,7 @@ func (s *Server) book(c *gin.Context) {
 	if w.Role == domain.RoleResident {
 		owner = w.ID
 	}
-	id := uuid.NewString()
+	id := newID(c)
 	res, err := s.hall.Book(c.Request.Context(), app.Booking{AppointmentID: id, StationID: req.StationID, ServiceID: req.ServiceID,
 		Date: d, Start: start, Resident: req.Resident, Owner: owner}, s.meta(c))
 	if err != nil {

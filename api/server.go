@@ -50,6 +50,7 @@ type Server struct {
 	escalation domain.Escalation
 	rebuilds   rebuilds
 	background sync.WaitGroup // rebuilds started over HTTP
+	idem       *idempotency
 }
 
 // Config is what a Server needs; Now defaults to the wall clock.
@@ -96,7 +97,7 @@ func New(c Config) (*Server, error) {
 		c.Now = time.Now
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation}
+	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, idem: newIdempotency()}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
@@ -157,23 +158,23 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/auth/otp", s.sendCode)
 	v1.POST("/auth/verify", s.verifyCode)
 	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	anyone.POST("/appointments", s.book)
+	anyone.POST("/appointments", s.idempotent, s.book)
 	anyone.GET("/appointments/:id", s.appointment)
 	anyone.POST("/appointments/:id/cancel", s.cancel)
 	anyone.POST("/appointments/:id/reschedule", s.reschedule)
 	anyone.POST("/appointments/:id/check-in", s.checkIn)
 
 	hall := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	hall.POST("/stations/:id/tickets", s.issueTicket)
+	hall.POST("/stations/:id/tickets", s.idempotent, s.issueTicket)
 	hall.GET("/stations/:id/queue", s.queue)
 	s.counterRoutes(v1.Group("", s.allow(domain.RoleStaff)))
 	s.applicationRoutes(v1)
 	v1.GET("/me/appointments", s.allow(domain.RoleResident), s.myAppointments)
 	admin := v1.Group("", s.allow(domain.RoleAdmin))
-	admin.POST("/users", s.createUser)
-	admin.POST("/services", s.defineService)
-	admin.POST("/stations", s.registerStation)
-	admin.POST("/stations/:id/counters", s.addCounter)
+	admin.POST("/users", s.idempotent, s.createUser)
+	admin.POST("/services", s.idempotent, s.defineService)
+	admin.POST("/stations", s.idempotent, s.registerStation)
+	admin.POST("/stations/:id/counters", s.idempotent, s.addCounter)
 	admin.PUT("/stations/:id/hours", s.setHours)
 	admin.PUT("/calendar/:year", s.importCalendar)
 	admin.GET("/admin/projections", s.projectionList)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,8 +204,16 @@ func TestServeReadsOverHTTP(t *testing.T) {
 
 func send(t *testing.T, method, url, token, body string) (*http.Response, map[string]any) {
 	t.Helper()
+	return sendWith(t, method, url, token, body, nil)
+}
+
+func sendWith(t *testing.T, method, url, token, body string, header map[string]string) (*http.Response, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -839,4 +848,60 @@ func shanghai(t *testing.T) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// A booking retried with its Idempotency-Key, even by eight clients at
+// once, is made once and answered alike; the key with another body is
+// refused.
+func TestIdempotencyKey(t *testing.T) {
+	api, _, stop := configured(t, nil,
+		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"PUT", "/stations/gulou/hours", `{"weekly":[{"weekday":1,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":2,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":3,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":4,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":5,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5}],"weekend_windows":[{"weekday":6,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5}]}`},
+	)
+	defer stop()
+	zhang := residentLogin(t, api, "13812345678")
+	today := calendar.DateOf(time.Now().In(shanghai(t)))
+	var slots []map[string]any
+	getJSON(t, fmt.Sprintf("%s/stations/gulou/availability?service_id=birth&from=%s&to=%s", api, today.AddDays(1), today.AddDays(13)), nil, &slots)
+	if len(slots) == 0 {
+		t.Fatal("no slots released")
+	}
+	day := slots[0]["date"].(string)
+	body := fmt.Sprintf(`{"station_id":"gulou","service_id":"birth","date":%q,"start":"09:00","resident":{"name":"张三","id_number":"33050219880702447X","phone":"13812345678"}}`, day)
+	key := map[string]string{"Idempotency-Key": "book-7f3a"}
+	ids := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, out := sendWith(t, "POST", api+"/appointments", zhang, body, key)
+			if resp.StatusCode != 201 {
+				t.Errorf("retry: %d %v", resp.StatusCode, out)
+				return
+			}
+			ids <- out["id"].(string) + "@" + resp.Header.Get("X-Position")
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	var first string
+	for id := range ids {
+		if first == "" {
+			first = id
+		}
+		if id != first {
+			t.Fatalf("answers differ: %s and %s", first, id)
+		}
+	}
+	var mine []map[string]any
+	getJSONAuth(t, api+"/me/appointments", zhang, map[string]string{"X-Min-Position": strings.Split(first, "@")[1]}, &mine)
+	if len(mine) != 1 {
+		t.Fatalf("%d appointments after eight tries with one key", len(mine))
+	}
+	other := strings.Replace(body, "09:00", "09:30", 1)
+	if resp, out := sendWith(t, "POST", api+"/appointments", zhang, other, key); resp.StatusCode != 422 {
+		t.Fatalf("the key with another body: %d %v", resp.StatusCode, out)
+	}
 }
