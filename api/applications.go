@@ -28,6 +28,10 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
+	if err := domain.CheckID("station_id", req.StationID); err != nil {
+		problem(c, err)
+		return
+	}
 	w := who(c)
 	switch {
 	case w.Role == domain.RoleResident && req.Channel != "online":
@@ -39,10 +43,6 @@ func (s *Server) apply(c *gin.Context) {
 	}
 	checked, err := req.Applicant.Check(s.now().In(s.loc))
 	if err != nil {
-		problem(c, err)
-		return
-	}
-	if err := domain.CheckID("station_id", req.StationID); err != nil {
 		problem(c, err)
 		return
 	}

@@ -144,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	r.GET("/openapi.json", func(c *gin.Context) { c.JSON(http.StatusOK, openAPI(r.Routes())) })
 
 	v1 := r.Group("/api/v1", s.minPosition)
 	v1.GET("/services", s.services)

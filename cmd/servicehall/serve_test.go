@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -903,5 +904,65 @@ func TestIdempotencyKey(t *testing.T) {
 	other := strings.Replace(body, "09:00", "09:30", 1)
 	if resp, out := sendWith(t, "POST", api+"/appointments", zhang, other, key); resp.StatusCode != 422 {
 		t.Fatalf("the key with another body: %d %v", resp.StatusCode, out)
+	}
+}
+
+// Every endpoint of the document, called by every role and without a
+// token: a role the document does not list is refused (403, or 401 without
+// a token), and a role it lists gets past the check (any other answer:
+// the ids are made up, so most say 404 or 422).
+func TestRoleMatrix(t *testing.T) {
+	api, admin, stop := configured(t, nil,
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
+		call{"POST", "/users", `{"username":"zhao.lead","password":"manager-pass-1","role":"manager","station_id":"gulou"}`},
+	)
+	defer stop()
+	login := func(u, p string) string {
+		_, out := send(t, "POST", api+"/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, u, p))
+		return out["token"].(string)
+	}
+	tokens := map[string]string{"": "", "resident": residentLogin(t, api, "13812345678"), "staff": login("li.wei", "counter-pass-1"),
+		"manager": login("zhao.lead", "manager-pass-1"), "admin": admin}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Roles []string `json:"x-roles"`
+		} `json:"paths"`
+	}
+	getJSON(t, strings.TrimSuffix(api, "/api/v1")+"/openapi.json", nil, &doc)
+	client := &http.Client{Timeout: 5 * time.Second}
+	checked := 0
+	for path, ops := range doc.Paths {
+		if strings.HasPrefix(path, "/api/v1/auth/") {
+			continue // answers 401 to a wrong password, whoever asks
+		}
+		url := strings.TrimSuffix(api, "/api/v1") + strings.NewReplacer("{id}", "nope", "{name}", "nope", "{year}", "2031").Replace(path)
+		for method, op := range ops {
+			for role, token := range tokens {
+				req, _ := http.NewRequest(strings.ToUpper(method), url, strings.NewReader("{}"))
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s as %q: %v", method, path, role, err)
+				}
+				resp.Body.Close()
+				allowed := len(op.Roles) == 0 || slices.Contains(op.Roles, role)
+				refused := resp.StatusCode == 401 || resp.StatusCode == 403
+				switch {
+				case allowed && refused:
+					t.Errorf("%s %s as %q: %d, want past the role check", method, path, role, resp.StatusCode)
+				case !allowed && role == "" && resp.StatusCode != 401:
+					t.Errorf("%s %s without a token: %d, want 401", method, path, resp.StatusCode)
+				case !allowed && role != "" && resp.StatusCode != 403:
+					t.Errorf("%s %s as %q: %d, want 403", method, path, role, resp.StatusCode)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 60*5 {
+		t.Fatalf("only %d calls checked", checked)
 	}
 }
