@@ -73,13 +73,21 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 		m.CommandID = "book-" + b.AppointmentID
 	}
 	ref := hl.Ref(checked)
+	stream := domain.SlotStream(b.StationID, b.Date, b.Start, b.ServiceID)
+	// A full slot refuses before anything is written: in a rush most
+	// requests find it full, and each would otherwise hold and release.
+	if _, err := Execute(ctx, hl.h, stream, m, func(s *domain.Slot) ([]domain.Event, error) {
+		_, err := s.Book(b.AppointmentID, ref, m.At)
+		return nil, err
+	}); err != nil {
+		return Result{}, err
+	}
 	if _, err := Execute(ctx, hl.h, "resident-"+ref, m, func(r *domain.Resident) ([]domain.Event, error) {
 		return r.Hold(b.AppointmentID, b.ServiceID, b.Date, m.At, hl.policy)
 	}); err != nil {
 		return Result{}, err
 	}
 	var slot domain.Slot
-	stream := domain.SlotStream(b.StationID, b.Date, b.Start, b.ServiceID)
 	if _, err := Execute(ctx, hl.h, stream, m, func(s *domain.Slot) ([]domain.Event, error) {
 		slot = *s
 		return s.Book(b.AppointmentID, ref, m.At)

@@ -108,20 +108,36 @@ func TestInvalidResidentReachesNothing(t *testing.T) {
 
 func TestFullSlotReleasesTheHold(t *testing.T) {
 	store := openStore(t)
-	one := spec
-	one.Capacity = 1
-	release(t, store, one)
+	two := spec
+	two.Capacity = 2
+	release(t, store, two)
 	hl := hall(t, store)
-	if _, err := hl.Book(ctx, booking("a-1", one, resident), app.Meta{At: now}); err != nil {
+	if _, err := hl.Book(ctx, booking("a-1", two, resident), app.Meta{At: now}); err != nil {
 		t.Fatal(err)
 	}
+	// Another process (another cache) takes the last place.
+	third := domain.Applicant{Name: "王五", IDNumber: "235407195106112745", Phone: "13700000000"}
+	if _, err := hall(t, store).Book(ctx, booking("a-3", two, third), app.Meta{At: now}); err != nil {
+		t.Fatal(err)
+	}
+	// This process still sees a place: it holds, the slot refuses on what
+	// the stream holds, and the hold is released.
 	other := domain.Applicant{Name: "李四", IDNumber: "11010519491231002X", Phone: "13912345678"}
-	if _, err := hl.Book(ctx, booking("a-2", one, other), app.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
+	if _, err := hl.Book(ctx, booking("a-2", two, other), app.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
 		t.Fatalf("second booking: %v, want full", err)
 	}
 	checked, _ := other.Check(now)
 	if got := types(t, store, "resident-"+hl.Ref(checked)); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
 		t.Fatalf("the refused resident's stream = %v, want the hold released", got)
+	}
+	// Now it knows the slot is full: the next refusal writes nothing.
+	head, _ := store.Head(ctx)
+	late := domain.Applicant{Name: "赵六", IDNumber: "210203197503102721", Phone: "13600000000"}
+	if _, err := hl.Book(ctx, booking("a-4", two, late), app.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
+		t.Fatalf("booking a full slot: %v, want full", err)
+	}
+	if after, _ := store.Head(ctx); after != head {
+		t.Fatalf("a refusal on a full slot wrote %d events", after-head)
 	}
 	if got := types(t, store, "appointment-a-2"); len(got) != 0 {
 		t.Fatalf("a refused booking left an appointment: %v", got)

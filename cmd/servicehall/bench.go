@@ -75,12 +75,16 @@ func round(f float64) float64 {
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON bool
-	var writers, ops, events int
+	var writers, ops, events, residents, slots, tickets, counters int
 	c, pos, err := parse("bench", args, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 		fs.IntVar(&writers, "writers", 256, "append: concurrent writers")
 		fs.IntVar(&ops, "ops", 100_000, "append: events to append in all")
 		fs.IntVar(&events, "events", 1_000_000, "rebuild: events in the generated log")
+		fs.IntVar(&residents, "residents", 2000, "rush: residents booking at once, each with their own login")
+		fs.IntVar(&slots, "slots", 500, "rush: places to book, in slots of 10")
+		fs.IntVar(&tickets, "tickets", 2000, "callnext: tickets waiting")
+		fs.IntVar(&counters, "counters", 8, "callnext: counters serving them")
 	})
 	if err != nil {
 		return err
@@ -94,8 +98,10 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		r, err = benchAppend(ctx, c, writers, ops, stderr)
 	case "rebuild":
 		r, err = benchRebuild(ctx, c, events, stderr)
-	case "rush", "callnext":
-		return fmt.Errorf("bench %s is not built yet (尚未实现)", pos[0])
+	case "rush":
+		r, err = benchRush(ctx, c, residents, slots, stderr)
+	case "callnext":
+		r, err = benchCallnext(ctx, c, tickets, counters, stderr)
 	default:
 		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild or callnext", pos[0])
 	}

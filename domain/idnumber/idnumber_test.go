@@ -126,3 +126,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckDigitMakesValidNumbers(t *testing.T) {
+	today := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, first := range []string{"33050219880702447", "11010519491231002", "44030419900101123"} {
+		n := first + string(idnumber.CheckDigit(first))
+		if _, err := idnumber.Parse(n, today); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+	if got := idnumber.CheckDigit("33050219880702447"); got != 'X' {
+		t.Fatalf("check digit of a known number: %c, want X", got)
+	}
+}

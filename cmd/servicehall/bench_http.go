@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/domain/idnumber"
+	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+)
+
+// benchServer runs a server in this process on a free loopback port over
+// a fresh data folder, as a user would run serve; the HTTP scenarios drive
+// it like any client.
+type benchServer struct {
+	base, admin string
+	data        string
+	client      *http.Client
+	stop        func() error
+}
+
+func startBenchServer(ctx context.Context, c *config) (*benchServer, error) {
+	data, err := os.MkdirTemp("", "servicehall-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	cc := *c
+	cc.Data, cc.Addr, cc.DemoOTP, cc.AdminPassword = data, "127.0.0.1:0", true, base64.RawURLEncoding.EncodeToString(b)
+	cc.EventStore, cc.ReadModels, cc.Bus = "sqlite", "sqlite", "gochannel"
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServer(ctx, &cc, pw, io.Discard, nil)
+		pw.Close()
+	}()
+	s := &benchServer{data: data, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}}
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		if addr, ok := strings.CutPrefix(lines.Text(), "servicehall listening on "); ok {
+			s.base = strings.Fields(addr)[0] + "/api/v1"
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	var once sync.Once
+	var stopErr error
+	s.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	if s.base == "" {
+		cancel()
+		os.RemoveAll(data)
+		return nil, fmt.Errorf("bench: the server did not start: %v", <-done)
+	}
+	var out struct{ Token string }
+	if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": cc.AdminPassword}, &out); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.admin = out.Token
+	return s, nil
+}
+
+// close stops the server and removes its data.
+func (s *benchServer) close() error {
+	err := s.stop()
+	os.RemoveAll(s.data)
+	return err
+}
+
+// call sends one request and decodes a 2xx answer into out; it returns the
+// status, and an error for anything else but 409.
+func (s *benchServer) call(method, path, token string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode == http.StatusConflict:
+		return resp.StatusCode, nil
+	case resp.StatusCode >= 300:
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	case out != nil && len(raw) > 0:
+		return resp.StatusCode, json.Unmarshal(raw, out)
+	}
+	return resp.StatusCode, nil
+}
+
+// setup defines a service and a station with hours on every day of the
+// week: length minutes of 5-minute slots of capacity places each.
+func (s *benchServer) setup(counters, minutes, capacity int) error {
+	hours := func(days ...int) []map[string]any {
+		var out []map[string]any
+		for _, d := range days {
+			out = append(out, map[string]any{"weekday": d, "start": "08:00", "end": domain.Clock(8*60 + minutes).String(),
+				"service_ids": []string{"birth"}, "slot_minutes": 5, "capacity": capacity})
+		}
+		return out
+	}
+	steps := []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/services", map[string]any{"id": "birth", "name": "Birth registration", "name_zh": "出生登记", "category": "household", "time_limit_days": 20, "online": false, "materials": []string{}}},
+		{"POST", "/stations", map[string]any{"id": "bench", "name": "压测派出所"}},
+		{"PUT", "/stations/bench/hours", map[string]any{"weekly": hours(1, 2, 3, 4, 5), "weekend_windows": hours(6, 7)}},
+	}
+	for i := range counters {
+		steps = append(steps, struct {
+			method, path string
+			body         any
+		}{"POST", "/stations/bench/counters", map[string]any{"id": fmt.Sprintf("w%d", i+1), "name": fmt.Sprintf("%d号窗口", i+1), "service_ids": []string{"birth"}}})
+	}
+	for _, st := range steps {
+		if _, err := s.call(st.method, st.path, s.admin, st.body, nil); err != nil {
+			return fmt.Errorf("bench setup: %w", err)
+		}
+	}
+	return nil
+}
+
+// parallel runs n jobs on workers goroutines and returns the first error.
+func parallel(n, workers int, job func(i int) error) error {
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := job(i); err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// benchRush: residents, each logged in with their own token, book the
+// places of one day at once; every 201 must be in the log afterwards and
+// no slot may hold more bookings than places.
+func benchRush(ctx context.Context, c *config, residents, places int, stderr io.Writer) (result, error) {
+	const capacity = 10
+	slots := (places + capacity - 1) / capacity
+	if slots < 1 || slots > 190 {
+		return result{}, errors.New("bench rush: --slots from 1 to 1900 places")
+	}
+	s, err := startBenchServer(ctx, c)
+	if err != nil {
+		return result{}, err
+	}
+	defer s.close()
+	if err := s.setup(0, slots*5, capacity); err != nil {
+		return result{}, err
+	}
+	today := calendar.DateOf(time.Now().In(c.loc))
+	var free []struct {
+		Date  calendar.Date `json:"date"`
+		Start domain.Clock  `json:"start"`
+	}
+	if _, err := s.call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(c.ReleaseHorizon-1)), "", nil, &free); err != nil {
+		return result{}, err
+	}
+	if len(free) == 0 {
+		return result{}, errors.New("bench rush: no slots released")
+	}
+	day := free[0].Date
+	var starts []domain.Clock
+	for _, f := range free {
+		if f.Date == day {
+			starts = append(starts, f.Start)
+		}
+	}
+	fmt.Fprintf(stderr, "rush: %d residents log in, then book %d places in %d slots on %s\n", residents, len(starts)*capacity, len(starts), day)
+	tokens := make([]string, residents)
+	people := make([]domain.Applicant, residents)
+	if err := parallel(residents, 64, func(i int) error {
+		phone := fmt.Sprintf("139%08d", i)
+		first := fmt.Sprintf("110105%d%02d%02d%03d", 1950+i%50, 1+i%12, 1+i%28, i%1000)
+		people[i] = domain.Applicant{Name: "居民" + fmt.Sprint(i), IDNumber: first + string(idnumber.CheckDigit(first)), Phone: phone}
+		var code struct {
+			DevCode string `json:"dev_code"`
+		}
+		if _, err := s.call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
+			return err
+		}
+		var tok struct{ Token string }
+		if _, err := s.call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
+			return err
+		}
+		tokens[i] = tok.Token
+		return nil
+	}); err != nil {
+		return result{}, err
+	}
+
+	gate := make(chan struct{})
+	lats := make([]latencies, residents)
+	var mu sync.Mutex
+	var acked []string
+	var errs, full int
+	var wg sync.WaitGroup
+	for i := range residents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := starts[mrand.IntN(len(starts))]
+			body := map[string]any{"station_id": "bench", "service_id": "birth", "date": day, "start": start, "resident": people[i]}
+			<-gate
+			t0 := time.Now()
+			var out struct{ ID string }
+			status, err := s.call("POST", "/appointments", tokens[i], body, &out)
+			d := time.Since(t0)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs++
+			case status == http.StatusConflict:
+				full++
+				lats[i] = latencies{d}
+			default:
+				acked = append(acked, out.ID)
+				lats[i] = latencies{d}
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(gate)
+	wg.Wait()
+	elapsed := time.Since(t0)
+	r := summarize("rush", lats, errs, elapsed)
+	if err := s.stop(); err != nil {
+		return r, fmt.Errorf("bench rush: the server stopped with %w", err)
+	}
+
+	// What the log holds, read after the server is gone.
+	log, err := sqlitestore.Open(filepath.Join(s.data, "events.db"))
+	if err != nil {
+		return r, err
+	}
+	defer log.Close()
+	lost, overbooked, booked := 0, 0, 0
+	for _, id := range acked {
+		recs, err := log.ReadStream(ctx, "appointment-"+id, 0)
+		if err != nil {
+			return r, err
+		}
+		if len(recs) == 0 {
+			lost++
+		}
+	}
+	for _, st := range starts {
+		sl, _, err := app.Load[domain.Slot](ctx, log, domain.SlotStream("bench", day, st, "birth"))
+		if err != nil {
+			return r, err
+		}
+		booked += len(sl.Booked)
+		overbooked += max(0, len(sl.Booked)-sl.Online())
+	}
+	r.Extra = map[string]any{"residents": residents, "places": len(starts) * capacity, "booked": len(acked), "booked_in_log": booked,
+		"full_409": full, "overbooked": overbooked, "lost": lost}
+	return r, nil
+}
+
+// benchCallnext: tickets wait; each counter, with its own staff login,
+// calls the next, starts and completes until none is left. Every action
+// is one HTTP request against the day's one queue stream.
+func benchCallnext(ctx context.Context, c *config, tickets, counters int, stderr io.Writer) (result, error) {
+	s, err := startBenchServer(ctx, c)
+	if err != nil {
+		return result{}, err
+	}
+	defer s.close()
+	if err := s.setup(counters, 60, 10); err != nil {
+		return result{}, err
+	}
+	staff := make([]string, counters)
+	if err := parallel(counters, 4, func(i int) error {
+		user := fmt.Sprintf("staff%d", i+1)
+		if _, err := s.call("POST", "/users", s.admin, map[string]any{"username": user, "password": "bench-password", "role": "staff", "station_id": "bench"}, nil); err != nil {
+			return err
+		}
+		var tok struct{ Token string }
+		_, err := s.call("POST", "/auth/login", "", map[string]string{"username": user, "password": "bench-password"}, &tok)
+		staff[i] = tok.Token
+		return err
+	}); err != nil {
+		return result{}, err
+	}
+	fmt.Fprintf(stderr, "callnext: %d walk-in tickets, %d counters\n", tickets, counters)
+	if err := parallel(tickets, 16, func(int) error {
+		_, err := s.call("POST", "/stations/bench/tickets", staff[0], map[string]string{"service_id": "birth"}, nil)
+		return err
+	}); err != nil {
+		return result{}, err
+	}
+	lats := make([]latencies, counters)
+	calls := make([]latencies, counters)
+	errs := make([]int, counters)
+	served := make([]int, counters)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for i := range counters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counter := fmt.Sprintf("/counters/w%d/", i+1)
+			act := func(action string, body any) (int, error) {
+				start := time.Now()
+				status, err := s.call("POST", counter+action, staff[i], body, nil)
+				d := time.Since(start)
+				lats[i] = append(lats[i], d)
+				if action == "call-next" {
+					calls[i] = append(calls[i], d)
+				}
+				if err != nil {
+					errs[i]++
+				}
+				return status, err
+			}
+			if _, err := act("open", map[string]any{"service_ids": []string{"birth"}}); err != nil {
+				return
+			}
+			for {
+				status, err := act("call-next", nil)
+				if err != nil || status == http.StatusNoContent || status == http.StatusConflict {
+					return
+				}
+				if _, err := act("start", nil); err != nil {
+					return
+				}
+				if _, err := act("complete", nil); err == nil {
+					served[i]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	total, failed := 0, 0
+	for i := range counters {
+		total += served[i]
+		failed += errs[i]
+	}
+	r := summarize("callnext", lats, failed, elapsed)
+	cn := summarize("", calls, 0, elapsed)
+	r.Extra = map[string]any{"tickets": tickets, "counters": counters, "served": total, "call_next_p50_ms": cn.P50ms, "call_next_p99_ms": cn.P99ms}
+	return r, nil
+}
