@@ -119,3 +119,36 @@ func TestBenchRebuildJSON(t *testing.T) {
 		t.Errorf("result %s", out)
 	}
 }
+
+// A small rush: more residents than places; every place taken once, every
+// acknowledged booking in the log.
+func TestBenchRushJSON(t *testing.T) {
+	out, _, err := runCmd(t, "bench", "rush", "--json", "--residents", "60", "--slots", "20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is not one JSON object: %q", out)
+	}
+	if r["scenario"] != "rush" || r["ops"].(float64) != 60 || r["errors"].(float64) != 0 || r["booked"].(float64) != 20 ||
+		r["booked_in_log"].(float64) != 20 || r["full_409"].(float64) != 40 || r["overbooked"].(float64) != 0 || r["lost"].(float64) != 0 {
+		t.Errorf("result %s", out)
+	}
+}
+
+func TestBenchCallnextJSON(t *testing.T) {
+	out, _, err := runCmd(t, "bench", "callnext", "--json", "--tickets", "30", "--counters", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is not one JSON object: %q", out)
+	}
+	// Each ticket is called, started and completed; each counter opens and
+	// makes one last call that finds nobody.
+	if r["scenario"] != "callnext" || r["served"].(float64) != 30 || r["errors"].(float64) != 0 || r["ops"].(float64) != 30*3+3*2 {
+		t.Errorf("result %s", out)
+	}
+}
