@@ -63,7 +63,11 @@ func (s *Server) apply(c *gin.Context) {
 		owner = w.ID
 	}
 	id := newID(c)
-	person := domain.Person{Ref: s.hall.Ref(checked), Name: domain.MaskName(checked.Name), ID: checked.ID.Masked(), Phone: domain.MaskPhone(checked.Phone)}
+	person, err := s.hall.Person(checked)
+	if err != nil {
+		problem(c, err)
+		return
+	}
 	res, err := app.Execute(c.Request.Context(), s.h, "application-"+id, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
 		return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: req.StationID, Channel: req.Channel, TicketID: req.TicketID,
 			Applicant: person, Owner: owner}, svc)
@@ -208,7 +212,7 @@ func (s *Server) application(c *gin.Context) {
 		return
 	}
 	out := gin.H{"id": a.ID, "status": a.Status, "station_id": a.Station, "service_id": a.Service, "escalation_level": a.Escalation,
-		"history": a.History, "applicant": a.Applicant}
+		"history": a.History, "applicant": s.person(c, a.Owner, a.Applicant)}
 	if !a.Deadline.IsZero() {
 		_, left := a.SLA(s.today(), cal, domain.DefaultEscalation)
 		out["deadline"], out["working_days_left"] = a.Deadline, left
@@ -222,10 +226,10 @@ func (s *Server) myApplications(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	out := []projections.AppView{}
+	out := []applicationOut{}
 	for _, id := range ids {
 		if a, ok, err := projections.ApplicationOf(c.Request.Context(), s.views, id); err == nil && ok {
-			out = append(out, a)
+			out = append(out, applicationOut{a, s.person(c, a.Owner, a.Applicant)})
 		}
 	}
 	c.JSON(http.StatusOK, out)

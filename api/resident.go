@@ -183,7 +183,7 @@ func (s *Server) book(c *gin.Context) {
 	}
 	b := res.Events[0].(domain.AppointmentBooked)
 	written(c, http.StatusCreated, res, gin.H{"id": id, "status": domain.Booked, "station_id": b.StationID, "service_id": b.ServiceID,
-		"date": b.Date, "start": b.Start, "end": b.End, "resident": b.Resident})
+		"date": b.Date, "start": b.Start, "end": b.End, "resident": s.person(c, owner, b.Resident)})
 }
 
 // mayAccess says whether the caller may see or change a resident's
@@ -209,7 +209,7 @@ func (s *Server) appointment(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, a)
+	c.JSON(http.StatusOK, s.appointmentOut(c, a))
 }
 
 func (s *Server) myAppointments(c *gin.Context) {
@@ -218,7 +218,11 @@ func (s *Server) myAppointments(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, as)
+	out := make([]appointmentOut, len(as))
+	for i, a := range as {
+		out[i] = s.appointmentOut(c, a)
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // actOn loads an appointment from the log for a caller allowed to change

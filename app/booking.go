@@ -101,7 +101,10 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 		}
 		return Result{}, err
 	}
-	person := domain.Person{Ref: ref, Name: domain.MaskName(checked.Name), ID: checked.ID.Masked(), Phone: domain.MaskPhone(checked.Phone)}
+	person, err := hl.Person(checked)
+	if err != nil {
+		return Result{}, err
+	}
 	return Execute(ctx, hl.h, "appointment-"+b.AppointmentID, m, func(a *domain.Appointment) ([]domain.Event, error) {
 		return a.Book(domain.AppointmentBooked{ID: b.AppointmentID, StationID: b.StationID, ServiceID: b.ServiceID,
 			Date: b.Date, Start: slot.Spec.Start, End: slot.Spec.End, EndsAt: slot.EndsAt, Resident: person, Owner: b.Owner})

@@ -251,3 +251,31 @@ func TestCheckInIssuesOneTicket(t *testing.T) {
 		t.Fatal("a second check-in wrote to the log")
 	}
 }
+
+func TestSealedDetailsOpenOnlyForTheirResident(t *testing.T) {
+	hl := hall(t, openStore(t))
+	checked, err := resident.Check(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := hl.Person(checked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != "330***********447X" || p.Phone != "138****5678" || strings.Contains(string(p.Sealed), "447X") {
+		t.Fatalf("person %+v keeps details in clear", p)
+	}
+	full, err := hl.Unseal(p)
+	if err != nil || full != resident {
+		t.Fatalf("unsealed %+v, %v; want %+v", full, err, resident)
+	}
+	moved := p
+	moved.Ref = "someone-else"
+	if _, err := hl.Unseal(moved); err == nil {
+		t.Fatal("details opened under another resident's reference")
+	}
+	other, _ := app.NewHall(handler(t, openStore(t)), loc, domain.DefaultPolicy, []byte("another-hall-key-0123456789"))
+	if _, err := other.Unseal(p); err == nil {
+		t.Fatal("details opened with another key")
+	}
+}

@@ -184,7 +184,10 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 		if err != nil {
 			return err
 		}
-		person := domain.Person{Ref: h.hall.Ref(checked), Name: domain.MaskName(checked.Name), ID: checked.ID.Masked(), Phone: domain.MaskPhone(checked.Phone)}
+		person, err := h.hall.Person(checked)
+		if err != nil {
+			return err
+		}
 		first := today.AddDays(-days[0])
 		if _, err := app.Execute(ctx, h.h, "application-"+id, seedMeta("li.wei", domain.RoleStaff, first.In(loc).Add(9*time.Hour+time.Duration(n)*time.Minute), id+"-submit"),
 			func(a *domain.Application) ([]domain.Event, error) {

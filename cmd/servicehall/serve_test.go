@@ -450,7 +450,7 @@ func TestResidentsBookOverHTTP(t *testing.T) {
 		t.Fatalf("bad ID number: %d %v", resp.StatusCode, out)
 	}
 	resp, out := send(t, "POST", api+"/appointments", zhang, booking("张三", "33050219880702447X", "13812345678"))
-	if resp.StatusCode != 201 || out["status"] != "booked" || out["resident"].(map[string]any)["id_masked"] != "330***********447X" {
+	if resp.StatusCode != 201 || out["status"] != "booked" || out["resident"].(map[string]any)["id_number"] != "33050219880702447X" {
 		t.Fatalf("book: %d %v", resp.StatusCode, out)
 	}
 	id := out["id"].(string)
@@ -470,8 +470,18 @@ func TestResidentsBookOverHTTP(t *testing.T) {
 	if resp := getJSONAuth(t, api+"/appointments/"+id, li, pos, nil); resp.StatusCode != 404 {
 		t.Fatalf("another resident reads: %d", resp.StatusCode)
 	}
-	if resp := getJSONAuth(t, api+"/appointments/"+id, admin, pos, nil); resp.StatusCode != 200 {
+	// The resident sees their own details in full; anyone else masked.
+	if r := a["resident"].(map[string]any); r["id_number"] != "33050219880702447X" || r["phone"] != "13812345678" || r["masked"] != false {
+		t.Fatalf("the owner's view of themself: %v", r)
+	}
+	if resp := getJSONAuth(t, api+"/appointments/"+id, admin, pos, &a); resp.StatusCode != 200 {
 		t.Fatalf("admin reads: %d", resp.StatusCode)
+	}
+	if r := a["resident"].(map[string]any); r["id_number"] != "330***********447X" || r["phone"] != "138****5678" || r["name"] != "张*" || r["masked"] != true {
+		t.Fatalf("admin's view of the resident: %v", r)
+	}
+	if raw, _ := json.Marshal(a); strings.Contains(string(raw), "sealed") || strings.Contains(string(raw), "33050219880702447X") {
+		t.Fatalf("admin's answer carries the sealed or full details: %s", raw)
 	}
 	var mine []map[string]any
 	if resp := getJSONAuth(t, api+"/me/appointments", zhang, pos, &mine); resp.StatusCode != 200 || len(mine) != 1 || mine[0]["id"] != id {

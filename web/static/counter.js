@@ -90,7 +90,7 @@ async function loadApplication(id) {
     $("app-view").replaceChildren(
       el("p", {}, el("b", {}, name(a.service_id)), " · ", el("span", { class: "pill", id: "app-status", "data-status": a.status }, status(a.status)),
         a.deadline ? ` · ${t("deadline")} ${a.deadline} (${t("days_left")} ${a.working_days_left})` : ""),
-      el("p", { class: "muted" }, `${a.applicant.name_masked} ${a.applicant.id_masked}`),
+      el("p", { class: "muted" }, `${a.applicant.name} ${a.applicant.id_number}`),
       el("ol", { class: "muted" }, ...(a.history || []).map((h) => el("li", {}, `${h.at.slice(0, 16).replace("T", " ")} ${h.type} — ${h.actor}`))));
     $("app-actions").hidden = false;
     message($("app-msg"), "");
