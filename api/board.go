@@ -29,6 +29,10 @@ func (s *Server) board(c *gin.Context) {
 		problem(c, err)
 		return
 	}
+	// The server's write timeout is for ordinary answers; a display stays.
+	if err := http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{}); err != nil {
+		s.logger.Warn("board: the stream keeps the write timeout", "error", err)
+	}
 	c.Header("Content-Type", "text/event-stream")
 	c.Header("Cache-Control", "no-cache")
 	c.Header("X-Accel-Buffering", "no")

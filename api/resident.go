@@ -72,6 +72,10 @@ func (s *Server) sendCode(c *gin.Context) {
 		problem(c, invalid("phone", "a mainland mobile number of 11 digits (手机号码格式不正确)"))
 		return
 	}
+	if ok, wait := s.limits.otpByPhone.allow(req.Phone, time.Now()); !ok {
+		tooMany(c, wait)
+		return
+	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		problem(c, err)

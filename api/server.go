@@ -51,6 +51,7 @@ type Server struct {
 	rebuilds   rebuilds
 	background sync.WaitGroup // rebuilds started over HTTP
 	idem       *idempotency
+	limits     limits
 }
 
 // Config is what a Server needs; Now defaults to the wall clock.
@@ -71,6 +72,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Jobs, when given, are listed and run on demand by the admin.
 	Jobs Jobs
+	// Unlimited switches the abuse limits off: for benchmarks that log in
+	// thousands of residents from one address.
+	Unlimited bool
 }
 
 // Jobs is the scheduled work as the admin sees it.
@@ -98,6 +102,9 @@ func New(c Config) (*Server, error) {
 	}
 	life, closeFn := context.WithCancel(context.Background())
 	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, idem: newIdempotency()}
+	if !c.Unlimited {
+		s.limits = defaultLimits()
+	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_projection_lag_max", Help: "The largest number of log positions a projection has not read."}, func() float64 {
@@ -155,11 +162,11 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/calendar/deadline", s.deadline)
 	v1.GET("/stations/:id/board", s.board)
 
-	v1.POST("/auth/login", s.login)
-	v1.POST("/auth/otp", s.sendCode)
-	v1.POST("/auth/verify", s.verifyCode)
+	v1.POST("/auth/login", s.limit(s.limits.loginByClient, byClient), s.login)
+	v1.POST("/auth/otp", s.limit(s.limits.otpByClient, byClient), s.sendCode)
+	v1.POST("/auth/verify", s.limit(s.limits.loginByClient, byClient), s.verifyCode)
 	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	anyone.POST("/appointments", s.idempotent, s.book)
+	anyone.POST("/appointments", s.limit(s.limits.bookByResident, byCaller), s.idempotent, s.book)
 	anyone.GET("/appointments/:id", s.appointment)
 	anyone.POST("/appointments/:id/cancel", s.cancel)
 	anyone.POST("/appointments/:id/reschedule", s.reschedule)

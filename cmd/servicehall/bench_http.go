@@ -44,7 +44,7 @@ func startBenchServer(ctx context.Context, c *config) (*benchServer, error) {
 	rand.Read(b)
 	cc := *c
 	cc.Data, cc.Addr, cc.DemoOTP, cc.AdminPassword = data, "127.0.0.1:0", true, base64.RawURLEncoding.EncodeToString(b)
-	cc.EventStore, cc.ReadModels, cc.Bus = "sqlite", "sqlite", "gochannel"
+	cc.EventStore, cc.ReadModels, cc.Bus, cc.unlimited = "sqlite", "sqlite", "gochannel", true
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)

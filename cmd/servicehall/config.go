@@ -26,6 +26,8 @@ type config struct {
 	ReleaseAt      string
 
 	loc *time.Location
+	// unlimited switches the abuse limits off (the HTTP benchmarks).
+	unlimited bool
 }
 
 func env(name, def string) string {

@@ -424,15 +424,15 @@ func TestResidentsBookOverHTTP(t *testing.T) {
 	if resp, _ := send(t, "POST", api+"/auth/otp", "", `{"phone":"12345"}`); resp.StatusCode != 422 {
 		t.Fatalf("otp for a bad phone: %d", resp.StatusCode)
 	}
-	_, out := send(t, "POST", api+"/auth/otp", "", `{"phone":"13812345678"}`)
+	_, out := send(t, "POST", api+"/auth/otp", "", `{"phone":"13700000001"}`)
 	good := out["dev_code"].(string)
-	if resp, _ := send(t, "POST", api+"/auth/verify", "", `{"phone":"13812345678","code":"000000x"}`); resp.StatusCode != 401 {
+	if resp, _ := send(t, "POST", api+"/auth/verify", "", `{"phone":"13700000001","code":"000000x"}`); resp.StatusCode != 401 {
 		t.Fatalf("wrong code: %d", resp.StatusCode)
 	}
-	if resp, _ := send(t, "POST", api+"/auth/verify", "", fmt.Sprintf(`{"phone":"13812345678","code":%q}`, good)); resp.StatusCode != 200 {
+	if resp, _ := send(t, "POST", api+"/auth/verify", "", fmt.Sprintf(`{"phone":"13700000001","code":%q}`, good)); resp.StatusCode != 200 {
 		t.Fatalf("right code after one wrong try: %d", resp.StatusCode)
 	}
-	if resp, _ := send(t, "POST", api+"/auth/verify", "", fmt.Sprintf(`{"phone":"13812345678","code":%q}`, good)); resp.StatusCode != 401 {
+	if resp, _ := send(t, "POST", api+"/auth/verify", "", fmt.Sprintf(`{"phone":"13700000001","code":%q}`, good)); resp.StatusCode != 401 {
 		t.Fatalf("a code used twice: %d", resp.StatusCode)
 	}
 
@@ -974,5 +974,34 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	if checked < 60*5 {
 		t.Fatalf("only %d calls checked", checked)
+	}
+}
+
+// A phone gets one code a minute; one client gets twenty codes at once,
+// then one every three seconds; each refusal says when to come back.
+func TestAbuseLimits(t *testing.T) {
+	api, _, stop := configured(t, nil)
+	defer stop()
+	if resp, _ := send(t, "POST", api+"/auth/otp", "", `{"phone":"13800000000"}`); resp.StatusCode != 202 {
+		t.Fatalf("first code: %d", resp.StatusCode)
+	}
+	resp, out := send(t, "POST", api+"/auth/otp", "", `{"phone":"13800000000"}`)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || out["type"] != "/problems/too-many-requests" {
+		t.Fatalf("a second code for the phone at once: %d %v", resp.StatusCode, out)
+	}
+	refused := 0
+	for i := 1; i <= 25; i++ {
+		if resp, _ := send(t, "POST", api+"/auth/otp", "", fmt.Sprintf(`{"phone":"138%08d"}`, i)); resp.StatusCode == 429 {
+			refused++
+		}
+	}
+	// Twenty tokens, two spent above: 18 of the 25 pass (give or take one
+	// refilled while the loop ran).
+	if refused < 6 || refused > 8 {
+		t.Fatalf("%d of 25 codes from one client refused, want about 7", refused)
+	}
+	big := `{"username":"admin","password":"` + strings.Repeat("x", 2<<20) + `"}`
+	if resp, _ := send(t, "POST", api+"/auth/login", "", big); resp.StatusCode != 422 {
+		t.Fatalf("a 2 MiB body: %d", resp.StatusCode)
 	}
 }

@@ -1,0 +1,90 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/time/rate"
+)
+
+// limiter spends tokens per key (a client address, a phone, a login): a
+// key that asks too fast is told to come back later. The last 100 000 keys
+// are remembered.
+type limiter struct {
+	mu    sync.Mutex
+	every rate.Limit
+	burst int
+	keys  *lru.Cache[string, *rate.Limiter]
+}
+
+func newLimiter(per time.Duration, burst int) *limiter {
+	keys, _ := lru.New[string, *rate.Limiter](100_000) // a positive size cannot fail
+	return &limiter{every: rate.Every(per), burst: burst, keys: keys}
+}
+
+// allow takes a token for key, or says how long until one is free. A nil
+// limiter allows everything (limits switched off).
+func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	l.mu.Lock()
+	lim, ok := l.keys.Get(key)
+	if !ok {
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.keys.Add(key, lim)
+	}
+	l.mu.Unlock()
+	r := lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// limits are the abuse limits of the resident-facing and login endpoints.
+type limits struct {
+	otpByClient, otpByPhone, loginByClient, bookByResident *limiter
+}
+
+func defaultLimits() limits {
+	return limits{
+		otpByClient:    newLimiter(3*time.Second, 20), // 20 at once, then one every 3 s
+		otpByPhone:     newLimiter(time.Minute, 1),    // one code a minute per phone
+		loginByClient:  newLimiter(2*time.Second, 10),
+		bookByResident: newLimiter(6*time.Second, 10),
+	}
+}
+
+// tooMany answers 429 with Retry-After.
+func tooMany(c *gin.Context, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	write(c, Problem{Type: "/problems/too-many-requests", Title: "Too many requests; try again later (请求过于频繁，请稍后再试)",
+		Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("retry after %d s", secs)})
+}
+
+// limit is a middleware spending one token of l per request, keyed by key.
+func (s *Server) limit(l *limiter, key func(*gin.Context) string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ok, wait := l.allow(key(c), time.Now()); !ok {
+			tooMany(c, wait)
+		}
+	}
+}
+
+func byClient(c *gin.Context) string { return c.ClientIP() }
+
+func byCaller(c *gin.Context) string {
+	if w, ok := c.Get("who"); ok {
+		return w.(Who).ID
+	}
+	return c.ClientIP()
+}
