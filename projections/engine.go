@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -148,6 +149,8 @@ type runner struct {
 	waitMu   sync.Mutex
 	changed  chan struct{}
 	failed   atomic.Pointer[error]
+	tablesMu sync.Mutex
+	tables   map[string]bool // the tables this runner has written
 }
 
 // NewEngine loads each projection's checkpoint.
@@ -272,6 +275,14 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 		r.cache = nil
 		return err
 	}
+	r.tablesMu.Lock()
+	if r.tables == nil {
+		r.tables = map[string]bool{}
+	}
+	for _, k := range v.dirty {
+		r.tables[k.table] = true
+	}
+	r.tablesMu.Unlock()
 	for _, k := range v.dirty {
 		if d := v.docs[k]; d.deleted || d.once {
 			delete(v.docs, k)
@@ -443,4 +454,34 @@ func (e *Engine) Rebuild(ctx context.Context, names []string, progress func(pos,
 		j.live.pos.Store(at)
 	}
 	return nil
+}
+
+// Tables lists the tables a projection has written since the engine
+// started, sorted: after a full catch-up from the log, all of its tables.
+func (e *Engine) Tables(name string) []string {
+	r := e.runners[name]
+	r.tablesMu.Lock()
+	defer r.tablesMu.Unlock()
+	out := make([]string, 0, len(r.tables))
+	for t := range r.tables {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Dump reads every document of a projection's live tables, keyed
+// "table/key": to compare two engines' views of the same log.
+func (e *Engine) Dump(ctx context.Context, name string, tables []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, table := range tables {
+		kvs, err := e.store.Scan(ctx, e.NS(name, table), "", "")
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range kvs {
+			out[table+"/"+kv.Key] = string(kv.Doc)
+		}
+	}
+	return out, nil
 }
