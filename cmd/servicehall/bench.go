@@ -75,7 +75,7 @@ func round(f float64) float64 {
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON bool
-	var writers, ops, events, residents, slots, tickets, counters int
+	var writers, ops, events, residents, slots, tickets, counters, kills int
 	c, pos, err := parse("bench", args, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 		fs.IntVar(&writers, "writers", 256, "append: concurrent writers")
@@ -85,12 +85,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.IntVar(&slots, "slots", 500, "rush: places to book, in slots of 10")
 		fs.IntVar(&tickets, "tickets", 2000, "callnext: tickets waiting")
 		fs.IntVar(&counters, "counters", 8, "callnext: counters serving them")
+		fs.IntVar(&kills, "kills", 20, "crash: times the server is killed with SIGKILL")
 	})
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("bench: name one scenario: append, rush, rebuild or callnext")
+		return errors.New("bench: name one scenario: append, rush, rebuild, callnext or crash")
 	}
 	var r result
 	switch pos[0] {
@@ -102,8 +103,10 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		r, err = benchRush(ctx, c, residents, slots, stderr)
 	case "callnext":
 		r, err = benchCallnext(ctx, c, tickets, counters, stderr)
+	case "crash":
+		r, err = benchCrash(ctx, c, kills, min(residents, 300), stderr)
 	default:
-		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild or callnext", pos[0])
+		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild, callnext or crash", pos[0])
 	}
 	if err != nil {
 		return err

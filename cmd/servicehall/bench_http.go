@@ -44,7 +44,7 @@ func startBenchServer(ctx context.Context, c *config) (*benchServer, error) {
 	rand.Read(b)
 	cc := *c
 	cc.Data, cc.Addr, cc.DemoOTP, cc.AdminPassword = data, "127.0.0.1:0", true, base64.RawURLEncoding.EncodeToString(b)
-	cc.EventStore, cc.ReadModels, cc.Bus, cc.unlimited = "sqlite", "sqlite", "gochannel", true
+	cc.EventStore, cc.ReadModels, cc.Bus, cc.RateLimits = "sqlite", "sqlite", "gochannel", false
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -92,6 +92,11 @@ func (s *benchServer) close() error {
 // call sends one request and decodes a 2xx answer into out; it returns the
 // status, and an error for anything else but 409.
 func (s *benchServer) call(method, path, token string, body, out any) (int, error) {
+	return s.callKey(method, path, token, body, out, "")
+}
+
+// callKey is call with an Idempotency-Key, when key is not empty.
+func (s *benchServer) callKey(method, path, token string, body, out any, key string) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -107,6 +112,9 @@ func (s *benchServer) call(method, path, token string, body, out any) (int, erro
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

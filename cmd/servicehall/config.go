@@ -25,9 +25,9 @@ type config struct {
 	ReleaseHorizon int
 	ReleaseAt      string
 
+	RateLimits     bool
+
 	loc *time.Location
-	// unlimited switches the abuse limits off (the HTTP benchmarks).
-	unlimited bool
 }
 
 func env(name, def string) string {
@@ -50,6 +50,8 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DemoOTP, "demo-otp", otp, "return resident one-time codes in responses (SERVICEHALL_DEMO_OTP; demo and tests only)")
 	horizon, _ := strconv.Atoi(env("RELEASE_HORIZON_DAYS", "14"))
 	fs.IntVar(&c.ReleaseHorizon, "release-horizon-days", horizon, "days ahead slots are released (SERVICEHALL_RELEASE_HORIZON_DAYS)")
+	limits, _ := strconv.ParseBool(env("RATE_LIMITS", "1"))
+	fs.BoolVar(&c.RateLimits, "rate-limits", limits, "limit codes, logins and bookings per client (SERVICEHALL_RATE_LIMITS; off for load tests from one address)")
 	fs.StringVar(&c.ReleaseAt, "release-at", env("RELEASE_AT", "08:00"), "the daily slot release time, HH:MM (SERVICEHALL_RELEASE_AT)")
 }
 

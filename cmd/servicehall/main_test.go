@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,4 +152,38 @@ func TestBenchCallnextJSON(t *testing.T) {
 	if r["scenario"] != "callnext" || r["served"].(float64) != 30 || r["errors"].(float64) != 0 || r["ops"].(float64) != 30*3+3*2 {
 		t.Errorf("result %s", out)
 	}
+}
+
+// TestMain lets the crash test run this test binary as the real server:
+// with SERVICEHALL_TEST_AS_BINARY=1 it is servicehall, not a test.
+func TestMain(m *testing.M) {
+	if os.Getenv("SERVICEHALL_TEST_AS_BINARY") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// The real binary, killed with SIGKILL in the middle of bookings and
+// counter work and restarted, loses nothing it acknowledged, overbooks no
+// slot, serves no ticket twice, and its views equal a fresh rebuild.
+func TestCrashLosesNothing(t *testing.T) {
+	kills := 20
+	if testing.Short() {
+		kills = 5
+	}
+	t.Setenv("SERVICEHALL_TEST_AS_BINARY", "1") // the children; this process is past TestMain
+	out, _, err := runCmd(t, "bench", "crash", "--json", "--kills", fmt.Sprint(kills), "--residents", "80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is not one JSON object: %q", out)
+	}
+	if r["kills"].(float64) != float64(kills) || r["acknowledged"].(float64) < 50 || r["lost"].(float64) != 0 || r["overbooked"].(float64) != 0 ||
+		r["duplicates"].(float64) != 0 || r["views_differ"].(float64) != 0 || r["errors"].(float64) != 0 {
+		t.Fatalf("result %s", out)
+	}
+	t.Log(out)
 }

@@ -92,7 +92,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Log: log, Views: engine,
-		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: c.unlimited})
+		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits})
 	if err != nil {
 		return err
 	}

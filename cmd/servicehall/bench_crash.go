@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/domain/idnumber"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// crashRun is the real binary serving one data folder, killed and
+// restarted on the same address.
+type crashRun struct {
+	exe, data, addr, password string
+	cmd                       *exec.Cmd
+}
+
+func (r *crashRun) start() error {
+	r.cmd = exec.Command(r.exe, "serve", "--addr", r.addr, "--data", r.data, "--admin-password", r.password,
+		"--demo-otp", "--rate-limits=false", "--eventstore", "sqlite", "--readmodels", "sqlite", "--bus", "gochannel")
+	out, err := os.OpenFile(filepath.Join(r.data, "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	r.cmd.Stdout, r.cmd.Stderr = out, out
+	if err := r.cmd.Start(); err != nil {
+		return fmt.Errorf("start the server: %w", err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + r.addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return errors.New("the server did not become ready within 60 s (see serve.log)")
+}
+
+func (r *crashRun) kill() error {
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	r.cmd.Wait() // "signal: killed" is the point
+	return nil
+}
+
+func (r *crashRun) stop() error {
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	return r.cmd.Wait()
+}
+
+// benchCrash storms the real binary with bookings and counter work, kills
+// it with SIGKILL at random moments, restarts it, and checks that nothing
+// acknowledged is lost, no slot holds more than its places, no ticket is
+// served twice, and the views equal a fresh rebuild of the log.
+func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.Writer) (result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	data, err := os.MkdirTemp("", "servicehall-crash-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(data)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return result{}, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	pw := make([]byte, 12)
+	rand.Read(pw)
+	run := &crashRun{exe: exe, data: data, addr: addr, password: base64.RawURLEncoding.EncodeToString(pw)}
+	if err := run.start(); err != nil {
+		return result{}, err
+	}
+	defer func() {
+		if run.cmd.ProcessState == nil {
+			run.kill()
+		}
+	}()
+	s := &benchServer{base: "http://" + addr + "/api/v1", client: &http.Client{Timeout: 10 * time.Second}}
+	var tok struct{ Token string }
+	if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": run.password}, &tok); err != nil {
+		return result{}, err
+	}
+	s.admin = tok.Token
+	const counters, capacity = 4, 3
+	if err := s.setup(counters, 60, capacity); err != nil {
+		return result{}, err
+	}
+	staff := make([]string, counters)
+	for i := range staff {
+		user := fmt.Sprintf("staff%d", i+1)
+		if _, err := s.call("POST", "/users", s.admin, map[string]any{"username": user, "password": "crash-password", "role": "staff", "station_id": "bench"}, nil); err != nil {
+			return result{}, err
+		}
+		if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": user, "password": "crash-password"}, &tok); err != nil {
+			return result{}, err
+		}
+		staff[i] = tok.Token
+	}
+	today := calendar.DateOf(time.Now().In(c.loc))
+	var free []struct {
+		Date  calendar.Date `json:"date"`
+		Start domain.Clock  `json:"start"`
+	}
+	if _, err := s.call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(13)), "", nil, &free); err != nil || len(free) == 0 {
+		return result{}, fmt.Errorf("bench crash: no slots: %v", err)
+	}
+	var slots []domain.Clock
+	for _, f := range free {
+		if f.Date == free[0].Date {
+			slots = append(slots, f.Start)
+		}
+	}
+	day := free[0].Date
+	tokens := make([]string, residents)
+	people := make([]domain.Applicant, residents)
+	for i := range residents {
+		phone := fmt.Sprintf("137%08d", i)
+		first := fmt.Sprintf("320102%d%02d%02d%03d", 1960+i%40, 1+i%12, 1+i%28, i%1000)
+		people[i] = domain.Applicant{Name: "居民", IDNumber: first + string(idnumber.CheckDigit(first)), Phone: phone}
+		var code struct {
+			DevCode string `json:"dev_code"`
+		}
+		if _, err := s.call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
+			return result{}, err
+		}
+		if _, err := s.call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
+			return result{}, err
+		}
+		tokens[i] = tok.Token
+	}
+	fmt.Fprintf(stderr, "crash: %d residents book %d places on %s, %d counters serve walk-ins; %d kills\n", residents, len(slots)*capacity, day, counters, kills)
+
+	// The storm. A request counts only when its answer arrived.
+	var (
+		mu        sync.Mutex
+		booked    = map[string]bool{} // appointment ids acknowledged
+		issued    = map[string]bool{} // ticket ids acknowledged
+		completed = map[string]int{}  // ticket id → acknowledged completions
+		lats      latencies
+		failures  atomic.Int64 // 5xx answers
+	)
+	ack := func(d time.Duration) { lats = append(lats, d) }
+	stopStorm := make(chan struct{})
+	var wg sync.WaitGroup
+	request := func(method, path, token string, body, out any, key string) (int, time.Duration, error) {
+		t0 := time.Now()
+		status, err := s.callKey(method, path, token, body, out, key)
+		if status >= 500 {
+			failures.Add(1)
+		}
+		return status, time.Since(t0), err
+	}
+	for w := range 8 { // residents book, retrying with the same key until answered
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < residents; i += 8 {
+				body := map[string]any{"station_id": "bench", "service_id": "birth", "date": day, "start": slots[mrand.IntN(len(slots))], "resident": people[i]}
+				for {
+					select {
+					case <-stopStorm:
+						return
+					default:
+					}
+					var out struct{ ID string }
+					status, d, err := request("POST", "/appointments", tokens[i], body, &out, fmt.Sprintf("crash-%d", i))
+					if err != nil && status == 0 { // no answer: the server is down; try again
+						time.Sleep(50 * time.Millisecond)
+						continue
+					}
+					mu.Lock()
+					if status == http.StatusCreated {
+						booked[out.ID] = true
+					}
+					ack(d)
+					mu.Unlock()
+					break
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // walk-ins arrive
+		defer wg.Done()
+		for {
+			select {
+			case <-stopStorm:
+				return
+			case <-time.After(4 * time.Millisecond):
+			}
+			var out struct{ ID string }
+			if status, d, _ := request("POST", "/stations/bench/tickets", staff[0], map[string]string{"service_id": "birth"}, &out, ""); status == http.StatusCreated {
+				mu.Lock()
+				issued[out.ID] = true
+				ack(d)
+				mu.Unlock()
+			}
+		}
+	}()
+	for i := range counters { // counters serve them
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counter := fmt.Sprintf("/counters/w%d/", i+1)
+			for {
+				select {
+				case <-stopStorm:
+					return
+				default:
+				}
+				var out struct {
+					Ticket struct{ ID, State string }
+				}
+				status, d, _ := request("POST", counter+"complete", staff[i], nil, &out, "")
+				if status == http.StatusOK && out.Ticket.State == "done" {
+					mu.Lock()
+					completed[out.Ticket.ID]++
+					ack(d)
+					mu.Unlock()
+				}
+				if status == 0 {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				request("POST", counter+"open", staff[i], map[string]any{"service_ids": []string{"birth"}}, nil, "")
+				if status, _, _ := request("POST", counter+"call-next", staff[i], nil, nil, ""); status == http.StatusNoContent {
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				request("POST", counter+"start", staff[i], nil, nil, "")
+			}
+		}()
+	}
+
+	// The killer, checking the log after each restart.
+	t0 := time.Now()
+	lost, overbooked := 0, 0
+	checkLog := func() error {
+		mu.Lock()
+		ids := make([]string, 0, len(booked))
+		for id := range booked {
+			ids = append(ids, id)
+		}
+		mu.Unlock()
+		for _, id := range ids {
+			var trail []map[string]any
+			if _, err := s.call("GET", "/audit?stream=appointment-"+id, s.admin, nil, &trail); err != nil {
+				return err
+			}
+			if len(trail) == 0 {
+				lost++
+			}
+		}
+		for _, st := range slots {
+			var trail []struct{ Type string }
+			if _, err := s.call("GET", "/audit?stream="+domain.SlotStream("bench", day, st, "birth"), s.admin, nil, &trail); err != nil {
+				return err
+			}
+			n := 0
+			for _, e := range trail {
+				switch e.Type {
+				case "SlotBooked":
+					n++
+				case "SlotFreed":
+					n--
+				}
+			}
+			overbooked += max(0, n-capacity)
+		}
+		return nil
+	}
+	for k := range kills {
+		time.Sleep(time.Duration(150+mrand.IntN(600)) * time.Millisecond)
+		if err := run.kill(); err != nil {
+			return result{}, err
+		}
+		if err := run.start(); err != nil {
+			return result{}, fmt.Errorf("restart %d: %w", k+1, err)
+		}
+		if err := checkLog(); err != nil {
+			return result{}, err
+		}
+		fmt.Fprintf(stderr, "\rcrash: %d/%d kills", k+1, kills)
+	}
+	fmt.Fprintln(stderr)
+	close(stopStorm)
+	wg.Wait()
+	elapsed := time.Since(t0)
+	if err := checkLog(); err != nil {
+		return result{}, err
+	}
+	if err := run.stop(); err != nil {
+		return result{}, fmt.Errorf("the server stopped with %w", err)
+	}
+
+	// With the server gone: the queue in the log, and the views against a
+	// fresh rebuild.
+	cc := *c
+	cc.Data, cc.EventStore, cc.ReadModels = data, "sqlite", "sqlite"
+	log, live, closeAll, err := openEngine(ctx, &cc)
+	if err != nil {
+		return result{}, err
+	}
+	defer closeAll()
+	recs, err := log.ReadStream(ctx, fmt.Sprintf("queue-bench-%s", today), 0)
+	if err != nil {
+		return result{}, err
+	}
+	duplicates := 0
+	inLog := map[string]int{}
+	for _, r := range recs {
+		e, err := domain.Decode(r.Type, r.Data)
+		if err != nil {
+			return result{}, err
+		}
+		switch e := e.(type) {
+		case domain.TicketCompleted:
+			if inLog[e.TicketID]++; inLog[e.TicketID] > 1 {
+				duplicates++
+			}
+		case domain.TicketIssued:
+			inLog["issued:"+e.TicketID]++
+		}
+	}
+	for id := range issued {
+		if inLog["issued:"+id] == 0 {
+			lost++
+		}
+	}
+	for id, n := range completed {
+		duplicates += max(0, n-1)
+		if inLog[id] == 0 {
+			lost++
+		}
+	}
+	if err := live.CatchUp(ctx); err != nil {
+		return result{}, err
+	}
+	fresh, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
+	if err != nil {
+		return result{}, err
+	}
+	if err := fresh.CatchUp(ctx); err != nil {
+		return result{}, err
+	}
+	differ := 0
+	for _, name := range fresh.Names() {
+		a, err := live.Dump(ctx, name, fresh.Tables(name))
+		if err != nil {
+			return result{}, err
+		}
+		b, err := fresh.Dump(ctx, name, fresh.Tables(name))
+		if err != nil {
+			return result{}, err
+		}
+		for k, v := range b {
+			if a[k] != v {
+				differ++
+			}
+		}
+		for k := range a {
+			if _, ok := b[k]; !ok {
+				differ++
+			}
+		}
+	}
+	r := summarize("crash", []latencies{lats}, int(failures.Load()), elapsed)
+	served := 0
+	for range completed {
+		served++
+	}
+	r.Extra = map[string]any{"kills": kills, "acknowledged": len(booked) + len(issued) + served, "booked": len(booked), "tickets": len(issued),
+		"served": served, "lost": lost, "overbooked": overbooked, "duplicates": duplicates, "views_differ": differ}
+	return r, nil
+}
