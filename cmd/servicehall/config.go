@@ -25,7 +25,7 @@ type config struct {
 	ReleaseHorizon int
 	ReleaseAt      string
 
-	RateLimits     bool
+	RateLimits bool
 
 	loc *time.Location
 }
