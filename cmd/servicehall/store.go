@@ -8,6 +8,7 @@ import (
 
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/eventstore/kurrentdb"
+	"github.com/servicehall/servicehall/eventstore/pgstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 )
 
@@ -18,8 +19,10 @@ func openStore(ctx context.Context, c *config) (eventstore.Store, error) {
 		return sqlitestore.Open(c.eventStorePath())
 	case kurrentdb.IsURL(v):
 		return kurrentdb.Open(v)
+	case pgstore.IsURL(v):
+		return pgstore.Open(ctx, v)
 	default:
-		return nil, fmt.Errorf("SERVICEHALL_EVENTSTORE %q: want sqlite or esdb://… (事件存储配置不正确)", v)
+		return nil, fmt.Errorf("SERVICEHALL_EVENTSTORE %q: want sqlite, esdb://… or postgres://… (事件存储配置不正确)", v)
 	}
 }
 
