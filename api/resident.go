@@ -185,7 +185,17 @@ func (s *Server) book(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	b := res.Events[0].(domain.AppointmentBooked)
+	var b domain.AppointmentBooked
+	if len(res.Events) > 0 {
+		b = res.Events[0].(domain.AppointmentBooked)
+	} else { // a retry of a booking made before (after a crash, say): the same answer
+		a, _, err := app.Load[domain.Appointment](c.Request.Context(), s.log, "appointment-"+id)
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		b = a.AppointmentBooked
+	}
 	written(c, http.StatusCreated, res, gin.H{"id": id, "status": domain.Booked, "station_id": b.StationID, "service_id": b.ServiceID,
 		"date": b.Date, "start": b.Start, "end": b.End, "resident": s.person(c, owner, b.Resident)})
 }

@@ -485,3 +485,34 @@ func (e *Engine) Dump(ctx context.Context, name string, tables []string) (map[st
 	}
 	return out, nil
 }
+
+// Refresh reads every projection's position and generation from the
+// store's checkpoints and forgets cached documents: for a process whose
+// views another process writes, and before it takes over writing them.
+func (e *Engine) Refresh(ctx context.Context) error {
+	cps, err := e.store.Checkpoints(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	for _, name := range e.names {
+		r := e.runners[name]
+		c, ok := cps[name]
+		if !ok {
+			continue
+		}
+		r.mu.Lock()
+		moved := c.Position != r.pos.Load() || c.Generation != r.gen
+		if moved {
+			r.gen, r.cache, r.complete = c.Generation, nil, false
+			r.pos.Store(c.Position)
+		}
+		r.mu.Unlock()
+		if moved {
+			r.waitMu.Lock()
+			close(r.changed)
+			r.changed = make(chan struct{})
+			r.waitMu.Unlock()
+		}
+	}
+	return nil
+}

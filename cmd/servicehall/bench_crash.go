@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -13,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,13 +28,19 @@ import (
 // restarted on the same address.
 type crashRun struct {
 	exe, data, addr, password string
+	stores                    []string // --eventstore, --readmodels and --bus flags; the embedded ones by default
 	cmd                       *exec.Cmd
+	exited                    chan error // the process's end
 }
 
 func (r *crashRun) start() error {
-	r.cmd = exec.Command(r.exe, "serve", "--addr", r.addr, "--data", r.data, "--admin-password", r.password,
-		"--demo-otp", "--rate-limits=false", "--eventstore", "sqlite", "--readmodels", "sqlite", "--bus", "gochannel")
-	out, err := os.OpenFile(filepath.Join(r.data, "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	stores := r.stores
+	if stores == nil {
+		stores = []string{"--eventstore", "sqlite", "--readmodels", "sqlite", "--bus", "gochannel"}
+	}
+	r.cmd = exec.Command(r.exe, append([]string{"serve", "--addr", r.addr, "--data", r.data, "--admin-password", r.password,
+		"--demo-otp", "--rate-limits=false"}, stores...)...)
+	out, err := os.OpenFile(r.logFile(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
@@ -43,7 +49,15 @@ func (r *crashRun) start() error {
 	if err := r.cmd.Start(); err != nil {
 		return fmt.Errorf("start the server: %w", err)
 	}
+	r.exited = make(chan error, 1)
+	go func() { r.exited <- r.cmd.Wait() }()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-r.exited:
+			r.exited <- err
+			return fmt.Errorf("the server exited (%v); its log ends:\n%s", err, r.logTail())
+		default:
+		}
 		if resp, err := http.Get("http://" + r.addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -51,14 +65,35 @@ func (r *crashRun) start() error {
 			}
 		}
 	}
-	return errors.New("the server did not become ready within 60 s (see serve.log)")
+	return fmt.Errorf("the server did not become ready within 60 s; its log ends:\n%s", r.logTail())
+}
+
+// running says whether the process is still there.
+func (r *crashRun) running() bool {
+	select {
+	case err := <-r.exited:
+		r.exited <- err
+		return false
+	default:
+		return true
+	}
+}
+
+func (r *crashRun) logFile() string {
+	return filepath.Join(r.data, "serve-"+strings.ReplaceAll(r.addr, ":", "_")+".log")
+}
+
+// logTail is the end of the server's log, for a failure message.
+func (r *crashRun) logTail() string {
+	b, _ := os.ReadFile(r.logFile())
+	return string(b[max(0, len(b)-3000):])
 }
 
 func (r *crashRun) kill() error {
 	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		return err
 	}
-	r.cmd.Wait() // "signal: killed" is the point
+	<-r.exited // "signal: killed" is the point
 	return nil
 }
 
@@ -66,7 +101,10 @@ func (r *crashRun) stop() error {
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return err
 	}
-	return r.cmd.Wait()
+	if err := <-r.exited; err != nil {
+		return fmt.Errorf("%w; its log ends:\n%s", err, r.logTail())
+	}
+	return nil
 }
 
 // benchCrash storms the real binary with bookings and counter work, kills
@@ -96,7 +134,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		return result{}, err
 	}
 	defer func() {
-		if run.cmd.ProcessState == nil {
+		if run.running() {
 			run.kill()
 		}
 	}()
@@ -163,6 +201,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		completed = map[string]int{}  // ticket id → acknowledged completions
 		lats      latencies
 		failures  atomic.Int64 // 5xx answers
+		samples   []string     // the first of them
 	)
 	ack := func(d time.Duration) { lats = append(lats, d) }
 	stopStorm := make(chan struct{})
@@ -172,6 +211,11 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		status, err := s.callKey(method, path, token, body, out, key)
 		if status >= 500 {
 			failures.Add(1)
+			mu.Lock()
+			if len(samples) < 3 {
+				samples = append(samples, err.Error())
+			}
+			mu.Unlock()
 		}
 		return status, time.Since(t0), err
 	}
@@ -396,5 +440,14 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	}
 	r.Extra = map[string]any{"kills": kills, "acknowledged": len(booked) + len(issued) + served, "booked": len(booked), "tickets": len(issued),
 		"served": served, "lost": lost, "overbooked": overbooked, "duplicates": duplicates, "views_differ": differ}
+	if len(samples) > 0 {
+		r.Extra["error_samples"] = samples
+		log, _ := os.ReadFile(run.logFile())
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, `"level":"ERROR"`) {
+				fmt.Fprintln(stderr, line)
+			}
+		}
+	}
 	return r, nil
 }

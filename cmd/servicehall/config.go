@@ -19,6 +19,7 @@ type config struct {
 	EventStore     string
 	ReadModels     string
 	Bus            string
+	BusTopic       string
 	TZ             string
 	AdminPassword  string
 	DemoOTP        bool
@@ -44,6 +45,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.EventStore, "eventstore", env("EVENTSTORE", "sqlite"), "sqlite, or a KurrentDB connection string esdb://… (SERVICEHALL_EVENTSTORE)")
 	fs.StringVar(&c.ReadModels, "readmodels", env("READMODELS", "sqlite"), "sqlite, or a PostgreSQL URL (SERVICEHALL_READMODELS)")
 	fs.StringVar(&c.Bus, "bus", env("BUS", "gochannel"), "gochannel, or a NATS URL (SERVICEHALL_BUS)")
+	fs.StringVar(&c.BusTopic, "bus-topic", env("BUS_TOPIC", "servicehall_events"), "the NATS JetStream stream the log goes through: one per deployment sharing a NATS server (SERVICEHALL_BUS_TOPIC)")
 	fs.StringVar(&c.TZ, "tz", env("TZ", "Asia/Shanghai"), "the stations' time zone (SERVICEHALL_TZ)")
 	fs.StringVar(&c.AdminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "the admin user's password on first start (SERVICEHALL_ADMIN_PASSWORD)")
 	otp, _ := strconv.ParseBool(env("DEMO_OTP", "0"))

@@ -110,17 +110,22 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		}
 	}
 	// Missed ticks are caught up before the server answers, on views that
-	// are up to date.
-	if err := engine.CatchUp(ctx); err != nil {
+	// are up to date. Views shared with other processes are written by one
+	// of them (see feed): here they are only read.
+	catchUp := engine.CatchUp
+	if sharedViews(c) {
+		catchUp = engine.Refresh
+	}
+	if err := catchUp(ctx); err != nil {
 		return err
 	}
 	runner.CatchUp(ctx, clock())
-	if err := engine.CatchUp(ctx); err != nil {
+	if err := catchUp(ctx); err != nil {
 		return err
 	}
 	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
 	feedDone := make(chan error, 1)
-	go func() { feedDone <- projections.RunFeed(feedCtx, engine, log, bus, logger) }()
+	go func() { feedDone <- feed(feedCtx, c, engine, log, bus, logger, lock) }()
 	runner.Start()
 	defer runner.Stop()
 
@@ -156,11 +161,50 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	return err
 }
 
+// sharedViews says whether the read models may be shared with other
+// processes: PostgreSQL ones may, the embedded ones may not.
+func sharedViews(c *config) bool {
+	return strings.HasPrefix(c.ReadModels, "postgres://") || strings.HasPrefix(c.ReadModels, "postgresql://")
+}
+
+// feed runs the projections' feed. Views shared by several processes are
+// written by one at a time, the holder of the "projections" lock; the
+// others follow the checkpoints it writes, so that their reads and their
+// read-your-writes waits stay right, and one of them takes over when the
+// writer stops or dies (its database session, and so its lock, ends).
+func feed(ctx context.Context, c *config, engine *projections.Engine, log eventstore.Store, bus projections.Bus, logger *slog.Logger, lock jobs.Locker) error {
+	if !sharedViews(c) {
+		return projections.RunFeed(ctx, engine, log, bus, logger)
+	}
+	for {
+		unlock, ok, err := lock.TryLock(ctx, "projections")
+		if err == nil && ok {
+			defer unlock()
+			if err := engine.Refresh(ctx); err != nil {
+				return err
+			}
+			logger.Info("this process now writes the views")
+			return projections.RunFeed(ctx, engine, log, bus, logger)
+		}
+		if err == nil {
+			err = engine.Refresh(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("following the views", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // jobLock is the lock that lets one process run each job tick: an advisory
 // lock when the read models are in PostgreSQL (several processes may share
 // them), else one in this process (the embedded store admits one process).
 func jobLock(c *config) (jobs.Locker, func(), error) {
-	if !strings.HasPrefix(c.ReadModels, "postgres://") && !strings.HasPrefix(c.ReadModels, "postgresql://") {
+	if !sharedViews(c) {
 		return &jobs.LocalLock{}, func() {}, nil
 	}
 	db, err := sql.Open("pgx", c.ReadModels)
@@ -209,6 +253,9 @@ func ensureAdmin(ctx context.Context, h *app.Handler, c *config, stdout io.Write
 	}
 	m := app.Meta{Actor: eventstore.Actor{ID: "system:serve", Role: domain.RoleSystem}, At: time.Now(), CommandID: "create-admin"}
 	if _, err := app.CreateUser(ctx, h, m, "admin", password, domain.RoleAdmin, ""); err != nil {
+		if u, _, lerr := app.Load[domain.User](ctx, h.Store(), "user-admin"); lerr == nil && u.Exists() {
+			return nil // another process, starting with this one, made it
+		}
 		return fmt.Errorf("create the admin user: %w", err)
 	}
 	return nil
@@ -220,7 +267,7 @@ func openBus(c *config, logger *slog.Logger) (projections.Bus, error) {
 	case v == "" || strings.EqualFold(v, "gochannel"):
 		return projections.GoChannel(logger), nil
 	case strings.HasPrefix(v, "nats://"):
-		return projections.NATS(v, projections.DefaultTopic, logger)
+		return projections.NATS(v, c.BusTopic, logger)
 	}
 	return projections.Bus{}, fmt.Errorf("SERVICEHALL_BUS %q: want gochannel or nats://… (消息总线配置不正确)", c.Bus)
 }

@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite"
 
 	"github.com/servicehall/servicehall/projections"
@@ -71,7 +72,15 @@ func open(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string, bi
 		return fail(err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations/"+dir)
-	p, err := goose.NewProvider(dialect, db, sub)
+	var opts []goose.ProviderOption
+	if dialect == goose.DialectPostgres { // processes starting together migrate once
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fail(err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db, sub, opts...)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/domain/idnumber"
+	"github.com/servicehall/servicehall/internal/testenv"
+)
+
+// Three processes share the PostgreSQL event store, PostgreSQL read models
+// and NATS JetStream. Residents book through all three at once; one is
+// killed. No slot is overbooked, no acknowledged booking is lost, the
+// survivors' views converge on the same answer, and the release job, run
+// at every start, wrote each slot once.
+func TestThreeProcesses(t *testing.T) {
+	pg, nats := testenv.Postgres(t), testenv.NATS(t)
+	if testing.Short() && os.Getenv("CI") != "true" {
+		t.Skip("the three-process test is not short")
+	}
+	// A database and a JetStream stream of its own.
+	admin, err := sql.Open("pgx", pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := "servicehall_multi_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+	u, _ := url.Parse(pg)
+	u.Path = "/" + name
+	db := u.String()
+	topic := name
+	defer func() {
+		if nc, err := natsgo.Connect(nats); err == nil {
+			if js, err := nc.JetStream(); err == nil {
+				js.DeleteStream(topic)
+			}
+			nc.Close()
+		}
+	}()
+
+	t.Setenv("SERVICEHALL_TEST_AS_BINARY", "1")
+	t.Setenv("SERVICEHALL_BUS_TOPIC", topic)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	procs := make([]*crashRun, 3)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range procs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs[i] = &crashRun{exe: exe, data: data, addr: ln.Addr().String(), password: "multi-admin-pass",
+			stores: []string{"--eventstore", db, "--readmodels", db, "--bus", nats}}
+		ln.Close()
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = procs[i].start() }() // together: migrations and the admin once
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+	}
+	defer func() {
+		for _, p := range procs {
+			if p.exited != nil && p.running() {
+				p.kill()
+			}
+		}
+	}()
+	client := &http.Client{Timeout: 20 * time.Second}
+	via := func(i int) *benchServer {
+		return &benchServer{base: "http://" + procs[i].addr + "/api/v1", client: client}
+	}
+	s := via(0)
+	var tok struct{ Token string }
+	if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": "multi-admin-pass"}, &tok); err != nil {
+		t.Fatal(err)
+	}
+	s.admin = tok.Token
+	const capacity = 3
+	if err := s.setup(0, 60, capacity); err != nil {
+		t.Fatal(err)
+	}
+	loc := shanghai(t)
+	today := calendar.DateOf(time.Now().In(loc))
+	var free []struct {
+		Date  calendar.Date `json:"date"`
+		Start domain.Clock  `json:"start"`
+	}
+	// Setting hours released the slots through process 0: any process's
+	// views show them once they catch up (twelve 5-minute slots a day).
+	var day calendar.Date
+	var slots []domain.Clock
+	for deadline := time.Now().Add(30 * time.Second); len(slots) < 12 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		via(2).call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(13)), "", nil, &free)
+		slots = slots[:0]
+		for _, f := range free {
+			if f.Date == free[0].Date {
+				day = f.Date
+				slots = append(slots, f.Start)
+			}
+		}
+	}
+	if len(slots) < 12 {
+		t.Fatalf("process 2's views show %d slots of the first day, want 12", len(slots))
+	}
+
+	// Residents log in and book, a third through each process; process 0
+	// is killed half way.
+	const residents = 120
+	type booking struct {
+		id  string
+		pos uint64
+	}
+	var mu sync.Mutex
+	var acked []booking
+	start := time.Now()
+	book := func(i int) error {
+		p := i % 3
+		if i >= residents/2 && p == 0 {
+			p = 1 + i%2 // process 0 is gone
+		}
+		srv := via(p)
+		phone := fmt.Sprintf("136%08d", i)
+		var code struct {
+			DevCode string `json:"dev_code"`
+		}
+		if _, err := srv.call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
+			return err
+		}
+		var tok struct{ Token string }
+		if _, err := srv.call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
+			return err
+		}
+		first := fmt.Sprintf("510104%d%02d%02d%03d", 1970+i%30, 1+i%12, 1+i%28, i)
+		body := map[string]any{"station_id": "bench", "service_id": "birth", "date": day, "start": slots[rand.IntN(len(slots))],
+			"resident": domain.Applicant{Name: "居民", IDNumber: first + string(idnumber.CheckDigit(first)), Phone: phone}}
+		req, _ := http.NewRequest("POST", srv.base+"/appointments", strings.NewReader(mustJSON(body)))
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var out struct{ ID string }
+		decodeJSON(resp, &out)
+		switch resp.StatusCode {
+		case http.StatusCreated:
+			pos, _ := strconv.ParseUint(resp.Header.Get("X-Position"), 10, 64)
+			mu.Lock()
+			acked = append(acked, booking{out.ID, pos})
+			mu.Unlock()
+		case http.StatusConflict:
+		default:
+			return fmt.Errorf("booking %d through process %d: %d", i, p, resp.StatusCode)
+		}
+		return nil
+	}
+	if err := parallel(residents/2, 12, book); err != nil {
+		t.Fatal(err)
+	}
+	if err := procs[0].kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := parallel(residents/2, 12, func(i int) error { return book(residents/2 + i) }); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	t.Logf("%d residents, %d bookings acknowledged through three processes (one killed half way) in %v", residents, len(acked), elapsed.Round(time.Millisecond))
+	if len(acked) > len(slots)*capacity {
+		t.Fatalf("%d bookings acknowledged for %d places", len(acked), len(slots)*capacity)
+	}
+
+	// The log: every acknowledged booking, no slot beyond its places, and
+	// each slot released once although every process ran the release job.
+	survivor := via(1)
+	survivor.admin = s.admin
+	var last uint64
+	for _, b := range acked {
+		last = max(last, b.pos)
+		var trail []map[string]any
+		if _, err := survivor.call("GET", "/audit?stream=appointment-"+b.id, s.admin, nil, &trail); err != nil || len(trail) == 0 {
+			t.Fatalf("acknowledged booking %s is not in the log: %v", b.id, err)
+		}
+	}
+	booked := 0
+	for _, st := range slots {
+		var trail []struct{ Type, Actor string }
+		if _, err := survivor.call("GET", "/audit?stream="+domain.SlotStream("bench", day, st, "birth"), s.admin, nil, &trail); err != nil {
+			t.Fatal(err)
+		}
+		n, released := 0, 0
+		for _, e := range trail {
+			switch e.Type {
+			case "SlotBooked":
+				n++
+			case "SlotFreed":
+				n--
+			case "SlotReleased":
+				released++
+			}
+		}
+		if n > capacity || released != 1 {
+			t.Fatalf("slot %s: %d booked of %d, released %d times", st, n, capacity, released)
+		}
+		booked += n
+	}
+	if booked != len(acked) {
+		t.Fatalf("%d bookings in the log's slots, %d acknowledged", booked, len(acked))
+	}
+
+	// The survivors' views converge on the log.
+	views := make([]any, 2)
+	for i, p := range []int{1, 2} {
+		req, _ := http.NewRequest("GET", via(p).base+fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", day, day), nil)
+		req.Header.Set("X-Min-Position", strconv.FormatUint(last, 10))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		for ctx.Err() == nil {
+			resp, err := client.Do(req.WithContext(ctx))
+			if err == nil && resp.StatusCode == http.StatusOK {
+				var v []map[string]any
+				decodeJSON(resp, &v)
+				resp.Body.Close()
+				views[i] = v
+				sum := 0
+				for _, sl := range v {
+					sum += int(sl["booked"].(float64))
+				}
+				if sum == booked {
+					break
+				}
+			} else if err == nil {
+				resp.Body.Close()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		cancel()
+	}
+	if !reflect.DeepEqual(views[0], views[1]) || views[0] == nil {
+		t.Fatalf("the survivors' views differ:\n%v\n%v", views[0], views[1])
+	}
+	for _, p := range procs[1:] {
+		if err := p.stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func decodeJSON(resp *http.Response, v any) { json.NewDecoder(resp.Body).Decode(v) }
