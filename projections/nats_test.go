@@ -45,14 +45,14 @@ func TestFeedOverNATS(t *testing.T) {
 	}()
 	// Events appended after the catch-up travel through JetStream.
 	before, _ := log.Head(ctx)
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute) // one message in flight per projection: slow on a busy machine
 	defer wcancel()
 	for _, name := range e.Names() {
 		if err := e.WaitFor(wctx, name, before); err != nil {
 			t.Fatal(err)
 		}
 	}
-	more := generate(t, log, 1500)
+	more := generate(t, log, 600)
 	head, _ := log.Head(ctx)
 	for _, name := range e.Names() {
 		if err := e.WaitFor(wctx, name, head); err != nil {
