@@ -128,3 +128,45 @@ func Check(stream string, events []Event) error {
 	}
 	return nil
 }
+
+// Tail is the subscription loop adapters share: it reads the log after
+// after in pages and yields each record; at the end of the log it waits
+// for the channel changed returns (taken before each read, so that no
+// commit slips in between), for poll if it is not zero, or for stop or
+// ctx to end it with closed or the context's error.
+func Tail(ctx context.Context, s Store, after uint64, changed func() <-chan struct{}, poll time.Duration, stop <-chan struct{}, closed error) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		const page = 1000
+		for {
+			wake := changed()
+			recs, err := s.ReadAll(ctx, after, page)
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			for _, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+				after = r.Position
+			}
+			if len(recs) == page {
+				continue
+			}
+			var timeout <-chan time.Time
+			if poll > 0 {
+				timeout = time.After(poll)
+			}
+			select {
+			case <-wake:
+			case <-timeout:
+			case <-ctx.Done():
+				yield(Record{}, ctx.Err())
+				return
+			case <-stop:
+				yield(Record{}, closed)
+				return
+			}
+		}
+	}
+}

@@ -25,13 +25,19 @@ func (w work) meta(job, command string, now time.Time) app.Meta {
 
 func (w work) today(now time.Time) calendar.Date { return calendar.DateOf(now.In(w.Loc)) }
 
-// releaseSlots opens every station's slots from today to the horizon.
-func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
+// config is the stations and the calendar, as the views hold them.
+func (w work) config(ctx context.Context) ([]projections.StationView, *calendar.Calendar, error) {
 	stations, err := projections.Stations(ctx, w.Views)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
 	cal, err := projections.Calendar(ctx, w.Views)
+	return stations, cal, err
+}
+
+// releaseSlots opens every station's slots from today to the horizon.
+func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
+	stations, cal, err := w.config(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -131,11 +137,7 @@ func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
 // open: waiting tickets are cancelled with the reason, and the closing
 // event records the day's figures.
 func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
-	stations, err := projections.Stations(ctx, w.Views)
-	if err != nil {
-		return "", err
-	}
-	cal, err := projections.Calendar(ctx, w.Views)
+	stations, cal, err := w.config(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -107,6 +107,26 @@ func (r *crashRun) stop() error {
 	return nil
 }
 
+// slotInLog reads a bench slot's history from the log over HTTP: the
+// places booked (booked less freed) and how often it was released.
+func (s *benchServer) slotInLog(day calendar.Date, start domain.Clock) (booked, released int, err error) {
+	var trail []struct{ Type string }
+	if _, err := s.call("GET", "/audit?stream="+domain.SlotStream("bench", day, start, "birth"), s.admin, nil, &trail); err != nil {
+		return 0, 0, err
+	}
+	for _, e := range trail {
+		switch e.Type {
+		case "SlotBooked":
+			booked++
+		case "SlotFreed":
+			booked--
+		case "SlotReleased":
+			released++
+		}
+	}
+	return booked, released, nil
+}
+
 // benchCrash storms the real binary with bookings and counter work, kills
 // it with SIGKILL at random moments, restarts it, and checks that nothing
 // acknowledged is lost, no slot holds more than its places, no ticket is
@@ -321,18 +341,9 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 			}
 		}
 		for _, st := range slots {
-			var trail []struct{ Type string }
-			if _, err := s.call("GET", "/audit?stream="+domain.SlotStream("bench", day, st, "birth"), s.admin, nil, &trail); err != nil {
+			n, _, err := s.slotInLog(day, st)
+			if err != nil {
 				return err
-			}
-			n := 0
-			for _, e := range trail {
-				switch e.Type {
-				case "SlotBooked":
-					n++
-				case "SlotFreed":
-					n--
-				}
 			}
 			overbooked += max(0, n-capacity)
 		}

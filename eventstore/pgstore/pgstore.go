@@ -280,39 +280,16 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	return recs, nil
 }
 
+// Subscribe wakes on notifications of appends by any process, and polls
+// once a second besides: a lost notification delays, never skips.
 func (s *Store) Subscribe(ctx context.Context, after uint64) iter.Seq2[eventstore.Record, error] {
-	return func(yield func(eventstore.Record, error) bool) {
-		const page = 1000
-		for {
-			s.mu.Lock()
-			changed := s.changed // taken before reading, so no commit slips between
-			s.mu.Unlock()
-			recs, err := s.ReadAll(ctx, after, page)
-			if err != nil {
-				yield(eventstore.Record{}, err)
-				return
-			}
-			for _, r := range recs {
-				if !yield(r, nil) {
-					return
-				}
-				after = r.Position
-			}
-			if len(recs) == page {
-				continue
-			}
-			select {
-			case <-changed:
-			case <-time.After(time.Second): // a lost notification delays, never skips
-			case <-ctx.Done():
-				yield(eventstore.Record{}, ctx.Err())
-				return
-			case <-s.stop:
-				yield(eventstore.Record{}, errors.New("pgstore: closed"))
-				return
-			}
-		}
-	}
+	return eventstore.Tail(ctx, s, after, s.changes, time.Second, s.stop, errors.New("pgstore: closed"))
+}
+
+func (s *Store) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
 }
 
 func (s *Store) Head(ctx context.Context) (uint64, error) {

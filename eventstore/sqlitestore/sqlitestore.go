@@ -553,37 +553,14 @@ func (s *Store) query(ctx context.Context, what, q string, args ...any) ([]event
 func (s *Store) Head(context.Context) (uint64, error) { return s.head.Load(), nil }
 
 func (s *Store) Subscribe(ctx context.Context, after uint64) iter.Seq2[eventstore.Record, error] {
-	return func(yield func(eventstore.Record, error) bool) {
-		const page = 1000
-		for {
-			s.mu.Lock()
-			changed := s.changed // taken before reading, so no commit slips between
-			s.mu.Unlock()
-			recs, err := s.ReadAll(ctx, after, page)
-			if err != nil {
-				yield(eventstore.Record{}, err)
-				return
-			}
-			for _, r := range recs {
-				if !yield(r, nil) {
-					return
-				}
-				after = r.Position
-			}
-			if len(recs) == page {
-				continue
-			}
-			select {
-			case <-changed:
-			case <-ctx.Done():
-				yield(eventstore.Record{}, ctx.Err())
-				return
-			case <-s.stop:
-				yield(eventstore.Record{}, errClosed)
-				return
-			}
-		}
-	}
+	return eventstore.Tail(ctx, s, after, s.changes, 0, s.stop, errClosed)
+}
+
+// changes is closed by the next commit.
+func (s *Store) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
 }
 
 // String names the adapter in logs and benchmark output.
