@@ -214,7 +214,7 @@ func (s *Server) application(c *gin.Context) {
 	out := gin.H{"id": a.ID, "status": a.Status, "station_id": a.Station, "service_id": a.Service, "escalation_level": a.Escalation,
 		"history": a.History, "applicant": s.person(c, a.Owner, a.Applicant)}
 	if !a.Deadline.IsZero() {
-		_, left := a.SLA(s.today(), cal, domain.DefaultEscalation)
+		_, left := a.SLA(s.today(), cal, s.escalation)
 		out["deadline"], out["working_days_left"] = a.Deadline, left
 	}
 	c.JSON(http.StatusOK, out)

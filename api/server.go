@@ -72,6 +72,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// Jobs, when given, are listed and run on demand by the admin.
 	Jobs Jobs
+	// Escalation is the rule the SLA view judges by (the jobs' rule).
+	Escalation domain.Escalation
 	// Unlimited switches the abuse limits off: for benchmarks that log in
 	// thousands of residents from one address.
 	Unlimited bool
@@ -104,6 +106,9 @@ func New(c Config) (*Server, error) {
 	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, idem: newIdempotency()}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
+	}
+	if c.Escalation != (domain.Escalation{}) {
+		s.escalation = c.Escalation
 	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "servicehall_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "servicehall_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"})

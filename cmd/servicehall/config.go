@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/servicehall/servicehall/domain"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,8 +26,9 @@ type config struct {
 	DemoOTP        bool
 	ReleaseHorizon int
 	ReleaseAt      string
-
-	RateLimits bool
+	RateLimits     bool
+	WarnDays       int // working days left when an application is warned
+	EscalateAfter  int // working days past the deadline before the second escalation
 
 	loc *time.Location
 }
@@ -54,6 +56,10 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ReleaseHorizon, "release-horizon-days", horizon, "days ahead slots are released (SERVICEHALL_RELEASE_HORIZON_DAYS)")
 	limits, _ := strconv.ParseBool(env("RATE_LIMITS", "1"))
 	fs.BoolVar(&c.RateLimits, "rate-limits", limits, "limit codes, logins and bookings per client (SERVICEHALL_RATE_LIMITS; off for load tests from one address)")
+	warn, _ := strconv.Atoi(env("WARN_DAYS", "1"))
+	fs.IntVar(&c.WarnDays, "warn-days", warn, "warn an application with this many working days left (SERVICEHALL_WARN_DAYS)")
+	after, _ := strconv.Atoi(env("ESCALATE_AFTER_DAYS", "3"))
+	fs.IntVar(&c.EscalateAfter, "escalate-after-days", after, "escalate one level higher this many working days past the deadline (SERVICEHALL_ESCALATE_AFTER_DAYS)")
 	fs.StringVar(&c.ReleaseAt, "release-at", env("RELEASE_AT", "08:00"), "the daily slot release time, HH:MM (SERVICEHALL_RELEASE_AT)")
 }
 
@@ -63,6 +69,9 @@ func (c *config) check() error {
 		return fmt.Errorf("SERVICEHALL_TZ %q: %w", c.TZ, err)
 	}
 	c.loc = loc
+	if c.WarnDays < 0 || c.WarnDays > 30 || c.EscalateAfter < 1 || c.EscalateAfter > 60 {
+		return fmt.Errorf("SERVICEHALL_WARN_DAYS %d, SERVICEHALL_ESCALATE_AFTER_DAYS %d: want 0..30 and 1..60", c.WarnDays, c.EscalateAfter)
+	}
 	if c.ReleaseHorizon < 1 || c.ReleaseHorizon > 366 {
 		return fmt.Errorf("SERVICEHALL_RELEASE_HORIZON_DAYS %d: want 1..366", c.ReleaseHorizon)
 	}
@@ -94,3 +103,7 @@ func parse(name string, args []string, stderr io.Writer, own func(*flag.FlagSet)
 }
 
 func (c *config) eventStorePath() string { return filepath.Join(c.Data, "events.db") }
+
+func (c *config) escalation() domain.Escalation {
+	return domain.Escalation{WarnAt: c.WarnDays, SecondAfter: c.EscalateAfter}
+}

@@ -79,6 +79,11 @@ func TestUsageErrors(t *testing.T) {
 	if _, _, err := runCmd(t, "bench", "append", "--tz", "Mars/Base"); err == nil {
 		t.Error("an unknown time zone was accepted")
 	}
+	for _, flag := range []string{"--warn-days=-1", "--escalate-after-days=0", "--release-horizon-days=0"} {
+		if _, _, err := runCmd(t, "serve", flag, "--data", t.TempDir()); err == nil || !strings.Contains(err.Error(), "want") {
+			t.Errorf("serve %s: %v", flag, err)
+		}
+	}
 }
 
 func TestRebuild(t *testing.T) {

@@ -87,12 +87,12 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	}
 	defer closeLock()
 	runner, err := jobs.New(jobs.Config{Handler: h, Hall: hl, Views: engine, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
-		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock})
+		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation()})
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Log: log, Views: engine,
-		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits})
+		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation()})
 	if err != nil {
 		return err
 	}
