@@ -48,12 +48,25 @@ type Handler struct {
 }
 
 type entry struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // held by the command that writes for the others
 	state   domain.Aggregate
 	version uint64
 	last    uint64
 	loaded  bool // read from the store at least once
 	fresh   bool // read from the store since the last command
+
+	qmu   sync.Mutex
+	queue []*pending // commands waiting for the stream
+}
+
+// pending is one command in a stream's queue.
+type pending struct {
+	decide func(domain.Aggregate) ([]domain.Event, error)
+	meta   Meta
+	events []domain.Event
+	res    Result
+	err    error
+	done   chan struct{}
 }
 
 // New returns a Handler over store.
@@ -73,6 +86,13 @@ func (h *Handler) Store() eventstore.Store { return h.store }
 
 // Execute decides on stream's state and appends the events decided. decide
 // must only read the state it is given.
+//
+// Commands for one stream queue up while an append is under way; the next
+// to hold the stream decides them all in order, each on the state the
+// ones before it left, and appends their events in one durable write: a
+// busy stream (the day's queue, a slot in a rush) pays one fsync for many
+// commands. A refusal is decided only on fresh state; a conflict with
+// another writer discards the state, reloads and decides again.
 func Execute[S any, P interface {
 	*S
 	domain.Aggregate
@@ -84,57 +104,116 @@ func Execute[S any, P interface {
 			e = prev
 		}
 	}
+	p := &pending{meta: m, done: make(chan struct{}), decide: func(a domain.Aggregate) ([]domain.Event, error) {
+		state, ok := a.(P)
+		if !ok {
+			return nil, fmt.Errorf("stream %s holds %T, not %T", stream, a, P(nil))
+		}
+		return decide(state)
+	}}
+	e.qmu.Lock()
+	e.queue = append(e.queue, p)
+	e.qmu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.state == nil {
-		e.state = P(new(S))
+	select {
+	case <-p.done: // decided and written with the commands before it
+		e.mu.Unlock()
+		return p.res, p.err
+	default:
 	}
-	state, ok := e.state.(P)
-	if !ok {
-		return Result{}, fmt.Errorf("stream %s holds %T, not %T", stream, e.state, P(nil))
+	e.qmu.Lock()
+	batch := e.queue
+	e.queue = nil
+	e.qmu.Unlock()
+	h.run(context.WithoutCancel(ctx), stream, e, batch, func() domain.Aggregate { return P(new(S)) })
+	e.mu.Unlock()
+	return p.res, p.err
+}
+
+// run decides a batch of commands in order and appends what they decided
+// in one write, retrying conflicts for up to the handler's patience.
+func (h *Handler) run(ctx context.Context, stream string, e *entry, batch []*pending, fresh func() domain.Aggregate) {
+	defer func() {
+		for _, p := range batch {
+			close(p.done)
+		}
+	}()
+	fail := func(err error) {
+		for _, p := range batch {
+			p.err = err
+		}
 	}
 	start := time.Now()
-	if !e.loaded {
-		if err := h.catchUp(ctx, stream, e); err != nil {
-			return Result{}, err
-		}
-	}
 	for attempt := 0; ; attempt++ {
-		events, err := decide(state)
-		if err != nil && !e.fresh {
-			// The cache may be behind another process: refuse only on what
-			// the stream holds now.
+		if e.state == nil || !e.loaded {
+			e.state, e.version, e.last, e.loaded = fresh(), 0, 0, false
 			if err := h.catchUp(ctx, stream, e); err != nil {
-				return Result{}, err
+				fail(err)
+				return
 			}
-			events, err = decide(state)
 		}
-		if err != nil || len(events) == 0 {
-			return Result{Version: e.version, Position: e.last}, err
+		var recs []eventstore.Event
+		decided := false // the state holds events not yet written
+		for _, p := range batch {
+			p.events, p.err = nil, nil
+			evs, err := p.decide(e.state)
+			if err != nil && !e.fresh && !decided {
+				// The cache may be behind another process: refuse only on
+				// what the stream holds now.
+				if err := h.catchUp(ctx, stream, e); err != nil {
+					fail(err)
+					return
+				}
+				evs, err = p.decide(e.state)
+			}
+			if err != nil || len(evs) == 0 {
+				p.err = err
+				continue
+			}
+			rs, err := h.envelope(stream, p.meta, evs)
+			if err != nil {
+				p.err = err
+				continue
+			}
+			for _, ev := range evs {
+				e.state.Apply(ev)
+			}
+			p.events, decided = evs, true
+			recs = append(recs, rs...)
 		}
-		recs, err := h.envelope(stream, m, events)
-		if err != nil {
-			return Result{}, err
+		if len(recs) == 0 {
+			for _, p := range batch {
+				p.res = Result{Version: e.version, Position: e.last}
+			}
+			return
 		}
 		res, err := h.store.Append(ctx, stream, eventstore.Exactly(e.version), recs...)
-		if errors.Is(err, eventstore.ErrConflict) && time.Since(start) < h.patience && ctx.Err() == nil {
-			// Someone else wrote: wait a little, so that two writers do not
-			// collide again in step, then read what they wrote and decide again.
-			time.Sleep(rand.N(time.Duration(min(attempt, 10)+1) * 200 * time.Microsecond))
-			if err := h.catchUp(ctx, stream, e); err != nil {
-				return Result{}, err
-			}
-			continue
-		}
 		if err != nil {
-			h.streams.Remove(stream)
-			return Result{}, fmt.Errorf("%s: %w", stream, err)
+			e.state, e.loaded = nil, false // it holds what was not written
+			if errors.Is(err, eventstore.ErrConflict) && time.Since(start) < h.patience {
+				// Someone else wrote: wait a little, so that two writers do
+				// not collide again in step, then read and decide again.
+				time.Sleep(rand.N(time.Duration(min(attempt, 10)+1) * 200 * time.Microsecond))
+				continue
+			}
+			fail(fmt.Errorf("%s: %w", stream, err))
+			return
 		}
-		for _, ev := range events {
-			state.Apply(ev)
+		// One append: its events are numbered one after another, so each
+		// command's last event has its own version and position.
+		after := uint64(len(recs))
+		for _, p := range batch {
+			if p.err != nil {
+				continue
+			}
+			after -= uint64(len(p.events))
+			p.res = Result{Events: p.events, Version: res.Version - after, Position: res.Position - after}
+			if len(p.events) == 0 {
+				p.res = Result{Version: res.Version, Position: res.Position}
+			}
 		}
 		e.version, e.last, e.fresh = res.Version, res.Position, false
-		return Result{Events: events, Version: res.Version, Position: res.Position}, nil
+		return
 	}
 }
 

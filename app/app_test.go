@@ -160,3 +160,67 @@ func TestNewRefusesNilStore(t *testing.T) {
 		t.Fatal("New(nil) succeeded")
 	}
 }
+
+// Commands queued on one stream are decided in order and written
+// together; each is answered with its own events, version and position,
+// as the log holds them, and a refusal among them writes nothing of its own.
+func TestQueuedCommandsGetTheirOwnResults(t *testing.T) {
+	store := openStore(t)
+	h := handler(t, store)
+	const n = 200
+	type answer struct {
+		ticket string
+		res    app.Result
+		err    error
+	}
+	answers := make(chan answer, n+1)
+	var wg sync.WaitGroup
+	for i := range n + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ticket := fmt.Sprintf("t-%03d", i)
+			if i == n {
+				ticket = "t-000" // a second issue of a ticket issued: nothing to write
+			}
+			res, err := app.Execute(ctx, h, "queue-gulou-2025-10-13", staff, func(q *domain.Queue) ([]domain.Event, error) {
+				if i == n/2 {
+					return nil, fmt.Errorf("%w: refused on purpose", domain.ErrState)
+				}
+				return q.Issue(ticket, "birth", "A", domain.Normal, "", false, now)
+			})
+			answers <- answer{ticket, res, err}
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	recs, err := store.ReadStream(ctx, "queue-gulou-2025-10-13", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != n-1 {
+		t.Fatalf("the stream holds %d events, want %d (one refused)", len(recs), n-1)
+	}
+	seen := map[uint64]bool{}
+	for a := range answers {
+		switch {
+		case a.ticket == fmt.Sprintf("t-%03d", n/2):
+			if !errors.Is(a.err, domain.ErrState) || len(a.res.Events) != 0 {
+				t.Fatalf("the refused command: %+v %v", a.res, a.err)
+			}
+		case a.err != nil:
+			t.Fatalf("%s: %v", a.ticket, a.err)
+		case len(a.res.Events) == 0: // the repeated issue, or the first one if it came second
+			if a.res.Version == 0 || a.res.Position == 0 {
+				t.Fatalf("%s wrote nothing and was answered %+v", a.ticket, a.res)
+			}
+		default:
+			r := recs[a.res.Version-1]
+			e, _ := domain.Decode(r.Type, r.Data)
+			if r.Position != a.res.Position || e.(domain.TicketIssued).TicketID != a.ticket || seen[a.res.Version] {
+				t.Fatalf("%s answered version %d position %d; the log holds %s at %d", a.ticket, a.res.Version, a.res.Position, e.(domain.TicketIssued).TicketID, r.Position)
+			}
+			seen[a.res.Version] = true
+		}
+	}
+}

@@ -65,6 +65,7 @@ func (r *crashRun) start() error {
 			}
 		}
 	}
+	r.kill()
 	return fmt.Errorf("the server did not become ready within 60 s; its log ends:\n%s", r.logTail())
 }
 

@@ -82,18 +82,18 @@ func TestThreeProcesses(t *testing.T) {
 		go func() { defer wg.Done(); errs[i] = procs[i].start() }() // together: migrations and the admin once
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("process %d: %v", i, err)
-		}
-	}
-	defer func() {
+	defer func() { // a failed test leaves no server behind
 		for _, p := range procs {
 			if p.exited != nil && p.running() {
 				p.kill()
 			}
 		}
 	}()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+	}
 	client := &http.Client{Timeout: 20 * time.Second}
 	via := func(i int) *benchServer {
 		return &benchServer{base: "http://" + procs[i].addr + "/api/v1", client: client}
