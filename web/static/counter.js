@@ -1,4 +1,4 @@
-import { api, t, header, message, session, el, loginForm, serviceName, status } from "./app.js";
+import { api, t, header, message, session, el, loginForm, serviceName, status, when } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 let station = "", st = null, services = [], current = null;
@@ -91,7 +91,7 @@ async function loadApplication(id) {
       el("p", {}, el("b", {}, name(a.service_id)), " · ", el("span", { class: "pill", id: "app-status", "data-status": a.status }, status(a.status)),
         a.deadline ? ` · ${t("deadline")} ${a.deadline} (${t("days_left")} ${a.working_days_left})` : ""),
       el("p", { class: "muted" }, `${a.applicant.name} ${a.applicant.id_number}`),
-      el("ol", { class: "muted" }, ...(a.history || []).map((h) => el("li", {}, `${h.at.slice(0, 16).replace("T", " ")} ${h.type} — ${h.actor}`))));
+      el("ol", { class: "muted" }, ...(a.history || []).map((h) => el("li", {}, `${when(h.at)} ${h.type} — ${h.actor}`))));
     $("app-actions").hidden = false;
     message($("app-msg"), "");
   } catch (err) { message($("app-msg"), err); }

@@ -1,4 +1,4 @@
-import { api, t, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel } from "./app.js";
+import { api, t, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const token = () => session.get("manager");
@@ -95,7 +95,7 @@ async function audit(id) {
     const rows = await api("GET", `/audit?stream=application-${encodeURIComponent(id)}`, undefined, token());
     $("audit").replaceChildren(el("table", {},
       el("thead", {}, el("tr", {}, ...["at", "event", "actor"].map((k) => el("th", {}, t(k))))),
-      el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, r.at.slice(0, 16).replace("T", " ")), el("td", {}, r.type), el("td", {}, `${r.actor} (${r.role})`))))));
+      el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, when(r.at)), el("td", {}, r.type), el("td", {}, `${r.actor} (${r.role})`))))));
   } catch (err) { message($("msg"), err); }
 }
 

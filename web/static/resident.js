@@ -1,4 +1,4 @@
-import { api, t, header, message, session, el, today, addDays, weekday, serviceName, status } from "./app.js";
+import { api, t, header, message, session, el, today, addDays, weekday, serviceName, status, when } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 let services = [], chosen = { day: "", slot: null };
@@ -127,7 +127,7 @@ async function loadMine() {
       el("thead", {}, el("tr", {}, ...["service", "status", "deadline", "history", ""].map((k) => el("th", {}, k ? t(k) : "")))),
       el("tbody", {}, ...apps.map((a) => el("tr", {},
         el("td", {}, name(a.service_id)), el("td", {}, el("span", { class: "pill" }, status(a.status))), el("td", {}, a.deadline || "—"),
-        el("td", { class: "muted" }, (a.history || []).map((h) => `${h.at.slice(0, 10)} ${h.type}`).join(" · ")),
+        el("td", { class: "muted" }, (a.history || []).map((h) => `${when(h.at).slice(0, 10)} ${h.type}`).join(" · ")),
         el("td", {}, (a.status === "completed" || a.status === "rejected") && !a.score ? rateForm(a.id) : a.score ? "★".repeat(a.score) : null))))) : el("p", { class: "muted" }, t("none")));
   } catch (err) { message($("book-msg"), err); }
 }
