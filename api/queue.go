@@ -152,13 +152,15 @@ func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter
 	return func(c *gin.Context) {
 		w := who(c)
 		counter := c.Param("id")
-		st, _, err := app.Load[domain.Station](c.Request.Context(), s.log, "station-"+w.Station)
-		if err != nil {
+		// The station from the handler's cache: read once, not at every call;
+		// a counter missing from it is looked for again in the log.
+		if _, err := app.Execute(c.Request.Context(), s.h, "station-"+w.Station, s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+			if _, ok := st.Counter(counter); !ok {
+				return nil, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter)
+			}
+			return nil, nil
+		}); err != nil {
 			problem(c, err)
-			return
-		}
-		if _, ok := st.Counter(counter); !ok {
-			problem(c, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter))
 			return
 		}
 		raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))

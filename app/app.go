@@ -53,7 +53,7 @@ type entry struct {
 	version uint64
 	last    uint64
 	loaded  bool // read from the store at least once
-	fresh   bool // read from the store since the last command
+	fresh   bool // read from the store during the current batch
 
 	qmu   sync.Mutex
 	queue []*pending // commands waiting for the stream
@@ -134,6 +134,9 @@ func Execute[S any, P interface {
 // in one write, retrying conflicts for up to the handler's patience.
 func (h *Handler) run(ctx context.Context, stream string, e *entry, batch []*pending, fresh func() domain.Aggregate) {
 	defer func() {
+		// What was read is fresh for this batch only: another process may
+		// write before the next, so its refusals read again.
+		e.fresh = false
 		for _, p := range batch {
 			close(p.done)
 		}
@@ -212,7 +215,7 @@ func (h *Handler) run(ctx context.Context, stream string, e *entry, batch []*pen
 				p.res = Result{Version: res.Version, Position: res.Position}
 			}
 		}
-		e.version, e.last, e.fresh = res.Version, res.Position, false
+		e.version, e.last = res.Version, res.Position
 		return
 	}
 }

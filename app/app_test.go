@@ -224,3 +224,33 @@ func TestQueuedCommandsGetTheirOwnResults(t *testing.T) {
 		}
 	}
 }
+
+// A refusal is decided on what the stream holds now, even when this
+// handler refused the same thing a moment ago and another process (another
+// cache) has since changed the stream.
+func TestARefusalIsNotRepeatedFromACache(t *testing.T) {
+	store := openStore(t)
+	a, b := handler(t, store), handler(t, store)
+	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}
+	cat := map[string]domain.Service{"birth": birth}
+	if _, err := app.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) { return s.Register("gulou", "鼓楼派出所") }); err != nil {
+		t.Fatal(err)
+	}
+	hasW2 := func(s *domain.Station) ([]domain.Event, error) {
+		if _, ok := s.Counter("w2"); !ok {
+			return nil, fmt.Errorf("%w: counter w2", domain.ErrNotFound)
+		}
+		return nil, nil
+	}
+	if _, err := app.Execute(ctx, a, "station-gulou", staff, hasW2); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("before the counter exists: %v", err)
+	}
+	if _, err := app.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) {
+		return s.AddCounter(domain.Counter{ID: "w2", Name: "2号窗口", ServiceIDs: []string{"birth"}}, cat)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Execute(ctx, a, "station-gulou", staff, hasW2); err != nil {
+		t.Fatalf("after another handler added it: %v", err)
+	}
+}
