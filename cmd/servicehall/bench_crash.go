@@ -446,10 +446,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		}
 	}
 	r := summarize("crash", []latencies{lats}, int(failures.Load()), elapsed)
-	served := 0
-	for range completed {
-		served++
-	}
+	served := len(completed)
 	r.Extra = map[string]any{"kills": kills, "acknowledged": len(booked) + len(issued) + served, "booked": len(booked), "tickets": len(issued),
 		"served": served, "lost": lost, "overbooked": overbooked, "duplicates": duplicates, "views_differ": differ}
 	if len(samples) > 0 {
