@@ -108,6 +108,42 @@ type Store interface {
 	Close() error
 }
 
+// Part is one stream's share of an append to several streams.
+type Part struct {
+	Stream   string
+	Expected Expected
+	Events   []Event
+}
+
+// Atomic is a store that appends to several streams all or nothing, in one
+// transaction: every part is at its expected version and all are written,
+// or nothing is and the error is the first part's *ConflictError. A part
+// whose events are all stored in its stream already is a retry: it writes
+// nothing and gets its stored result. KurrentDB has no such append; app
+// completes multi-stream commands there with compensation instead.
+type Atomic interface {
+	AppendAll(ctx context.Context, parts ...Part) ([]Result, error)
+}
+
+// CheckParts refuses a multi-stream append that no adapter should store:
+// a bad part, or one stream twice.
+func CheckParts(parts []Part) error {
+	if len(parts) == 0 {
+		return errors.New("append: no parts")
+	}
+	seen := make(map[string]bool, len(parts))
+	for _, p := range parts {
+		if err := Check(p.Stream, p.Events); err != nil {
+			return err
+		}
+		if seen[p.Stream] {
+			return fmt.Errorf("append to %s: the stream is in two parts", p.Stream)
+		}
+		seen[p.Stream] = true
+	}
+	return nil
+}
+
 // Check refuses an append that no adapter should store.
 func Check(stream string, events []Event) error {
 	if stream == "" {

@@ -44,6 +44,9 @@ func Run(t *testing.T, a Adapter) {
 		{"SubscribeCatchUpThenLive", subscribe},
 		{"Reopen", reopen},
 		{"RefusesBadAppends", refusesBad},
+		{"AtomicAppend", atomicAppend},
+		{"AtomicConflictWritesNothing", atomicConflict},
+		{"AtomicConcurrent", atomicConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, a) })
@@ -551,4 +554,111 @@ func jsonEqual(a, b []byte) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
+}
+
+// atomic returns the store's multi-stream append, or skips a store without.
+func multi(t *testing.T, a Adapter) (eventstore.Store, eventstore.Atomic) {
+	s := open(t, a)
+	m, ok := s.(eventstore.Atomic)
+	if !ok {
+		t.Skipf("%T has no atomic multi-stream append", s)
+	}
+	return s, m
+}
+
+func atomicAppend(t *testing.T, a Adapter) {
+	s, m := multi(t, a)
+	p := prefix()
+	if _, err := s.Append(ctx, p+"a", eventstore.NoStream, ev("A", 1)); err != nil {
+		t.Fatal(err)
+	}
+	parts := []eventstore.Part{
+		{Stream: p + "a", Expected: eventstore.Exactly(1), Events: []eventstore.Event{ev("A", 2), ev("A", 3)}},
+		{Stream: p + "b", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("B", 1)}},
+	}
+	res, err := m.AppendAll(ctx, parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One transaction: its events sit together in the global log.
+	if len(res) != 2 || res[0].Version != 3 || res[1].Version != 1 || res[1].Position != res[0].Position+1 {
+		t.Fatalf("results = %+v", res)
+	}
+	if all := readAllWithPrefix(t, s, 0, p); len(all) != 4 {
+		t.Fatalf("global log holds %d of our events, want 4", len(all))
+	}
+	again, err := m.AppendAll(ctx, parts...)
+	if err != nil || len(again) != 2 || again[0] != res[0] || again[1] != res[1] {
+		t.Fatalf("retry = %+v, %v; want %+v", again, err, res)
+	}
+	if n := len(readAllWithPrefix(t, s, 0, p)); n != 4 {
+		t.Fatalf("a retry wrote: %d events, want 4", n)
+	}
+	if _, err := m.AppendAll(ctx, parts[0], parts[0]); err == nil {
+		t.Fatal("one stream in two parts was accepted")
+	}
+}
+
+func atomicConflict(t *testing.T, a Adapter) {
+	s, m := multi(t, a)
+	p := prefix()
+	if _, err := s.Append(ctx, p+"a", eventstore.NoStream, ev("A", 1)); err != nil {
+		t.Fatal(err)
+	}
+	taken := ev("Once", 1)
+	if _, err := s.Append(ctx, p+"c", eventstore.NoStream, taken); err != nil {
+		t.Fatal(err)
+	}
+	for name, parts := range map[string][]eventstore.Part{
+		"stale version": {
+			{Stream: p + "b", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("B", 1)}},
+			{Stream: p + "a", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("A", 2)}},
+		},
+		"id stored elsewhere": {
+			{Stream: p + "b", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("B", 1)}},
+			{Stream: p + "a", Expected: eventstore.Exactly(1), Events: []eventstore.Event{ev("A", 2), taken}},
+		},
+	} {
+		if _, err := m.AppendAll(ctx, parts...); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if got, _ := s.ReadStream(ctx, p+"b", 0); len(got) != 0 {
+			t.Errorf("%s: the refused append wrote %d events to the other stream", name, len(got))
+		}
+		if got, _ := s.ReadStream(ctx, p+"a", 0); len(got) != 1 {
+			t.Errorf("%s: stream a holds %d events, want 1", name, len(got))
+		}
+	}
+}
+
+// Writers racing for one stream, each with a stream of its own beside it:
+// exactly one wins, and no loser leaves anything in its own stream.
+func atomicConcurrent(t *testing.T, a Adapter) {
+	s, m := multi(t, a)
+	p := prefix()
+	const n = 16
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := m.AppendAll(ctx,
+				eventstore.Part{Stream: fmt.Sprintf("%sown%d", p, i), Expected: eventstore.NoStream, Events: []eventstore.Event{ev("Own", i)}},
+				eventstore.Part{Stream: p + "shared", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("Shared", i)}})
+			switch {
+			case err == nil:
+				won.Add(1)
+			case !errors.Is(err, eventstore.ErrConflict):
+				t.Errorf("writer %d: %v, want a conflict", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d writers won, want 1", won.Load())
+	}
+	if got := readAllWithPrefix(t, s, 0, p); len(got) != 2 {
+		t.Fatalf("the log holds %d of our events, want the winner's 2", len(got))
+	}
 }

@@ -126,8 +126,24 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.Check(stream, events); err != nil {
 		return eventstore.Result{}, err
 	}
+	res, err := s.appendAll(ctx, []eventstore.Part{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return eventstore.Result{}, err
+	}
+	return res[0], nil
+}
+
+// AppendAll appends to several streams in one transaction, all or nothing.
+func (s *Store) AppendAll(ctx context.Context, parts ...eventstore.Part) ([]eventstore.Result, error) {
+	if err := eventstore.CheckParts(parts); err != nil {
+		return nil, err
+	}
+	return s.appendAll(ctx, parts)
+}
+
+func (s *Store) appendAll(ctx context.Context, parts []eventstore.Part) ([]eventstore.Result, error) {
 	for {
-		res, err := s.append(ctx, stream, expected, events)
+		res, err := s.append(ctx, parts)
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "40P01" { // deadlock: nothing was written, try again
 			continue
@@ -136,68 +152,119 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 }
 
-func (s *Store) append(ctx context.Context, stream string, expected eventstore.Expected, events []eventstore.Event) (eventstore.Result, error) {
-	if res, done, err := s.stored(ctx, stream, events); done || err != nil {
-		return res, err
+func (s *Store) append(ctx context.Context, parts []eventstore.Part) ([]eventstore.Result, error) {
+	results := make([]eventstore.Result, len(parts))
+	var todo []int // the parts not stored already
+	for k, p := range parts {
+		res, done, err := s.stored(ctx, p.Stream, p.Events)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			results[k] = res
+			continue
+		}
+		todo = append(todo, k)
 	}
+	if len(todo) == 0 {
+		return results, nil
+	}
+	first := parts[todo[0]].Stream
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		return nil, fmt.Errorf("append to %s: %w", first, err)
 	}
 	defer tx.Rollback()
-	var version int64
-	err = tx.QueryRowContext(ctx, `SELECT version FROM log_streams WHERE stream = $1 FOR UPDATE`, stream).Scan(&version)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", stream, err)
+	// Lock the streams' rows in name order, so that two appends to the
+	// same streams wait for each other instead of deadlocking.
+	names := make([]string, len(todo))
+	for i, k := range todo {
+		names[i] = parts[k].Stream
 	}
-	if expected != eventstore.Any && int64(expected) != version {
-		return eventstore.Result{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: version}
+	versions := make(map[string]int64, len(names))
+	rows, err := tx.QueryContext(ctx, `SELECT stream, version FROM log_streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE`, names)
+	if err != nil {
+		return nil, fmt.Errorf("append to %s: %w", first, err)
+	}
+	for rows.Next() {
+		var name string
+		var v int64
+		if err := rows.Scan(&name, &v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("append to %s: %w", first, err)
+		}
+		versions[name] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("append to %s: %w", first, err)
+	}
+	total := 0
+	for _, k := range todo {
+		p := parts[k]
+		if v := versions[p.Stream]; p.Expected != eventstore.Any && int64(p.Expected) != v {
+			return nil, &eventstore.ConflictError{Stream: p.Stream, Expected: p.Expected, Actual: v}
+		}
+		total += len(p.Events)
 	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, `UPDATE log_head SET position = position + $1 RETURNING position`, len(events)).Scan(&last); err != nil {
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", stream, err)
+	if err := tx.QueryRowContext(ctx, `UPDATE log_head SET position = position + $1 RETURNING position`, total).Scan(&last); err != nil {
+		return nil, fmt.Errorf("append to %s: %w", first, err)
 	}
-	first := last - int64(len(events)) + 1
+	pos := last - int64(total) + 1
 	var b strings.Builder
 	b.WriteString(`INSERT INTO log_events (position, id, stream, version, type, data, occurred_at, actor_id, actor_role, correlation, causation, schema) VALUES `)
-	args := make([]any, 0, 12*len(events))
-	for i, e := range events {
+	args := make([]any, 0, 12*total)
+	heads := make([]any, 0, 2*len(todo))
+	var hb strings.Builder
+	hb.WriteString(`INSERT INTO log_streams (stream, version) VALUES `)
+	for i, k := range todo {
+		p := parts[k]
+		version := versions[p.Stream]
+		for _, e := range p.Events {
+			if len(args) > 0 {
+				b.WriteString(",")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12)
+			schema := e.Schema
+			if schema == 0 {
+				schema = 1
+			}
+			version++
+			args = append(args, pos, e.ID, p.Stream, version, e.Type, string(e.Data), e.OccurredAt.UTC(),
+				e.Actor.ID, e.Actor.Role, e.CorrelationID, e.CausationID, schema)
+			results[k] = eventstore.Result{Version: uint64(version), Position: uint64(pos)}
+			pos++
+		}
 		if i > 0 {
-			b.WriteString(",")
+			hb.WriteString(",")
 		}
-		n := len(args)
-		fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12)
-		schema := e.Schema
-		if schema == 0 {
-			schema = 1
-		}
-		args = append(args, first+int64(i), e.ID, stream, version+int64(i)+1, e.Type, string(e.Data), e.OccurredAt.UTC(),
-			e.Actor.ID, e.Actor.Role, e.CorrelationID, e.CausationID, schema)
+		fmt.Fprintf(&hb, "($%d,$%d)", 2*i+1, 2*i+2)
+		heads = append(heads, p.Stream, version)
 	}
 	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" { // another append got in first
 			tx.Rollback()
 			if strings.Contains(pe.ConstraintName, "stream_version") {
-				return eventstore.Result{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: -1}
+				return nil, &eventstore.ConflictError{Stream: first, Expected: parts[todo[0]].Expected, Actual: -1}
 			}
-			if res, done, err := s.stored(ctx, stream, events); done || err != nil {
-				return res, err
-			}
+			return s.append(ctx, parts) // a retry landed meanwhile: answer as one
 		}
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		return nil, fmt.Errorf("append to %s: %w", first, err)
 	}
-	now := version + int64(len(events))
-	if _, err := tx.ExecContext(ctx, `INSERT INTO log_streams (stream, version) VALUES ($1, $2) ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version`, stream, now); err != nil {
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", stream, err)
+	hb.WriteString(` ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version`)
+	if _, err := tx.ExecContext(ctx, hb.String(), heads...); err != nil {
+		return nil, fmt.Errorf("append to %s: %w", first, err)
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		return nil, fmt.Errorf("append to %s: %w", first, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		return nil, fmt.Errorf("append to %s: %w", first, err)
 	}
-	return eventstore.Result{Version: uint64(now), Position: uint64(last)}, nil
+	return results, nil
 }
 
 // stored answers a retried append: done when every id is in stream
@@ -314,4 +381,7 @@ func (s *Store) Close() error {
 // String names the adapter in logs and benchmark output.
 func (s *Store) String() string { return "postgres" }
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store  = (*Store)(nil)
+	_ eventstore.Atomic = (*Store)(nil)
+)

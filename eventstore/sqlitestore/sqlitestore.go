@@ -86,15 +86,18 @@ type Store struct {
 	stmts map[stmtKey]*sql.Stmt // prepared at Open
 }
 
+// request is one append, to one stream or, all or nothing, to several.
 type request struct {
-	ctx      context.Context
-	stream   string
-	expected eventstore.Expected
-	events   []eventstore.Event
-	args     [][]any
-	result   eventstore.Result
-	err      error
-	done     chan struct{}
+	ctx     context.Context
+	parts   []part
+	results []eventstore.Result
+	err     error
+	done    chan struct{}
+}
+
+type part struct {
+	eventstore.Part
+	args [][]any // the insert's parameters, built by the caller
 }
 
 // DSN is the SQLite connection string for the file at path with the pragmas
@@ -195,25 +198,44 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.Check(stream, events); err != nil {
 		return eventstore.Result{}, err
 	}
+	res, err := s.append(ctx, []eventstore.Part{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return eventstore.Result{}, err
+	}
+	return res[0], nil
+}
+
+// AppendAll appends to several streams in one transaction, all or nothing.
+func (s *Store) AppendAll(ctx context.Context, parts ...eventstore.Part) ([]eventstore.Result, error) {
+	if err := eventstore.CheckParts(parts); err != nil {
+		return nil, err
+	}
+	return s.append(ctx, parts)
+}
+
+func (s *Store) append(ctx context.Context, parts []eventstore.Part) ([]eventstore.Result, error) {
 	// The writer is the one serial step: build the insert's parameters here,
 	// in the caller's goroutine, and leave it only position and versions.
-	args := make([][]any, len(events))
-	for i, e := range events {
-		args[i] = []any{nil, e.ID[:], stream, nil, nil, e.Type, e.OccurredAt.UnixNano(),
-			e.Actor.ID, e.Actor.Role, e.CorrelationID, e.CausationID, e.Schema, string(e.Data)}
+	r := &request{ctx: ctx, parts: make([]part, len(parts)), done: make(chan struct{})}
+	for k, p := range parts {
+		args := make([][]any, len(p.Events))
+		for i, e := range p.Events {
+			args[i] = []any{nil, e.ID[:], p.Stream, nil, nil, e.Type, e.OccurredAt.UnixNano(),
+				e.Actor.ID, e.Actor.Role, e.CorrelationID, e.CausationID, e.Schema, string(e.Data)}
+		}
+		r.parts[k] = part{p, args}
 	}
-	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, args: args, done: make(chan struct{})}
 	select {
 	case s.reqs <- r:
 	case <-s.stop:
-		return eventstore.Result{}, errClosed
+		return nil, errClosed
 	case <-ctx.Done():
-		return eventstore.Result{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 	// Once queued, wait for the outcome even if ctx ends: the append may
 	// already be durable, and the caller must not be told otherwise.
 	<-r.done
-	return r.result, r.err
+	return r.results, r.err
 }
 
 func (s *Store) writer() {
@@ -282,7 +304,7 @@ func (s *Store) commit(batch []*request) {
 	p, err := s.write1(ctx, live, false)
 	if err != nil {
 		for _, r := range live {
-			r.err, r.result = nil, eventstore.Result{}
+			r.err, r.results = nil, nil
 		}
 		p, err = s.write1(ctx, live, true)
 	}
@@ -324,21 +346,21 @@ func (s *Store) write1(ctx context.Context, batch []*request, careful bool) (*pe
 	p := &pending{heads: make(map[string]head), next: s.head.Load() + 1}
 	for _, r := range batch {
 		if !careful {
-			r.result, r.err = s.check(ctx, tx, p, r)
+			r.results, r.err = s.check(ctx, tx, p, r)
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT one`); err != nil {
 			return nil, fmt.Errorf("append: %w", err)
 		}
 		mark, heads := len(p.rows), maps.Clone(p.heads)
-		r.result, r.err = s.check(ctx, tx, p, r)
+		r.results, r.err = s.check(ctx, tx, p, r)
 		if r.err == nil && len(p.rows) > mark {
-			if err := s.flush(ctx, tx, p.rows[mark:], p.heads, r.stream); err != nil {
+			if err := s.flush(ctx, tx, p.rows[mark:], p.heads, r.streams()); err != nil {
 				tx.ExecContext(ctx, `ROLLBACK TO one`)
 				p.next = p.rows[mark].position
 				p.rows = p.rows[:mark]
 				p.heads = heads
-				r.result, r.err = s.duplicate(ctx, tx, r, err)
+				r.results, r.err = s.duplicate(ctx, tx, r, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE one`); err != nil {
@@ -346,7 +368,7 @@ func (s *Store) write1(ctx context.Context, batch []*request, careful bool) (*pe
 		}
 	}
 	if !careful && len(p.rows) > 0 {
-		if err := s.flush(ctx, tx, p.rows, p.heads, ""); err != nil {
+		if err := s.flush(ctx, tx, p.rows, p.heads, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -356,43 +378,96 @@ func (s *Store) write1(ctx context.Context, batch []*request, careful bool) (*pe
 	return p, nil
 }
 
-// check decides one append against the heads and queues its rows in p.
-func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) (eventstore.Result, error) {
-	h, err := s.headOf(ctx, tx, p, r.stream)
-	if err != nil {
-		return eventstore.Result{}, err
+// check decides one append against the heads and queues its rows in p;
+// if one part is refused, the others queue nothing either.
+func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) ([]eventstore.Result, error) {
+	mark, next := len(p.rows), p.next
+	type saved struct {
+		h  head
+		ok bool
 	}
-	if r.expected != eventstore.Any && uint64(r.expected) != h.version {
-		if res, ok, err := s.stored(ctx, tx, r); err != nil || ok {
-			return res, err
+	before := make(map[string]saved, len(r.parts))
+	undo := func() {
+		p.rows, p.next = p.rows[:mark], next
+		for stream, b := range before {
+			if b.ok {
+				p.heads[stream] = b.h
+			} else {
+				delete(p.heads, stream)
+			}
 		}
-		return eventstore.Result{}, &eventstore.ConflictError{Stream: r.stream, Expected: r.expected, Actual: int64(h.version)}
 	}
-	if r.expected == eventstore.Any { // a retry cannot be told by its version
-		if res, ok, err := s.stored(ctx, tx, r); err != nil || ok {
-			return res, err
+	results := make([]eventstore.Result, len(r.parts))
+	for k, pt := range r.parts {
+		h, err := s.headOf(ctx, tx, p, pt.Stream)
+		if err != nil {
+			undo()
+			return nil, err
 		}
+		if pt.Expected != eventstore.Any && uint64(pt.Expected) != h.version {
+			res, ok, err := s.stored(ctx, tx, pt)
+			if err == nil && !ok {
+				err = &eventstore.ConflictError{Stream: pt.Stream, Expected: pt.Expected, Actual: int64(h.version)}
+			}
+			if err != nil {
+				undo()
+				return nil, err
+			}
+			results[k] = res
+			continue
+		}
+		if pt.Expected == eventstore.Any { // a retry cannot be told by its version
+			res, ok, err := s.stored(ctx, tx, pt)
+			if err != nil {
+				undo()
+				return nil, err
+			}
+			if ok {
+				results[k] = res
+				continue
+			}
+		}
+		b, ok := p.heads[pt.Stream]
+		before[pt.Stream] = saved{b, ok}
+		for i, e := range pt.Events {
+			row := row{Event: e, args: pt.args[i], stream: pt.Stream, version: h.version + 1, prev: h.last, position: p.next}
+			p.rows = append(p.rows, row)
+			p.next++
+			h = head{row.version, row.position}
+		}
+		p.heads[pt.Stream] = h
+		results[k] = eventstore.Result{Version: h.version, Position: h.last}
 	}
-	for i, e := range r.events {
-		row := row{Event: e, args: r.args[i], stream: r.stream, version: h.version + 1, prev: h.last, position: p.next}
-		p.rows = append(p.rows, row)
-		p.next++
-		h = head{row.version, row.position}
+	return results, nil
+}
+
+// streams names the streams a request appends to.
+func (r *request) streams() map[string]bool {
+	m := make(map[string]bool, len(r.parts))
+	for _, p := range r.parts {
+		m[p.Stream] = true
 	}
-	p.heads[r.stream] = h
-	return eventstore.Result{Version: h.version, Position: h.last}, nil
+	return m
 }
 
 // duplicate explains a failed insert: a retry of a stored append succeeds,
 // an id stored elsewhere is a conflict.
-func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, r *request, err error) (eventstore.Result, error) {
+func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, r *request, err error) ([]eventstore.Result, error) {
 	if !uniqueViolation(err) {
-		return eventstore.Result{}, fmt.Errorf("append to %s: %w", r.stream, err)
+		return nil, fmt.Errorf("append to %s: %w", r.parts[0].Stream, err)
 	}
-	if res, ok, serr := s.stored(ctx, tx, r); serr != nil || ok {
-		return res, serr
+	results := make([]eventstore.Result, len(r.parts))
+	for k, pt := range r.parts {
+		res, ok, serr := s.stored(ctx, tx, pt)
+		if serr != nil {
+			return nil, serr
+		}
+		if !ok {
+			return nil, &eventstore.ConflictError{Stream: pt.Stream, Expected: pt.Expected, Actual: -1}
+		}
+		results[k] = res
 	}
-	return eventstore.Result{}, &eventstore.ConflictError{Stream: r.stream, Expected: r.expected, Actual: -1}
+	return results, nil
 }
 
 func (s *Store) headOf(ctx context.Context, tx *sql.Tx, p *pending, stream string) (head, error) {
@@ -411,8 +486,8 @@ func (s *Store) headOf(ctx context.Context, tx *sql.Tx, p *pending, stream strin
 }
 
 // flush inserts rows and the heads they move, a few statements for the lot.
-// With only set, it writes that stream's head alone.
-func (s *Store) flush(ctx context.Context, tx *sql.Tx, rows []row, heads map[string]head, only string) error {
+// With only set, it writes those streams' heads alone.
+func (s *Store) flush(ctx context.Context, tx *sql.Tx, rows []row, heads map[string]head, only map[string]bool) error {
 	args := make([]any, 0, len(rows)*13)
 	for _, r := range rows {
 		r.args[0], r.args[3], r.args[4] = r.position, r.version, r.prev
@@ -423,7 +498,7 @@ func (s *Store) flush(ctx context.Context, tx *sql.Tx, rows []row, heads map[str
 	}
 	args = args[:0]
 	for name, h := range heads {
-		if only == "" || name == only {
+		if only == nil || only[name] {
 			args = append(args, name, h.version, h.last)
 		}
 	}
@@ -478,11 +553,11 @@ func (s *Store) prepare() error {
 	return nil
 }
 
-// stored reports whether every event of r is already in r's stream, in
-// order: then r is a retry of an append that succeeded.
-func (s *Store) stored(ctx context.Context, tx *sql.Tx, r *request) (eventstore.Result, bool, error) {
+// stored reports whether every event of p is already in p's stream, in
+// order: then p is a retry of an append that succeeded.
+func (s *Store) stored(ctx context.Context, tx *sql.Tx, p part) (eventstore.Result, bool, error) {
 	var res eventstore.Result
-	for i, e := range r.events {
+	for i, e := range p.Events {
 		var stream string
 		var version, pos uint64
 		err := tx.QueryRowContext(ctx, `SELECT stream, version, position FROM events WHERE id = ?`, e.ID[:]).Scan(&stream, &version, &pos)
@@ -490,9 +565,9 @@ func (s *Store) stored(ctx context.Context, tx *sql.Tx, r *request) (eventstore.
 			return res, false, nil
 		}
 		if err != nil {
-			return res, false, fmt.Errorf("append to %s: look up event %s: %w", r.stream, e.ID, err)
+			return res, false, fmt.Errorf("append to %s: look up event %s: %w", p.Stream, e.ID, err)
 		}
-		if stream != r.stream || (i > 0 && version != res.Version+1) {
+		if stream != p.Stream || (i > 0 && version != res.Version+1) {
 			return res, false, nil
 		}
 		res = eventstore.Result{Version: version, Position: pos}
@@ -566,4 +641,7 @@ func (s *Store) changes() <-chan struct{} {
 // String names the adapter in logs and benchmark output.
 func (s *Store) String() string { return "sqlite" }
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store  = (*Store)(nil)
+	_ eventstore.Atomic = (*Store)(nil)
+)
