@@ -185,10 +185,8 @@ func (s *Server) book(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	var b domain.AppointmentBooked
-	if len(res.Events) > 0 {
-		b = res.Events[0].(domain.AppointmentBooked)
-	} else { // a retry of a booking made before (after a crash, say): the same answer
+	b, ok := app.First[domain.AppointmentBooked](res)
+	if !ok { // a retry of a booking made before (after a crash, say): the same answer
 		a, _, err := app.Load[domain.Appointment](c.Request.Context(), s.log, "appointment-"+id)
 		if err != nil {
 			problem(c, err)
@@ -275,7 +273,8 @@ func (s *Server) cancel(c *gin.Context) {
 }
 
 func (s *Server) reschedule(c *gin.Context) {
-	if _, ok := s.actOn(c); !ok {
+	a, ok := s.actOn(c)
+	if !ok {
 		return
 	}
 	var req struct {
@@ -291,7 +290,8 @@ func (s *Server) reschedule(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := s.hall.Reschedule(c.Request.Context(), c.Param("id"), d, start, s.meta(c))
+	// From where this request saw it: of reschedules at once, one wins.
+	res, err := s.hall.Reschedule(c.Request.Context(), c.Param("id"), app.When{Date: d, Start: start}, &app.When{Date: a.Date, Start: a.Start}, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return

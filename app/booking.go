@@ -51,10 +51,10 @@ type Booking struct {
 	Owner         string // the resident login the booking belongs to
 }
 
-// Book checks the resident's details, holds the booking against their
-// limits, takes a place in the slot and records the appointment, in that
-// order. Nothing is written for invalid input. If the slot refuses, the hold
-// is released. The event ids derive from the appointment id, so a booking
+// Book checks the resident's details, then in one atomic write takes a
+// place in the slot, holds the booking against the resident's limits and
+// records the appointment. Nothing is written for invalid input or a
+// refusal. The event ids derive from the appointment id, so a booking
 // retried after a crash completes what is missing and duplicates nothing.
 func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 	checked, err := b.Resident.Check(m.At.In(hl.loc))
@@ -72,117 +72,160 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 	if m.CommandID == "" {
 		m.CommandID = "book-" + b.AppointmentID
 	}
-	ref := hl.Ref(checked)
-	stream := domain.SlotStream(b.StationID, b.Date, b.Start, b.ServiceID)
-	// A full slot refuses before anything is written: in a rush most
-	// requests find it full, and each would otherwise hold and release.
-	if _, err := Execute(ctx, hl.h, stream, m, func(s *domain.Slot) ([]domain.Event, error) {
-		_, err := s.Book(b.AppointmentID, ref, m.At)
-		return nil, err
-	}); err != nil {
-		return Result{}, err
-	}
-	if _, err := Execute(ctx, hl.h, "resident-"+ref, m, func(r *domain.Resident) ([]domain.Event, error) {
-		return r.Hold(b.AppointmentID, b.ServiceID, b.Date, m.At, hl.policy)
-	}); err != nil {
-		return Result{}, err
-	}
-	var slot domain.Slot
-	if _, err := Execute(ctx, hl.h, stream, m, func(s *domain.Slot) ([]domain.Event, error) {
-		slot = *s
-		return s.Book(b.AppointmentID, ref, m.At)
-	}); err != nil {
-		undo := m
-		undo.CommandID += "-undo"
-		if _, uerr := Execute(ctx, hl.h, "resident-"+ref, undo, func(r *domain.Resident) ([]domain.Event, error) {
-			return r.End(b.AppointmentID, "not booked")
-		}); uerr != nil {
-			return Result{}, errors.Join(err, fmt.Errorf("release the hold: %w", uerr))
-		}
-		return Result{}, err
-	}
 	person, err := hl.Person(checked)
 	if err != nil {
 		return Result{}, err
 	}
-	return Execute(ctx, hl.h, "appointment-"+b.AppointmentID, m, func(a *domain.Appointment) ([]domain.Event, error) {
-		return a.Book(domain.AppointmentBooked{ID: b.AppointmentID, StationID: b.StationID, ServiceID: b.ServiceID,
-			Date: b.Date, Start: slot.Spec.Start, End: slot.Spec.End, EndsAt: slot.EndsAt, Resident: person, Owner: b.Owner})
+	id, ref := b.AppointmentID, person.Ref
+	slot := domain.SlotStream(b.StationID, b.Date, b.Start, b.ServiceID)
+	return ExecuteTx(ctx, hl.h, slot, m, func(tx *Tx, s *domain.Slot) ([]Change, error) {
+		// A full slot refuses before anything else is read: in a rush most
+		// requests find it full.
+		took, err := s.Book(id, ref, m.At)
+		if err != nil {
+			return nil, err
+		}
+		r, err := Read[domain.Resident](tx, domain.ResidentStream(ref))
+		if err != nil {
+			return nil, err
+		}
+		held, err := r.Hold(id, b.ServiceID, b.Date, m.At, hl.policy)
+		if err != nil {
+			return nil, err
+		}
+		a, err := Read[domain.Appointment](tx, domain.AppointmentStream(id))
+		if err != nil {
+			return nil, err
+		}
+		booked, err := a.Book(domain.AppointmentBooked{ID: id, StationID: b.StationID, ServiceID: b.ServiceID,
+			Date: b.Date, Start: s.Spec.Start, End: s.Spec.End, EndsAt: s.EndsAt, Resident: person, Owner: b.Owner})
+		if err != nil {
+			return nil, err
+		}
+		return []Change{
+			{Stream: slot, Events: took, Undo: []domain.Event{domain.SlotFreed{AppointmentID: id, ReturnsAt: m.At}}},
+			{Stream: domain.ResidentStream(ref), Events: held, Undo: []domain.Event{domain.BookingEnded{AppointmentID: id, Reason: "not booked"}}},
+			{Stream: domain.AppointmentStream(id), Events: booked},
+		}, nil
 	})
 }
 
 // Cancel cancels an appointment, gives its place back to the slot after the
-// policy's delay, and releases the resident's hold. Cancelling twice
-// changes nothing.
+// policy's delay and releases the resident's hold, in one write. Cancelling
+// twice changes nothing; cancelling a cancelled appointment completes what
+// a crash left undone.
 func (hl *Hall) Cancel(ctx context.Context, id, reason string, m Meta) (Result, error) {
-	var a domain.Appointment
-	res, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
-		a = *ap
-		return ap.Cancel(reason)
+	return ExecuteTx(ctx, hl.h, domain.AppointmentStream(id), m, func(tx *Tx, a *domain.Appointment) ([]Change, error) {
+		cancelled, err := a.Cancel(reason)
+		if err != nil {
+			return nil, err
+		}
+		return hl.release(tx, a, "cancelled", m, cancelled)
 	})
-	if err != nil || len(res.Events) == 0 {
-		return res, err
-	}
-	return hl.release(ctx, a, "cancelled", m, res)
 }
 
 // release frees an appointment's place and ends the resident's hold.
-func (hl *Hall) release(ctx context.Context, a domain.Appointment, why string, m Meta, res Result) (Result, error) {
-	stream := domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID)
-	if r, err := Execute(ctx, hl.h, stream, m, func(s *domain.Slot) ([]domain.Event, error) {
-		return s.Free(a.AppointmentBooked.ID, m.At, hl.policy.FreeDelay)
-	}); err != nil {
-		return res, err
-	} else if r.Position > res.Position {
-		res = r
+func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, m Meta, own []domain.Event) ([]Change, error) {
+	id := a.AppointmentBooked.ID
+	slot := domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID)
+	s, err := Read[domain.Slot](tx, slot)
+	if err != nil {
+		return nil, err
 	}
-	r, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
-		return r.End(a.AppointmentBooked.ID, why)
-	})
-	if r.Position > res.Position {
-		res = r
+	freed, err := s.Free(id, m.At, hl.policy.FreeDelay)
+	if err != nil {
+		return nil, err
 	}
-	return res, err
+	r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+	if err != nil {
+		return nil, err
+	}
+	ended, err := r.End(id, why)
+	if err != nil {
+		return nil, err
+	}
+	return []Change{
+		{Stream: domain.AppointmentStream(id), Events: own},
+		{Stream: slot, Events: freed},
+		{Stream: domain.ResidentStream(a.Resident.Ref), Events: ended},
+	}, nil
 }
 
-// Reschedule moves an appointment to another slot: the new place is taken
-// first, so a failure leaves the old booking as it was.
-func (hl *Hall) Reschedule(ctx context.Context, id string, date calendar.Date, start domain.Clock, m Meta) (Result, error) {
-	a, _, err := Load[domain.Appointment](ctx, hl.h.Store(), "appointment-"+id)
-	if err != nil {
-		return Result{}, err
+// ErrChanged refuses a command decided on what a person saw, when the
+// record changed meanwhile: two reschedules of one appointment at once.
+var ErrChanged = fmt.Errorf("%w: the appointment changed meanwhile, reload and try again (预约已被修改，请刷新后重试)", domain.ErrState)
+
+// When is where an appointment is: its slot's date and start.
+type When struct {
+	Date  calendar.Date
+	Start domain.Clock
+}
+
+// Reschedule moves an appointment to another slot in one write: the new
+// place is taken, the old one given back and the appointment moved, or
+// nothing changes. It moves the appointment from where the person saw it
+// (seen; where it is when the command comes in if nil): if another command
+// moved it meanwhile, it refuses with ErrChanged, so of several reschedules
+// at once at most one wins.
+func (hl *Hall) Reschedule(ctx context.Context, id string, to When, seen *When, m Meta) (Result, error) {
+	if seen == nil {
+		a, _, err := Load[domain.Appointment](ctx, hl.h.Store(), domain.AppointmentStream(id))
+		if err != nil {
+			return Result{}, err
+		}
+		if err := a.Live(); err != nil {
+			return Result{}, err
+		}
+		seen = &When{a.Date, a.Start}
 	}
-	if err := a.Live(); err != nil {
-		return Result{}, err
-	}
-	if date == a.Date && start == a.Start {
-		return Result{}, nil
-	}
-	if _, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
-		return r.Move(id, date)
-	}); err != nil {
-		return Result{}, err
-	}
-	var slot domain.Slot
-	if _, err := Execute(ctx, hl.h, domain.SlotStream(a.StationID, date, start, a.ServiceID), m, func(s *domain.Slot) ([]domain.Event, error) {
-		slot = *s
-		return s.Book(id, a.Resident.Ref, m.At)
-	}); err != nil {
-		return Result{}, err
-	}
-	res, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
-		return ap.Reschedule(date, slot.Spec.Start, slot.Spec.End, slot.EndsAt)
+	date, start := to.Date, to.Start
+	return ExecuteTx(ctx, hl.h, domain.AppointmentStream(id), m, func(tx *Tx, a *domain.Appointment) ([]Change, error) {
+		if err := a.Live(); err != nil {
+			return nil, err
+		}
+		if a.Date != seen.Date || a.Start != seen.Start {
+			return nil, ErrChanged
+		}
+		if date == a.Date && start == a.Start {
+			return nil, nil
+		}
+		into := domain.SlotStream(a.StationID, date, start, a.ServiceID)
+		ns, err := Read[domain.Slot](tx, into)
+		if err != nil {
+			return nil, err
+		}
+		took, err := ns.Book(id, a.Resident.Ref, m.At)
+		if err != nil {
+			return nil, err
+		}
+		r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+		if err != nil {
+			return nil, err
+		}
+		moved, err := r.Move(id, date)
+		if err != nil {
+			return nil, err
+		}
+		rescheduled, err := a.Reschedule(date, ns.Spec.Start, ns.Spec.End, ns.EndsAt)
+		if err != nil {
+			return nil, err
+		}
+		from := domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID)
+		os, err := Read[domain.Slot](tx, from)
+		if err != nil {
+			return nil, err
+		}
+		freed, err := os.Free(id, m.At, hl.policy.FreeDelay)
+		if err != nil {
+			return nil, err
+		}
+		return []Change{
+			{Stream: into, Events: took, Undo: []domain.Event{domain.SlotFreed{AppointmentID: id, ReturnsAt: m.At}}},
+			{Stream: domain.ResidentStream(a.Resident.Ref), Events: moved, Undo: []domain.Event{domain.BookingMoved{AppointmentID: id, Date: a.Date}}},
+			{Stream: domain.AppointmentStream(id), Events: rescheduled},
+			{Stream: from, Events: freed},
+		}, nil
 	})
-	if err != nil {
-		return res, err
-	}
-	r, err := Execute(ctx, hl.h, domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID), m, func(s *domain.Slot) ([]domain.Event, error) {
-		return s.Free(id, m.At, hl.policy.FreeDelay)
-	})
-	if r.Position > res.Position {
-		res = r
-	}
-	return res, err
 }
 
 // Ticket is what a resident gets on arrival.
@@ -194,74 +237,96 @@ type Ticket struct {
 
 // CheckIn gives an arriving resident a ticket in today's queue (ahead of
 // walk-ins when within the slot), marks the appointment checked in and ends
-// the resident's hold.
+// the resident's hold, in one write. A retried check-in answers the ticket
+// issued before.
 func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Meta) (Ticket, Result, error) {
-	a, _, err := Load[domain.Appointment](ctx, hl.h.Store(), "appointment-"+id)
+	seen, _, err := Load[domain.Appointment](ctx, hl.h.Store(), domain.AppointmentStream(id))
 	if err != nil {
 		return Ticket{}, Result{}, err
 	}
+	if !seen.Exists() {
+		return Ticket{}, Result{}, fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
+	}
 	now := m.At.In(hl.loc)
 	today := calendar.DateOf(now)
-	if _, err := a.CheckIn("", "", today, false); err != nil {
-		return Ticket{}, Result{}, err
-	}
-	inSlot := !now.Before(a.Start.On(a.Date, hl.loc).Add(-30*time.Minute)) && now.Before(a.EndsAt)
 	ticketID := "t-" + id
-	queue := fmt.Sprintf("queue-%s-%s", a.StationID, today)
 	var t Ticket
-	res, err := Execute(ctx, hl.h, queue, m, func(q *domain.Queue) ([]domain.Event, error) {
-		evs, err := q.Issue(ticketID, a.ServiceID, svc.Prefix(), domain.Normal, id, inSlot, m.At)
-		switch {
-		case err != nil:
-		case len(evs) == 0: // issued before: a retried check-in
-			t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
-		default:
-			t = Ticket{ticketID, evs[0].(domain.TicketIssued).Number, q.Ahead(a.ServiceID, domain.Normal, inSlot)}
+	res, err := ExecuteTx(ctx, hl.h, domain.QueueStream(seen.StationID, today), m, func(tx *Tx, q *domain.Queue) ([]Change, error) {
+		a, err := Read[domain.Appointment](tx, domain.AppointmentStream(id))
+		if err != nil {
+			return nil, err
 		}
-		return evs, err
+		if a.Status == domain.CheckedIn {
+			if _, ok := q.Tickets[ticketID]; ok { // a retried check-in
+				t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
+				r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+				if err != nil {
+					return nil, err
+				}
+				ended, err := r.End(id, "checked in")
+				return []Change{{Stream: domain.ResidentStream(a.Resident.Ref), Events: ended}}, err
+			}
+		}
+		inSlot := !now.Before(a.Start.On(a.Date, hl.loc).Add(-30*time.Minute)) && now.Before(a.EndsAt)
+		if _, err := a.CheckIn(ticketID, "", today, inSlot); err != nil {
+			return nil, err
+		}
+		issued, err := q.Issue(ticketID, a.ServiceID, svc.Prefix(), domain.Normal, id, inSlot, m.At)
+		if err != nil {
+			return nil, err
+		}
+		if len(issued) == 0 { // issued before a crash; the appointment missed it
+			t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
+		} else {
+			t = Ticket{ticketID, issued[0].(domain.TicketIssued).Number, q.Ahead(a.ServiceID, domain.Normal, inSlot)}
+		}
+		checked, err := a.CheckIn(ticketID, t.Number, today, inSlot)
+		if err != nil {
+			return nil, err
+		}
+		r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+		if err != nil {
+			return nil, err
+		}
+		ended, err := r.End(id, "checked in")
+		if err != nil {
+			return nil, err
+		}
+		return []Change{
+			{Stream: domain.QueueStream(seen.StationID, today), Events: issued},
+			{Stream: domain.AppointmentStream(id), Events: checked},
+			{Stream: domain.ResidentStream(a.Resident.Ref), Events: ended},
+		}, nil
 	})
 	if err != nil {
 		return Ticket{}, res, err
 	}
-	if r, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
-		if ap.Status == domain.CheckedIn {
-			return nil, nil
-		}
-		return ap.CheckIn(ticketID, t.Number, today, inSlot)
-	}); err != nil {
-		return t, res, err
-	} else if r.Position > res.Position {
-		res = r
-	}
-	r, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
-		return r.End(id, "checked in")
-	})
-	if r.Position > res.Position {
-		res = r
-	}
-	return t, res, err
+	return t, res, nil
 }
 
 // NoShow marks a booking missed once its slot is over plus the grace
 // period, and counts it against the resident (three in six months suspend
-// online booking). The place is not given back: the slot is over.
+// online booking), in one write. The place is not given back: the slot is
+// over.
 func (hl *Hall) NoShow(ctx context.Context, id string, m Meta) (Result, error) {
-	var a domain.Appointment
-	res, err := Execute(ctx, hl.h, "appointment-"+id, m, func(ap *domain.Appointment) ([]domain.Event, error) {
-		a = *ap
-		return ap.MarkNoShow(m.At, hl.policy.Grace)
+	return ExecuteTx(ctx, hl.h, domain.AppointmentStream(id), m, func(tx *Tx, a *domain.Appointment) ([]Change, error) {
+		marked, err := a.MarkNoShow(m.At, hl.policy.Grace)
+		if err != nil {
+			return nil, err
+		}
+		r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+		if err != nil {
+			return nil, err
+		}
+		counted, err := r.CountNoShow(id, m.At)
+		if err != nil {
+			return nil, err
+		}
+		return []Change{
+			{Stream: domain.AppointmentStream(id), Events: marked},
+			{Stream: domain.ResidentStream(a.Resident.Ref), Events: counted},
+		}, nil
 	})
-	// Marked before but not counted (a crash in between): count it now.
-	if err != nil || (len(res.Events) == 0 && a.Status != domain.NoShow) {
-		return res, err
-	}
-	r, err := Execute(ctx, hl.h, "resident-"+a.Resident.Ref, m, func(r *domain.Resident) ([]domain.Event, error) {
-		return r.CountNoShow(id, m.At)
-	})
-	if r.Position > res.Position {
-		res = r
-	}
-	return res, err
 }
 
 // Policy is the booking policy the hall applies.

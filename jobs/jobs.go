@@ -1,6 +1,7 @@
 // Package jobs runs the scheduled work of a service hall (robfig/cron, in
 // the stations' time zone): releasing slots, escalating overdue work,
-// sweeping no-shows, closing days and sending reminders. Every job issues
+// sweeping no-shows, closing days, sending reminders and giving back places
+// a crash left owned by no appointment. Every job issues
 // ordinary commands through the command path as "system:job-NAME", with
 // command ids derived from what it acts on, so a tick run twice, by two
 // replicas or after a crash, writes each event once.
@@ -68,7 +69,7 @@ type Runner struct {
 	jobs []*job
 }
 
-// New returns a Runner with the five jobs, not yet started.
+// New returns a Runner with the jobs, not yet started.
 func New(c Config) (*Runner, error) {
 	if c.Handler == nil || c.Hall == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
 		return nil, errors.New("jobs: New needs a handler, a hall, views, a location and a logger")
@@ -103,6 +104,7 @@ func New(c Config) (*Runner, error) {
 		{name: "sweep-no-shows", schedule: "*/5 * * * *", run: w.sweepNoShows},
 		{name: "close-day", schedule: "*/15 * * * *", run: w.closeDays},
 		{name: "send-reminders", schedule: "0 18 * * *", run: w.sendReminders},
+		{name: "recover-places", schedule: "*/30 * * * *", run: w.recoverPlaces},
 	}
 	for _, j := range r.jobs {
 		id, err := r.cron.AddFunc(j.schedule, func() {

@@ -393,7 +393,7 @@ func TestCatchUpAfterADayOfDowntime(t *testing.T) {
 		t.Fatalf("a second catch-up wrote %d events", again-head)
 	}
 	st := x.runner.Status()
-	if len(st) != 5 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
+	if len(st) != 6 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
 		!strings.HasPrefix(st[0].LastResult, "opened 0 slots") {
 		t.Fatalf("status: %+v", st)
 	}

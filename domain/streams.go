@@ -1,0 +1,26 @@
+package domain
+
+import (
+	"strings"
+
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// The streams of the log are named here and nowhere else. An id in a name
+// never holds personal data: a resident is known by a keyed reference.
+
+func StationStream(id string) string     { return "station-" + id }
+func UserStream(name string) string      { return "user-" + name }
+func ResidentStream(ref string) string   { return "resident-" + ref }
+func AppointmentStream(id string) string { return "appointment-" + id }
+func ApplicationStream(id string) string { return "application-" + id }
+func QueueStream(station string, d calendar.Date) string {
+	return "queue-" + station + "-" + d.String()
+}
+
+// StreamID returns what follows kind's prefix in stream ("appointment",
+// "application", "station", "user", "resident"), and whether stream is of
+// that kind.
+func StreamID(kind, stream string) (string, bool) {
+	return strings.CutPrefix(stream, kind+"-")
+}
