@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/domain/idnumber"
@@ -218,6 +219,8 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	var (
 		mu        sync.Mutex
 		booked    = map[string]bool{} // appointment ids acknowledged
+		owner     = map[string]int{}  // appointment id → the resident who booked it
+		changed   int                 // reschedules and cancellations acknowledged
 		issued    = map[string]bool{} // ticket ids acknowledged
 		completed = map[string]int{}  // ticket id → acknowledged completions
 		lats      latencies
@@ -261,6 +264,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 					mu.Lock()
 					if status == http.StatusCreated {
 						booked[out.ID] = true
+						owner[out.ID] = i
 					}
 					ack(d)
 					mu.Unlock()
@@ -269,6 +273,44 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() { // residents change their minds: reschedule, or cancel
+		defer wg.Done()
+		cancelled := map[string]bool{}
+		for {
+			select {
+			case <-stopStorm:
+				return
+			case <-time.After(8 * time.Millisecond):
+			}
+			mu.Lock()
+			var id string
+			for a := range owner { // map order: a random booking
+				if !cancelled[a] {
+					id = a
+					break
+				}
+			}
+			who := owner[id]
+			mu.Unlock()
+			if id == "" {
+				continue
+			}
+			path, body := "/appointments/"+id+"/reschedule", any(map[string]any{"date": day, "start": slots[mrand.IntN(len(slots))]})
+			if mrand.IntN(3) == 0 {
+				path, body = "/appointments/"+id+"/cancel", nil
+			}
+			if status, d, _ := request("POST", path, tokens[who], body, nil, ""); status == http.StatusOK {
+				mu.Lock()
+				changed++
+				ack(d)
+				if body == nil {
+					cancelled[id] = true
+				}
+				mu.Unlock()
+			}
+		}
+	}()
 	wg.Add(1)
 	go func() { // walk-ins arrive
 		defer wg.Done()
@@ -370,6 +412,9 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	if err := checkLog(); err != nil {
 		return result{}, err
 	}
+	if _, err := s.call("POST", "/admin/jobs/recover-places/run", s.admin, nil, nil); err != nil {
+		return result{}, fmt.Errorf("run the recovery job: %w", err)
+	}
 	if err := run.stop(); err != nil {
 		return result{}, fmt.Errorf("the server stopped with %w", err)
 	}
@@ -383,7 +428,11 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		return result{}, err
 	}
 	defer closeAll()
-	recs, err := log.ReadStream(ctx, fmt.Sprintf("queue-bench-%s", today), 0)
+	orphans, err := app.Orphans(ctx, log)
+	if err != nil {
+		return result{}, err
+	}
+	recs, err := log.ReadStream(ctx, domain.QueueStream("bench", today), 0)
 	if err != nil {
 		return result{}, err
 	}
@@ -447,8 +496,9 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	}
 	r := summarize("crash", []latencies{lats}, int(failures.Load()), elapsed)
 	served := len(completed)
-	r.Extra = map[string]any{"kills": kills, "acknowledged": len(booked) + len(issued) + served, "booked": len(booked), "tickets": len(issued),
-		"served": served, "lost": lost, "overbooked": overbooked, "duplicates": duplicates, "views_differ": differ}
+	r.Extra = map[string]any{"kills": kills, "acknowledged": len(booked) + changed + len(issued) + served, "booked": len(booked),
+		"changed": changed, "tickets": len(issued), "served": served, "lost": lost, "overbooked": overbooked,
+		"duplicates": duplicates, "orphaned": len(orphans), "views_differ": differ}
 	if len(samples) > 0 {
 		r.Extra["error_samples"] = samples
 		log, _ := os.ReadFile(run.logFile())
