@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +46,7 @@ type Handler struct {
 	store    eventstore.Store
 	streams  *lru.Cache[string, *entry]
 	patience time.Duration // how long to keep retrying conflicts
+	shared   bool          // other processes write to the store too
 }
 
 type entry struct {
@@ -52,8 +54,9 @@ type entry struct {
 	state   domain.Aggregate
 	version uint64
 	last    uint64
-	loaded  bool // read from the store at least once
-	fresh   bool // read from the store during the current batch
+	loaded  bool        // read from the store at least once
+	fresh   bool        // read from the store during the current batch
+	behind  atomic.Bool // written by a command queued on another stream
 
 	qmu   sync.Mutex
 	queue []*pending // commands waiting for the stream
@@ -136,7 +139,8 @@ func New(store eventstore.Store) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{store: store, streams: c, patience: 3 * time.Second}, nil
+	ex, ok := store.(eventstore.Exclusive)
+	return &Handler{store: store, streams: c, patience: 3 * time.Second, shared: !ok || !ex.Exclusive()}, nil
 }
 
 // Store is the store the handler writes to.
@@ -229,6 +233,12 @@ func (h *Handler) run(ctx context.Context, stream string, e *entry, batch []*pen
 	start := time.Now()
 	round := 0 // bumped after an undo, so that the next try's event ids are new
 	for attempt := 0; ; attempt++ {
+		if e.behind.Swap(false) && e.state != nil && e.loaded {
+			if err := h.catchUp(ctx, stream, e); err != nil {
+				fail(err)
+				return
+			}
+		}
 		if e.state == nil || !e.loaded {
 			e.state, e.version, e.last, e.loaded = fresh(), 0, 0, false
 			if err := h.catchUp(ctx, stream, e); err != nil {
@@ -243,9 +253,10 @@ func (h *Handler) run(ctx context.Context, stream string, e *entry, batch []*pen
 		for _, p := range batch {
 			p.events, p.err, p.last, p.mine = nil, nil, -1, -1
 			changes, err := p.decide(tx, e.state)
-			if (err != nil || empty(changes)) && !e.fresh && !decided {
-				// The cache may be behind another process: refuse, or do
-				// nothing, only on what the stream holds now.
+			if (err != nil || h.shared && empty(changes)) && !e.fresh && !decided {
+				// The cache may be behind another process: refuse, or (on a
+				// store other processes write) do nothing, only on what the
+				// stream holds now.
 				if err := h.catchUp(ctx, stream, e); err != nil {
 					fail(err)
 					return
@@ -281,6 +292,11 @@ func (h *Handler) run(ctx context.Context, stream string, e *entry, batch []*pen
 		}
 		if k, ok := index[stream]; ok {
 			e.version, e.last = results[k].Version, results[k].Position
+		}
+		for _, pt := range parts {
+			if other, ok := h.streams.Peek(pt.stream); ok && pt.stream != stream {
+				other.behind.Store(true)
+			}
 		}
 		for _, p := range batch {
 			p.res = Result{Events: p.events, Version: e.version, Position: e.last}

@@ -250,7 +250,10 @@ func TestRecoverGivesBackWhatACrashLeft(t *testing.T) {
 	store := plain{memstore.New()}
 	h := handler(t, store)
 	release(t, store, spec)
-	hl := hallWith(t, store, []byte("recover-test-key-0123"))
+	hl, err := app.NewHall(h, loc, domain.DefaultPolicy, []byte("recover-test-key-0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := hl.Book(ctx, booking("kept", spec, person(1)), app.Meta{At: now}); err != nil {
 		t.Fatal(err)
 	}

@@ -125,6 +125,12 @@ type Atomic interface {
 	AppendAll(ctx context.Context, parts ...Part) ([]Result, error)
 }
 
+// Exclusive is a store that one process alone can open (an embedded file,
+// memory): what a process caches over it changes only by its own writes.
+type Exclusive interface {
+	Exclusive() bool
+}
+
 // CheckParts refuses a multi-stream append that no adapter should store:
 // a bad part, or one stream twice.
 func CheckParts(parts []Part) error {

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 )
@@ -75,9 +77,11 @@ func round(f float64) float64 {
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON bool
+	var cpuprofile string
 	var writers, ops, events, residents, slots, tickets, counters, kills int
 	c, pos, err := parse("bench", args, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 		fs.IntVar(&writers, "writers", 256, "append: concurrent writers")
 		fs.IntVar(&ops, "ops", 100_000, "append: events to append in all")
 		fs.IntVar(&events, "events", 1_000_000, "rebuild: events in the generated log")
@@ -92,6 +96,17 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) != 1 {
 		return errors.New("bench: name one scenario: append, rush, rebuild, callnext or crash")
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var r result
 	switch pos[0] {

@@ -157,6 +157,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Exclusive says the store is this process's alone.
+func (s *Store) Exclusive() bool { return true }
+
 // String names the adapter in logs and benchmark output.
 func (s *Store) String() string { return "memory" }
 

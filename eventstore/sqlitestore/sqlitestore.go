@@ -638,6 +638,9 @@ func (s *Store) changes() <-chan struct{} {
 	return s.changed
 }
 
+// Exclusive says the store is this process's alone.
+func (s *Store) Exclusive() bool { return true }
+
 // String names the adapter in logs and benchmark output.
 func (s *Store) String() string { return "sqlite" }
 
