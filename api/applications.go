@@ -139,7 +139,7 @@ func body(c *gin.Context, v any) error {
 
 func (s *Server) applicationRoutes(v1 *gin.RouterGroup) {
 	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	anyone.POST("/applications", s.idempotent, s.apply)
+	anyone.POST("/applications", s.apply)
 	anyone.GET("/applications/:id", s.application)
 	counter := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager))
 	type note struct {

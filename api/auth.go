@@ -66,6 +66,11 @@ func (s *Server) allow(roles ...string) gin.HandlerFunc {
 			return
 		}
 		c.Set("who", Who{cl.Subject, cl.Role, cl.Station})
+		if c.Request.Method == http.MethodPost {
+			// Every signed-in POST honours Idempotency-Key: a page retries
+			// a call-next or a booking it got no answer to, safely.
+			s.idempotent(c)
+		}
 	}
 }
 

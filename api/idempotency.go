@@ -2,43 +2,27 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
-	"net/http"
-	"sync"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/servicehall/servicehall/answers"
+	"github.com/servicehall/servicehall/domain"
 )
 
-// idempotency remembers the answers to creating POSTs sent with an
-// Idempotency-Key, per caller: a retry with the same key and body gets the
-// first answer and writes nothing; the same key with another body is
-// refused. Answers are kept in this process, the last 100 000 for 24
-// hours. The key also fixes the new resource's id and its event ids, so a
-// retry that reaches another process after a restart lands on the same
-// stream with the same events, which the store writes once.
-type idempotency struct {
-	mu      sync.Mutex
-	answers *lru.Cache[string, *answer]
-}
-
-type answer struct {
-	done   chan struct{} // closed when the first request has answered
-	body   [32]byte      // the request body's hash
-	at     time.Time
-	status int
-	header http.Header
-	out    []byte
-}
-
-const idempotencyTTL = 24 * time.Hour
-
-func newIdempotency() *idempotency {
-	c, _ := lru.New[string, *answer](100_000) // a positive size cannot fail
-	return &idempotency{answers: c}
-}
+// The answers to creating POSTs sent with an Idempotency-Key are kept per
+// caller and route in an answers.Store: a retry with the same key and body
+// gets the first answer and writes nothing; the same key with another body
+// is refused. With a SQLite or PostgreSQL store this holds across restarts
+// and for every process sharing it. The key also fixes the new resource's
+// id and its event ids, so a request whose process died before it answered
+// is completed, not repeated, by its retry.
 
 // recorder keeps a copy of what a handler writes.
 type recorder struct {
@@ -67,38 +51,39 @@ func (s *Server) idempotent(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	scope := c.FullPath() + "\x00" + key
+	caller := ""
 	if w, ok := c.Get("who"); ok {
-		scope = w.(Who).ID + "\x00" + scope
+		caller = w.(Who).ID
 	}
-	sum := sha256.Sum256(raw)
-	now := time.Now()
-	s.idem.mu.Lock()
-	a, seen := s.idem.answers.Get(scope)
-	if seen && now.Sub(a.at) > idempotencyTTL {
-		seen = false
+	scope := caller + "\x00" + c.Request.Method + "\x00" + c.FullPath() + "\x00" + key
+	id := sha256.Sum256([]byte(scope))
+	fp := sha256.Sum256(append([]byte(scope+"\x00"), raw...))
+	stored, fingerprint := hex.EncodeToString(id[:]), hex.EncodeToString(fp[:])
+	ctx := c.Request.Context()
+	a, claimed, err := s.answers.Claim(ctx, stored, fingerprint, s.now())
+	if err != nil {
+		problem(c, err)
+		return
 	}
-	if !seen {
-		a = &answer{done: make(chan struct{}), body: sum, at: now}
-		s.idem.answers.Add(scope, a)
-	}
-	s.idem.mu.Unlock()
-
-	if seen {
-		if a.body != sum {
+	if !claimed {
+		if a.Fingerprint != fingerprint {
 			problem(c, invalid("Idempotency-Key", "used before with another body (该幂等键已用于不同的请求)"))
 			return
 		}
-		select {
-		case <-a.done:
-		case <-c.Request.Context().Done():
-			return
+		if !a.Done() {
+			if a, err = answers.Wait(ctx, s.answers, stored, 10*time.Second); errors.Is(err, answers.ErrInFlight) {
+				err = fmt.Errorf("%w: a request with this Idempotency-Key is still under way, retry shortly (相同请求正在处理，请稍后重试)", domain.ErrState)
+			}
+			if err != nil {
+				problem(c, err)
+				return
+			}
 		}
-		for k, v := range a.header {
+		for k, v := range a.Header {
 			c.Writer.Header()[k] = v
 		}
 		c.Header("Idempotent-Replayed", "true")
-		c.Data(a.status, a.header.Get("Content-Type"), a.out)
+		c.Data(a.Status, a.Header.Get("Content-Type"), a.Body)
 		c.Abort()
 		return
 	}
@@ -107,13 +92,16 @@ func (s *Server) idempotent(c *gin.Context) {
 	rec := &recorder{ResponseWriter: c.Writer}
 	c.Writer = rec
 	defer func() {
-		a.status, a.header, a.out = rec.Status(), rec.Header().Clone(), rec.buf.Bytes()
-		if a.status >= 500 { // a failure is not an answer to replay
-			s.idem.mu.Lock()
-			s.idem.answers.Remove(scope)
-			s.idem.mu.Unlock()
+		// Recorded even if the caller has gone: its retry gets this answer.
+		ctx := context.WithoutCancel(ctx)
+		if rec.Status() >= 500 { // a failure is not an answer to replay
+			err = s.answers.Forget(ctx, stored)
+		} else {
+			err = s.answers.Finish(ctx, stored, rec.Status(), rec.Header().Clone(), rec.buf.Bytes())
 		}
-		close(a.done)
+		if err != nil {
+			s.logger.Error("idempotency: record the answer", "error", err)
+		}
 	}()
 	c.Next()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/servicehall/servicehall/answers"
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -50,7 +51,7 @@ type Server struct {
 	escalation domain.Escalation
 	rebuilds   rebuilds
 	background sync.WaitGroup // rebuilds started over HTTP
-	idem       *idempotency
+	answers    answers.Store
 	limits     limits
 }
 
@@ -74,6 +75,9 @@ type Config struct {
 	Jobs Jobs
 	// Escalation is the rule the SLA view judges by (the jobs' rule).
 	Escalation domain.Escalation
+	// Answers keeps the answers to requests with an Idempotency-Key
+	// (default: in memory, for this process only).
+	Answers answers.Store
 	// Unlimited switches the abuse limits off: for benchmarks that log in
 	// thousands of residents from one address.
 	Unlimited bool
@@ -102,8 +106,11 @@ func New(c Config) (*Server, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Answers == nil {
+		c.Answers = answers.NewMemory()
+	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, idem: newIdempotency()}
+	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
 	}
@@ -171,23 +178,23 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/auth/otp", s.limit(s.limits.otpByClient, byClient), s.sendCode)
 	v1.POST("/auth/verify", s.limit(s.limits.loginByClient, byClient), s.verifyCode)
 	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	anyone.POST("/appointments", s.limit(s.limits.bookByResident, byCaller), s.idempotent, s.book)
+	anyone.POST("/appointments", s.limit(s.limits.bookByResident, byCaller), s.book)
 	anyone.GET("/appointments/:id", s.appointment)
 	anyone.POST("/appointments/:id/cancel", s.cancel)
 	anyone.POST("/appointments/:id/reschedule", s.reschedule)
 	anyone.POST("/appointments/:id/check-in", s.checkIn)
 
 	hall := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	hall.POST("/stations/:id/tickets", s.idempotent, s.issueTicket)
+	hall.POST("/stations/:id/tickets", s.issueTicket)
 	hall.GET("/stations/:id/queue", s.queue)
 	s.counterRoutes(v1.Group("", s.allow(domain.RoleStaff)))
 	s.applicationRoutes(v1)
 	v1.GET("/me/appointments", s.allow(domain.RoleResident), s.myAppointments)
 	admin := v1.Group("", s.allow(domain.RoleAdmin))
-	admin.POST("/users", s.idempotent, s.createUser)
-	admin.POST("/services", s.idempotent, s.defineService)
-	admin.POST("/stations", s.idempotent, s.registerStation)
-	admin.POST("/stations/:id/counters", s.idempotent, s.addCounter)
+	admin.POST("/users", s.createUser)
+	admin.POST("/services", s.defineService)
+	admin.POST("/stations", s.registerStation)
+	admin.POST("/stations/:id/counters", s.addCounter)
 	admin.PUT("/stations/:id/hours", s.setHours)
 	admin.PUT("/calendar/:year", s.importCalendar)
 	admin.GET("/admin/projections", s.projectionList)

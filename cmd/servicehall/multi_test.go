@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,25 +164,47 @@ func TestThreeProcesses(t *testing.T) {
 		first := fmt.Sprintf("510104%d%02d%02d%03d", 1970+i%30, 1+i%12, 1+i%28, i)
 		body := map[string]any{"station_id": "bench", "service_id": "birth", "date": day, "start": slots[rand.IntN(len(slots))],
 			"resident": domain.Applicant{Name: "居民", IDNumber: first + string(idnumber.CheckDigit(first)), Phone: phone}}
-		req, _ := http.NewRequest("POST", srv.base+"/appointments", strings.NewReader(mustJSON(body)))
-		req.Header.Set("Authorization", "Bearer "+tok.Token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
+		post := func(srv *benchServer, body map[string]any) (int, string, http.Header, error) {
+			req, _ := http.NewRequest("POST", srv.base+"/appointments", strings.NewReader(mustJSON(body)))
+			req.Header.Set("Authorization", "Bearer "+tok.Token)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("multi-%d", i))
+			resp, err := client.Do(req)
+			if err != nil {
+				return 0, "", nil, err
+			}
+			defer resp.Body.Close()
+			var out struct{ ID string }
+			decodeJSON(resp, &out)
+			return resp.StatusCode, out.ID, resp.Header, nil
+		}
+		status, id, header, err := post(srv, body)
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		var out struct{ ID string }
-		decodeJSON(resp, &out)
-		switch resp.StatusCode {
+		if status == http.StatusCreated && i%10 == 0 {
+			// The key holds on every process: the same request through
+			// another answers alike, another body is refused.
+			other := via(1 + i%2)
+			if again, id2, _, err := post(other, body); err != nil || again != status || id2 != id {
+				return fmt.Errorf("booking %d retried through another process: %d %q, %v; want %d %q", i, again, id2, err, status, id)
+			}
+			changed := maps.Clone(body)
+			changed["start"] = slots[(slices.Index(slots, body["start"].(domain.Clock))+1)%len(slots)]
+			if again, _, _, err := post(other, changed); err != nil || again != http.StatusUnprocessableEntity {
+				return fmt.Errorf("booking %d's key with another body through another process: %d, %v; want 422", i, again, err)
+			}
+		}
+		switch status {
 		case http.StatusCreated:
-			pos, _ := strconv.ParseUint(resp.Header.Get("X-Position"), 10, 64)
+			out := struct{ ID string }{id}
+			pos, _ := strconv.ParseUint(header.Get("X-Position"), 10, 64)
 			mu.Lock()
 			acked = append(acked, booking{out.ID, pos})
 			mu.Unlock()
 		case http.StatusConflict:
 		default:
-			return fmt.Errorf("booking %d through process %d: %d", i, p, resp.StatusCode)
+			return fmt.Errorf("booking %d through process %d: %d", i, p, status)
 		}
 		return nil
 	}

@@ -386,7 +386,13 @@ type call struct{ method, path, body string }
 // admin's token and the stop function.
 func configured(t *testing.T, extra []string, calls ...call) (api, admin string, stop func() error) {
 	t.Helper()
-	base, _, stop := startServe(t, t.TempDir(), append([]string{"--demo-otp", "--admin-password", "admin-pass-1"}, extra...)...)
+	return configuredIn(t, t.TempDir(), extra, calls...)
+}
+
+// configuredIn is configured with its data in the folder data.
+func configuredIn(t *testing.T, data string, extra []string, calls ...call) (api, admin string, stop func() error) {
+	t.Helper()
+	base, _, stop := startServe(t, data, append([]string{"--demo-otp", "--admin-password", "admin-pass-1"}, extra...)...)
 	api = base + "/api/v1"
 	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	admin = out["token"].(string)
@@ -863,14 +869,15 @@ func shanghai(t *testing.T) *time.Location {
 
 // A booking retried with its Idempotency-Key, even by eight clients at
 // once, is made once and answered alike; the key with another body is
-// refused.
+// refused; both hold after a restart.
 func TestIdempotencyKey(t *testing.T) {
-	api, _, stop := configured(t, nil,
+	data := t.TempDir()
+	api, _, stop := configuredIn(t, data, nil,
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
 		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
 		call{"PUT", "/stations/gulou/hours", `{"weekly":[{"weekday":1,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":2,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":3,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":4,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":5,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5}],"weekend_windows":[{"weekday":6,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5}]}`},
 	)
-	defer stop()
+	defer func() { stop() }()
 	zhang := residentLogin(t, api, "13812345678")
 	today := calendar.DateOf(time.Now().In(shanghai(t)))
 	var slots []map[string]any
@@ -914,6 +921,19 @@ func TestIdempotencyKey(t *testing.T) {
 	other := strings.Replace(body, "09:00", "09:30", 1)
 	if resp, out := sendWith(t, "POST", api+"/appointments", zhang, other, key); resp.StatusCode != 422 {
 		t.Fatalf("the key with another body: %d %v", resp.StatusCode, out)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	base, _, stop2 := startServe(t, data, "--demo-otp")
+	stop = stop2
+	api = base + "/api/v1"
+	if resp, out := sendWith(t, "POST", api+"/appointments", zhang, other, key); resp.StatusCode != 422 {
+		t.Fatalf("after a restart, the key with another body: %d %v", resp.StatusCode, out)
+	}
+	resp, out := sendWith(t, "POST", api+"/appointments", zhang, body, key)
+	if got := fmt.Sprint(out["id"]) + "@" + resp.Header.Get("X-Position"); resp.StatusCode != 201 || got != first {
+		t.Fatalf("after a restart, the retry: %d %s, want 201 %s", resp.StatusCode, got, first)
 	}
 }
 

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/servicehall/servicehall/answers"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/eventstore/kurrentdb"
 	"github.com/servicehall/servicehall/eventstore/pgstore"
@@ -24,6 +26,18 @@ func openStore(ctx context.Context, c *config) (eventstore.Store, error) {
 	default:
 		return nil, fmt.Errorf("SERVICEHALL_EVENTSTORE %q: want sqlite, esdb://… or postgres://… (事件存储配置不正确)", v)
 	}
+}
+
+// openAnswers opens where the answers to idempotent requests are kept: the
+// PostgreSQL database that processes share, if the event store or the views
+// are in one, else a SQLite file beside the log.
+func openAnswers(ctx context.Context, c *config) (answers.Store, error) {
+	for _, v := range []string{c.EventStore, c.ReadModels} {
+		if pgstore.IsURL(v) {
+			return answers.OpenPostgres(ctx, v)
+		}
+	}
+	return answers.OpenSQLite(filepath.Join(c.Data, "answers.db"))
 }
 
 // now is the wall clock, read here and passed down: the domain never reads it.

@@ -94,13 +94,27 @@ export class Problem extends Error {
 let written = 0;
 
 // api calls the HTTP API with the page's token; it throws a Problem for
-// an error answer and returns the JSON (or null for 204).
+// an error answer and returns the JSON (or null for 204). Every POST
+// carries an Idempotency-Key, so when the network fails before the answer
+// arrives the same request is sent again (three tries) and the server
+// answers it once.
 export async function api(method, path, body, token) {
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers["Authorization"] = "Bearer " + token;
   if (method === "GET" && written) headers["X-Min-Position"] = String(written);
-  const resp = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const retry = method === "GET" || method === "POST";
+  if (method === "POST") headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  let resp;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      resp = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      break;
+    } catch (err) { // no answer: the network or the server is down
+      if (!retry || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
   const pos = Number(resp.headers.get("X-Position") || 0);
   if (pos > written) written = pos;
   if (resp.status === 204) return null;
