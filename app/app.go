@@ -438,7 +438,7 @@ func (h *Handler) catchUp(ctx context.Context, stream string, e *entry) error {
 		return fmt.Errorf("load %s: %w", stream, err)
 	}
 	for _, r := range recs {
-		ev, err := domain.Decode(r.Type, r.Data)
+		ev, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
 		if err != nil {
 			h.streams.Remove(stream)
 			return fmt.Errorf("load %s at version %d: %w", stream, r.Version, err)
@@ -467,7 +467,7 @@ func (h *Handler) envelope(stream string, m Meta, events []domain.Event, round i
 			}
 		}
 		out[i] = eventstore.Event{ID: id, Type: typ, Data: data, OccurredAt: m.At.UTC(), Actor: m.Actor,
-			CorrelationID: m.CorrelationID, CausationID: m.CausationID, Schema: 1}
+			CorrelationID: m.CorrelationID, CausationID: m.CausationID, Schema: domain.Schema(typ)}
 	}
 	return out, nil
 }
@@ -484,7 +484,7 @@ func Load[S any, P interface {
 	}
 	var version uint64
 	for _, r := range recs {
-		ev, err := domain.Decode(r.Type, r.Data)
+		ev, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
 		if err != nil {
 			return nil, 0, fmt.Errorf("load %s at version %d: %w", stream, r.Version, err)
 		}

@@ -47,7 +47,7 @@ func Orphans(ctx context.Context, store eventstore.Store) ([]Orphan, error) {
 			if !isAppt && !strings.HasPrefix(r.Stream, "slot-") && !strings.HasPrefix(r.Stream, "resident-") {
 				continue
 			}
-			ev, err := domain.Decode(r.Type, r.Data)
+			ev, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
 			if err != nil {
 				return nil, fmt.Errorf("orphans: %s at %d: %w", r.Type, r.Position, err)
 			}

@@ -22,64 +22,79 @@ const (
 // names who took it (谁审批谁负责).
 type (
 	ApplicationSubmitted struct {
-		ID, StationID, ServiceID, Channel string
-		TicketID                          string `json:",omitempty"`
-		Applicant                         Person
-		Limit                             int
-		Unit                              calendar.Unit
-		Owner                             string `json:",omitempty"` // the resident login it belongs to
+		ID        string        `json:"ID"`
+		StationID string        `json:"StationID"`
+		ServiceID string        `json:"ServiceID"`
+		Channel   string        `json:"Channel"`
+		TicketID  string        `json:"TicketID,omitempty"`
+		Applicant Person        `json:"Applicant"`
+		Limit     int           `json:"Limit"`
+		Unit      calendar.Unit `json:"Unit"`
+		Owner     string        `json:"Owner,omitempty"` // the resident login it belongs to
 	}
 	ApplicationAccepted struct {
-		By       string
-		Date     calendar.Date
-		Deadline calendar.Date
+		By       string        `json:"By"`
+		Date     calendar.Date `json:"Date"`
+		Deadline calendar.Date `json:"Deadline"`
 	}
 	SupplementRequested struct {
-		By      string
-		Missing []string
-		Date    calendar.Date
-		Left    int // days of the limit left when the clock stopped
+		By      string        `json:"By"`
+		Missing []string      `json:"Missing"`
+		Date    calendar.Date `json:"Date"`
+		Left    int           `json:"Left"` // days of the limit left when the clock stopped
 	}
 	SupplementReceived struct {
-		Date     calendar.Date
-		Deadline calendar.Date
+		Date     calendar.Date `json:"Date"`
+		Deadline calendar.Date `json:"Deadline"`
 	}
 	DeadlineExtended struct {
-		By, Reason string
-		Days       int
-		Deadline   calendar.Date
+		By       string        `json:"By"`
+		Reason   string        `json:"Reason"`
+		Days     int           `json:"Days"`
+		Deadline calendar.Date `json:"Deadline"`
 	}
-	ApplicationApproved  struct{ By, Note string }
-	ApplicationRejected  struct{ By, Reason string }
+	ApplicationApproved struct {
+		By   string `json:"By"`
+		Note string `json:"Note"`
+	}
+	ApplicationRejected struct {
+		By     string `json:"By"`
+		Reason string `json:"Reason"`
+	}
 	ApplicationCompleted struct {
-		By     string
-		Date   calendar.Date
-		OnTime bool
+		By     string        `json:"By"`
+		Date   calendar.Date `json:"Date"`
+		OnTime bool          `json:"OnTime"`
 	}
-	ApplicationWithdrawn struct{ By string }
-	ApplicationWarned    struct {
-		Date     calendar.Date
-		DaysLeft int
+	ApplicationWithdrawn struct {
+		By string `json:"By"`
+	}
+	ApplicationWarned struct {
+		Date     calendar.Date `json:"Date"`
+		DaysLeft int           `json:"DaysLeft"`
 	}
 	ApplicationOverdue struct {
-		Date     calendar.Date
-		Deadline calendar.Date
+		Date     calendar.Date `json:"Date"`
+		Deadline calendar.Date `json:"Deadline"`
 	}
 	ApplicationEscalated struct {
-		Level int // 1 the station manager, 2 the level above
-		Date  calendar.Date
+		Level int           `json:"Level"` // 1 the station manager, 2 the level above
+		Date  calendar.Date `json:"Date"`
 	}
 	ApplicationRated struct {
-		By, Comment string
-		Score       int
-		Round       int
+		By      string `json:"By"`
+		Comment string `json:"Comment"`
+		Score   int    `json:"Score"`
+		Round   int    `json:"Round"`
 	}
 	RemediationOpened struct {
-		Round int
-		Due   calendar.Date
+		Round int           `json:"Round"`
+		Due   calendar.Date `json:"Due"`
 	}
 	RemediationStep struct {
-		Step, By, Note string // verify, rectify, reply
+		Step string `json:"Step"` // verify, rectify, reply
+		By   string `json:"By"`
+		Note string `json:"Note"`
 	}
 )
 
@@ -332,7 +347,21 @@ func (a *Application) Remediate(step, by, note string) ([]Event, error) {
 }
 
 func init() {
-	register(ApplicationSubmitted{}, ApplicationAccepted{}, SupplementRequested{}, SupplementReceived{}, DeadlineExtended{},
-		ApplicationApproved{}, ApplicationRejected{}, ApplicationCompleted{}, ApplicationWithdrawn{}, ApplicationWarned{},
-		ApplicationOverdue{}, ApplicationEscalated{}, ApplicationRated{}, RemediationOpened{}, RemediationStep{})
+	register(map[string]Event{
+		"ApplicationSubmitted": ApplicationSubmitted{},
+		"ApplicationAccepted":  ApplicationAccepted{},
+		"SupplementRequested":  SupplementRequested{},
+		"SupplementReceived":   SupplementReceived{},
+		"DeadlineExtended":     DeadlineExtended{},
+		"ApplicationApproved":  ApplicationApproved{},
+		"ApplicationRejected":  ApplicationRejected{},
+		"ApplicationCompleted": ApplicationCompleted{},
+		"ApplicationWithdrawn": ApplicationWithdrawn{},
+		"ApplicationWarned":    ApplicationWarned{},
+		"ApplicationOverdue":   ApplicationOverdue{},
+		"ApplicationEscalated": ApplicationEscalated{},
+		"ApplicationRated":     ApplicationRated{},
+		"RemediationOpened":    RemediationOpened{},
+		"RemediationStep":      RemediationStep{},
+	})
 }

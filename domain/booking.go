@@ -10,16 +10,19 @@ import (
 // Events of a slot (stream "slot-{station}-{date}-{HHMM}-{service}").
 type (
 	SlotReleased struct {
-		Slot     SlotSpec
-		StartsAt time.Time
-		EndsAt   time.Time
+		Slot     SlotSpec  `json:"Slot"`
+		StartsAt time.Time `json:"StartsAt"`
+		EndsAt   time.Time `json:"EndsAt"`
 	}
-	SlotBooked struct{ AppointmentID, ResidentRef string }
+	SlotBooked struct {
+		AppointmentID string `json:"AppointmentID"`
+		ResidentRef   string `json:"ResidentRef"`
+	}
 	// SlotFreed gives a place back; it returns to the pool at ReturnsAt, so
 	// a cancelled place cannot be handed to a chosen person.
 	SlotFreed struct {
-		AppointmentID string
-		ReturnsAt     time.Time
+		AppointmentID string    `json:"AppointmentID"`
+		ReturnsAt     time.Time `json:"ReturnsAt"`
 	}
 )
 
@@ -115,17 +118,21 @@ var DefaultPolicy = Policy{
 // Events of a resident (stream "resident-{ref}").
 type (
 	BookingHeld struct {
-		AppointmentID, ServiceID string
-		Date                     calendar.Date
+		AppointmentID string        `json:"AppointmentID"`
+		ServiceID     string        `json:"ServiceID"`
+		Date          calendar.Date `json:"Date"`
 	}
 	BookingMoved struct {
-		AppointmentID string
-		Date          calendar.Date
+		AppointmentID string        `json:"AppointmentID"`
+		Date          calendar.Date `json:"Date"`
 	}
-	BookingEnded  struct{ AppointmentID, Reason string }
+	BookingEnded struct {
+		AppointmentID string `json:"AppointmentID"`
+		Reason        string `json:"Reason"`
+	}
 	NoShowCounted struct {
-		AppointmentID string
-		At            time.Time
+		AppointmentID string    `json:"AppointmentID"`
+		At            time.Time `json:"At"`
 	}
 )
 
@@ -243,31 +250,40 @@ const (
 // Events of an appointment (stream "appointment-{id}").
 type (
 	AppointmentBooked struct {
-		ID, StationID, ServiceID string
-		Date                     calendar.Date
-		Start, End               Clock
-		EndsAt                   time.Time
-		Resident                 Person
+		ID        string        `json:"ID"`
+		StationID string        `json:"StationID"`
+		ServiceID string        `json:"ServiceID"`
+		Date      calendar.Date `json:"Date"`
+		Start     Clock         `json:"Start"`
+		End       Clock         `json:"End"`
+		EndsAt    time.Time     `json:"EndsAt"`
+		Resident  Person        `json:"Resident"`
 		// Owner is the login that booked: the resident's own phone login,
 		// whoever typed it in.
-		Owner string `json:",omitempty"`
+		Owner string `json:"Owner,omitempty"`
 	}
 	AppointmentRescheduled struct {
-		FromDate   calendar.Date
-		FromStart  Clock
-		Date       calendar.Date
-		Start, End Clock
-		EndsAt     time.Time
+		FromDate  calendar.Date `json:"FromDate"`
+		FromStart Clock         `json:"FromStart"`
+		Date      calendar.Date `json:"Date"`
+		Start     Clock         `json:"Start"`
+		End       Clock         `json:"End"`
+		EndsAt    time.Time     `json:"EndsAt"`
 	}
-	AppointmentCancelled struct{ Reason string }
+	AppointmentCancelled struct {
+		Reason string `json:"Reason"`
+	}
 	AppointmentCheckedIn struct {
-		TicketID, Number string
-		InSlot           bool
+		TicketID string `json:"TicketID"`
+		Number   string `json:"Number"`
+		InSlot   bool   `json:"InSlot"`
 	}
 	AppointmentNoShow struct{}
 	// ReminderSent records that the day-before reminder went out (the
 	// outbox's mark: sent at least once, recorded once).
-	ReminderSent struct{ At time.Time }
+	ReminderSent struct {
+		At time.Time `json:"At"`
+	}
 )
 
 // Appointment is one booking's life.
@@ -312,10 +328,13 @@ func (a *Appointment) Exists() bool { return a.Status != "" }
 // changes nothing, so a retried booking completes instead of failing.
 func (a *Appointment) Book(b AppointmentBooked) ([]Event, error) {
 	if a.Exists() {
-		if a.AppointmentBooked.ID == b.ID && a.Resident.Ref == b.Resident.Ref {
+		// Only a retry of the same booking, still booked, is answered as
+		// done; a booking made again under a cancelled one's id is not.
+		if a.Status == Booked && a.AppointmentBooked.ID == b.ID && a.Resident.Ref == b.Resident.Ref &&
+			a.StationID == b.StationID && a.ServiceID == b.ServiceID && a.Date == b.Date && a.Start == b.Start {
 			return nil, nil
 		}
-		return nil, illegal("appointment %s exists", b.ID)
+		return nil, illegal("appointment %s exists (预约已存在)", b.ID)
 	}
 	if b.Resident.Ref == "" {
 		return nil, invalid("appointment without a resident")
@@ -382,7 +401,19 @@ func (a *Appointment) MarkNoShow(now time.Time, grace time.Duration) ([]Event, e
 }
 
 func init() {
-	register(SlotReleased{}, SlotBooked{}, SlotFreed{},
-		BookingHeld{}, BookingMoved{}, BookingEnded{}, NoShowCounted{},
-		AppointmentBooked{}, AppointmentRescheduled{}, AppointmentCancelled{}, AppointmentCheckedIn{}, AppointmentNoShow{}, ReminderSent{})
+	register(map[string]Event{
+		"SlotReleased":           SlotReleased{},
+		"SlotBooked":             SlotBooked{},
+		"SlotFreed":              SlotFreed{},
+		"BookingHeld":            BookingHeld{},
+		"BookingMoved":           BookingMoved{},
+		"BookingEnded":           BookingEnded{},
+		"NoShowCounted":          NoShowCounted{},
+		"AppointmentBooked":      AppointmentBooked{},
+		"AppointmentRescheduled": AppointmentRescheduled{},
+		"AppointmentCancelled":   AppointmentCancelled{},
+		"AppointmentCheckedIn":   AppointmentCheckedIn{},
+		"AppointmentNoShow":      AppointmentNoShow{},
+		"ReminderSent":           ReminderSent{},
+	})
 }

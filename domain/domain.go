@@ -42,39 +42,84 @@ type Event any
 // Aggregate is a state that evolves by events.
 type Aggregate interface{ Apply(Event) }
 
-var registry = map[string]reflect.Type{}
+// The log names each event by the name it was registered under, never by
+// its Go type name, and each payload's keys are its fields' json tags: Go
+// names can change, stored names cannot. A payload written under an older
+// schema is brought up to date by its upcasters as it is read.
+var (
+	registry = map[string]reflect.Type{}
+	names    = map[reflect.Type]string{}
+	schemas  = map[string]int{}                            // each event's current schema version
+	upcaster = map[string][]func([]byte) ([]byte, error){} // [v-1] reads version v into v+1
+)
 
-func register(events ...Event) {
-	for _, e := range events {
+func register(events map[string]Event) {
+	for name, e := range events {
 		t := reflect.TypeOf(e)
-		registry[t.Name()] = t
+		if _, dup := registry[name]; dup {
+			panic("domain: event name registered twice: " + name)
+		}
+		registry[name], names[t], schemas[name] = t, name, 1
 	}
 }
 
-// TypeOf names an event for the log: its Go type name.
+// upcast registers the step that reads schema version from of event name
+// into the next; the event's current version becomes from+1.
+func upcast(name string, from int, step func([]byte) ([]byte, error)) {
+	if from != len(upcaster[name])+1 {
+		panic(fmt.Sprintf("domain: upcaster of %s from version %d registered out of order", name, from))
+	}
+	upcaster[name] = append(upcaster[name], step)
+	schemas[name] = from + 1
+}
+
+// TypeOf names an event for the log.
 func TypeOf(e Event) string {
 	t := reflect.TypeOf(e)
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return t.Name()
+	return names[t]
 }
 
-// Encode gives an event's type name and JSON payload.
+// Schema is the version of event name's payload that Encode writes.
+func Schema(name string) int { return schemas[name] }
+
+// Encode gives an event's name and JSON payload.
 func Encode(e Event) (string, []byte, error) {
 	name := TypeOf(e)
-	if _, ok := registry[name]; !ok {
-		return "", nil, fmt.Errorf("encode: %s is not a registered event", name)
+	if name == "" {
+		return "", nil, fmt.Errorf("encode: %T is not a registered event", e)
 	}
 	b, err := json.Marshal(e)
 	return name, b, err
 }
 
-// Decode reads a stored event back into its type (a value, not a pointer).
+// Decode reads a stored event of the current schema back into its type (a
+// value, not a pointer).
 func Decode(name string, data []byte) (Event, error) {
+	return DecodeSchema(name, schemas[name], data)
+}
+
+// DecodeSchema reads a stored event written under schema version, upcasting
+// it first if it is older than the current one. Version 0 means 1: logs
+// written before versions were kept.
+func DecodeSchema(name string, version int, data []byte) (Event, error) {
 	t, ok := registry[name]
 	if !ok {
 		return nil, fmt.Errorf("decode: unknown event type %q", name)
+	}
+	if version == 0 {
+		version = 1
+	}
+	if version > schemas[name] {
+		return nil, fmt.Errorf("decode %s: schema version %d is newer than this program's %d", name, version, schemas[name])
+	}
+	for v := version; v < schemas[name]; v++ {
+		var err error
+		if data, err = upcaster[name][v-1](data); err != nil {
+			return nil, fmt.Errorf("decode %s: upcast from version %d: %w", name, v, err)
+		}
 	}
 	p := reflect.New(t)
 	if err := json.Unmarshal(data, p.Interface()); err != nil {

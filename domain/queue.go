@@ -35,58 +35,77 @@ const (
 // Events of a station's day (stream "queue-{station}-{date}").
 type (
 	TicketIssued struct {
-		TicketID, Number, ServiceID, Priority string
-		AppointmentID                         string `json:",omitempty"`
-		InSlot                                bool   `json:",omitempty"`
-		Seq                                   int
-		At                                    time.Time
+		TicketID      string    `json:"TicketID"`
+		Number        string    `json:"Number"`
+		ServiceID     string    `json:"ServiceID"`
+		Priority      string    `json:"Priority"`
+		AppointmentID string    `json:"AppointmentID,omitempty"`
+		InSlot        bool      `json:"InSlot,omitempty"`
+		Seq           int       `json:"Seq"`
+		At            time.Time `json:"At"`
 	}
 	CounterOpened struct {
-		CounterID  string
-		ServiceIDs []string
+		CounterID  string   `json:"CounterID"`
+		ServiceIDs []string `json:"ServiceIDs"`
 	}
-	CounterPaused struct{ CounterID string }
-	CounterClosed struct{ CounterID string }
-	TicketCalled  struct {
-		TicketID, CounterID string
-		At                  time.Time
+	CounterPaused struct {
+		CounterID string `json:"CounterID"`
+	}
+	CounterClosed struct {
+		CounterID string `json:"CounterID"`
+	}
+	TicketCalled struct {
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		At        time.Time `json:"At"`
 	}
 	TicketRecalled struct {
-		TicketID, CounterID string
-		Count               int
-		At                  time.Time
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		Count     int       `json:"Count"`
+		At        time.Time `json:"At"`
 	}
 	ServiceStarted struct {
-		TicketID, CounterID string
-		At                  time.Time
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		At        time.Time `json:"At"`
 	}
 	TicketCompleted struct {
-		TicketID, CounterID string
-		At                  time.Time
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		At        time.Time `json:"At"`
 	}
 	TicketNoShow struct {
-		TicketID, CounterID string
-		Recalls             int
-		At                  time.Time
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		Recalls   int       `json:"Recalls"`
+		At        time.Time `json:"At"`
 	}
 	TicketParked struct {
-		TicketID, CounterID string
-		At                  time.Time
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		At        time.Time `json:"At"`
 	}
 	TicketResumed struct {
-		TicketID, CounterID string
-		At                  time.Time
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		At        time.Time `json:"At"`
 	}
 	TicketTransferred struct {
-		TicketID, CounterID, From, To string
-		At                            time.Time
+		TicketID  string    `json:"TicketID"`
+		CounterID string    `json:"CounterID"`
+		From      string    `json:"From"`
+		To        string    `json:"To"`
+		At        time.Time `json:"At"`
 	}
 	DayClosed struct {
-		Cancelled []string
-		Reason    string
-		At        time.Time
+		Cancelled []string  `json:"Cancelled"`
+		Reason    string    `json:"Reason"`
+		At        time.Time `json:"At"`
 		// The day's figures as the queue saw them when it closed.
-		Issued, Completed, NoShows int
+		Issued    int `json:"Issued"`
+		Completed int `json:"Completed"`
+		NoShows   int `json:"NoShows"`
 	}
 )
 
@@ -502,6 +521,19 @@ func (q *Queue) Abandoned(recalls int, wait time.Duration, now time.Time) []stri
 }
 
 func init() {
-	register(TicketIssued{}, CounterOpened{}, CounterPaused{}, CounterClosed{}, TicketCalled{}, TicketRecalled{},
-		ServiceStarted{}, TicketCompleted{}, TicketNoShow{}, TicketParked{}, TicketResumed{}, TicketTransferred{}, DayClosed{})
+	register(map[string]Event{
+		"TicketIssued":      TicketIssued{},
+		"CounterOpened":     CounterOpened{},
+		"CounterPaused":     CounterPaused{},
+		"CounterClosed":     CounterClosed{},
+		"TicketCalled":      TicketCalled{},
+		"TicketRecalled":    TicketRecalled{},
+		"ServiceStarted":    ServiceStarted{},
+		"TicketCompleted":   TicketCompleted{},
+		"TicketNoShow":      TicketNoShow{},
+		"TicketParked":      TicketParked{},
+		"TicketResumed":     TicketResumed{},
+		"TicketTransferred": TicketTransferred{},
+		"DayClosed":         DayClosed{},
+	})
 }

@@ -55,7 +55,9 @@ func (s Service) check() error {
 }
 
 // ServiceDefined adds a service to the catalogue or replaces its definition.
-type ServiceDefined struct{ Service Service }
+type ServiceDefined struct {
+	Service Service `json:"Service"`
+}
 
 // Catalogue is the services offered (stream "catalogue").
 type Catalogue struct{ Services map[string]Service }
@@ -114,9 +116,17 @@ type Counter struct {
 
 // Events of a station (stream "station-{id}").
 type (
-	StationRegistered struct{ ID, Name string }
-	CounterAdded      struct{ Counter Counter }
-	HoursSet          struct{ Weekly, Weekend []Hours }
+	StationRegistered struct {
+		ID   string `json:"ID"`
+		Name string `json:"Name"`
+	}
+	CounterAdded struct {
+		Counter Counter `json:"Counter"`
+	}
+	HoursSet struct {
+		Weekly  []Hours `json:"Weekly"`
+		Weekend []Hours `json:"Weekend"`
+	}
 )
 
 // Station is a station's configuration.
@@ -296,7 +306,9 @@ func (s *Station) SlotsOn(d calendar.Date, cal *calendar.Calendar) []SlotSpec {
 }
 
 // CalendarImported records one year's official notice (stream "calendar-{year}").
-type CalendarImported struct{ Notice calendar.Notice }
+type CalendarImported struct {
+	Notice calendar.Notice `json:"Notice"`
+}
 
 // CalendarYear is one year's imported notice.
 type CalendarYear struct {
@@ -348,5 +360,11 @@ func (j joined) Error() string {
 func (j joined) Unwrap() []error { return j }
 
 func init() {
-	register(ServiceDefined{}, StationRegistered{}, CounterAdded{}, HoursSet{}, CalendarImported{})
+	register(map[string]Event{
+		"ServiceDefined":    ServiceDefined{},
+		"StationRegistered": StationRegistered{},
+		"CounterAdded":      CounterAdded{},
+		"HoursSet":          HoursSet{},
+		"CalendarImported":  CalendarImported{},
+	})
 }

@@ -17,8 +17,10 @@ const (
 // UserCreated registers a login (stream "user-{username}"). The password
 // is kept only as a hash made outside the domain.
 type UserCreated struct {
-	Username, Role, StationID string
-	PasswordHash              string
+	Username     string `json:"Username"`
+	Role         string `json:"Role"`
+	StationID    string `json:"StationID"`
+	PasswordHash string `json:"PasswordHash"`
 }
 
 // User is one login.
@@ -66,4 +68,8 @@ func (u *User) Create(name, role, station, hash string) ([]Event, error) {
 	return []Event{UserCreated{name, role, station, hash}}, nil
 }
 
-func init() { register(UserCreated{}) }
+func init() {
+	register(map[string]Event{
+		"UserCreated": UserCreated{},
+	})
+}

@@ -232,7 +232,7 @@ func (e *Engine) handle(ctx context.Context, r *runner, recs []eventstore.Record
 func decodeAll(recs []eventstore.Record) ([]domain.Event, error) {
 	evs := make([]domain.Event, len(recs))
 	for i, rec := range recs {
-		ev, err := domain.Decode(rec.Type, rec.Data)
+		ev, err := domain.DecodeSchema(rec.Type, rec.Schema, rec.Data)
 		if err != nil {
 			return nil, fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
 		}

@@ -383,7 +383,7 @@ func (l *Log) Append(ctx context.Context, store eventstore.Store) (int, error) {
 						errs <- err
 						return
 					}
-					evs[i] = eventstore.Event{ID: uuid.Must(uuid.NewV7()), Type: typ, Data: data, OccurredAt: it.at.UTC(), Actor: it.actor, Schema: 1}
+					evs[i] = eventstore.Event{ID: uuid.Must(uuid.NewV7()), Type: typ, Data: data, OccurredAt: it.at.UTC(), Actor: it.actor, Schema: domain.Schema(typ)}
 				}
 				if _, err := store.Append(ctx, stream, eventstore.Any, evs...); err != nil {
 					errs <- fmt.Errorf("sample %s: %w", stream, err)

@@ -439,7 +439,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	duplicates := 0
 	inLog := map[string]int{}
 	for _, r := range recs {
-		e, err := domain.Decode(r.Type, r.Data)
+		e, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
 		if err != nil {
 			return result{}, err
 		}

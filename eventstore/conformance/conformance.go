@@ -614,6 +614,10 @@ func atomicConflict(t *testing.T, a Adapter) {
 			{Stream: p + "b", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("B", 1)}},
 			{Stream: p + "a", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("A", 2)}},
 		},
+		"a retry of one part beside a new one": {
+			{Stream: p + "b", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("B", 1)}},
+			{Stream: p + "c", Expected: eventstore.NoStream, Events: []eventstore.Event{taken}},
+		},
 		"id stored elsewhere": {
 			{Stream: p + "b", Expected: eventstore.NoStream, Events: []eventstore.Event{ev("B", 1)}},
 			{Stream: p + "a", Expected: eventstore.Exactly(1), Events: []eventstore.Event{ev("A", 2), taken}},

@@ -76,6 +76,11 @@ func (s *Store) AppendAll(ctx context.Context, parts ...eventstore.Part) ([]even
 		}
 		write[k] = true
 	}
+	if n := len(parts) - countTrue(write); n > 0 && n < len(parts) {
+		// A retry has every part stored; some stored and some not is an
+		// append reusing another's event ids.
+		return nil, &eventstore.ConflictError{Stream: parts[0].Stream, Expected: parts[0].Expected, Actual: -1}
+	}
 	for k, p := range parts {
 		if !write[k] {
 			continue
@@ -93,6 +98,16 @@ func (s *Store) AppendAll(ctx context.Context, parts ...eventstore.Part) ([]even
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return results, nil
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // stored reports whether p's events are all in its stream, in order.

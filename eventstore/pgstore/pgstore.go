@@ -169,6 +169,11 @@ func (s *Store) append(ctx context.Context, parts []eventstore.Part) ([]eventsto
 	if len(todo) == 0 {
 		return results, nil
 	}
+	if len(todo) < len(parts) {
+		// A retry has every part stored; some stored and some not is an
+		// append reusing another's event ids.
+		return nil, &eventstore.ConflictError{Stream: parts[todo[0]].Stream, Expected: parts[todo[0]].Expected, Actual: -1}
+	}
 	first := parts[todo[0]].Stream
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

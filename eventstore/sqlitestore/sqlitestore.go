@@ -398,6 +398,7 @@ func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) (
 		}
 	}
 	results := make([]eventstore.Result, len(r.parts))
+	retried := 0
 	for k, pt := range r.parts {
 		h, err := s.headOf(ctx, tx, p, pt.Stream)
 		if err != nil {
@@ -413,7 +414,7 @@ func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) (
 				undo()
 				return nil, err
 			}
-			results[k] = res
+			results[k], retried = res, retried+1
 			continue
 		}
 		if pt.Expected == eventstore.Any { // a retry cannot be told by its version
@@ -423,7 +424,7 @@ func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) (
 				return nil, err
 			}
 			if ok {
-				results[k] = res
+				results[k], retried = res, retried+1
 				continue
 			}
 		}
@@ -437,6 +438,12 @@ func (s *Store) check(ctx context.Context, tx *sql.Tx, p *pending, r *request) (
 		}
 		p.heads[pt.Stream] = h
 		results[k] = eventstore.Result{Version: h.version, Position: h.last}
+	}
+	if retried > 0 && retried < len(r.parts) {
+		// A retry has every part stored; some stored and some not is an
+		// append reusing another's event ids.
+		undo()
+		return nil, &eventstore.ConflictError{Stream: r.parts[0].Stream, Expected: r.parts[0].Expected, Actual: -1}
 	}
 	return results, nil
 }
