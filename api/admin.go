@@ -73,7 +73,7 @@ func (s *Server) registerStation(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, "station-"+req.ID, s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+	res, err := app.Execute(c.Request.Context(), s.h, domain.StationStream(req.ID), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
 		return st.Register(req.ID, req.Name)
 	})
 	if err != nil {
@@ -115,7 +115,7 @@ func (s *Server) addCounter(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, "station-"+c.Param("id"), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+	res, err := app.Execute(c.Request.Context(), s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
 		return st.AddCounter(req, cat)
 	})
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Server) setHours(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(ctx, s.h, "station-"+c.Param("id"), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+	res, err := app.Execute(ctx, s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
 		return st.SetHours(req.Weekly, req.WeekendWindows, cat)
 	})
 	if err != nil {

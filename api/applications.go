@@ -46,7 +46,7 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if st, _, err := app.Load[domain.Station](c.Request.Context(), s.log, "station-"+req.StationID); err != nil || !st.Registered() {
+	if st, _, err := app.Load[domain.Station](c.Request.Context(), s.log, domain.StationStream(req.StationID)); err != nil || !st.Registered() {
 		if err == nil {
 			err = invalid("station_id", "unknown station (派出所不存在)")
 		}
@@ -68,7 +68,7 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, "application-"+id, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
+	res, err := app.Execute(c.Request.Context(), s.h, domain.ApplicationStream(id), s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
 		return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: req.StationID, Channel: req.Channel, TicketID: req.TicketID,
 			Applicant: person, Owner: owner}, svc)
 	})
@@ -85,7 +85,7 @@ func (s *Server) apply(c *gin.Context) {
 func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
-		stream := "application-" + c.Param("id")
+		stream := domain.ApplicationStream(c.Param("id"))
 		a, _, err := app.Load[domain.Application](ctx, s.log, stream)
 		w := who(c)
 		if err == nil && (!a.Exists() || !mayAccess(w, a.Owner, a.StationID)) {

@@ -143,7 +143,7 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	u, _, err := app.Load[domain.User](c.Request.Context(), s.log, "user-"+req.Username)
+	u, _, err := app.Load[domain.User](c.Request.Context(), s.log, domain.UserStream(req.Username))
 	if err != nil {
 		problem(c, err)
 		return

@@ -41,7 +41,7 @@ func ownStation(c *gin.Context, station string) bool {
 func (s *Server) today() calendar.Date { return calendar.DateOf(s.now().In(s.loc)) }
 
 func (s *Server) queueStream(station string) string {
-	return fmt.Sprintf("queue-%s-%s", station, s.today())
+	return domain.QueueStream(station, s.today())
 }
 
 type ticketRequest struct {
@@ -154,7 +154,7 @@ func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter
 		counter := c.Param("id")
 		// The station from the handler's cache: read once, not at every call;
 		// a counter missing from it is looked for again in the log.
-		if _, err := app.Execute(c.Request.Context(), s.h, "station-"+w.Station, s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+		if _, err := app.Execute(c.Request.Context(), s.h, domain.StationStream(w.Station), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
 			if _, ok := st.Counter(counter); !ok {
 				return nil, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter)
 			}

@@ -64,7 +64,7 @@ func TestBookWritesThreeStreamsAndMasksTheResident(t *testing.T) {
 	}
 	checked, _ := resident.Check(now)
 	ref := hl.Ref(checked)
-	if got := types(t, store, "resident-"+ref); len(got) != 1 || got[0] != "BookingHeld" {
+	if got := types(t, store, domain.ResidentStream(ref)); len(got) != 1 || got[0] != "BookingHeld" {
 		t.Fatalf("resident stream = %v", got)
 	}
 	if got := types(t, store, spec.Stream()); len(got) != 2 || got[1] != "SlotBooked" {
@@ -127,7 +127,7 @@ func TestFullSlotWritesNothing(t *testing.T) {
 		t.Fatalf("second booking: %v, want full", err)
 	}
 	checked, _ := other.Check(now)
-	if got := types(t, store, "resident-"+hl.Ref(checked)); len(got) != 0 {
+	if got := types(t, store, domain.ResidentStream(hl.Ref(checked))); len(got) != 0 {
 		t.Fatalf("the refused resident's stream = %v, want nothing", got)
 	}
 	// Now it knows the slot is full: the next refusal writes nothing.
@@ -239,7 +239,7 @@ func TestCheckInIssuesOneTicket(t *testing.T) {
 		t.Fatalf("appointment stream = %v", got)
 	}
 	checked, _ := resident.Check(now)
-	if got := types(t, store, "resident-"+hl.Ref(checked)); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
+	if got := types(t, store, domain.ResidentStream(hl.Ref(checked))); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
 		t.Fatalf("resident stream = %v", got)
 	}
 	head, _ := store.Head(ctx)

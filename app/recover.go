@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
@@ -17,6 +16,11 @@ type Orphan struct {
 	Stream        string // the slot or resident stream holding it
 	AppointmentID string
 	Since         time.Time // when it was taken
+}
+
+func isKind(kind, stream string) bool {
+	_, ok := domain.StreamID(kind, stream)
+	return ok
 }
 
 // owns says whether appointment a owns a place in slot: it exists, is not
@@ -44,7 +48,7 @@ func Orphans(ctx context.Context, store eventstore.Store) ([]Orphan, error) {
 		for _, r := range recs {
 			after = r.Position
 			id, isAppt := domain.StreamID("appointment", r.Stream)
-			if !isAppt && !strings.HasPrefix(r.Stream, "slot-") && !strings.HasPrefix(r.Stream, "resident-") {
+			if !isAppt && !isKind("slot", r.Stream) && !isKind("resident", r.Stream) {
 				continue
 			}
 			ev, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
@@ -82,7 +86,7 @@ func Orphans(ctx context.Context, store eventstore.Store) ([]Orphan, error) {
 		if a == nil {
 			a = &domain.Appointment{}
 		}
-		if strings.HasPrefix(k.stream, "slot-") && owns(a, k.stream) || strings.HasPrefix(k.stream, "resident-") && holds(a) {
+		if isKind("slot", k.stream) && owns(a, k.stream) || isKind("resident", k.stream) && holds(a) {
 			continue
 		}
 		out = append(out, Orphan{Stream: k.stream, AppointmentID: k.id, Since: at})
@@ -111,7 +115,7 @@ func (hl *Hall) Recover(ctx context.Context, settle time.Duration, m Meta) (int,
 			m.CommandID += "/" + o.Stream + "/" + id
 		}
 		var res Result
-		if strings.HasPrefix(o.Stream, "slot-") {
+		if isKind("slot", o.Stream) {
 			res, err = ExecuteTx(ctx, hl.h, o.Stream, m, func(tx *Tx, s *domain.Slot) ([]Change, error) {
 				a, err := Read[domain.Appointment](tx, domain.AppointmentStream(id))
 				if err != nil || owns(a, o.Stream) {

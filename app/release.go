@@ -14,7 +14,7 @@ import (
 // hours affects only slots not yet released, and running it twice writes
 // nothing twice. It returns the number of slots it opened.
 func Release(ctx context.Context, h *Handler, stationID string, from, to calendar.Date, cal *calendar.Calendar, loc *time.Location, m Meta) (int, Result, error) {
-	st, _, err := Load[domain.Station](ctx, h.Store(), "station-"+stationID)
+	st, _, err := Load[domain.Station](ctx, h.Store(), domain.StationStream(stationID))
 	if err != nil {
 		return 0, Result{}, err
 	}

@@ -18,7 +18,7 @@ func CreateUser(ctx context.Context, h *Handler, m Meta, name, password, role, s
 	if err != nil {
 		return Result{}, fmt.Errorf("hash password: %w", err)
 	}
-	return Execute(ctx, h, "user-"+name, m, func(u *domain.User) ([]domain.Event, error) {
+	return Execute(ctx, h, domain.UserStream(name), m, func(u *domain.User) ([]domain.Event, error) {
 		return u.Create(name, role, station, string(hash))
 	})
 }

@@ -18,6 +18,15 @@ func QueueStream(station string, d calendar.Date) string {
 	return "queue-" + station + "-" + d.String()
 }
 
+// ParseQueueStream splits "queue-{station}-{YYYY-MM-DD}".
+func ParseQueueStream(stream string) (station, date string, ok bool) {
+	rest, ok := strings.CutPrefix(stream, "queue-")
+	if !ok || len(rest) < 12 || rest[len(rest)-11] != '-' {
+		return "", "", false
+	}
+	return rest[:len(rest)-11], rest[len(rest)-10:], true
+}
+
 // StreamID returns what follows kind's prefix in stream ("appointment",
 // "application", "station", "user", "resident"), and whether stream is of
 // that kind.

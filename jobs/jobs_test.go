@@ -221,10 +221,10 @@ func TestReleaseAMonthAcrossNationalDay(t *testing.T) {
 // September 2025 and returns its id.
 func (x *hall) application(id string, accepted time.Time) {
 	x.t.Helper()
-	do(x, "application-"+id, accepted, func(a *domain.Application) ([]domain.Event, error) {
+	do(x, domain.ApplicationStream(id), accepted, func(a *domain.Application) ([]domain.Event, error) {
 		return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "counter", Applicant: domain.Person{Ref: "r1"}}, birth)
 	})
-	do(x, "application-"+id, accepted, func(a *domain.Application) ([]domain.Event, error) {
+	do(x, domain.ApplicationStream(id), accepted, func(a *domain.Application) ([]domain.Event, error) {
 		return a.Accept("li.wei", calendar.DateOf(accepted), x.cal())
 	})
 }

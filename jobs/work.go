@@ -67,7 +67,7 @@ func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error
 	steps := 0
 	for _, a := range open {
 		m := w.meta("escalate-overdue", "escalate-"+a.ID+"-"+today.String(), now)
-		res, err := app.Execute(ctx, w.Handler, "application-"+a.ID, m, func(ap *domain.Application) ([]domain.Event, error) {
+		res, err := app.Execute(ctx, w.Handler, domain.ApplicationStream(a.ID), m, func(ap *domain.Application) ([]domain.Event, error) {
 			return ap.Check(today, cal, w.Escalation)
 		})
 		if err != nil {
@@ -110,7 +110,7 @@ func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
 	}
 	closed := 0
 	for _, st := range stations {
-		stream := fmt.Sprintf("queue-%s-%s", st.ID, today)
+		stream := domain.QueueStream(st.ID, today)
 		q, _, err := app.Load[domain.Queue](ctx, w.Handler.Store(), stream)
 		if err != nil {
 			return "", err
@@ -148,7 +148,7 @@ func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		st, _, err := app.Load[domain.Station](ctx, w.Handler.Store(), "station-"+sv.ID)
+		st, _, err := app.Load[domain.Station](ctx, w.Handler.Store(), domain.StationStream(sv.ID))
 		if err != nil {
 			return "", err
 		}
@@ -164,7 +164,7 @@ func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
 			if err != nil || day.Closed || (d == today && now.Before(end.On(today, w.Loc).Add(time.Hour))) {
 				continue
 			}
-			stream := fmt.Sprintf("queue-%s-%s", sv.ID, d)
+			stream := domain.QueueStream(sv.ID, d)
 			res, err := app.Execute(ctx, w.Handler, stream, w.meta("close-day", "close-"+stream, now), func(q *domain.Queue) ([]domain.Event, error) {
 				return q.CloseDay("the hall closed for the day (今日已结束办理)", now)
 			})
@@ -195,7 +195,7 @@ func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) 
 		if err := w.Reminder.Remind(ctx, a); err != nil {
 			return "", fmt.Errorf("remind %s: %w", a.ID, err)
 		}
-		if _, err := app.Execute(ctx, w.Handler, "appointment-"+a.ID, w.meta("send-reminders", "remind-"+a.ID, now), func(ap *domain.Appointment) ([]domain.Event, error) {
+		if _, err := app.Execute(ctx, w.Handler, domain.AppointmentStream(a.ID), w.meta("send-reminders", "remind-"+a.ID, now), func(ap *domain.Appointment) ([]domain.Event, error) {
 			return ap.Remind(now)
 		}); err != nil {
 			return "", fmt.Errorf("record reminder %s: %w", a.ID, err)

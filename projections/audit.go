@@ -2,7 +2,6 @@ package projections
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
@@ -58,7 +57,7 @@ type Residents struct{}
 func (Residents) Name() string { return "residents" }
 
 func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
-	id, ok := strings.CutPrefix(r.Stream, "appointment-")
+	id, ok := domain.StreamID("appointment", r.Stream)
 	if !ok {
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -40,7 +39,7 @@ func (Config) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.StationRegistered:
 		v.Put("stations", e.ID, StationView{ID: e.ID, Name: e.Name, Counters: []domain.Counter{}, Hours: HoursView{Weekly: []domain.Hours{}}, WeekendWindows: []domain.Hours{}})
 	case domain.CounterAdded, domain.HoursSet:
-		id, _ := strings.CutPrefix(r.Stream, "station-")
+		id, _ := domain.StreamID("station", r.Stream)
 		s, ok, err := Get[StationView](v, "stations", id)
 		if err != nil || !ok {
 			return orMissing(err, ok, "station", id)

@@ -3,7 +3,6 @@ package projections
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
@@ -117,15 +116,6 @@ func (d DayView) EstimatedWait(service string, counters int) int {
 	return int(float64(ahead)*mean/float64(max(1, counters)) + 0.5)
 }
 
-// QueueStream splits "queue-{station}-{YYYY-MM-DD}".
-func QueueStream(stream string) (station, date string, ok bool) {
-	rest, ok := strings.CutPrefix(stream, "queue-")
-	if !ok || len(rest) < 12 || rest[len(rest)-11] != '-' {
-		return "", "", false
-	}
-	return rest[:len(rest)-11], rest[len(rest)-10:], true
-}
-
 // Queues keeps each station's day: tickets, counters, calls and statistics.
 type Queues struct{}
 
@@ -134,7 +124,7 @@ func (Queues) Name() string { return "queue" }
 const boardLines = 20
 
 func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
-	station, date, ok := QueueStream(r.Stream)
+	station, date, ok := domain.ParseQueueStream(r.Stream)
 	if !ok {
 		return nil
 	}

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
@@ -143,7 +142,7 @@ type Applications struct{}
 func (Applications) Name() string { return "applications" }
 
 func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
-	id, ok := strings.CutPrefix(r.Stream, "application-")
+	id, ok := domain.StreamID("application", r.Stream)
 	if !ok {
 		return nil
 	}
@@ -236,7 +235,7 @@ type dueAt struct {
 }
 
 func (Completion) Apply(v *View, r eventstore.Record, e domain.Event) error {
-	id, ok := strings.CutPrefix(r.Stream, "application-")
+	id, ok := domain.StreamID("application", r.Stream)
 	if !ok {
 		return nil
 	}

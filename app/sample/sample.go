@@ -79,7 +79,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	for _, u := range []struct{ name, role, station string }{{"staff.one", domain.RoleStaff, "gulou"}, {"manager.one", domain.RoleManager, "gulou"}} {
 		usr := &domain.User{}
 		evs, err := usr.Create(u.name, u.role, u.station, "$2a$10$sample.hash.not.a.password")
-		l.add("user-"+u.name, admin, at, evs, err)
+		l.add(domain.UserStream(u.name), admin, at, evs, err)
 	}
 	var cat domain.Catalogue
 	for _, s := range Services {
@@ -108,7 +108,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 		},
 	} {
 		evs, err := step()
-		l.add("station-gulou", admin, at, evs, err)
+		l.add(domain.StationStream("gulou"), admin, at, evs, err)
 		for _, e := range evs {
 			st.Apply(e)
 		}
@@ -126,7 +126,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 		}
 		morning := d.In(loc).Add(8 * time.Hour)
 		q := &domain.Queue{}
-		qs := fmt.Sprintf("queue-gulou-%s", d)
+		qs := domain.QueueStream("gulou", d)
 		do := func(actor eventstore.Actor, at time.Time, evs []domain.Event, err error) {
 			l.add(qs, actor, at, evs, err)
 			for _, e := range evs {
@@ -162,7 +162,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					res = &domain.Resident{}
 					residents[ref] = res
 				}
-				rs := "resident-" + ref
+				rs := domain.ResidentStream(ref)
 				resident := func(at time.Time, evs []domain.Event, err error) {
 					l.add(rs, eventstore.Actor{ID: ref, Role: "resident"}, at, evs, err)
 					for _, e := range evs {
@@ -178,7 +178,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				person := domain.Person{Ref: ref, Name: "张*", ID: "330***********447X", Phone: "138****5678"}
 				evs, err = appt.Book(domain.AppointmentBooked{ID: id, StationID: "gulou", ServiceID: spec.Service, Date: d,
 					Start: spec.Start, End: spec.End, EndsAt: spec.End.On(d, loc), Resident: person})
-				as := "appointment-" + id
+				as := domain.AppointmentStream(id)
 				l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, booked, evs, err)
 				appt.Apply(evs[0])
 				slotStart := spec.Start.On(d, loc)
@@ -273,7 +273,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					apps[id] = a
 					open = append(open, id)
 					slow[id] = rng.IntN(5) == 0
-					as := "application-" + id
+					as := domain.ApplicationStream(id)
 					svc := cat.Services[q.Tickets[called].ServiceID]
 					evs, err = a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "counter", TicketID: called,
 						Applicant: domain.Person{Ref: fmt.Sprintf("r%d-%d", seed, rng.IntN(5000))}}, svc)
@@ -303,7 +303,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 		evening := d.In(loc).Add(17 * time.Hour)
 		kept := open[:0]
 		for _, id := range open {
-			a, as := apps[id], "application-"+id
+			a, as := apps[id], domain.ApplicationStream(id)
 			step := func(actor eventstore.Actor, evs []domain.Event, err error) {
 				l.add(as, actor, evening, evs, err)
 				for _, e := range evs {

@@ -297,7 +297,7 @@ func benchRush(ctx context.Context, c *config, residents, places int, stderr io.
 	defer log.Close()
 	lost, overbooked, booked := 0, 0, 0
 	for _, id := range acked {
-		recs, err := log.ReadStream(ctx, "appointment-"+id, 0)
+		recs, err := log.ReadStream(ctx, domain.AppointmentStream(id), 0)
 		if err != nil {
 			return r, err
 		}

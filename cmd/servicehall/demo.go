@@ -82,7 +82,7 @@ var demoPeople = []domain.Applicant{
 // seedDemo writes the demo station once; a second start finds it and
 // leaves the log alone.
 func seedDemo(ctx context.Context, h *hall, now time.Time) error {
-	st, _, err := app.Load[domain.Station](ctx, h.log, "station-gulou")
+	st, _, err := app.Load[domain.Station](ctx, h.log, domain.StationStream("gulou"))
 	if err != nil || st.Registered() {
 		return err
 	}
@@ -132,7 +132,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 		func(s *domain.Station) ([]domain.Event, error) { return s.SetHours(weekly, window, cat) },
 	}
 	for i, step := range steps {
-		if _, err := app.Execute(ctx, h.h, "station-gulou", seedMeta("admin", domain.RoleAdmin, now, "station-"+strconv.Itoa(i)), step); err != nil {
+		if _, err := app.Execute(ctx, h.h, domain.StationStream("gulou"), seedMeta("admin", domain.RoleAdmin, now, "station-"+strconv.Itoa(i)), step); err != nil {
 			return err
 		}
 	}
@@ -189,7 +189,7 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 			return err
 		}
 		first := today.AddDays(-days[0])
-		if _, err := app.Execute(ctx, h.h, "application-"+id, seedMeta("li.wei", domain.RoleStaff, first.In(loc).Add(9*time.Hour+time.Duration(n)*time.Minute), id+"-submit"),
+		if _, err := app.Execute(ctx, h.h, domain.ApplicationStream(id), seedMeta("li.wei", domain.RoleStaff, first.In(loc).Add(9*time.Hour+time.Duration(n)*time.Minute), id+"-submit"),
 			func(a *domain.Application) ([]domain.Event, error) {
 				return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "counter", Applicant: person}, cat[service])
 			}); err != nil {
@@ -199,7 +199,7 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 			d := today.AddDays(-days[min(i, len(days)-1)])
 			actor, role := "li.wei", domain.RoleStaff
 			m := seedMeta(actor, role, d.In(loc).Add(10*time.Hour+time.Duration(i)*time.Minute), fmt.Sprintf("%s-%d", id, i))
-			if _, err := app.Execute(ctx, h.h, "application-"+id, m, func(a *domain.Application) ([]domain.Event, error) { return s(a, d) }); err != nil {
+			if _, err := app.Execute(ctx, h.h, domain.ApplicationStream(id), m, func(a *domain.Application) ([]domain.Event, error) { return s(a, d) }); err != nil {
 				return fmt.Errorf("%s step %d: %w", id, i, err)
 			}
 		}
@@ -255,7 +255,7 @@ func seedQueue(ctx context.Context, h *hall, cat map[string]domain.Service, cal 
 	}
 	perHour := map[int][2]int{9: {5, 4}, 10: {6, 6}, 11: {6, 6}, 13: {5, 6}, 14: {6, 7}, 15: {3, 6}, 16: {1, 2}} // household, license
 	rng := rand.New(rand.NewPCG(uint64(day.Year), uint64(day.Month)*31+uint64(day.Day)))
-	stream := fmt.Sprintf("queue-gulou-%s", day)
+	stream := domain.QueueStream("gulou", day)
 	exec := func(at time.Time, cmd string, decide func(q *domain.Queue) ([]domain.Event, error)) error {
 		_, err := app.Execute(ctx, h.h, stream, seedMeta("li.wei", domain.RoleStaff, at, stream+"-"+cmd), decide)
 		return err

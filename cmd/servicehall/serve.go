@@ -243,7 +243,7 @@ func tokenKey(dir string) ([]byte, error) {
 // SERVICEHALL_ADMIN_PASSWORD or, without it, a generated password printed
 // once.
 func ensureAdmin(ctx context.Context, h *app.Handler, c *config, stdout io.Writer) error {
-	u, _, err := app.Load[domain.User](ctx, h.Store(), "user-admin")
+	u, _, err := app.Load[domain.User](ctx, h.Store(), domain.UserStream("admin"))
 	if err != nil || u.Exists() {
 		return err
 	}
@@ -258,7 +258,7 @@ func ensureAdmin(ctx context.Context, h *app.Handler, c *config, stdout io.Write
 	}
 	m := app.Meta{Actor: eventstore.Actor{ID: "system:serve", Role: domain.RoleSystem}, At: time.Now(), CommandID: "create-admin"}
 	if _, err := app.CreateUser(ctx, h, m, "admin", password, domain.RoleAdmin, ""); err != nil {
-		if u, _, lerr := app.Load[domain.User](ctx, h.Store(), "user-admin"); lerr == nil && u.Exists() {
+		if u, _, lerr := app.Load[domain.User](ctx, h.Store(), domain.UserStream("admin")); lerr == nil && u.Exists() {
 			return nil // another process, starting with this one, made it
 		}
 		return fmt.Errorf("create the admin user: %w", err)
