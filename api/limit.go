@@ -74,7 +74,7 @@ func tooMany(c *gin.Context, wait time.Duration) {
 // limit is a middleware spending one token of l per request, keyed by key.
 func (s *Server) limit(l *limiter, key func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if ok, wait := l.allow(key(c), time.Now()); !ok {
+		if ok, wait := l.allow(key(c), s.now()); !ok {
 			tooMany(c, wait)
 		}
 	}

@@ -72,7 +72,7 @@ func (s *Server) sendCode(c *gin.Context) {
 		problem(c, invalid("phone", "a mainland mobile number of 11 digits (手机号码格式不正确)"))
 		return
 	}
-	if ok, wait := s.limits.otpByPhone.allow(req.Phone, time.Now()); !ok {
+	if ok, wait := s.limits.otpByPhone.allow(req.Phone, s.now()); !ok {
 		tooMany(c, wait)
 		return
 	}

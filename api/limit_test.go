@@ -1,0 +1,98 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/servicehall/servicehall/api"
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore/memstore"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// clock is a server's time, moved by the test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// serve runs the API on an in-memory log and views, on the clock given.
+func serve(t *testing.T, c *clock) string {
+	t.Helper()
+	ctx := context.Background()
+	log := memstore.New()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	h, err := app.New(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl, err := app.NewHall(h, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.New(api.Config{Handler: h, Hall: hl, Secret: []byte(strings.Repeat("k", 32)), Log: log, Views: views, Loc: loc,
+		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DemoOTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL + "/api/v1"
+}
+
+func post(t *testing.T, url, body string) int {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// The abuse limits run on the server's clock: one login code a minute per
+// phone, and twenty at once from one client, then one every three seconds.
+func TestLimitsFollowTheServerClock(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	base := serve(t, c)
+	phone := `{"phone":"13800000000"}`
+	if got := post(t, base+"/auth/otp", phone); got != http.StatusAccepted {
+		t.Fatalf("first code: %d", got)
+	}
+	if got := post(t, base+"/auth/otp", phone); got != http.StatusTooManyRequests {
+		t.Fatalf("a second code at once: %d, want 429", got)
+	}
+	c.Add(61 * time.Second)
+	if got := post(t, base+"/auth/otp", phone); got != http.StatusAccepted {
+		t.Fatalf("a code a minute later: %d", got)
+	}
+	passed := 0
+	for i := range 25 {
+		if post(t, base+"/auth/otp", `{"phone":"1390000`+string(rune('0'+i/10))+string(rune('0'+i%10))+`00"}`) == http.StatusAccepted {
+			passed++
+		}
+	}
+	if passed != 19 { // twenty at once (the minute refilled them), one spent above
+		t.Fatalf("%d of 25 codes from one client passed, want 19", passed)
+	}
+	c.Add(3 * time.Second)
+	if got := post(t, base+"/auth/otp", `{"phone":"13700000000"}`); got != http.StatusAccepted {
+		t.Fatalf("three seconds later: %d, want one more", got)
+	}
+}
