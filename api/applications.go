@@ -76,7 +76,7 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusCreated, res, gin.H{"id": id, "status": domain.Submitted})
+	written(c, http.StatusCreated, res, applicationStatus{ID: id, Status: domain.Submitted})
 }
 
 // onApplication loads an application the caller may act on (its owner, the
@@ -119,11 +119,7 @@ func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application
 		for _, e := range res.Events {
 			after.Apply(e)
 		}
-		out := gin.H{"id": c.Param("id"), "status": after.Status}
-		if !after.Deadline.IsZero() {
-			out["deadline"] = after.Deadline
-		}
-		written(c, http.StatusOK, res, out)
+		written(c, http.StatusOK, res, applicationStatus{ID: c.Param("id"), Status: after.Status, Deadline: after.Deadline})
 	}
 }
 
@@ -137,62 +133,18 @@ func body(c *gin.Context, v any) error {
 	return decodeStrict(b, v)
 }
 
-func (s *Server) applicationRoutes(v1 *gin.RouterGroup) {
-	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	anyone.POST("/applications", s.apply)
-	anyone.GET("/applications/:id", s.application)
-	counter := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager))
-	type note struct {
-		Note   string   `json:"note"`
-		Reason string   `json:"reason"`
-		Days   int      `json:"days"`
-		Score  int      `json:"score"`
-		Text   string   `json:"comment"`
-		Miss   []string `json:"missing"`
-	}
-	on := func(g *gin.RouterGroup, path string, decide func(n note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error)) {
-		g.POST("/applications/:id/"+path, s.onApplication(func(c *gin.Context, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-			var n note
-			if err := body(c, &n); err != nil {
+// applicationStep is an application command whose decision takes a body
+// of type B (noBody for none).
+func applicationStep[B any](s *Server, decide func(b B, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error)) gin.HandlerFunc {
+	return s.onApplication(func(c *gin.Context, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+		var b B
+		if _, none := any(b).(noBody); !none {
+			if err := body(c, &b); err != nil {
 				return nil, err
 			}
-			return decide(n, a, by, today, cal)
-		}))
-	}
-	on(counter, "accept", func(_ note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-		return a.Accept(by, today, cal)
+		}
+		return decide(b, a, by, today, cal)
 	})
-	on(counter, "request-supplement", func(n note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-		return a.RequestSupplement(by, n.Miss, today, cal)
-	})
-	on(counter, "supplement", func(_ note, a *domain.Application, _ string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-		return a.ReceiveSupplement(today, cal)
-	})
-	on(counter, "approve", func(n note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-		return a.Approve(by, n.Note)
-	})
-	on(counter, "reject", func(n note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-		return a.Reject(by, n.Reason)
-	})
-	on(counter, "complete", func(_ note, a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-		return a.Complete(by, today)
-	})
-	for _, step := range []string{"verify", "rectify", "reply"} {
-		on(counter, "remediation/"+step, func(n note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-			return a.Remediate(step, by, n.Note)
-		})
-	}
-	on(v1.Group("", s.allow(domain.RoleManager)), "extend", func(n note, a *domain.Application, by string, _ calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-		return a.Extend(by, n.Reason, n.Days, cal)
-	})
-	residents := v1.Group("", s.allow(domain.RoleResident))
-	on(residents, "rate", func(n note, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-		return a.Rate(by, n.Score, n.Text, today, cal)
-	})
-	on(anyone, "withdraw", func(_ note, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-		return a.Withdraw(by)
-	})
-	v1.GET("/me/applications", s.allow(domain.RoleResident), s.myApplications)
 }
 
 // application answers the contract's view of an application.

@@ -157,9 +157,5 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	out := gin.H{"token": tok, "role": u.Role}
-	if u.StationID != "" {
-		out["station_id"] = u.StationID
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, tokenOut{Token: tok, Role: u.Role, StationID: u.StationID})
 }

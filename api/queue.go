@@ -84,8 +84,8 @@ func (s *Server) issueTicket(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusCreated, res, gin.H{"id": t.ID, "number": t.Number, "position": t.Position,
-		"estimated_wait_minutes": day.EstimatedWait(svc.ID, openFor(day, svc.ID, s.counters(c, station)))})
+	written(c, http.StatusCreated, res, issuedOut{ID: t.ID, Number: t.Number, Position: t.Position,
+		EstimatedWait: day.EstimatedWait(svc.ID, openFor(day, svc.ID, s.counters(c, station)))})
 }
 
 // counters maps a station's counters to the services they may serve.
@@ -192,7 +192,7 @@ func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter
 		if len(res.Events) > 0 { // the state after the event, as the response shows it
 			t.State, t.Counter = stateAfter(res.Events[0], t)
 		}
-		written(c, http.StatusOK, res, gin.H{"ticket": t})
+		written(c, http.StatusOK, res, counterOut{t})
 	}
 }
 
@@ -230,69 +230,17 @@ func stateAfter(e domain.Event, t ticketView) (string, string) {
 	return t.State, t.Counter
 }
 
-func (s *Server) counterRoutes(g *gin.RouterGroup) {
-	act := func(path string, decide func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)) {
-		g.POST("/counters/:id/"+path, s.counterAction(decide))
-	}
-	act("open", func(body binder, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-		var req struct {
-			ServiceIDs []string `json:"service_ids"`
+// counterStep is a counter action whose decision takes a body of type B
+// (noBody for none).
+func counterStep[B any](s *Server, decide func(b B, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)) gin.HandlerFunc {
+	return s.counterAction(func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+		var b B
+		if _, none := any(b).(noBody); !none {
+			if err := body(&b); err != nil {
+				return nil, err
+			}
 		}
-		if err := body(&req); err != nil {
-			return nil, err
-		}
-		return q.OpenCounter(counter, req.ServiceIDs)
-	})
-	act("call-next", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		return q.CallNext(counter, at)
-	})
-	act("call", func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		var req struct {
-			Number string `json:"number"`
-		}
-		if err := body(&req); err != nil {
-			return nil, err
-		}
-		return q.Call(counter, req.Number, at)
-	})
-	act("recall", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		return q.Recall(counter, domain.MaxRecalls, at)
-	})
-	act("start", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		return q.Start(counter, at)
-	})
-	act("complete", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		return q.Complete(counter, at)
-	})
-	act("no-show", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		return q.NoShow(counter, at)
-	})
-	act("park", func(_ binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		return q.Park(counter, at)
-	})
-	act("resume", func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		var req struct {
-			TicketID string `json:"ticket_id"`
-		}
-		if err := body(&req); err != nil {
-			return nil, err
-		}
-		return q.Resume(counter, req.TicketID, at)
-	})
-	act("transfer", func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		var req struct {
-			ServiceID string `json:"service_id"`
-		}
-		if err := body(&req); err != nil {
-			return nil, err
-		}
-		return q.Transfer(counter, req.ServiceID, at)
-	})
-	act("pause", func(_ binder, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-		return q.Pause(counter)
-	})
-	act("close", func(_ binder, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-		return q.CloseCounter(counter)
+		return decide(b, q, counter, at)
 	})
 }
 

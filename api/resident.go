@@ -89,9 +89,9 @@ func (s *Server) sendCode(c *gin.Context) {
 		problem(c, fmt.Errorf("send the code: %w", err))
 		return
 	}
-	out := gin.H{}
+	var out codeSent
 	if s.demoOTP {
-		out["dev_code"] = value
+		out.DevCode = value
 	}
 	c.JSON(http.StatusAccepted, out)
 }
@@ -124,7 +124,7 @@ func (s *Server) verifyCode(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"token": tok, "role": domain.RoleResident})
+	c.JSON(http.StatusOK, tokenOut{Token: tok, Role: domain.RoleResident})
 }
 
 // residentID is a resident login's stable id, derived from the phone
@@ -194,8 +194,8 @@ func (s *Server) book(c *gin.Context) {
 		}
 		b = a.AppointmentBooked
 	}
-	written(c, http.StatusCreated, res, gin.H{"id": id, "status": domain.Booked, "station_id": b.StationID, "service_id": b.ServiceID,
-		"date": b.Date, "start": b.Start, "end": b.End, "resident": s.person(c, owner, b.Resident)})
+	written(c, http.StatusCreated, res, bookedOut{ID: id, Status: domain.Booked, StationID: b.StationID, ServiceID: b.ServiceID,
+		Date: b.Date, Start: b.Start, End: b.End, Resident: s.person(c, owner, b.Resident)})
 }
 
 // mayAccess says whether the caller may see or change a resident's
@@ -255,9 +255,7 @@ func (s *Server) cancel(c *gin.Context) {
 	if _, ok := s.actOn(c); !ok {
 		return
 	}
-	var req struct {
-		Reason string `json:"reason"`
-	}
+	var req cancelRequest
 	if c.Request.ContentLength > 0 {
 		if err := bind(c, &req); err != nil {
 			problem(c, err)
@@ -269,7 +267,7 @@ func (s *Server) cancel(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, gin.H{"id": c.Param("id"), "status": domain.Cancelled})
+	written(c, http.StatusOK, res, appointmentStatus{ID: c.Param("id"), Status: domain.Cancelled})
 }
 
 func (s *Server) reschedule(c *gin.Context) {
@@ -277,10 +275,7 @@ func (s *Server) reschedule(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Date  string `json:"date"`
-		Start string `json:"start"`
-	}
+	var req rescheduleRequest
 	if err := bind(c, &req); err != nil {
 		problem(c, err)
 		return
@@ -296,7 +291,7 @@ func (s *Server) reschedule(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, gin.H{"id": c.Param("id"), "status": domain.Booked, "date": d, "start": start})
+	written(c, http.StatusOK, res, appointmentStatus{ID: c.Param("id"), Status: domain.Booked, Date: d, Start: start})
 }
 
 func (s *Server) checkIn(c *gin.Context) {
@@ -314,5 +309,5 @@ func (s *Server) checkIn(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, gin.H{"ticket": t})
+	written(c, http.StatusOK, res, checkInOut{t})
 }

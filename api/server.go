@@ -15,7 +15,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/servicehall/servicehall/answers"
 	"github.com/servicehall/servicehall/app"
@@ -52,6 +51,9 @@ type Server struct {
 	rebuilds   rebuilds
 	background sync.WaitGroup // rebuilds started over HTTP
 	answers    answers.Store
+	docOnce    sync.Once
+	doc        []byte
+	docErr     error
 	limits     limits
 }
 
@@ -160,53 +162,7 @@ func (s *Server) Handler() http.Handler {
 		r.GET(path, gin.WrapF(web.Page(file)))
 	}
 	r.GET("/static/*file", gin.WrapH(web.Static()))
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", s.ready)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
-	r.GET("/openapi.json", func(c *gin.Context) { c.JSON(http.StatusOK, openAPI(r.Routes())) })
-
-	v1 := r.Group("/api/v1", s.minPosition)
-	v1.GET("/services", s.services)
-	v1.GET("/stations", s.stations)
-	v1.GET("/stations/:id", s.station)
-	v1.GET("/stations/:id/availability", s.availability)
-	v1.GET("/calendar/working-days", s.workingDays)
-	v1.GET("/calendar/deadline", s.deadline)
-	v1.GET("/stations/:id/board", s.board)
-
-	v1.POST("/auth/login", s.limit(s.limits.loginByClient, byClient), s.login)
-	v1.POST("/auth/otp", s.limit(s.limits.otpByClient, byClient), s.sendCode)
-	v1.POST("/auth/verify", s.limit(s.limits.loginByClient, byClient), s.verifyCode)
-	anyone := v1.Group("", s.allow(domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	anyone.POST("/appointments", s.limit(s.limits.bookByResident, byCaller), s.book)
-	anyone.GET("/appointments/:id", s.appointment)
-	anyone.POST("/appointments/:id/cancel", s.cancel)
-	anyone.POST("/appointments/:id/reschedule", s.reschedule)
-	anyone.POST("/appointments/:id/check-in", s.checkIn)
-
-	hall := v1.Group("", s.allow(domain.RoleStaff, domain.RoleManager, domain.RoleAdmin))
-	hall.POST("/stations/:id/tickets", s.issueTicket)
-	hall.GET("/stations/:id/queue", s.queue)
-	s.counterRoutes(v1.Group("", s.allow(domain.RoleStaff)))
-	s.applicationRoutes(v1)
-	v1.GET("/me/appointments", s.allow(domain.RoleResident), s.myAppointments)
-	admin := v1.Group("", s.allow(domain.RoleAdmin))
-	admin.POST("/users", s.createUser)
-	admin.POST("/services", s.defineService)
-	admin.POST("/stations", s.registerStation)
-	admin.POST("/stations/:id/counters", s.addCounter)
-	admin.PUT("/stations/:id/hours", s.setHours)
-	admin.PUT("/calendar/:year", s.importCalendar)
-	admin.GET("/admin/projections", s.projectionList)
-	admin.POST("/admin/projections/:name/rebuild", s.rebuild)
-	admin.GET("/admin/jobs", s.jobList)
-	admin.POST("/admin/jobs/:name/run", s.runJob)
-
-	managers := v1.Group("", s.allow(domain.RoleManager, domain.RoleAdmin))
-	managers.GET("/stats/completion", s.completionStats)
-	managers.GET("/stats/queue", s.queueStats)
-	managers.GET("/sla", s.sla)
-	managers.GET("/audit", s.audit)
+	s.register(r, s.routes())
 	return r
 }
 

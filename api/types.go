@@ -1,0 +1,93 @@
+package api
+
+import (
+	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// The bodies of requests and answers that are not the views' own rows.
+// The handlers decode and write these types, and the OpenAPI document is
+// reflected from the same types.
+
+type (
+	tokenOut struct {
+		Token     string `json:"token"`
+		Role      string `json:"role"`
+		StationID string `json:"station_id,omitempty"`
+	}
+	codeSent struct {
+		DevCode string `json:"dev_code,omitempty" description:"the code itself, with SERVICEHALL_DEMO_OTP=1 only"`
+	}
+	bookedOut struct {
+		ID        string        `json:"id"`
+		Status    string        `json:"status"`
+		StationID string        `json:"station_id"`
+		ServiceID string        `json:"service_id"`
+		Date      calendar.Date `json:"date"`
+		Start     domain.Clock  `json:"start"`
+		End       domain.Clock  `json:"end"`
+		Resident  personOut     `json:"resident"`
+	}
+	appointmentStatus struct {
+		ID     string        `json:"id"`
+		Status string        `json:"status"`
+		Date   calendar.Date `json:"date,omitzero"`
+		Start  domain.Clock  `json:"start,omitzero"`
+	}
+	checkInOut struct {
+		Ticket app.Ticket `json:"ticket"`
+	}
+	counterOut struct {
+		Ticket ticketView `json:"ticket"`
+	}
+	issuedOut struct {
+		ID            string `json:"id"`
+		Number        string `json:"number"`
+		Position      int    `json:"position"`
+		EstimatedWait int    `json:"estimated_wait_minutes"`
+	}
+	applicationStatus struct {
+		ID       string        `json:"id"`
+		Status   string        `json:"status"`
+		Deadline calendar.Date `json:"deadline,omitzero"`
+	}
+
+	cancelRequest struct {
+		Reason string `json:"reason"`
+	}
+	rescheduleRequest struct {
+		Date  string `json:"date" format:"date"`
+		Start string `json:"start" pattern:"^[0-2][0-9]:[0-5][0-9]$"`
+	}
+	openRequest struct {
+		ServiceIDs []string `json:"service_ids"`
+	}
+	callRequest struct {
+		Number string `json:"number"`
+	}
+	resumeRequest struct {
+		TicketID string `json:"ticket_id"`
+	}
+	transferRequest struct {
+		ServiceID string `json:"service_id"`
+	}
+	supplementRequest struct {
+		Missing []string `json:"missing" description:"the materials missing, all at once (一次性告知)"`
+	}
+	noteRequest struct {
+		Note string `json:"note"`
+	}
+	rejectRequest struct {
+		Reason string `json:"reason"`
+	}
+	extendRequest struct {
+		Reason string `json:"reason"`
+		Days   int    `json:"days"`
+	}
+	rateRequest struct {
+		Score   int    `json:"score" minimum:"1" maximum:"5"`
+		Comment string `json:"comment"`
+	}
+	noBody struct{}
+)
