@@ -24,7 +24,7 @@ type ticketView struct {
 	Counter  string `json:"counter_id,omitempty"`
 }
 
-func viewOf(t *domain.Ticket) ticketView {
+func viewOf(t domain.Ticket) ticketView {
 	return ticketView{t.TicketID, t.Number, t.ServiceID, t.Priority, t.State, t.Counter}
 }
 
@@ -171,11 +171,12 @@ func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter
 		// A decision may run again after a conflict: it decodes the body
 		// from these bytes each time.
 		body := func(v any) error { return decodeStrict(raw, v) }
-		var ticket *domain.Ticket
+		var ticket domain.Ticket
+		var found bool
 		res, err := app.Execute(c.Request.Context(), s.h, s.queueStream(w.Station), s.meta(c), func(q *domain.Queue) ([]domain.Event, error) {
 			evs, err := decide(body, q, counter, s.now())
 			if err == nil {
-				ticket = concerned(q, counter, evs)
+				ticket, found = concerned(q, counter, evs)
 			}
 			return evs, err
 		})
@@ -183,7 +184,7 @@ func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter
 			problem(c, err)
 			return
 		}
-		if ticket == nil {
+		if !found {
 			c.Header("X-Position", fmt.Sprint(res.Position))
 			c.Status(http.StatusNoContent)
 			return
@@ -196,20 +197,20 @@ func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter
 	}
 }
 
-// concerned finds the ticket a counter command is about.
-func concerned(q *domain.Queue, counter string, evs []domain.Event) *domain.Ticket {
+// concerned finds (a copy of) the ticket a counter command is about.
+func concerned(q *domain.Queue, counter string, evs []domain.Event) (domain.Ticket, bool) {
 	for _, e := range evs {
 		switch e := e.(type) {
 		case domain.TicketCalled:
-			return q.Tickets[e.TicketID]
+			return q.Ticket(e.TicketID)
 		case domain.TicketResumed:
-			return q.Tickets[e.TicketID]
+			return q.Ticket(e.TicketID)
 		}
 	}
-	if k, ok := q.Counters[counter]; ok && k.Current != "" {
-		return q.Tickets[k.Current]
+	if k, ok := q.Counter(counter); ok && k.Current != "" {
+		return q.Ticket(k.Current)
 	}
-	return nil
+	return domain.Ticket{}, false
 }
 
 func stateAfter(e domain.Event, t ticketView) (string, string) {

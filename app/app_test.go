@@ -14,6 +14,7 @@ import (
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/eventstore/memstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 )
 
@@ -252,5 +253,38 @@ func TestARefusalIsNotRepeatedFromACache(t *testing.T) {
 	}
 	if _, err := app.Execute(ctx, a, "station-gulou", staff, hasW2); err != nil {
 		t.Fatalf("after another handler added it: %v", err)
+	}
+}
+
+// A decision sees the cached state only through copies: what it does to
+// them changes nothing for the next command.
+func TestDecisionsCannotChangeTheCachedState(t *testing.T) {
+	h := handler(t, memstore.New())
+	stream := domain.QueueStream("gulou", calendar.DateOf(now))
+	if _, err := app.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
+		return q.Issue("t1", "birth", "A", domain.Normal, "", false, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
+		tk, _ := q.Ticket("t1")
+		tk.State = domain.Done
+		for i := range q.Waiting() {
+			q.Waiting()[i].State = domain.Done
+		}
+		all := q.Tickets()
+		all[0].State = domain.Done
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	app.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
+		tk, _ := q.Ticket("t1")
+		state = tk.State
+		return nil, nil
+	})
+	if state != domain.Waiting {
+		t.Fatalf("the cached ticket is %q after a decision played with its copy, want waiting", state)
 	}
 }

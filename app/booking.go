@@ -257,8 +257,8 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 			return nil, err
 		}
 		if a.Status == domain.CheckedIn {
-			if _, ok := q.Tickets[ticketID]; ok { // a retried check-in
-				t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
+			if tk, ok := q.Ticket(ticketID); ok { // a retried check-in
+				t = Ticket{ticketID, tk.Number, q.Position(ticketID)}
 				r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
 				if err != nil {
 					return nil, err
@@ -276,7 +276,8 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 			return nil, err
 		}
 		if len(issued) == 0 { // issued before a crash; the appointment missed it
-			t = Ticket{ticketID, q.Tickets[ticketID].Number, q.Position(ticketID)}
+			tk, _ := q.Ticket(ticketID)
+			t = Ticket{ticketID, tk.Number, q.Position(ticketID)}
 		} else {
 			t = Ticket{ticketID, issued[0].(domain.TicketIssued).Number, q.Ahead(a.ServiceID, domain.Normal, inSlot)}
 		}

@@ -232,7 +232,7 @@ func TestCheckInIssuesOneTicket(t *testing.T) {
 		t.Fatalf("check-in = %+v, %v", tk, err)
 	}
 	q, _, _ := app.Load[domain.Queue](ctx, store, "queue-gulou-2025-10-11")
-	if tkt := q.Tickets[tk.ID]; tkt == nil || !tkt.InSlot || tkt.AppointmentID != "a-1" {
+	if tkt, ok := q.Ticket(tk.ID); !ok || !tkt.InSlot || tkt.AppointmentID != "a-1" {
 		t.Fatalf("queue ticket = %+v", tkt)
 	}
 	if got := types(t, store, "appointment-a-1"); fmt.Sprint(got) != "[AppointmentBooked AppointmentCheckedIn]" {

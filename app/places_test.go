@@ -87,7 +87,7 @@ func placesOf(t *testing.T, store eventstore.Store, specs []domain.SlotSpec) map
 		if err != nil {
 			t.Fatal(err)
 		}
-		for id := range sl.Booked {
+		for _, id := range sl.Holders() {
 			out[id] = append(out[id], s.Stream())
 		}
 	}

@@ -2,6 +2,8 @@ package domain
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -32,20 +34,28 @@ type Slot struct {
 	Spec      SlotSpec
 	EndsAt    time.Time
 	Released  bool
-	Booked    map[string]bool // live appointment ids
-	Returning []time.Time     // freed places not yet back in the pool
+	booked    map[string]bool // live appointment ids
+	returning []time.Time     // freed places not yet back in the pool
+}
+
+// Holds says whether appointment id holds a place in the slot.
+func (s *Slot) Holds(id string) bool { return s.booked[id] }
+
+// Holders lists the appointments holding a place, sorted.
+func (s *Slot) Holders() []string {
+	return slices.Sorted(maps.Keys(s.booked))
 }
 
 func (s *Slot) Apply(e Event) {
 	switch e := e.(type) {
 	case SlotReleased:
 		s.Spec, s.EndsAt, s.Released = e.Slot, e.EndsAt, true
-		s.Booked = map[string]bool{}
+		s.booked = map[string]bool{}
 	case SlotBooked:
-		s.Booked[e.AppointmentID] = true
+		s.booked[e.AppointmentID] = true
 	case SlotFreed:
-		delete(s.Booked, e.AppointmentID)
-		s.Returning = append(s.Returning, e.ReturnsAt)
+		delete(s.booked, e.AppointmentID)
+		s.returning = append(s.returning, e.ReturnsAt)
 	}
 }
 
@@ -62,8 +72,8 @@ func (s *Slot) Release(spec SlotSpec, loc *time.Location) ([]Event, error) {
 
 // Taken counts live bookings and freed places still held back at now.
 func (s *Slot) Taken(now time.Time) int {
-	n := len(s.Booked)
-	for _, t := range s.Returning {
+	n := len(s.booked)
+	for _, t := range s.returning {
 		if now.Before(t) {
 			n++
 		}
@@ -78,7 +88,7 @@ func (s *Slot) Book(appointmentID, residentRef string, now time.Time) ([]Event, 
 	switch {
 	case !s.Released:
 		return nil, fmt.Errorf("%w: no such slot (该时段未开放预约)", ErrNotFound)
-	case s.Booked[appointmentID]:
+	case s.booked[appointmentID]:
 		return nil, nil
 	case !now.Before(s.EndsAt):
 		return nil, illegal("the slot is over (该时段已结束)")
@@ -90,7 +100,7 @@ func (s *Slot) Book(appointmentID, residentRef string, now time.Time) ([]Event, 
 
 // Free gives a booked place back after delay.
 func (s *Slot) Free(appointmentID string, now time.Time, delay time.Duration) ([]Event, error) {
-	if !s.Booked[appointmentID] {
+	if !s.booked[appointmentID] {
 		return nil, nil
 	}
 	return []Event{SlotFreed{appointmentID, now.Add(delay)}}, nil
@@ -143,41 +153,47 @@ type hold struct {
 
 // Resident guards the fair-booking rules across a resident's appointments.
 type Resident struct {
-	Live    map[string]hold
-	NoShows []time.Time
+	live    map[string]hold
+	noShows []time.Time
+}
+
+// Holds says whether the resident holds a live booking for appointment id.
+func (r *Resident) Holds(id string) bool {
+	_, ok := r.live[id]
+	return ok
 }
 
 func (r *Resident) Apply(e Event) {
-	if r.Live == nil {
-		r.Live = map[string]hold{}
+	if r.live == nil {
+		r.live = map[string]hold{}
 	}
 	switch e := e.(type) {
 	case BookingHeld:
-		r.Live[e.AppointmentID] = hold{e.ServiceID, e.Date}
+		r.live[e.AppointmentID] = hold{e.ServiceID, e.Date}
 	case BookingMoved:
-		h := r.Live[e.AppointmentID]
+		h := r.live[e.AppointmentID]
 		h.Date = e.Date
-		r.Live[e.AppointmentID] = h
+		r.live[e.AppointmentID] = h
 	case BookingEnded:
-		delete(r.Live, e.AppointmentID)
+		delete(r.live, e.AppointmentID)
 	case NoShowCounted:
-		delete(r.Live, e.AppointmentID)
-		r.NoShows = append(r.NoShows, e.At)
+		delete(r.live, e.AppointmentID)
+		r.noShows = append(r.noShows, e.At)
 	}
 }
 
 // SuspendedUntil is when online booking opens again, or zero.
 func (r *Resident) SuspendedUntil(now time.Time, p Policy) time.Time {
 	recent := 0
-	for _, t := range r.NoShows {
+	for _, t := range r.noShows {
 		if now.Sub(t) < p.NoShowWindow {
 			recent++
 		}
 	}
-	if recent < p.NoShowLimit || len(r.NoShows) == 0 {
+	if recent < p.NoShowLimit || len(r.noShows) == 0 {
 		return time.Time{}
 	}
-	until := r.NoShows[len(r.NoShows)-1].Add(p.Suspension)
+	until := r.noShows[len(r.noShows)-1].Add(p.Suspension)
 	if now.Before(until) {
 		return until
 	}
@@ -186,14 +202,14 @@ func (r *Resident) SuspendedUntil(now time.Time, p Policy) time.Time {
 
 // Hold reserves a booking against the resident's limits.
 func (r *Resident) Hold(appointmentID, service string, date calendar.Date, now time.Time, p Policy) ([]Event, error) {
-	if _, ok := r.Live[appointmentID]; ok {
+	if _, ok := r.live[appointmentID]; ok {
 		return nil, nil
 	}
 	if until := r.SuspendedUntil(now, p); !until.IsZero() {
 		return nil, fmt.Errorf("%w: online booking suspended after %d no-shows, until %s (多次爽约，暂停网上预约至 %s)",
 			ErrLimit, p.NoShowLimit, until.Format(time.DateOnly), until.Format(time.DateOnly))
 	}
-	if len(r.Live) >= p.MaxLive {
+	if len(r.live) >= p.MaxLive {
 		return nil, fmt.Errorf("%w: at most %d live bookings (最多同时持有%d个预约)", ErrLimit, p.MaxLive, p.MaxLive)
 	}
 	if err := r.sameDay(appointmentID, service, date); err != nil {
@@ -203,7 +219,7 @@ func (r *Resident) Hold(appointmentID, service string, date calendar.Date, now t
 }
 
 func (r *Resident) sameDay(appointmentID, service string, date calendar.Date) error {
-	for id, h := range r.Live {
+	for id, h := range r.live {
 		if id != appointmentID && h.Service == service && h.Date == date {
 			return fmt.Errorf("%w: one booking per service and day (同一业务每天限约一次)", ErrLimit)
 		}
@@ -213,7 +229,7 @@ func (r *Resident) sameDay(appointmentID, service string, date calendar.Date) er
 
 // Move follows a reschedule, keeping one booking per service and day.
 func (r *Resident) Move(appointmentID string, date calendar.Date) ([]Event, error) {
-	h, ok := r.Live[appointmentID]
+	h, ok := r.live[appointmentID]
 	if !ok || h.Date == date {
 		return nil, nil
 	}
@@ -225,7 +241,7 @@ func (r *Resident) Move(appointmentID string, date calendar.Date) ([]Event, erro
 
 // End releases a held booking: cancelled, checked in, or never completed.
 func (r *Resident) End(appointmentID, reason string) ([]Event, error) {
-	if _, ok := r.Live[appointmentID]; !ok {
+	if _, ok := r.live[appointmentID]; !ok {
 		return nil, nil
 	}
 	return []Event{BookingEnded{appointmentID, reason}}, nil
@@ -233,7 +249,7 @@ func (r *Resident) End(appointmentID, reason string) ([]Event, error) {
 
 // CountNoShow records a missed appointment, once.
 func (r *Resident) CountNoShow(appointmentID string, at time.Time) ([]Event, error) {
-	if _, ok := r.Live[appointmentID]; !ok {
+	if _, ok := r.live[appointmentID]; !ok {
 		return nil, nil
 	}
 	return []Event{NoShowCounted{appointmentID, at}}, nil

@@ -142,39 +142,70 @@ type QueueCounter struct {
 
 // Queue is one station's day: tickets and counters.
 type Queue struct {
-	Tickets  map[string]*Ticket
-	Counters map[string]*QueueCounter
-	Numbers  map[string]int // last number per prefix
+	tickets  map[string]*Ticket
+	counters map[string]*QueueCounter
+	numbers  map[string]int // last number per prefix
 	Seq      int
 	Closed   bool
 }
 
+// Ticket returns a copy of one of the day's tickets: a decision reads the
+// queue, it never changes it.
+func (q *Queue) Ticket(id string) (Ticket, bool) {
+	t, ok := q.tickets[id]
+	if !ok {
+		return Ticket{}, false
+	}
+	return *t, true
+}
+
+// Counter returns a copy of a counter's state for the day.
+func (q *Queue) Counter(id string) (QueueCounter, bool) {
+	k, ok := q.counters[id]
+	if !ok {
+		return QueueCounter{}, false
+	}
+	c := *k
+	c.Services = slices.Clone(k.Services)
+	return c, true
+}
+
+// Tickets returns copies of the day's tickets in the order they were issued.
+func (q *Queue) Tickets() []Ticket {
+	out := make([]Ticket, 0, len(q.tickets))
+	for _, t := range q.tickets {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b Ticket) int { return a.Seq - b.Seq })
+	return out
+}
+
 func (q *Queue) Apply(e Event) {
-	if q.Tickets == nil {
-		q.Tickets, q.Counters, q.Numbers = map[string]*Ticket{}, map[string]*QueueCounter{}, map[string]int{}
+	if q.tickets == nil {
+		q.tickets, q.counters, q.numbers = map[string]*Ticket{}, map[string]*QueueCounter{}, map[string]int{}
 	}
 	switch e := e.(type) {
 	case TicketIssued:
-		q.Tickets[e.TicketID] = &Ticket{TicketIssued: e, State: Waiting}
+		q.tickets[e.TicketID] = &Ticket{TicketIssued: e, State: Waiting}
 		q.Seq = e.Seq
 		var n int
 		fmt.Sscanf(e.Number[1:], "%d", &n)
-		q.Numbers[e.Number[:1]] = n
+		q.numbers[e.Number[:1]] = n
 	case CounterOpened:
-		q.Counters[e.CounterID] = &QueueCounter{ID: e.CounterID, Services: e.ServiceIDs, State: Open, Current: q.current(e.CounterID)}
+		q.counters[e.CounterID] = &QueueCounter{ID: e.CounterID, Services: e.ServiceIDs, State: Open, Current: q.current(e.CounterID)}
 	case CounterPaused:
-		q.Counters[e.CounterID].State = Paused
+		q.counters[e.CounterID].State = Paused
 	case CounterClosed:
-		q.Counters[e.CounterID].State = Closed
+		q.counters[e.CounterID].State = Closed
 	case TicketCalled:
-		t := q.Tickets[e.TicketID]
+		t := q.tickets[e.TicketID]
 		t.State, t.Counter, t.Recalls, t.CalledAt = Called, e.CounterID, 0, e.At
-		q.Counters[e.CounterID].Current = e.TicketID
+		q.counters[e.CounterID].Current = e.TicketID
 	case TicketRecalled:
-		t := q.Tickets[e.TicketID]
+		t := q.tickets[e.TicketID]
 		t.Recalls, t.CalledAt = e.Count, e.At
 	case ServiceStarted:
-		q.Tickets[e.TicketID].State = Serving
+		q.tickets[e.TicketID].State = Serving
 	case TicketCompleted:
 		q.finish(e.TicketID, e.CounterID, Done)
 	case TicketNoShow:
@@ -182,31 +213,31 @@ func (q *Queue) Apply(e Event) {
 	case TicketParked:
 		q.finish(e.TicketID, e.CounterID, Parked)
 	case TicketResumed:
-		t := q.Tickets[e.TicketID]
+		t := q.tickets[e.TicketID]
 		t.State, t.Counter = Serving, e.CounterID
-		q.Counters[e.CounterID].Current = e.TicketID
+		q.counters[e.CounterID].Current = e.TicketID
 	case TicketTransferred:
 		q.finish(e.TicketID, e.CounterID, Waiting)
-		t := q.Tickets[e.TicketID]
+		t := q.tickets[e.TicketID]
 		t.ServiceID, t.Counter = e.To, ""
 	case DayClosed:
 		for _, id := range e.Cancelled {
-			q.Tickets[id].State = Dropped
+			q.tickets[id].State = Dropped
 		}
 		q.Closed = true
 	}
 }
 
 func (q *Queue) current(counter string) string {
-	if c, ok := q.Counters[counter]; ok {
+	if c, ok := q.counters[counter]; ok {
 		return c.Current
 	}
 	return ""
 }
 
 func (q *Queue) finish(ticket, counter, state string) {
-	q.Tickets[ticket].State = state
-	if c := q.Counters[counter]; c != nil && c.Current == ticket {
+	q.tickets[ticket].State = state
+	if c := q.counters[counter]; c != nil && c.Current == ticket {
 		c.Current = ""
 	}
 }
@@ -223,7 +254,7 @@ func (q *Queue) Issue(ticketID, service, prefix, priority, appointmentID string,
 	if err := q.open(); err != nil {
 		return nil, err
 	}
-	if t, ok := q.Tickets[ticketID]; ok {
+	if t, ok := q.tickets[ticketID]; ok {
 		if t.ServiceID == service {
 			return nil, nil
 		}
@@ -236,15 +267,25 @@ func (q *Queue) Issue(ticketID, service, prefix, priority, appointmentID string,
 	default:
 		return nil, &FieldError{"priority", invalid("normal, elderly, disabled or green (优先类别不正确)")}
 	}
-	number := fmt.Sprintf("%s%03d", prefix, q.Numbers[prefix]+1)
+	number := fmt.Sprintf("%s%03d", prefix, q.numbers[prefix]+1)
 	return []Event{TicketIssued{ticketID, number, service, priority, appointmentID, inSlot, q.Seq + 1, at}}, nil
 }
 
 // Waiting lists the waiting tickets in call order; with services given,
 // only those of these services.
-func (q *Queue) Waiting(services ...string) []*Ticket {
+func (q *Queue) Waiting(services ...string) []Ticket {
+	w := q.waiting(services...)
+	out := make([]Ticket, len(w))
+	for i, t := range w {
+		out[i] = *t
+	}
+	return out
+}
+
+// waiting is Waiting on the queue's own tickets, for its decisions.
+func (q *Queue) waiting(services ...string) []*Ticket {
 	var out []*Ticket
-	for _, t := range q.Tickets {
+	for _, t := range q.tickets {
 		if t.State == Waiting && (len(services) == 0 || slices.Contains(services, t.ServiceID)) {
 			out = append(out, t)
 		}
@@ -263,7 +304,7 @@ func (q *Queue) Waiting(services ...string) []*Ticket {
 func (q *Queue) Ahead(service, priority string, inSlot bool) int {
 	next := Ticket{TicketIssued: TicketIssued{Priority: priority, InSlot: inSlot}}
 	n := 0
-	for _, t := range q.Waiting(service) {
+	for _, t := range q.waiting(service) {
 		if t.rank() <= next.rank() {
 			n++
 		}
@@ -273,11 +314,11 @@ func (q *Queue) Ahead(service, priority string, inSlot bool) int {
 
 // Position is how many tickets of the same service go before this one.
 func (q *Queue) Position(ticketID string) int {
-	t, ok := q.Tickets[ticketID]
+	t, ok := q.tickets[ticketID]
 	if !ok || t.State != Waiting {
 		return 0
 	}
-	for i, w := range q.Waiting(t.ServiceID) {
+	for i, w := range q.waiting(t.ServiceID) {
 		if w.TicketID == ticketID {
 			return i
 		}
@@ -293,14 +334,14 @@ func (q *Queue) OpenCounter(counter string, services []string) ([]Event, error) 
 	if len(services) == 0 {
 		return nil, &FieldError{"service_ids", invalid("at least one service (至少一项业务)")}
 	}
-	if c, ok := q.Counters[counter]; ok && c.State == Open && slices.Equal(c.Services, services) {
+	if c, ok := q.counters[counter]; ok && c.State == Open && slices.Equal(c.Services, services) {
 		return nil, nil
 	}
 	return []Event{CounterOpened{counter, services}}, nil
 }
 
 func (q *Queue) counter(id string) (*QueueCounter, error) {
-	c, ok := q.Counters[id]
+	c, ok := q.counters[id]
 	if !ok || c.State == Closed {
 		return nil, illegal("counter %s is not open (窗口未开启)", id)
 	}
@@ -320,7 +361,7 @@ func (q *Queue) free(id string) (*QueueCounter, error) {
 		return nil, illegal("counter %s is paused (窗口已暂停)", id)
 	}
 	if c.Current != "" {
-		return nil, illegal("counter %s is still on ticket %s (请先办结当前号)", id, q.Tickets[c.Current].Number)
+		return nil, illegal("counter %s is still on ticket %s (请先办结当前号)", id, q.tickets[c.Current].Number)
 	}
 	return c, nil
 }
@@ -334,7 +375,7 @@ func (q *Queue) busy(id string) (*QueueCounter, *Ticket, error) {
 	if c.Current == "" {
 		return nil, nil, illegal("counter %s has no current ticket (当前无叫号)", id)
 	}
-	return c, q.Tickets[c.Current], nil
+	return c, q.tickets[c.Current], nil
 }
 
 // CallNext calls the first waiting ticket the counter serves; none waiting
@@ -344,7 +385,7 @@ func (q *Queue) CallNext(counter string, at time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := q.Waiting(c.Services...)
+	w := q.waiting(c.Services...)
 	if len(w) == 0 {
 		return nil, nil
 	}
@@ -356,7 +397,7 @@ func (q *Queue) Call(counter, number string, at time.Time) ([]Event, error) {
 	if _, err := q.free(counter); err != nil {
 		return nil, err
 	}
-	for _, t := range q.Tickets {
+	for _, t := range q.tickets {
 		if t.Number == number {
 			if t.State != Waiting {
 				return nil, illegal("ticket %s is %s (该号状态为 %s)", number, t.State, t.State)
@@ -428,7 +469,7 @@ func (q *Queue) Resume(counter, ticketID string, at time.Time) ([]Event, error) 
 	if _, err := q.free(counter); err != nil {
 		return nil, err
 	}
-	t, ok := q.Tickets[ticketID]
+	t, ok := q.tickets[ticketID]
 	if !ok {
 		return nil, fmt.Errorf("%w: ticket (无此号)", ErrNotFound)
 	}
@@ -460,18 +501,18 @@ func (q *Queue) Pause(counter string) ([]Event, error) {
 		return nil, nil
 	}
 	if c.Current != "" {
-		return nil, illegal("finish ticket %s first (请先办结当前号)", q.Tickets[c.Current].Number)
+		return nil, illegal("finish ticket %s first (请先办结当前号)", q.tickets[c.Current].Number)
 	}
 	return []Event{CounterPaused{counter}}, nil
 }
 
 func (q *Queue) CloseCounter(counter string) ([]Event, error) {
-	c, ok := q.Counters[counter]
+	c, ok := q.counters[counter]
 	if !ok || c.State == Closed {
 		return nil, nil
 	}
 	if c.Current != "" {
-		return nil, illegal("finish ticket %s first (请先办结当前号)", q.Tickets[c.Current].Number)
+		return nil, illegal("finish ticket %s first (请先办结当前号)", q.tickets[c.Current].Number)
 	}
 	return []Event{CounterClosed{counter}}, nil
 }
@@ -483,17 +524,17 @@ func (q *Queue) CloseDay(reason string, at time.Time) ([]Event, error) {
 		return nil, nil
 	}
 	var cancelled []string
-	for _, t := range q.Waiting() {
+	for _, t := range q.waiting() {
 		cancelled = append(cancelled, t.TicketID)
 	}
-	for _, t := range q.Tickets {
+	for _, t := range q.tickets {
 		if t.State == Parked || t.State == Called || t.State == Serving {
 			cancelled = append(cancelled, t.TicketID)
 		}
 	}
 	slices.Sort(cancelled)
 	closed := DayClosed{Cancelled: cancelled, Reason: reason, At: at}
-	for _, t := range q.Tickets {
+	for _, t := range q.tickets {
 		closed.Issued++
 		switch t.State {
 		case Done:
@@ -510,8 +551,8 @@ func (q *Queue) CloseDay(reason string, at time.Time) ([]Event, error) {
 // closes them, so a counter is not held by someone who left.
 func (q *Queue) Abandoned(recalls int, wait time.Duration, now time.Time) []string {
 	var out []string
-	for id, c := range q.Counters {
-		t := q.Tickets[c.Current]
+	for id, c := range q.counters {
+		t := q.tickets[c.Current]
 		if t != nil && t.State == Called && t.Recalls >= recalls && !now.Before(t.CalledAt.Add(wait)) {
 			out = append(out, id)
 		}

@@ -379,8 +379,8 @@ func TestCatchUpAfterADayOfDowntime(t *testing.T) {
 		t.Fatalf("%d NoShowCounted, want 1", n)
 	}
 	q, _, err := app.Load[domain.Queue](ctx, x.log, "queue-gulou-2025-10-14")
-	if err != nil || !q.Closed || q.Tickets["t-1"].State != domain.Dropped {
-		t.Fatalf("Tuesday's queue: closed %v, ticket %v, %v", q.Closed, q.Tickets["t-1"], err)
+	if t1, _ := q.Ticket("t-1"); err != nil || !q.Closed || t1.State != domain.Dropped {
+		t.Fatalf("Tuesday's queue: closed %v, ticket %v, %v", q.Closed, t1, err)
 	}
 	slots, err := projections.FreeSlots(ctx, x.views, "gulou", "birth", day("2025-10-28"), day("2025-10-31"))
 	if err != nil || len(slots) != 2 || slots[0].Date != day("2025-10-28") {

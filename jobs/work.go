@@ -116,9 +116,10 @@ func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
 			return "", err
 		}
 		for _, counter := range q.Abandoned(domain.MaxRecalls, 5*time.Minute, now) {
-			ticket := q.Counters[counter].Current
+			k, _ := q.Counter(counter)
+			ticket := k.Current
 			res, err := app.Execute(ctx, w.Handler, stream, w.meta("sweep-no-shows", "abandoned-"+ticket, now), func(q *domain.Queue) ([]domain.Event, error) {
-				if q.Counters[counter].Current != ticket {
+				if k, _ := q.Counter(counter); k.Current != ticket {
 					return nil, nil // the counter moved on meanwhile
 				}
 				return q.NoShow(counter, now)

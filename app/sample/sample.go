@@ -216,7 +216,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					svc, _ := cat.Services[spec.Service]
 					evs, err = q.Issue(ticket, spec.Service, svc.Prefix(), domain.Normal, id, true, slotStart.Add(-5*time.Minute))
 					do(eventstore.Actor{ID: ref, Role: "resident"}, slotStart.Add(-5*time.Minute), evs, err)
-					evs, err = appt.CheckIn(ticket, q.Tickets[ticket].Number, d, true)
+					evs, err = appt.CheckIn(ticket, ticketOf(q, ticket).Number, d, true)
 					l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, slotStart.Add(-5*time.Minute), evs, err)
 					evs, err = res.End(id, "checked in")
 					resident(slotStart.Add(-5*time.Minute), evs, err)
@@ -252,7 +252,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					evs, err = q.NoShow(c.ID, now)
 					do(staff, now, evs, err)
 					continue
-				case r == 1 && q.Tickets[called].ServiceID != "permit":
+				case r == 1 && ticketOf(q, called).ServiceID != "permit":
 					evs, err = q.Transfer(c.ID, "permit", now)
 					do(staff, now, evs, err)
 					continue
@@ -274,7 +274,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					open = append(open, id)
 					slow[id] = rng.IntN(5) == 0
 					as := domain.ApplicationStream(id)
-					svc := cat.Services[q.Tickets[called].ServiceID]
+					svc := cat.Services[ticketOf(q, called).ServiceID]
 					evs, err = a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "counter", TicketID: called,
 						Applicant: domain.Person{Ref: fmt.Sprintf("r%d-%d", seed, rng.IntN(5000))}}, svc)
 					l.add(as, staff, now, evs, err)
@@ -410,4 +410,9 @@ feed:
 		}
 	}
 	return l.count, err
+}
+
+func ticketOf(q *domain.Queue, id string) domain.Ticket {
+	t, _ := q.Ticket(id)
+	return t
 }

@@ -310,8 +310,8 @@ func benchRush(ctx context.Context, c *config, residents, places int, stderr io.
 		if err != nil {
 			return r, err
 		}
-		booked += len(sl.Booked)
-		overbooked += max(0, len(sl.Booked)-sl.Online())
+		booked += len(sl.Holders())
+		overbooked += max(0, len(sl.Holders())-sl.Online())
 	}
 	r.Extra = map[string]any{"residents": residents, "places": len(starts) * capacity, "booked": len(acked), "booked_in_log": booked,
 		"full_409": full, "overbooked": overbooked, "lost": lost}

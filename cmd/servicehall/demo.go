@@ -323,9 +323,10 @@ func seedQueue(ctx context.Context, h *hall, cat map[string]domain.Service, cal 
 		var called string
 		err := exec(at, fmt.Sprintf("call-%d", served), func(q *domain.Queue) ([]domain.Event, error) {
 			var next *domain.Ticket
-			for _, t := range q.Waiting(q.Counters[counter].Services...) {
+			k, _ := q.Counter(counter)
+			for _, t := range q.Waiting(k.Services...) {
 				if !t.At.After(at) {
-					next = t
+					next = &t
 					break
 				}
 			}
