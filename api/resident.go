@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -11,7 +12,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"regexp"
 	"sync"
 	"time"
 
@@ -55,8 +55,6 @@ type codes struct {
 	m  map[string]*code
 }
 
-var mobile = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
-
 type phoneRequest struct {
 	Phone string `json:"phone"`
 	Code  string `json:"code,omitempty"`
@@ -68,8 +66,8 @@ func (s *Server) sendCode(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if !mobile.MatchString(req.Phone) || req.Code != "" {
-		problem(c, invalid("phone", "a mainland mobile number of 11 digits (手机号码格式不正确)"))
+	if err := domain.CheckPhone(req.Phone); err != nil || req.Code != "" {
+		problem(c, cmp.Or(err, invalid("code", "not expected here (此处不需要验证码)")))
 		return
 	}
 	if ok, wait := s.limits.otpByPhone.allow(req.Phone, s.now()); !ok {

@@ -164,6 +164,14 @@ type Checked struct {
 
 var mobile = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
 
+// CheckPhone refuses anything but a mainland mobile number.
+func CheckPhone(phone string) error {
+	if !mobile.MatchString(phone) {
+		return &FieldError{"phone", invalid("a mainland mobile number of 11 digits (手机号码格式不正确)")}
+	}
+	return nil
+}
+
 // FieldError names the input field a refusal is about.
 type FieldError struct {
 	Field string
@@ -186,8 +194,8 @@ func (a Applicant) Check(today time.Time) (Checked, error) {
 		errs = append(errs, &FieldError{"id_number", fmt.Errorf("%w: %w", ErrInvalid, err)})
 	}
 	phone := strings.TrimSpace(a.Phone)
-	if !mobile.MatchString(phone) {
-		errs = append(errs, &FieldError{"phone", invalid("a mainland mobile number of 11 digits (手机号码格式不正确)")})
+	if err := CheckPhone(phone); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return Checked{}, joinErrs(errs)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -121,17 +122,30 @@ type Ticket struct {
 	CalledAt time.Time // the last call or recall
 }
 
-// rank orders the queue: appointments checked in within their slot, then
-// priority groups, then everyone else; arrival order within each.
-func (t *Ticket) rank() int {
+// SortCallOrder sorts tickets in the order they are called: appointments
+// checked in within their slot, then priority groups, then everyone else;
+// arrival order within each. key gives a ticket's slot, priority and
+// arrival number.
+func SortCallOrder[T any](ts []T, key func(T) (inSlot bool, priority string, seq int)) {
+	slices.SortStableFunc(ts, func(a, b T) int {
+		ia, pa, sa := key(a)
+		ib, pb, sb := key(b)
+		return cmp.Or(callRank(ia, pa)-callRank(ib, pb), sa-sb)
+	})
+}
+
+// callRank is a ticket's group in the call order.
+func callRank(inSlot bool, priority string) int {
 	switch {
-	case t.InSlot:
+	case inSlot:
 		return 0
-	case t.Priority != Normal && t.Priority != "":
+	case priority != Normal && priority != "":
 		return 1
 	}
 	return 2
 }
+
+func (t *Ticket) callKey() (bool, string, int) { return t.InSlot, t.Priority, t.Seq }
 
 type QueueCounter struct {
 	ID       string
@@ -290,22 +304,16 @@ func (q *Queue) waiting(services ...string) []*Ticket {
 			out = append(out, t)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Ticket) int {
-		if a.rank() != b.rank() {
-			return a.rank() - b.rank()
-		}
-		return a.Seq - b.Seq
-	})
+	SortCallOrder(out, (*Ticket).callKey)
 	return out
 }
 
 // Ahead counts the waiting tickets of a service that go before a new
 // ticket with this priority, in its slot or not.
 func (q *Queue) Ahead(service, priority string, inSlot bool) int {
-	next := Ticket{TicketIssued: TicketIssued{Priority: priority, InSlot: inSlot}}
 	n := 0
 	for _, t := range q.waiting(service) {
-		if t.rank() <= next.rank() {
+		if callRank(t.InSlot, t.Priority) <= callRank(inSlot, priority) {
 			n++
 		}
 	}

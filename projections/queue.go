@@ -2,7 +2,6 @@ package projections
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
@@ -81,21 +80,7 @@ func (d DayView) Waiting() []*TicketView {
 			out = append(out, t)
 		}
 	}
-	rank := func(t *TicketView) int {
-		switch {
-		case t.InSlot:
-			return 0
-		case t.Priority != domain.Normal:
-			return 1
-		}
-		return 2
-	}
-	slices.SortFunc(out, func(a, b *TicketView) int {
-		if rank(a) != rank(b) {
-			return rank(a) - rank(b)
-		}
-		return a.Seq - b.Seq
-	})
+	domain.SortCallOrder(out, func(t *TicketView) (bool, string, int) { return t.InSlot, t.Priority, t.Seq })
 	return out
 }
 
