@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/servicehall/servicehall/app/sample"
+	"github.com/servicehall/servicehall/internal/sample"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 	"github.com/servicehall/servicehall/projections"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app/sample"
+	"github.com/servicehall/servicehall/internal/sample"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
