@@ -45,7 +45,7 @@ func (s *Server) defineService(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, "catalogue", s.meta(c), func(cat *domain.Catalogue) ([]domain.Event, error) {
+	res, err := app.Execute(c.Request.Context(), s.h, domain.CatalogueStream, s.meta(c), func(cat *domain.Catalogue) ([]domain.Event, error) {
 		return cat.DefineService(svc)
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Server) registerStation(c *gin.Context) {
 }
 
 func (s *Server) catalogue(c *gin.Context) (map[string]domain.Service, error) {
-	cat, _, err := app.Load[domain.Catalogue](c.Request.Context(), s.log, "catalogue")
+	cat, _, err := app.Load[domain.Catalogue](c.Request.Context(), s.h.Store(), domain.CatalogueStream)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (s *Server) calendar(c *gin.Context) (*calendar.Calendar, error) {
 	cal := calendar.New(base...)
 	year := s.now().In(s.loc).Year()
 	for y := year - 1; y <= year+2; y++ {
-		imported, _, err := app.Load[domain.CalendarYear](c.Request.Context(), s.log, "calendar-"+strconv.Itoa(y))
+		imported, _, err := app.Load[domain.CalendarYear](c.Request.Context(), s.h.Store(), domain.CalendarStream(y))
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +211,7 @@ func (s *Server) importCalendar(c *gin.Context) {
 		problem(c, invalid("year", "the document is for "+strconv.Itoa(n.Year)+" (文件年份与路径不符)"))
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, "calendar-"+strconv.Itoa(year), s.meta(c), func(y *domain.CalendarYear) ([]domain.Event, error) {
+	res, err := app.Execute(c.Request.Context(), s.h, domain.CalendarStream(year), s.meta(c), func(y *domain.CalendarYear) ([]domain.Event, error) {
 		return y.Import(n)
 	})
 	if err != nil {

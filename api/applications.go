@@ -46,7 +46,7 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if st, _, err := app.Load[domain.Station](c.Request.Context(), s.log, domain.StationStream(req.StationID)); err != nil || !st.Registered() {
+	if st, _, err := app.Load[domain.Station](c.Request.Context(), s.h.Store(), domain.StationStream(req.StationID)); err != nil || !st.Registered() {
 		if err == nil {
 			err = invalid("station_id", "unknown station (派出所不存在)")
 		}
@@ -86,7 +86,7 @@ func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		stream := domain.ApplicationStream(c.Param("id"))
-		a, _, err := app.Load[domain.Application](ctx, s.log, stream)
+		a, _, err := app.Load[domain.Application](ctx, s.h.Store(), stream)
 		w := who(c)
 		if err == nil && (!a.Exists() || !mayAccess(w, a.Owner, a.StationID)) {
 			err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/eventstore"
 )
 
 // tokenTTL is how long a login lasts.
@@ -35,7 +34,7 @@ type Who struct {
 	ID, Role, Station string
 }
 
-func (w Who) actor() eventstore.Actor { return eventstore.Actor{ID: w.ID, Role: w.Role} }
+func (w Who) actor() app.Actor { return app.Actor{ID: w.ID, Role: w.Role} }
 
 func (s *Server) token(w Who) (string, error) {
 	now := s.now()
@@ -143,7 +142,7 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	u, _, err := app.Load[domain.User](c.Request.Context(), s.log, domain.UserStream(req.Username))
+	u, _, err := app.Load[domain.User](c.Request.Context(), s.h.Store(), domain.UserStream(req.Username))
 	if err != nil {
 		problem(c, err)
 		return

@@ -57,7 +57,7 @@ func FuzzCommandJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s, err := New(Config{Handler: h, Hall: hall, Secret: bytes.Repeat([]byte("k"), 32), Log: log, Views: views, Loc: loc,
+	s, err := New(Config{Handler: h, Hall: hall, Secret: bytes.Repeat([]byte("k"), 32), Views: views, Loc: loc,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)

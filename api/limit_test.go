@@ -45,7 +45,7 @@ func serve(t *testing.T, c *clock) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Config{Handler: h, Hall: hl, Secret: []byte(strings.Repeat("k", 32)), Log: log, Views: views, Loc: loc,
+	s, err := api.New(api.Config{Handler: h, Hall: hl, Secret: []byte(strings.Repeat("k", 32)), Views: views, Loc: loc,
 		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DemoOTP: true})
 	if err != nil {
 		t.Fatal(err)

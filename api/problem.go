@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/eventstore"
 )
 
 // Problem is an RFC 9457 problem document.
@@ -38,7 +38,7 @@ var kinds = []struct {
 	{domain.ErrFull, http.StatusConflict, "fully-booked", "Fully booked (已约满)"},
 	{domain.ErrLimit, http.StatusConflict, "booking-limit", "Booking limit reached (超出预约限制)"},
 	{domain.ErrState, http.StatusConflict, "not-allowed-now", "Not allowed in the current state (当前状态不允许此操作)"},
-	{eventstore.ErrConflict, http.StatusConflict, "concurrent-change", "Changed by someone else; try again (数据已被修改，请重试)"},
+	{app.ErrConflict, http.StatusConflict, "concurrent-change", "Changed by someone else; try again (数据已被修改，请重试)"},
 }
 
 // problem answers err as a problem document and stops the request.

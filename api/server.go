@@ -20,7 +20,6 @@ import (
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
-	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/projections"
 	"github.com/servicehall/servicehall/web"
@@ -38,7 +37,6 @@ type Server struct {
 	codes    codes
 	secret   []byte
 	horizon  int
-	log      eventstore.Store
 	views    *projections.Engine
 	loc      *time.Location
 	now      func() time.Time
@@ -68,7 +66,6 @@ type Config struct {
 	Notifier Notifier
 	// DemoOTP returns login codes in responses: demo and tests only.
 	DemoOTP bool
-	Log     eventstore.Store
 	Views   *projections.Engine
 	Loc     *time.Location
 	Now     func() time.Time
@@ -93,8 +90,8 @@ type Jobs interface {
 
 // New returns a Server, refusing missing dependencies.
 func New(c Config) (*Server, error) {
-	if c.Handler == nil || c.Hall == nil || c.Log == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
-		return nil, errors.New("api: New needs a handler, a hall, a log, views, a location and a logger")
+	if c.Handler == nil || c.Hall == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
+		return nil, errors.New("api: New needs a handler, a hall, views, a location and a logger")
 	}
 	if len(c.Secret) < 32 {
 		return nil, errors.New("api: the token secret needs 32 bytes or more")
@@ -112,7 +109,7 @@ func New(c Config) (*Server, error) {
 		c.Answers = answers.NewMemory()
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, log: c.Log, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers}
+	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
 	}
@@ -131,7 +128,7 @@ func New(c Config) (*Server, error) {
 		return float64(worst)
 	})
 	head := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_log_head_position", Help: "The position of the last event in the log."}, func() float64 {
-		h, _ := s.log.Head(context.Background())
+		h, _ := s.h.Store().Head(context.Background())
 		return float64(h)
 	})
 	s.reg.MustRegister(s.reqs, s.latency, lag, head, prometheus.NewGoCollector())

@@ -19,6 +19,13 @@ import (
 	"github.com/servicehall/servicehall/eventstore"
 )
 
+// Actor is who causes a command's events.
+type Actor = eventstore.Actor
+
+// ErrConflict is matched by a write that another writer got in before,
+// after the handler's patience ran out.
+var ErrConflict = eventstore.ErrConflict
+
 // Meta is what a command carries into every event it writes.
 type Meta struct {
 	Actor eventstore.Actor

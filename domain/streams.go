@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -8,6 +9,12 @@ import (
 
 // The streams of the log are named here and nowhere else. An id in a name
 // never holds personal data: a resident is known by a keyed reference.
+
+// CatalogueStream holds the services every station offers.
+const CatalogueStream = "catalogue"
+
+// CalendarStream holds a year's official holiday notice.
+func CalendarStream(year int) string { return "calendar-" + strconv.Itoa(year) }
 
 func StationStream(id string) string     { return "station-" + id }
 func UserStream(name string) string      { return "user-" + name }

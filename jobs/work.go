@@ -10,7 +10,6 @@ import (
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
-	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -20,7 +19,7 @@ import (
 type work struct{ Config }
 
 func (w work) meta(job, command string, now time.Time) app.Meta {
-	return app.Meta{Actor: eventstore.Actor{ID: "system:job-" + job, Role: domain.RoleSystem}, At: now, CommandID: command}
+	return app.Meta{Actor: app.Actor{ID: "system:job-" + job, Role: domain.RoleSystem}, At: now, CommandID: command}
 }
 
 func (w work) today(now time.Time) calendar.Date { return calendar.DateOf(now.In(w.Loc)) }

@@ -93,7 +93,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 		cal = calendar.New(notices...)
 		for _, n := range notices {
 			if n.Year == today.Year || n.Year == today.Year+1 {
-				if _, err := app.Execute(ctx, h.h, "calendar-"+strconv.Itoa(n.Year), seedMeta("admin", domain.RoleAdmin, now, "calendar"),
+				if _, err := app.Execute(ctx, h.h, domain.CalendarStream(n.Year), seedMeta("admin", domain.RoleAdmin, now, "calendar"),
 					func(y *domain.CalendarYear) ([]domain.Event, error) { return y.Import(n) }); err != nil {
 					return err
 				}
@@ -103,7 +103,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 	cat := map[string]domain.Service{}
 	for _, s := range demoServices {
 		cat[s.ID] = s
-		if _, err := app.Execute(ctx, h.h, "catalogue", seedMeta("admin", domain.RoleAdmin, now, "service-"+s.ID),
+		if _, err := app.Execute(ctx, h.h, domain.CatalogueStream, seedMeta("admin", domain.RoleAdmin, now, "service-"+s.ID),
 			func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(s) }); err != nil {
 			return err
 		}

@@ -96,7 +96,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer replies.Close()
-	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Log: log, Views: engine,
+	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Views: engine,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies})
 	if err != nil {
 		return err

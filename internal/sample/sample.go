@@ -84,7 +84,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	var cat domain.Catalogue
 	for _, s := range Services {
 		evs, err := cat.DefineService(s)
-		l.add("catalogue", admin, at, evs, err)
+		l.add(domain.CatalogueStream, admin, at, evs, err)
 		for _, e := range evs {
 			cat.Apply(e)
 		}
