@@ -12,11 +12,11 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/servicehall/servicehall/internal/sample"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+	"github.com/servicehall/servicehall/internal/sample"
 	"github.com/servicehall/servicehall/projections"
 	"github.com/servicehall/servicehall/projections/sqlviews"
 )

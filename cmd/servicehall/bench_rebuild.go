@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/servicehall/servicehall/internal/sample"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+	"github.com/servicehall/servicehall/internal/sample"
 	"github.com/servicehall/servicehall/projections"
 	"github.com/servicehall/servicehall/projections/sqlviews"
 )

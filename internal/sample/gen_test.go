@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/internal/sample"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+	"github.com/servicehall/servicehall/internal/sample"
 )
 
 func TestLogMixesEveryEventType(t *testing.T) {
