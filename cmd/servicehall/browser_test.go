@@ -23,6 +23,7 @@ import (
 // Screenshots go to SERVICEHALL_SCREENSHOTS (docs/screenshots in the
 // repository), else to a temporary folder.
 func TestPagesInABrowser(t *testing.T) {
+	t.Parallel()
 	chromium := testenv.Chromium(t)
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("the browser test is not short")

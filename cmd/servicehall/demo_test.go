@@ -11,6 +11,7 @@ import (
 // with the next Saturday window, yesterday's counter figures, and an
 // overdue application the escalation job has escalated.
 func TestDemoSeedsAStationWithHistory(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	base, _, stop := start(t, "demo", data)
 	api := base + "/api/v1"

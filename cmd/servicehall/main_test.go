@@ -21,6 +21,7 @@ func runCmd(t *testing.T, args ...string) (string, string, error) {
 }
 
 func TestImportCalendar(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	file := filepath.Join(t.TempDir(), "2025.json")
 	doc := `{"year":2025,"papers":[],"days":[{"name":"春节","date":"2025-01-26","isOffDay":false},{"name":"春节","date":"2025-01-28","isOffDay":true}]}`
@@ -52,6 +53,7 @@ func TestImportCalendar(t *testing.T) {
 }
 
 func TestBenchAppendJSON(t *testing.T) {
+	t.Parallel()
 	out, _, err := runCmd(t, "bench", "append", "--json", "--ops", "2000", "--writers", "16", "--data", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +73,7 @@ func TestBenchAppendJSON(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{}, {"nope"}, {"bench"}, {"bench", "warp", "--json"}, {"import-calendar"}} {
 		if _, _, err := runCmd(t, args...); err == nil {
 			t.Errorf("servicehall %v succeeded", args)
@@ -87,6 +90,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestRebuild(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	if _, _, err := runCmd(t, "rebuild", "--data", data); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("rebuild of an empty log: %v", err)
@@ -113,6 +117,7 @@ func TestRebuild(t *testing.T) {
 }
 
 func TestBenchRebuildJSON(t *testing.T) {
+	t.Parallel()
 	out, _, err := runCmd(t, "bench", "rebuild", "--events", "3000", "--json", "--data", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +134,7 @@ func TestBenchRebuildJSON(t *testing.T) {
 // A small rush: more residents than places; every place taken once, every
 // acknowledged booking in the log.
 func TestBenchRushJSON(t *testing.T) {
+	t.Parallel()
 	out, _, err := runCmd(t, "bench", "rush", "--json", "--residents", "60", "--slots", "20")
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +150,7 @@ func TestBenchRushJSON(t *testing.T) {
 }
 
 func TestBenchCallnextJSON(t *testing.T) {
+	t.Parallel()
 	out, _, err := runCmd(t, "bench", "callnext", "--json", "--tickets", "30", "--counters", "3")
 	if err != nil {
 		t.Fatal(err)

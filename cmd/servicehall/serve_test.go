@@ -122,6 +122,7 @@ func getJSON(t *testing.T, url string, header map[string]string, into any) *http
 }
 
 func TestServeReadsOverHTTP(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	pos := seed(t, data)
 	base, _, stop := startServe(t, data)
@@ -229,6 +230,7 @@ func sendWith(t *testing.T, method, url, token, body string, header map[string]s
 }
 
 func TestAdminConfiguresOverHTTP(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	base, printed, stop := startServe(t, data)
 	var password string
@@ -420,6 +422,7 @@ func residentLogin(t *testing.T, api, phone string) string {
 }
 
 func TestResidentsBookOverHTTP(t *testing.T) {
+	t.Parallel()
 	api, admin, stop := configured(t, nil,
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
 		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
@@ -508,6 +511,7 @@ func getJSONAuth(t *testing.T, url, token string, header map[string]string, into
 }
 
 func TestAppointmentLifecycleOverHTTP(t *testing.T) {
+	t.Parallel()
 	// Three weeks of slots, so that the Saturday after next is always open.
 	api, _, stop := configured(t, []string{"--release-horizon-days", "21"},
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
@@ -584,6 +588,7 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 }
 
 func TestCounterDayOverHTTP(t *testing.T) {
+	t.Parallel()
 	api, _, stop := configured(t, nil,
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
 		call{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
@@ -714,6 +719,7 @@ func TestCounterDayOverHTTP(t *testing.T) {
 }
 
 func TestApplicationOverHTTP(t *testing.T) {
+	t.Parallel()
 	api, _, stop := configured(t, nil,
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
 		call{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
@@ -871,6 +877,7 @@ func shanghai(t *testing.T) *time.Location {
 // once, is made once and answered alike; the key with another body is
 // refused; both hold after a restart.
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	api, _, stop := configuredIn(t, data, nil,
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
@@ -942,6 +949,7 @@ func TestIdempotencyKey(t *testing.T) {
 // a token), and a role it lists gets past the check (any other answer:
 // the ids are made up, so most say 404 or 422).
 func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
 	api, admin, stop := configured(t, nil,
 		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
 		call{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
@@ -1000,6 +1008,7 @@ func TestRoleMatrix(t *testing.T) {
 // A phone gets one code a minute; one client gets twenty codes at once,
 // then one every three seconds; each refusal says when to come back.
 func TestAbuseLimits(t *testing.T) {
+	t.Parallel()
 	api, _, stop := configured(t, nil)
 	defer stop()
 	if resp, _ := send(t, "POST", api+"/auth/otp", "", `{"phone":"13800000000"}`); resp.StatusCode != 202 {
