@@ -46,7 +46,7 @@ type Store interface {
 // retries before another request may take it over.
 const (
 	TTL       = 24 * time.Hour
-	Abandoned = 30 * time.Second
+	Abandoned = 15 * time.Second // far longer than a command takes (its patience is 3 s)
 )
 
 // ErrInFlight is returned by Wait when the first request is still under way.

@@ -96,3 +96,29 @@ func TestStores(t *testing.T) {
 		})
 	}
 }
+
+// A SQLite file belongs to one process: a claim its last run left
+// unanswered (killed in the middle of a request) does not hold up the
+// retry after the restart.
+func TestSQLiteForgetsTheLastRunsClaims(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.db")
+	s, err := answers.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	s.Claim(ctx, "cut-off", "fp", now)
+	s.Claim(ctx, "answered", "fp", now)
+	s.Finish(ctx, "answered", 201, nil, []byte(`{}`))
+	s.Close()
+	if s, err = answers.OpenSQLite(path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, claimed, err := s.Claim(ctx, "cut-off", "fp", now.Add(time.Second)); err != nil || !claimed {
+		t.Fatalf("the retry of a request cut off by a restart: claimed %v, %v", claimed, err)
+	}
+	if a, claimed, err := s.Claim(ctx, "answered", "fp", now.Add(time.Second)); err != nil || claimed || a.Status != 201 {
+		t.Fatalf("an answered request after a restart: %+v %v %v", a, claimed, err)
+	}
+}

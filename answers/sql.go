@@ -37,12 +37,27 @@ func OpenSQLite(path string) (*SQL, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+	// WAL without an fsync per commit: a killed process loses nothing (the
+	// system has the pages), and what a power cut may lose, the last few
+	// answers, the log recovers: a retry lands on the same ids, which the
+	// store writes once, and is answered from them.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite would serialise them anyway
-	return open(db, false)
+	s, err := open(db, false)
+	if err != nil {
+		return nil, err
+	}
+	// The file is this process's alone (it lives beside the locked log): a
+	// claim still unanswered is the previous run's, cut off by its end, and
+	// its retry must act now rather than wait for it.
+	if _, err := db.Exec(`DELETE FROM http_answers WHERE status = 0`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("answers: drop the last run's claims: %w", err)
+	}
+	return s, nil
 }
 
 // OpenPostgres opens the store in the PostgreSQL database at url.
