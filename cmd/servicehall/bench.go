@@ -9,73 +9,13 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"slices"
-	"time"
+
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/internal/bench"
+	"github.com/servicehall/servicehall/projections"
 )
 
-// result is the contract's benchmark output, plus what a scenario adds.
-type result struct {
-	Scenario          string         `json:"scenario"`
-	Ops               int            `json:"ops"`
-	Seconds           float64        `json:"seconds"`
-	OpsPerSec         float64        `json:"ops_per_sec"`
-	P50ms             float64        `json:"p50_ms"`
-	P99ms             float64        `json:"p99_ms"`
-	Errors            int            `json:"errors"`
-	BaselineOpsPerSec float64        `json:"baseline_ops_per_sec,omitempty"`
-	Ratio             float64        `json:"ratio,omitempty"`
-	Extra             map[string]any `json:"-"`
-}
-
-func (r result) MarshalJSON() ([]byte, error) {
-	type plain result
-	b, err := json.Marshal(plain(r))
-	if err != nil || len(r.Extra) == 0 {
-		return b, err
-	}
-	m := map[string]any{}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	for k, v := range r.Extra {
-		m[k] = v
-	}
-	return json.Marshal(m)
-}
-
-// latencies records how long each operation took, safe for one goroutine
-// each; merge them at the end.
-type latencies []time.Duration
-
-func summarize(name string, all []latencies, errs int, elapsed time.Duration) result {
-	var lat []time.Duration
-	for _, l := range all {
-		lat = append(lat, l...)
-	}
-	slices.Sort(lat)
-	r := result{Scenario: name, Ops: len(lat), Seconds: round(elapsed.Seconds()), Errors: errs}
-	if elapsed > 0 {
-		r.OpsPerSec = round(float64(len(lat)) / elapsed.Seconds())
-	}
-	r.P50ms = round(ms(percentile(lat, 0.50)))
-	r.P99ms = round(ms(percentile(lat, 0.99)))
-	return r
-}
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func round(f float64) float64 {
-	return float64(int64(f*1000+0.5)) / 1000
-}
-
-func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON bool
 	var cpuprofile string
 	var writers, ops, events, residents, slots, tickets, counters, kills int
@@ -108,18 +48,35 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var r result
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bc := bench.Config{Data: c.Data, Loc: c.loc, Horizon: c.ReleaseHorizon, Exe: exe,
+		Serve: func(ctx context.Context, data, password string, out io.Writer) error {
+			cc := *c
+			cc.Data, cc.Addr, cc.DemoOTP, cc.AdminPassword = data, "127.0.0.1:0", true, password
+			cc.EventStore, cc.ReadModels, cc.Bus, cc.RateLimits = "sqlite", "sqlite", "gochannel", false
+			return runServer(ctx, &cc, out, io.Discard, nil)
+		},
+		Open: func(ctx context.Context, data string) (eventstore.Store, *projections.Engine, func(), error) {
+			cc := *c
+			cc.Data, cc.EventStore, cc.ReadModels = data, "sqlite", "sqlite"
+			return openEngine(ctx, &cc)
+		},
+	}
+	var r bench.Result
 	switch pos[0] {
 	case "append":
-		r, err = benchAppend(ctx, c, writers, ops, stderr)
+		r, err = bench.Append(ctx, bc, writers, ops, stderr)
 	case "rebuild":
-		r, err = benchRebuild(ctx, c, events, stderr)
+		r, err = bench.Rebuild(ctx, bc, events, stderr)
 	case "rush":
-		r, err = benchRush(ctx, c, residents, slots, stderr)
+		r, err = bench.Rush(ctx, bc, residents, slots, stderr)
 	case "callnext":
-		r, err = benchCallnext(ctx, c, tickets, counters, stderr)
+		r, err = bench.Callnext(ctx, bc, tickets, counters, stderr)
 	case "crash":
-		r, err = benchCrash(ctx, c, kills, min(residents, 300), stderr)
+		r, err = bench.Crash(ctx, bc, kills, min(residents, 300), stderr)
 	default:
 		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild, callnext or crash", pos[0])
 	}

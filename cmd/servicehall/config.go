@@ -3,13 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/servicehall/servicehall/domain"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/servicehall/servicehall/domain"
 )
 
 // config is the contract's configuration: environment first, then flags of

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "import-calendar":
 		return importCalendar(ctx, args, stdout, stderr)
 	case "bench":
-		return bench(ctx, args, stdout, stderr)
+		return runBench(ctx, args, stdout, stderr)
 	case "rebuild":
 		return rebuild(ctx, args, stdout, stderr)
 	case "serve":

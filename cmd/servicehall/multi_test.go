@@ -25,6 +25,7 @@ import (
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/domain/idnumber"
+	"github.com/servicehall/servicehall/internal/bench"
 	"github.com/servicehall/servicehall/internal/testenv"
 )
 
@@ -69,7 +70,7 @@ func TestThreeProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := t.TempDir()
-	procs := make([]*crashRun, 3)
+	procs := make([]*bench.Process, 3)
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i := range procs {
@@ -77,17 +78,17 @@ func TestThreeProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		procs[i] = &crashRun{exe: exe, data: data, addr: ln.Addr().String(), password: "multi-admin-pass",
-			stores: []string{"--eventstore", db, "--readmodels", db, "--bus", nats}}
+		procs[i] = &bench.Process{Exe: exe, Data: data, Addr: ln.Addr().String(), Password: "multi-admin-pass",
+			Stores: []string{"--eventstore", db, "--readmodels", db, "--bus", nats}}
 		ln.Close()
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = procs[i].start() }() // together: migrations and the admin once
+		go func() { defer wg.Done(); errs[i] = procs[i].Start() }() // together: migrations and the admin once
 	}
 	wg.Wait()
 	defer func() { // a failed test leaves no server behind
 		for _, p := range procs {
-			if p.exited != nil && p.running() {
-				p.kill()
+			if p.Running() {
+				p.Kill()
 			}
 		}
 	}()
@@ -97,17 +98,17 @@ func TestThreeProcesses(t *testing.T) {
 		}
 	}
 	client := &http.Client{Timeout: 20 * time.Second}
-	via := func(i int) *benchServer {
-		return &benchServer{base: "http://" + procs[i].addr + "/api/v1", client: client}
+	via := func(i int) *bench.Client {
+		return &bench.Client{Base: "http://" + procs[i].Addr + "/api/v1", HTTP: client}
 	}
 	s := via(0)
 	var tok struct{ Token string }
-	if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": "multi-admin-pass"}, &tok); err != nil {
+	if _, err := s.Call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": "multi-admin-pass"}, &tok); err != nil {
 		t.Fatal(err)
 	}
-	s.admin = tok.Token
+	s.Admin = tok.Token
 	const capacity = 3
-	if err := s.setup(0, 60, capacity); err != nil {
+	if err := s.Setup(0, 60, capacity); err != nil {
 		t.Fatal(err)
 	}
 	loc := shanghai(t)
@@ -121,7 +122,7 @@ func TestThreeProcesses(t *testing.T) {
 	var day calendar.Date
 	var slots []domain.Clock
 	for deadline := time.Now().Add(30 * time.Second); len(slots) < 12 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		via(2).call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(13)), "", nil, &free)
+		via(2).Call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(13)), "", nil, &free)
 		slots = slots[:0]
 		for _, f := range free {
 			if f.Date == free[0].Date {
@@ -154,18 +155,18 @@ func TestThreeProcesses(t *testing.T) {
 		var code struct {
 			DevCode string `json:"dev_code"`
 		}
-		if _, err := srv.call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
+		if _, err := srv.Call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
 			return err
 		}
 		var tok struct{ Token string }
-		if _, err := srv.call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
+		if _, err := srv.Call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
 			return err
 		}
 		first := fmt.Sprintf("510104%d%02d%02d%03d", 1970+i%30, 1+i%12, 1+i%28, i)
 		body := map[string]any{"station_id": "bench", "service_id": "birth", "date": day, "start": slots[rand.IntN(len(slots))],
 			"resident": domain.Applicant{Name: "居民", IDNumber: first + string(idnumber.CheckDigit(first)), Phone: phone}}
-		post := func(srv *benchServer, body map[string]any) (int, string, http.Header, error) {
-			req, _ := http.NewRequest("POST", srv.base+"/appointments", strings.NewReader(mustJSON(body)))
+		post := func(srv *bench.Client, body map[string]any) (int, string, http.Header, error) {
+			req, _ := http.NewRequest("POST", srv.Base+"/appointments", strings.NewReader(mustJSON(body)))
 			req.Header.Set("Authorization", "Bearer "+tok.Token)
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", fmt.Sprintf("multi-%d", i))
@@ -208,13 +209,13 @@ func TestThreeProcesses(t *testing.T) {
 		}
 		return nil
 	}
-	if err := parallel(residents/2, 12, book); err != nil {
+	if err := bench.Parallel(residents/2, 12, book); err != nil {
 		t.Fatal(err)
 	}
-	if err := procs[0].kill(); err != nil {
+	if err := procs[0].Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if err := parallel(residents/2, 12, func(i int) error { return book(residents/2 + i) }); err != nil {
+	if err := bench.Parallel(residents/2, 12, func(i int) error { return book(residents/2 + i) }); err != nil {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
@@ -226,18 +227,18 @@ func TestThreeProcesses(t *testing.T) {
 	// The log: every acknowledged booking, no slot beyond its places, and
 	// each slot released once although every process ran the release job.
 	survivor := via(1)
-	survivor.admin = s.admin
+	survivor.Admin = s.Admin
 	var last uint64
 	for _, b := range acked {
 		last = max(last, b.pos)
 		var trail []map[string]any
-		if _, err := survivor.call("GET", "/audit?stream=appointment-"+b.id, s.admin, nil, &trail); err != nil || len(trail) == 0 {
+		if _, err := survivor.Call("GET", "/audit?stream=appointment-"+b.id, s.Admin, nil, &trail); err != nil || len(trail) == 0 {
 			t.Fatalf("acknowledged booking %s is not in the log: %v", b.id, err)
 		}
 	}
 	booked := 0
 	for _, st := range slots {
-		n, released, err := survivor.slotInLog(day, st)
+		n, released, err := survivor.SlotInLog(day, st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +254,7 @@ func TestThreeProcesses(t *testing.T) {
 	// The survivors' views converge on the log.
 	views := make([]any, 2)
 	for i, p := range []int{1, 2} {
-		req, _ := http.NewRequest("GET", via(p).base+fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", day, day), nil)
+		req, _ := http.NewRequest("GET", via(p).Base+fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", day, day), nil)
 		req.Header.Set("X-Min-Position", strconv.FormatUint(last, 10))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		for ctx.Err() == nil {
@@ -281,7 +282,7 @@ func TestThreeProcesses(t *testing.T) {
 		t.Fatalf("the survivors' views differ:\n%v\n%v", views[0], views[1])
 	}
 	for _, p := range procs[1:] {
-		if err := p.stop(); err != nil {
+		if err := p.Stop(); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -25,39 +25,37 @@ import (
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 )
 
-// benchServer runs a server in this process on a free loopback port over
+// Client runs a server in this process on a free loopback port over
 // a fresh data folder, as a user would run serve; the HTTP scenarios drive
 // it like any client.
-type benchServer struct {
-	base, admin string
+type Client struct {
+	Base, Admin string
 	data        string
-	client      *http.Client
+	HTTP        *http.Client // the client requests go through
 	stop        func() error
 }
 
-func startBenchServer(ctx context.Context, c *config) (*benchServer, error) {
+func startServer(ctx context.Context, c Config) (*Client, error) {
 	data, err := os.MkdirTemp("", "servicehall-bench-")
 	if err != nil {
 		return nil, err
 	}
 	b := make([]byte, 12)
 	rand.Read(b)
-	cc := *c
-	cc.Data, cc.Addr, cc.DemoOTP, cc.AdminPassword = data, "127.0.0.1:0", true, base64.RawURLEncoding.EncodeToString(b)
-	cc.EventStore, cc.ReadModels, cc.Bus, cc.RateLimits = "sqlite", "sqlite", "gochannel", false
+	password := base64.RawURLEncoding.EncodeToString(b)
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runServer(ctx, &cc, pw, io.Discard, nil)
+		done <- c.Serve(ctx, data, password, pw)
 		pw.Close()
 	}()
-	s := &benchServer{data: data, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	s := &Client{data: data, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}}
 	lines := bufio.NewScanner(pr)
 	for lines.Scan() {
 		if addr, ok := strings.CutPrefix(lines.Text(), "servicehall listening on "); ok {
-			s.base = strings.Fields(addr)[0] + "/api/v1"
+			s.Base = strings.Fields(addr)[0] + "/api/v1"
 			break
 		}
 	}
@@ -68,22 +66,22 @@ func startBenchServer(ctx context.Context, c *config) (*benchServer, error) {
 		once.Do(func() { cancel(); stopErr = <-done })
 		return stopErr
 	}
-	if s.base == "" {
+	if s.Base == "" {
 		cancel()
 		os.RemoveAll(data)
 		return nil, fmt.Errorf("bench: the server did not start: %v", <-done)
 	}
 	var out struct{ Token string }
-	if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": cc.AdminPassword}, &out); err != nil {
+	if _, err := s.Call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": password}, &out); err != nil {
 		s.close()
 		return nil, err
 	}
-	s.admin = out.Token
+	s.Admin = out.Token
 	return s, nil
 }
 
 // close stops the server and removes its data.
-func (s *benchServer) close() error {
+func (s *Client) close() error {
 	err := s.stop()
 	os.RemoveAll(s.data)
 	return err
@@ -91,12 +89,12 @@ func (s *benchServer) close() error {
 
 // call sends one request and decodes a 2xx answer into out; it returns the
 // status, and an error for anything else but 409.
-func (s *benchServer) call(method, path, token string, body, out any) (int, error) {
-	return s.callKey(method, path, token, body, out, "")
+func (s *Client) Call(method, path, token string, body, out any) (int, error) {
+	return s.CallKey(method, path, token, body, out, "")
 }
 
 // callKey is call with an Idempotency-Key, when key is not empty.
-func (s *benchServer) callKey(method, path, token string, body, out any, key string) (int, error) {
+func (s *Client) CallKey(method, path, token string, body, out any, key string) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -105,7 +103,7 @@ func (s *benchServer) callKey(method, path, token string, body, out any, key str
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, s.base+path, rd)
+	req, err := http.NewRequest(method, s.Base+path, rd)
 	if err != nil {
 		return 0, err
 	}
@@ -116,7 +114,7 @@ func (s *benchServer) callKey(method, path, token string, body, out any, key str
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -135,7 +133,7 @@ func (s *benchServer) callKey(method, path, token string, body, out any, key str
 
 // setup defines a service and a station with hours on every day of the
 // week: length minutes of 5-minute slots of capacity places each.
-func (s *benchServer) setup(counters, minutes, capacity int) error {
+func (s *Client) Setup(counters, minutes, capacity int) error {
 	hours := func(days ...int) []map[string]any {
 		var out []map[string]any
 		for _, d := range days {
@@ -159,7 +157,7 @@ func (s *benchServer) setup(counters, minutes, capacity int) error {
 		}{"POST", "/stations/bench/counters", map[string]any{"id": fmt.Sprintf("w%d", i+1), "name": fmt.Sprintf("%d号窗口", i+1), "service_ids": []string{"birth"}}})
 	}
 	for _, st := range steps {
-		if _, err := s.call(st.method, st.path, s.admin, st.body, nil); err != nil {
+		if _, err := s.Call(st.method, st.path, s.Admin, st.body, nil); err != nil {
 			return fmt.Errorf("bench setup: %w", err)
 		}
 	}
@@ -167,7 +165,7 @@ func (s *benchServer) setup(counters, minutes, capacity int) error {
 }
 
 // parallel runs n jobs on workers goroutines and returns the first error.
-func parallel(n, workers int, job func(i int) error) error {
+func Parallel(n, workers int, job func(i int) error) error {
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
@@ -194,30 +192,30 @@ func parallel(n, workers int, job func(i int) error) error {
 // benchRush: residents, each logged in with their own token, book the
 // places of one day at once; every 201 must be in the log afterwards and
 // no slot may hold more bookings than places.
-func benchRush(ctx context.Context, c *config, residents, places int, stderr io.Writer) (result, error) {
+func Rush(ctx context.Context, c Config, residents, places int, stderr io.Writer) (Result, error) {
 	const capacity = 10
 	slots := (places + capacity - 1) / capacity
 	if slots < 1 || slots > 190 {
-		return result{}, errors.New("bench rush: --slots from 1 to 1900 places")
+		return Result{}, errors.New("bench rush: --slots from 1 to 1900 places")
 	}
-	s, err := startBenchServer(ctx, c)
+	s, err := startServer(ctx, c)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer s.close()
-	if err := s.setup(0, slots*5, capacity); err != nil {
-		return result{}, err
+	if err := s.Setup(0, slots*5, capacity); err != nil {
+		return Result{}, err
 	}
-	today := calendar.DateOf(time.Now().In(c.loc))
+	today := calendar.DateOf(time.Now().In(c.Loc))
 	var free []struct {
 		Date  calendar.Date `json:"date"`
 		Start domain.Clock  `json:"start"`
 	}
-	if _, err := s.call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(c.ReleaseHorizon-1)), "", nil, &free); err != nil {
-		return result{}, err
+	if _, err := s.Call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(c.Horizon-1)), "", nil, &free); err != nil {
+		return Result{}, err
 	}
 	if len(free) == 0 {
-		return result{}, errors.New("bench rush: no slots released")
+		return Result{}, errors.New("bench rush: no slots released")
 	}
 	day := free[0].Date
 	var starts []domain.Clock
@@ -229,24 +227,24 @@ func benchRush(ctx context.Context, c *config, residents, places int, stderr io.
 	fmt.Fprintf(stderr, "rush: %d residents log in, then book %d places in %d slots on %s\n", residents, len(starts)*capacity, len(starts), day)
 	tokens := make([]string, residents)
 	people := make([]domain.Applicant, residents)
-	if err := parallel(residents, 64, func(i int) error {
+	if err := Parallel(residents, 64, func(i int) error {
 		phone := fmt.Sprintf("139%08d", i)
 		first := fmt.Sprintf("110105%d%02d%02d%03d", 1950+i%50, 1+i%12, 1+i%28, i%1000)
 		people[i] = domain.Applicant{Name: "居民" + fmt.Sprint(i), IDNumber: first + string(idnumber.CheckDigit(first)), Phone: phone}
 		var code struct {
 			DevCode string `json:"dev_code"`
 		}
-		if _, err := s.call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
+		if _, err := s.Call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
 			return err
 		}
 		var tok struct{ Token string }
-		if _, err := s.call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
+		if _, err := s.Call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
 			return err
 		}
 		tokens[i] = tok.Token
 		return nil
 	}); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 
 	gate := make(chan struct{})
@@ -264,7 +262,7 @@ func benchRush(ctx context.Context, c *config, residents, places int, stderr io.
 			<-gate
 			t0 := time.Now()
 			var out struct{ ID string }
-			status, err := s.call("POST", "/appointments", tokens[i], body, &out)
+			status, err := s.Call("POST", "/appointments", tokens[i], body, &out)
 			d := time.Since(t0)
 			mu.Lock()
 			defer mu.Unlock()
@@ -321,34 +319,34 @@ func benchRush(ctx context.Context, c *config, residents, places int, stderr io.
 // benchCallnext: tickets wait; each counter, with its own staff login,
 // calls the next, starts and completes until none is left. Every action
 // is one HTTP request against the day's one queue stream.
-func benchCallnext(ctx context.Context, c *config, tickets, counters int, stderr io.Writer) (result, error) {
-	s, err := startBenchServer(ctx, c)
+func Callnext(ctx context.Context, c Config, tickets, counters int, stderr io.Writer) (Result, error) {
+	s, err := startServer(ctx, c)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer s.close()
-	if err := s.setup(counters, 60, 10); err != nil {
-		return result{}, err
+	if err := s.Setup(counters, 60, 10); err != nil {
+		return Result{}, err
 	}
 	staff := make([]string, counters)
-	if err := parallel(counters, 4, func(i int) error {
+	if err := Parallel(counters, 4, func(i int) error {
 		user := fmt.Sprintf("staff%d", i+1)
-		if _, err := s.call("POST", "/users", s.admin, map[string]any{"username": user, "password": "bench-password", "role": "staff", "station_id": "bench"}, nil); err != nil {
+		if _, err := s.Call("POST", "/users", s.Admin, map[string]any{"username": user, "password": "bench-password", "role": "staff", "station_id": "bench"}, nil); err != nil {
 			return err
 		}
 		var tok struct{ Token string }
-		_, err := s.call("POST", "/auth/login", "", map[string]string{"username": user, "password": "bench-password"}, &tok)
+		_, err := s.Call("POST", "/auth/login", "", map[string]string{"username": user, "password": "bench-password"}, &tok)
 		staff[i] = tok.Token
 		return err
 	}); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	fmt.Fprintf(stderr, "callnext: %d walk-in tickets, %d counters\n", tickets, counters)
-	if err := parallel(tickets, 16, func(int) error {
-		_, err := s.call("POST", "/stations/bench/tickets", staff[0], map[string]string{"service_id": "birth"}, nil)
+	if err := Parallel(tickets, 16, func(int) error {
+		_, err := s.Call("POST", "/stations/bench/tickets", staff[0], map[string]string{"service_id": "birth"}, nil)
 		return err
 	}); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	lats := make([]latencies, counters)
 	calls := make([]latencies, counters)
@@ -363,7 +361,7 @@ func benchCallnext(ctx context.Context, c *config, tickets, counters int, stderr
 			counter := fmt.Sprintf("/counters/w%d/", i+1)
 			act := func(action string, body any) (int, error) {
 				start := time.Now()
-				status, err := s.call("POST", counter+action, staff[i], body, nil)
+				status, err := s.Call("POST", counter+action, staff[i], body, nil)
 				d := time.Since(start)
 				lats[i] = append(lats[i], d)
 				if action == "call-next" {

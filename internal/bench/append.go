@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -22,16 +22,16 @@ import (
 // inserted by one writer into a bare table in transactions of 1 000, with the
 // same pragmas (WAL, fsync on commit). Both files live in the data folder so
 // that both pay the same disk.
-func benchAppend(ctx context.Context, c *config, writers, ops int, stderr io.Writer) (result, error) {
+func Append(ctx context.Context, c Config, writers, ops int, stderr io.Writer) (Result, error) {
 	if writers < 1 || ops < writers {
-		return result{}, fmt.Errorf("bench append: want writers >= 1 and ops >= writers, got %d and %d", writers, ops)
+		return Result{}, fmt.Errorf("bench append: want writers >= 1 and ops >= writers, got %d and %d", writers, ops)
 	}
 	if err := os.MkdirAll(c.Data, 0o750); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	dir, err := os.MkdirTemp(c.Data, "bench-append-")
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
 
@@ -52,13 +52,13 @@ func benchAppend(ctx context.Context, c *config, writers, ops int, stderr io.Wri
 	fmt.Fprintf(stderr, "bench append: baseline, one writer, transactions of 1000, %d rows\n", ops)
 	baseline, err := bareInserts(ctx, filepath.Join(dir, "bare.db"), events)
 	if err != nil {
-		return result{}, fmt.Errorf("bench append baseline: %w", err)
+		return Result{}, fmt.Errorf("bench append baseline: %w", err)
 	}
 
 	fmt.Fprintf(stderr, "bench append: %d writers, %d durable appends\n", writers, ops)
 	store, err := sqlitestore.Open(filepath.Join(dir, "events.db"))
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer store.Close()
 	var next atomic.Int64

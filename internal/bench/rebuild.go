@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -17,31 +17,31 @@ import (
 
 // benchRebuild measures rebuilding every projection from a generated log of
 // about n events, against reading the same events without applying them.
-func benchRebuild(ctx context.Context, c *config, n int, stderr io.Writer) (result, error) {
+func Rebuild(ctx context.Context, c Config, n int, stderr io.Writer) (Result, error) {
 	if n < 1000 {
-		return result{}, fmt.Errorf("bench rebuild: want --events of 1000 or more, got %d", n)
+		return Result{}, fmt.Errorf("bench rebuild: want --events of 1000 or more, got %d", n)
 	}
 	if err := os.MkdirAll(c.Data, 0o750); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	dir, err := os.MkdirTemp(c.Data, "bench-rebuild-")
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(stderr, "bench rebuild: generating a log of %d events\n", n)
-	l, err := sample.Generate(n, calendar.Date{Year: 2025, Month: 1, Day: 6}, 1, c.loc)
+	l, err := sample.Generate(n, calendar.Date{Year: 2025, Month: 1, Day: 6}, 1, c.Loc)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	log, err := sqlitestore.Open(filepath.Join(dir, "events.db"))
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer log.Close()
 	events, err := l.Append(ctx, log)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 
 	fmt.Fprintln(stderr, "bench rebuild: baseline, reading the log")
@@ -50,7 +50,7 @@ func benchRebuild(ctx context.Context, c *config, n int, stderr io.Writer) (resu
 	for from := uint64(0); ; {
 		recs, err := log.ReadAll(ctx, from, 10000)
 		if err != nil {
-			return result{}, err
+			return Result{}, err
 		}
 		if len(recs) == 0 {
 			break
@@ -63,12 +63,12 @@ func benchRebuild(ctx context.Context, c *config, n int, stderr io.Writer) (resu
 	fmt.Fprintln(stderr, "bench rebuild: rebuilding every projection")
 	views, err := sqlviews.OpenSQLite(filepath.Join(dir, "views.db"))
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer views.Close()
 	e, err := projections.NewEngine(ctx, log, views, projections.All()...)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	var lat latencies
 	last := time.Now()
@@ -78,7 +78,7 @@ func benchRebuild(ctx context.Context, c *config, n int, stderr io.Writer) (resu
 		lat = append(lat, now.Sub(last))
 		last = now
 	}); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	r := summarize("rebuild", []latencies{lat}, 0, time.Since(start))
 	r.Ops = events

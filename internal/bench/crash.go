@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -25,21 +25,21 @@ import (
 	"github.com/servicehall/servicehall/projections"
 )
 
-// crashRun is the real binary serving one data folder, killed and
+// Process is the real binary serving one data folder, killed and
 // restarted on the same address.
-type crashRun struct {
-	exe, data, addr, password string
-	stores                    []string // --eventstore, --readmodels and --bus flags; the embedded ones by default
+type Process struct {
+	Exe, Data, Addr, Password string
+	Stores                    []string // --eventstore, --readmodels and --bus flags; the embedded ones by default
 	cmd                       *exec.Cmd
 	exited                    chan error // the process's end
 }
 
-func (r *crashRun) start() error {
-	stores := r.stores
+func (r *Process) Start() error {
+	stores := r.Stores
 	if stores == nil {
 		stores = []string{"--eventstore", "sqlite", "--readmodels", "sqlite", "--bus", "gochannel"}
 	}
-	r.cmd = exec.Command(r.exe, append([]string{"serve", "--addr", r.addr, "--data", r.data, "--admin-password", r.password,
+	r.cmd = exec.Command(r.Exe, append([]string{"serve", "--addr", r.Addr, "--data", r.Data, "--admin-password", r.Password,
 		"--demo-otp", "--rate-limits=false"}, stores...)...)
 	out, err := os.OpenFile(r.logFile(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -59,19 +59,23 @@ func (r *crashRun) start() error {
 			return fmt.Errorf("the server exited (%v); its log ends:\n%s", err, r.logTail())
 		default:
 		}
-		if resp, err := http.Get("http://" + r.addr + "/readyz"); err == nil {
+		if resp, err := http.Get("http://" + r.Addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
 		}
 	}
-	r.kill()
+	r.Kill()
 	return fmt.Errorf("the server did not become ready within 60 s; its log ends:\n%s", r.logTail())
 }
 
 // running says whether the process is still there.
-func (r *crashRun) running() bool {
+// Running says whether the process was started and has not ended.
+func (r *Process) Running() bool {
+	if r.exited == nil {
+		return false
+	}
 	select {
 	case err := <-r.exited:
 		r.exited <- err
@@ -81,17 +85,17 @@ func (r *crashRun) running() bool {
 	}
 }
 
-func (r *crashRun) logFile() string {
-	return filepath.Join(r.data, "serve-"+strings.ReplaceAll(r.addr, ":", "_")+".log")
+func (r *Process) logFile() string {
+	return filepath.Join(r.Data, "serve-"+strings.ReplaceAll(r.Addr, ":", "_")+".log")
 }
 
 // logTail is the end of the server's log, for a failure message.
-func (r *crashRun) logTail() string {
+func (r *Process) logTail() string {
 	b, _ := os.ReadFile(r.logFile())
 	return string(b[max(0, len(b)-3000):])
 }
 
-func (r *crashRun) kill() error {
+func (r *Process) Kill() error {
 	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		return err
 	}
@@ -99,7 +103,7 @@ func (r *crashRun) kill() error {
 	return nil
 }
 
-func (r *crashRun) stop() error {
+func (r *Process) Stop() error {
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return err
 	}
@@ -109,11 +113,11 @@ func (r *crashRun) stop() error {
 	return nil
 }
 
-// slotInLog reads a bench slot's history from the log over HTTP: the
+// SlotInLog reads a bench slot's history from the log over HTTP: the
 // places booked (booked less freed) and how often it was released.
-func (s *benchServer) slotInLog(day calendar.Date, start domain.Clock) (booked, released int, err error) {
+func (s *Client) SlotInLog(day calendar.Date, start domain.Clock) (booked, released int, err error) {
 	var trail []struct{ Type string }
-	if _, err := s.call("GET", "/audit?stream="+domain.SlotStream("bench", day, start, "birth"), s.admin, nil, &trail); err != nil {
+	if _, err := s.Call("GET", "/audit?stream="+domain.SlotStream("bench", day, start, "birth"), s.Admin, nil, &trail); err != nil {
 		return 0, 0, err
 	}
 	for _, e := range trail {
@@ -133,61 +137,58 @@ func (s *benchServer) slotInLog(day calendar.Date, start domain.Clock) (booked, 
 // it with SIGKILL at random moments, restarts it, and checks that nothing
 // acknowledged is lost, no slot holds more than its places, no ticket is
 // served twice, and the views equal a fresh rebuild of the log.
-func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.Writer) (result, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return result{}, err
-	}
+func Crash(ctx context.Context, c Config, kills, residents int, stderr io.Writer) (Result, error) {
+	exe := c.Exe
 	data, err := os.MkdirTemp("", "servicehall-crash-")
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer os.RemoveAll(data)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
 	pw := make([]byte, 12)
 	rand.Read(pw)
-	run := &crashRun{exe: exe, data: data, addr: addr, password: base64.RawURLEncoding.EncodeToString(pw)}
-	if err := run.start(); err != nil {
-		return result{}, err
+	run := &Process{Exe: exe, Data: data, Addr: addr, Password: base64.RawURLEncoding.EncodeToString(pw)}
+	if err := run.Start(); err != nil {
+		return Result{}, err
 	}
 	defer func() {
-		if run.running() {
-			run.kill()
+		if run.Running() {
+			run.Kill()
 		}
 	}()
-	s := &benchServer{base: "http://" + addr + "/api/v1", client: &http.Client{Timeout: 10 * time.Second}}
+	s := &Client{Base: "http://" + addr + "/api/v1", HTTP: &http.Client{Timeout: 10 * time.Second}}
 	var tok struct{ Token string }
-	if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": run.password}, &tok); err != nil {
-		return result{}, err
+	if _, err := s.Call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": run.Password}, &tok); err != nil {
+		return Result{}, err
 	}
-	s.admin = tok.Token
+	s.Admin = tok.Token
 	const counters, capacity = 4, 3
-	if err := s.setup(counters, 60, capacity); err != nil {
-		return result{}, err
+	if err := s.Setup(counters, 60, capacity); err != nil {
+		return Result{}, err
 	}
 	staff := make([]string, counters)
 	for i := range staff {
 		user := fmt.Sprintf("staff%d", i+1)
-		if _, err := s.call("POST", "/users", s.admin, map[string]any{"username": user, "password": "crash-password", "role": "staff", "station_id": "bench"}, nil); err != nil {
-			return result{}, err
+		if _, err := s.Call("POST", "/users", s.Admin, map[string]any{"username": user, "password": "crash-password", "role": "staff", "station_id": "bench"}, nil); err != nil {
+			return Result{}, err
 		}
-		if _, err := s.call("POST", "/auth/login", "", map[string]string{"username": user, "password": "crash-password"}, &tok); err != nil {
-			return result{}, err
+		if _, err := s.Call("POST", "/auth/login", "", map[string]string{"username": user, "password": "crash-password"}, &tok); err != nil {
+			return Result{}, err
 		}
 		staff[i] = tok.Token
 	}
-	today := calendar.DateOf(time.Now().In(c.loc))
+	today := calendar.DateOf(time.Now().In(c.Loc))
 	var free []struct {
 		Date  calendar.Date `json:"date"`
 		Start domain.Clock  `json:"start"`
 	}
-	if _, err := s.call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(13)), "", nil, &free); err != nil || len(free) == 0 {
-		return result{}, fmt.Errorf("bench crash: no slots: %v", err)
+	if _, err := s.Call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(13)), "", nil, &free); err != nil || len(free) == 0 {
+		return Result{}, fmt.Errorf("bench crash: no slots: %v", err)
 	}
 	var slots []domain.Clock
 	for _, f := range free {
@@ -205,11 +206,11 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		var code struct {
 			DevCode string `json:"dev_code"`
 		}
-		if _, err := s.call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
-			return result{}, err
+		if _, err := s.Call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
+			return Result{}, err
 		}
-		if _, err := s.call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
-			return result{}, err
+		if _, err := s.Call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
+			return Result{}, err
 		}
 		tokens[i] = tok.Token
 	}
@@ -232,7 +233,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	var wg sync.WaitGroup
 	request := func(method, path, token string, body, out any, key string) (int, time.Duration, error) {
 		t0 := time.Now()
-		status, err := s.callKey(method, path, token, body, out, key)
+		status, err := s.CallKey(method, path, token, body, out, key)
 		if status >= 500 {
 			failures.Add(1)
 			mu.Lock()
@@ -376,7 +377,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		mu.Unlock()
 		for _, id := range ids {
 			var trail []map[string]any
-			if _, err := s.call("GET", "/audit?stream=appointment-"+id, s.admin, nil, &trail); err != nil {
+			if _, err := s.Call("GET", "/audit?stream=appointment-"+id, s.Admin, nil, &trail); err != nil {
 				return err
 			}
 			if len(trail) == 0 {
@@ -384,7 +385,7 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 			}
 		}
 		for _, st := range slots {
-			n, _, err := s.slotInLog(day, st)
+			n, _, err := s.SlotInLog(day, st)
 			if err != nil {
 				return err
 			}
@@ -394,14 +395,14 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	}
 	for k := range kills {
 		time.Sleep(time.Duration(150+mrand.IntN(600)) * time.Millisecond)
-		if err := run.kill(); err != nil {
-			return result{}, err
+		if err := run.Kill(); err != nil {
+			return Result{}, err
 		}
-		if err := run.start(); err != nil {
-			return result{}, fmt.Errorf("restart %d: %w", k+1, err)
+		if err := run.Start(); err != nil {
+			return Result{}, fmt.Errorf("restart %d: %w", k+1, err)
 		}
 		if err := checkLog(); err != nil {
-			return result{}, err
+			return Result{}, err
 		}
 		fmt.Fprintf(stderr, "\rcrash: %d/%d kills", k+1, kills)
 	}
@@ -410,38 +411,36 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 	wg.Wait()
 	elapsed := time.Since(t0)
 	if err := checkLog(); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
-	if _, err := s.call("POST", "/admin/jobs/recover-places/run", s.admin, nil, nil); err != nil {
-		return result{}, fmt.Errorf("run the recovery job: %w", err)
+	if _, err := s.Call("POST", "/admin/jobs/recover-places/run", s.Admin, nil, nil); err != nil {
+		return Result{}, fmt.Errorf("run the recovery job: %w", err)
 	}
-	if err := run.stop(); err != nil {
-		return result{}, fmt.Errorf("the server stopped with %w", err)
+	if err := run.Stop(); err != nil {
+		return Result{}, fmt.Errorf("the server stopped with %w", err)
 	}
 
 	// With the server gone: the queue in the log, and the views against a
 	// fresh rebuild.
-	cc := *c
-	cc.Data, cc.EventStore, cc.ReadModels = data, "sqlite", "sqlite"
-	log, live, closeAll, err := openEngine(ctx, &cc)
+	log, live, closeAll, err := c.Open(ctx, data)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	defer closeAll()
 	orphans, err := app.Orphans(ctx, log)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	recs, err := log.ReadStream(ctx, domain.QueueStream("bench", today), 0)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	duplicates := 0
 	inLog := map[string]int{}
 	for _, r := range recs {
 		e, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
 		if err != nil {
-			return result{}, err
+			return Result{}, err
 		}
 		switch e := e.(type) {
 		case domain.TicketCompleted:
@@ -464,24 +463,24 @@ func benchCrash(ctx context.Context, c *config, kills, residents int, stderr io.
 		}
 	}
 	if err := live.CatchUp(ctx); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	fresh, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	if err := fresh.CatchUp(ctx); err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	differ := 0
 	for _, name := range fresh.Names() {
 		a, err := live.Dump(ctx, name, fresh.Tables(name))
 		if err != nil {
-			return result{}, err
+			return Result{}, err
 		}
 		b, err := fresh.Dump(ctx, name, fresh.Tables(name))
 		if err != nil {
-			return result{}, err
+			return Result{}, err
 		}
 		for k, v := range b {
 			if a[k] != v {
