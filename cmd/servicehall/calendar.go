@@ -10,7 +10,6 @@ import (
 	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
-	"github.com/servicehall/servicehall/eventstore"
 )
 
 // importCalendar records an official holiday notice in the log, as the
@@ -40,8 +39,8 @@ func importCalendar(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	m := app.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: now()}
-	res, err := app.Execute(ctx, h, fmt.Sprintf("calendar-%d", n.Year), m, func(y *domain.CalendarYear) ([]domain.Event, error) {
+	m := app.Meta{Actor: app.Actor{ID: "admin", Role: domain.RoleAdmin}, At: now()}
+	res, err := app.Execute(ctx, h, domain.CalendarStream(n.Year), m, func(y *domain.CalendarYear) ([]domain.Event, error) {
 		return y.Import(n)
 	})
 	if err != nil {
