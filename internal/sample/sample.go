@@ -74,7 +74,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	for _, n := range ns {
 		y := &domain.CalendarYear{}
 		evs, err := y.Import(n)
-		l.add(fmt.Sprintf("calendar-%d", n.Year), admin, at, evs, err)
+		l.add(domain.CalendarStream(n.Year), admin, at, evs, err)
 	}
 	for _, u := range []struct{ name, role, station string }{{"staff.one", domain.RoleStaff, "gulou"}, {"manager.one", domain.RoleManager, "gulou"}} {
 		usr := &domain.User{}
