@@ -16,12 +16,12 @@ import (
 
 // ticketView is a ticket as a counter or a resident sees it.
 type ticketView struct {
-	ID       string `json:"id"`
-	Number   string `json:"number"`
-	Service  string `json:"service_id"`
-	Priority string `json:"priority"`
-	State    string `json:"state"`
-	Counter  string `json:"counter_id,omitempty"`
+	ID       string             `json:"id"`
+	Number   string             `json:"number"`
+	Service  string             `json:"service_id"`
+	Priority domain.Priority    `json:"priority"`
+	State    domain.TicketState `json:"state"`
+	Counter  string             `json:"counter_id,omitempty"`
 }
 
 func viewOf(t domain.Ticket) ticketView {
@@ -45,8 +45,8 @@ func (s *Server) queueStream(station string) string {
 }
 
 type ticketRequest struct {
-	ServiceID string `json:"service_id"`
-	Priority  string `json:"priority"`
+	ServiceID string          `json:"service_id"`
+	Priority  domain.Priority `json:"priority"`
 }
 
 // issueTicket gives a walk-in a ticket for one of the station's services.
@@ -213,7 +213,7 @@ func concerned(q *domain.Queue, counter string, evs []domain.Event) (domain.Tick
 	return domain.Ticket{}, false
 }
 
-func stateAfter(e domain.Event, t ticketView) (string, string) {
+func stateAfter(e domain.Event, t ticketView) (domain.TicketState, string) {
 	switch e := e.(type) {
 	case domain.TicketCalled:
 		return domain.Called, e.CounterID

@@ -21,7 +21,7 @@ type (
 	}
 	bookedOut struct {
 		ID        string        `json:"id"`
-		Status    string        `json:"status"`
+		Status    domain.Status `json:"status"`
 		StationID string        `json:"station_id"`
 		ServiceID string        `json:"service_id"`
 		Date      calendar.Date `json:"date"`
@@ -31,7 +31,7 @@ type (
 	}
 	appointmentStatus struct {
 		ID     string        `json:"id"`
-		Status string        `json:"status"`
+		Status domain.Status `json:"status"`
 		Date   calendar.Date `json:"date,omitzero"`
 		Start  domain.Clock  `json:"start,omitzero"`
 	}

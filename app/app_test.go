@@ -278,7 +278,7 @@ func TestDecisionsCannotChangeTheCachedState(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var state string
+	var state domain.TicketState
 	app.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
 		tk, _ := q.Ticket("t1")
 		state = tk.State

@@ -255,12 +255,14 @@ func (r *Resident) CountNoShow(appointmentID string, at time.Time) ([]Event, err
 	return []Event{NoShowCounted{appointmentID, at}}, nil
 }
 
-// Appointment states.
+// Status is where an appointment is in its life.
+type Status string
+
 const (
-	Booked    = "booked"
-	Cancelled = "cancelled"
-	CheckedIn = "checked_in"
-	NoShow    = "no_show"
+	Booked    Status = "booked"
+	Cancelled Status = "cancelled"
+	CheckedIn Status = "checked_in"
+	NoShow    Status = "no_show"
 )
 
 // Events of an appointment (stream "appointment-{id}").
@@ -305,7 +307,7 @@ type (
 // Appointment is one booking's life.
 type Appointment struct {
 	AppointmentBooked
-	Status   string
+	Status   Status
 	Reminded bool
 }
 

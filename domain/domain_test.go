@@ -353,7 +353,7 @@ func TestReminderOnce(t *testing.T) {
 	then(t, got, err)
 }
 
-func issued(id, number, svc, priority string, seq int, inSlot bool) domain.TicketIssued {
+func issued(id, number, svc string, priority domain.Priority, seq int, inSlot bool) domain.TicketIssued {
 	return domain.TicketIssued{TicketID: id, Number: number, ServiceID: svc, Priority: priority, InSlot: inSlot, Seq: seq, At: at("2025-10-13 09:00").Add(time.Duration(seq) * time.Minute)}
 }
 

@@ -7,30 +7,36 @@ import (
 	"time"
 )
 
-// Priority groups that go before ordinary arrivals.
+// Priority is a ticket's group: priority groups go before ordinary arrivals.
+type Priority string
+
 const (
-	Normal   = "normal"
-	Elderly  = "elderly"
-	Disabled = "disabled"
-	Green    = "green" // 绿色通道
+	Normal   Priority = "normal"
+	Elderly  Priority = "elderly"
+	Disabled Priority = "disabled"
+	Green    Priority = "green" // 绿色通道
 )
 
-// Ticket states.
+// TicketState is where a ticket is in its day.
+type TicketState string
+
 const (
-	Waiting = "waiting"
-	Called  = "called"
-	Serving = "serving"
-	Parked  = "parked"
-	Done    = "done"
-	Skipped = "no_show"
-	Dropped = "cancelled"
+	Waiting TicketState = "waiting"
+	Called  TicketState = "called"
+	Serving TicketState = "serving"
+	Parked  TicketState = "parked"
+	Done    TicketState = "done"
+	Skipped TicketState = "no_show"
+	Dropped TicketState = "cancelled"
 )
 
-// Counter states.
+// CounterState is whether a counter serves.
+type CounterState string
+
 const (
-	Open   = "open"
-	Paused = "paused"
-	Closed = "closed"
+	Open   CounterState = "open"
+	Paused CounterState = "paused"
+	Closed CounterState = "closed"
 )
 
 // Events of a station's day (stream "queue-{station}-{date}").
@@ -39,7 +45,7 @@ type (
 		TicketID      string    `json:"TicketID"`
 		Number        string    `json:"Number"`
 		ServiceID     string    `json:"ServiceID"`
-		Priority      string    `json:"Priority"`
+		Priority      Priority  `json:"Priority"`
 		AppointmentID string    `json:"AppointmentID,omitempty"`
 		InSlot        bool      `json:"InSlot,omitempty"`
 		Seq           int       `json:"Seq"`
@@ -116,7 +122,7 @@ const MaxRecalls = 2
 
 type Ticket struct {
 	TicketIssued
-	State    string
+	State    TicketState
 	Counter  string
 	Recalls  int
 	CalledAt time.Time // the last call or recall
@@ -126,7 +132,7 @@ type Ticket struct {
 // checked in within their slot, then priority groups, then everyone else;
 // arrival order within each. key gives a ticket's slot, priority and
 // arrival number.
-func SortCallOrder[T any](ts []T, key func(T) (inSlot bool, priority string, seq int)) {
+func SortCallOrder[T any](ts []T, key func(T) (inSlot bool, priority Priority, seq int)) {
 	slices.SortStableFunc(ts, func(a, b T) int {
 		ia, pa, sa := key(a)
 		ib, pb, sb := key(b)
@@ -135,7 +141,7 @@ func SortCallOrder[T any](ts []T, key func(T) (inSlot bool, priority string, seq
 }
 
 // callRank is a ticket's group in the call order.
-func callRank(inSlot bool, priority string) int {
+func callRank(inSlot bool, priority Priority) int {
 	switch {
 	case inSlot:
 		return 0
@@ -145,12 +151,12 @@ func callRank(inSlot bool, priority string) int {
 	return 2
 }
 
-func (t *Ticket) callKey() (bool, string, int) { return t.InSlot, t.Priority, t.Seq }
+func (t *Ticket) callKey() (bool, Priority, int) { return t.InSlot, t.Priority, t.Seq }
 
 type QueueCounter struct {
 	ID       string
 	Services []string
-	State    string
+	State    CounterState
 	Current  string // the ticket called or being served
 }
 
@@ -249,7 +255,7 @@ func (q *Queue) current(counter string) string {
 	return ""
 }
 
-func (q *Queue) finish(ticket, counter, state string) {
+func (q *Queue) finish(ticket, counter string, state TicketState) {
 	q.tickets[ticket].State = state
 	if c := q.counters[counter]; c != nil && c.Current == ticket {
 		c.Current = ""
@@ -264,7 +270,7 @@ func (q *Queue) open() error {
 }
 
 // Issue gives a ticket for a service: a walk-in or a checked-in appointment.
-func (q *Queue) Issue(ticketID, service, prefix, priority, appointmentID string, inSlot bool, at time.Time) ([]Event, error) {
+func (q *Queue) Issue(ticketID, service, prefix string, priority Priority, appointmentID string, inSlot bool, at time.Time) ([]Event, error) {
 	if err := q.open(); err != nil {
 		return nil, err
 	}
@@ -310,7 +316,7 @@ func (q *Queue) waiting(services ...string) []*Ticket {
 
 // Ahead counts the waiting tickets of a service that go before a new
 // ticket with this priority, in its slot or not.
-func (q *Queue) Ahead(service, priority string, inSlot bool) int {
+func (q *Queue) Ahead(service string, priority Priority, inSlot bool) int {
 	n := 0
 	for _, t := range q.waiting(service) {
 		if callRank(t.InSlot, t.Priority) <= callRank(inSlot, priority) {

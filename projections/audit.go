@@ -41,7 +41,7 @@ type AppointmentView struct {
 	Date     string        `json:"date"`
 	Start    domain.Clock  `json:"start"`
 	End      domain.Clock  `json:"end"`
-	Status   string        `json:"status"`
+	Status   domain.Status `json:"status"`
 	Resident domain.Person `json:"resident"`
 	TicketID string        `json:"ticket_id,omitempty"`
 	Number   string        `json:"ticket_number,omitempty"`

@@ -161,7 +161,7 @@ func DayOf(ctx context.Context, v Views, station string, d calendar.Date) (DayVi
 		return DayView{}, err
 	}
 	if !ok {
-		day = DayView{Station: station, Date: d.String(), Tickets: map[string]*TicketView{}, Counters: map[string]string{}}
+		day = DayView{Station: station, Date: d.String(), Tickets: map[string]*TicketView{}, Counters: map[string]domain.CounterState{}}
 	}
 	return day, nil
 }

@@ -10,18 +10,18 @@ import (
 
 // TicketView is a ticket as the hall sees it.
 type TicketView struct {
-	ID        string    `json:"id"`
-	Number    string    `json:"number"`
-	Service   string    `json:"service_id"`
-	Priority  string    `json:"priority"`
-	InSlot    bool      `json:"in_slot,omitempty"`
-	Seq       int       `json:"seq"` // arrival order: kept, or ties would fall to map order
-	State     string    `json:"state"`
-	Counter   string    `json:"counter_id,omitempty"`
-	Issued    time.Time `json:"issued_at"`
-	Called    time.Time `json:"called_at,omitzero"`
-	Recalls   int       `json:"recalls,omitempty"`
-	Transfers int       `json:"transfers,omitempty"`
+	ID        string             `json:"id"`
+	Number    string             `json:"number"`
+	Service   string             `json:"service_id"`
+	Priority  domain.Priority    `json:"priority"`
+	InSlot    bool               `json:"in_slot,omitempty"`
+	Seq       int                `json:"seq"` // arrival order: kept, or ties would fall to map order
+	State     domain.TicketState `json:"state"`
+	Counter   string             `json:"counter_id,omitempty"`
+	Issued    time.Time          `json:"issued_at"`
+	Called    time.Time          `json:"called_at,omitzero"`
+	Recalls   int                `json:"recalls,omitempty"`
+	Transfers int                `json:"transfers,omitempty"`
 }
 
 // Call is one line of the hall board: a number sent to a counter.
@@ -35,13 +35,13 @@ type Call struct {
 
 // DayView is a station's queue on one day, with its statistics.
 type DayView struct {
-	Station  string                 `json:"station_id"`
-	Date     string                 `json:"date"`
-	Tickets  map[string]*TicketView `json:"tickets"`
-	Counters map[string]string      `json:"counters"` // counter → state
-	Calls    []Call                 `json:"calls"`    // the latest, newest last
-	CallSeq  int                    `json:"call_seq"` // calls made today
-	Stats    QueueStats             `json:"stats"`
+	Station  string                         `json:"station_id"`
+	Date     string                         `json:"date"`
+	Tickets  map[string]*TicketView         `json:"tickets"`
+	Counters map[string]domain.CounterState `json:"counters"` // counter → state
+	Calls    []Call                         `json:"calls"`    // the latest, newest last
+	CallSeq  int                            `json:"call_seq"` // calls made today
+	Stats    QueueStats                     `json:"stats"`
 	// Observed service minutes per service line, for estimated waits.
 	ServiceMinutes map[string]Mean `json:"service_minutes"`
 	Closed         bool            `json:"closed"`
@@ -80,7 +80,7 @@ func (d DayView) Waiting() []*TicketView {
 			out = append(out, t)
 		}
 	}
-	domain.SortCallOrder(out, func(t *TicketView) (bool, string, int) { return t.InSlot, t.Priority, t.Seq })
+	domain.SortCallOrder(out, func(t *TicketView) (bool, domain.Priority, int) { return t.InSlot, t.Priority, t.Seq })
 	return out
 }
 
@@ -119,7 +119,7 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		return err
 	}
 	if !found {
-		d = DayView{Station: station, Date: date, Tickets: map[string]*TicketView{}, Counters: map[string]string{}, ServiceMinutes: map[string]Mean{}}
+		d = DayView{Station: station, Date: date, Tickets: map[string]*TicketView{}, Counters: map[string]domain.CounterState{}, ServiceMinutes: map[string]Mean{}}
 	}
 	ticket := func(id string) (*TicketView, error) {
 		t, ok := d.Tickets[id]
@@ -144,7 +144,7 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		}
 		return nil
 	}
-	set := func(id, state string) error {
+	set := func(id string, state domain.TicketState) error {
 		t, err := ticket(id)
 		if err == nil {
 			t.State = state

@@ -228,7 +228,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 		for w := 0; w < 6; w++ {
 			seq++
 			svc := Services[rng.IntN(len(Services))]
-			prio := []string{domain.Normal, domain.Normal, domain.Elderly, domain.Green}[rng.IntN(4)]
+			prio := []domain.Priority{domain.Normal, domain.Normal, domain.Elderly, domain.Green}[rng.IntN(4)]
 			evs, err := q.Issue(fmt.Sprintf("w%d-%d", seed, seq), svc.ID, svc.Prefix(), prio, "", false, now)
 			do(staff, now, evs, err)
 		}
