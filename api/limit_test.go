@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,7 +29,7 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // serve runs the API on an in-memory log and views, on the clock given.
-func serve(t *testing.T, c *clock) string {
+func serve(t *testing.T, c *clock, trusted ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	log := memstore.New()
@@ -46,7 +47,7 @@ func serve(t *testing.T, c *clock) string {
 		t.Fatal(err)
 	}
 	s, err := api.New(api.Config{Handler: h, Hall: hl, Secret: []byte(strings.Repeat("k", 32)), Views: views, Loc: loc,
-		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DemoOTP: true})
+		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DemoOTP: true, TrustedProxies: trusted})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,5 +95,35 @@ func TestLimitsFollowTheServerClock(t *testing.T) {
 	c.Add(3 * time.Second)
 	if got := post(t, base+"/auth/otp", `{"phone":"13700000000"}`); got != http.StatusAccepted {
 		t.Fatalf("three seconds later: %d, want one more", got)
+	}
+}
+
+// A client cannot pick the address its limits count under: X-Forwarded-For
+// is believed only from a trusted proxy.
+func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		trusted []string
+		want    int // of 25 codes, each sent "for" another address
+	}{{nil, 20}, {[]string{"10.0.0.0/8"}, 20}, {[]string{"127.0.0.1"}, 25}} {
+		base := serve(t, &clock{now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}, c.trusted...)
+		passed := 0
+		for i := range 25 {
+			req, _ := http.NewRequest("POST", base+"/auth/otp", strings.NewReader(fmt.Sprintf(`{"phone":"1390000%04d"}`, i)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+			req.Header.Set("X-Real-IP", fmt.Sprintf("198.51.100.%d", i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusAccepted {
+				passed++
+			}
+		}
+		if passed != c.want {
+			t.Errorf("trusting %v: %d of 25 codes passed, want %d", c.trusted, passed, c.want)
+		}
 	}
 }

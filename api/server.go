@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -49,6 +50,7 @@ type Server struct {
 	rebuilds   rebuilds
 	background sync.WaitGroup // rebuilds started over HTTP
 	answers    answers.Store
+	trusted    []string
 	docOnce    sync.Once
 	doc        []byte
 	docErr     error
@@ -77,6 +79,10 @@ type Config struct {
 	// Answers keeps the answers to requests with an Idempotency-Key
 	// (default: in memory, for this process only).
 	Answers answers.Store
+	// TrustedProxies are the addresses or CIDRs whose X-Forwarded-For and
+	// X-Real-IP are believed; from anyone else they are ignored, so that a
+	// client cannot choose the address its limits are counted under.
+	TrustedProxies []string
 	// Unlimited switches the abuse limits off: for benchmarks that log in
 	// thousands of residents from one address.
 	Unlimited bool
@@ -105,11 +111,16 @@ func New(c Config) (*Server, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("api: trusted proxy %q is neither an address nor a CIDR", p)
+		}
+	}
 	if c.Answers == nil {
 		c.Answers = answers.NewMemory()
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers}
+	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
 	}
@@ -148,6 +159,7 @@ func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	r.SetTrustedProxies(s.trusted) // checked in New; none: the headers are ignored
 	r.Use(s.observe, s.recover)
 	r.NoRoute(func(c *gin.Context) {
 		write(c, Problem{Type: "/problems/not-found", Title: "Not found (未找到)", Status: http.StatusNotFound, Detail: c.Request.Method + " " + c.Request.URL.Path})

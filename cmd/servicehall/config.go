@@ -28,8 +28,9 @@ type config struct {
 	ReleaseHorizon int
 	ReleaseAt      string
 	RateLimits     bool
-	WarnDays       int // working days left when an application is warned
-	EscalateAfter  int // working days past the deadline before the second escalation
+	TrustedProxies string // comma-separated addresses or CIDRs
+	WarnDays       int    // working days left when an application is warned
+	EscalateAfter  int    // working days past the deadline before the second escalation
 
 	loc *time.Location
 }
@@ -57,11 +58,23 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ReleaseHorizon, "release-horizon-days", horizon, "days ahead slots are released (SERVICEHALL_RELEASE_HORIZON_DAYS)")
 	limits, _ := strconv.ParseBool(env("RATE_LIMITS", "1"))
 	fs.BoolVar(&c.RateLimits, "rate-limits", limits, "limit codes, logins and bookings per client (SERVICEHALL_RATE_LIMITS; off for load tests from one address)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs whose X-Forwarded-For and X-Real-IP are believed; from anyone else they are ignored (SERVICEHALL_TRUSTED_PROXIES)")
 	warn, _ := strconv.Atoi(env("WARN_DAYS", "1"))
 	fs.IntVar(&c.WarnDays, "warn-days", warn, "warn an application with this many working days left (SERVICEHALL_WARN_DAYS)")
 	after, _ := strconv.Atoi(env("ESCALATE_AFTER_DAYS", "3"))
 	fs.IntVar(&c.EscalateAfter, "escalate-after-days", after, "escalate one level higher this many working days past the deadline (SERVICEHALL_ESCALATE_AFTER_DAYS)")
 	fs.StringVar(&c.ReleaseAt, "release-at", env("RELEASE_AT", "08:00"), "the daily slot release time, HH:MM (SERVICEHALL_RELEASE_AT)")
+}
+
+// trustedProxies splits SERVICEHALL_TRUSTED_PROXIES.
+func (c *config) trustedProxies() []string {
+	var out []string
+	for p := range strings.SplitSeq(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (c *config) check() error {

@@ -97,7 +97,8 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	}
 	defer replies.Close()
 	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Views: engine,
-		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies})
+		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
+		TrustedProxies: c.trustedProxies()})
 	if err != nil {
 		return err
 	}
