@@ -197,7 +197,8 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					evs, err = res.CountNoShow(id, slotStart.Add(2*time.Hour))
 					resident(slotStart.Add(2*time.Hour), evs, err)
 				case r == 2:
-					// Moved a week on; the sample does not follow it further.
+					// Moved a week on, giving its place back; the sample does
+					// not follow it further (the later slot is not released).
 					later := d.AddDays(7)
 					if _, err := res.Move(id, later); err != nil {
 						continue
@@ -206,6 +207,9 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, booked.Add(time.Hour), evs, err)
 					evs, err = res.Move(id, later)
 					resident(booked.Add(time.Hour), evs, err)
+					evs, err = slot.Free(id, booked.Add(time.Hour), 10*time.Minute)
+					l.add(spec.Stream(), eventstore.Actor{ID: ref, Role: "resident"}, booked.Add(time.Hour), evs, err)
+					slot.Apply(evs[0])
 				default:
 					if r%2 == 1 { // reminded by the evening job, or just after booking late
 						evs, err = appt.Remind(booked.Add(time.Minute))
