@@ -7,13 +7,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 )
 
 // written answers a write with the position it reached.
-func written(c *gin.Context, status int, res app.Result, body any) {
+func written(c *gin.Context, status int, res command.Result, body any) {
 	c.Header("X-Position", strconv.FormatUint(res.Position, 10))
 	c.JSON(status, body)
 }
@@ -31,7 +31,7 @@ func (s *Server) createUser(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.CreateUser(c.Request.Context(), s.h, s.meta(c), req.Username, req.Password, req.Role, req.StationID)
+	res, err := command.CreateUser(c.Request.Context(), s.h, s.meta(c), req.Username, req.Password, req.Role, req.StationID)
 	if err != nil {
 		problem(c, err)
 		return
@@ -45,7 +45,7 @@ func (s *Server) defineService(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, domain.CatalogueStream, s.meta(c), func(cat *domain.Catalogue) ([]domain.Event, error) {
+	res, err := command.Execute(c.Request.Context(), s.h, domain.CatalogueStream, s.meta(c), func(cat *domain.Catalogue) ([]domain.Event, error) {
 		return cat.DefineService(svc)
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func (s *Server) registerStation(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, domain.StationStream(req.ID), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+	res, err := command.Execute(c.Request.Context(), s.h, domain.StationStream(req.ID), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
 		return st.Register(req.ID, req.Name)
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Server) registerStation(c *gin.Context) {
 }
 
 func (s *Server) catalogue(c *gin.Context) (map[string]domain.Service, error) {
-	cat, _, err := app.Load[domain.Catalogue](c.Request.Context(), s.h.Store(), domain.CatalogueStream)
+	cat, _, err := command.Load[domain.Catalogue](c.Request.Context(), s.h.Store(), domain.CatalogueStream)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (s *Server) addCounter(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+	res, err := command.Execute(c.Request.Context(), s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
 		return st.AddCounter(req, cat)
 	})
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Server) setHours(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(ctx, s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
+	res, err := command.Execute(ctx, s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
 		return st.SetHours(req.Weekly, req.WeekendWindows, cat)
 	})
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Server) setHours(c *gin.Context) {
 		return
 	}
 	today := calendar.DateOf(s.now().In(s.loc))
-	n, last, err := app.Release(ctx, s.h, c.Param("id"), today, today.AddDays(s.horizon-1), cal, s.loc, s.meta(c))
+	n, last, err := command.Release(ctx, s.h, c.Param("id"), today, today.AddDays(s.horizon-1), cal, s.loc, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
@@ -180,7 +180,7 @@ func (s *Server) calendar(c *gin.Context) (*calendar.Calendar, error) {
 	cal := calendar.New(base...)
 	year := s.now().In(s.loc).Year()
 	for y := year - 1; y <= year+2; y++ {
-		imported, _, err := app.Load[domain.CalendarYear](c.Request.Context(), s.h.Store(), domain.CalendarStream(y))
+		imported, _, err := command.Load[domain.CalendarYear](c.Request.Context(), s.h.Store(), domain.CalendarStream(y))
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +211,7 @@ func (s *Server) importCalendar(c *gin.Context) {
 		problem(c, invalid("year", "the document is for "+strconv.Itoa(n.Year)+" (文件年份与路径不符)"))
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, domain.CalendarStream(year), s.meta(c), func(y *domain.CalendarYear) ([]domain.Event, error) {
+	res, err := command.Execute(c.Request.Context(), s.h, domain.CalendarStream(year), s.meta(c), func(y *domain.CalendarYear) ([]domain.Event, error) {
 		return y.Import(n)
 	})
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/projections"
@@ -46,7 +46,7 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if st, _, err := app.Load[domain.Station](c.Request.Context(), s.h.Store(), domain.StationStream(req.StationID)); err != nil || !st.Registered() {
+	if st, _, err := command.Load[domain.Station](c.Request.Context(), s.h.Store(), domain.StationStream(req.StationID)); err != nil || !st.Registered() {
 		if err == nil {
 			err = invalid("station_id", "unknown station (派出所不存在)")
 		}
@@ -68,7 +68,7 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := app.Execute(c.Request.Context(), s.h, domain.ApplicationStream(id), s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
+	res, err := command.Execute(c.Request.Context(), s.h, domain.ApplicationStream(id), s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
 		return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: req.StationID, Channel: req.Channel, TicketID: req.TicketID,
 			Applicant: person, Owner: owner}, svc)
 	})
@@ -86,7 +86,7 @@ func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		stream := domain.ApplicationStream(c.Param("id"))
-		a, _, err := app.Load[domain.Application](ctx, s.h.Store(), stream)
+		a, _, err := command.Load[domain.Application](ctx, s.h.Store(), stream)
 		w := who(c)
 		if err == nil && (!a.Exists() || !mayAccess(w, a.Owner, a.StationID)) {
 			err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
@@ -108,7 +108,7 @@ func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application
 		c.Set("body", raw)
 		today := s.today()
 		var after domain.Application // the state decided on, then its events: the answer
-		res, err := app.Execute(ctx, s.h, stream, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
+		res, err := command.Execute(ctx, s.h, stream, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
 			after = *a
 			return decide(c, a, w.ID, today, cal)
 		})

@@ -15,7 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 )
 
@@ -34,7 +34,7 @@ type Who struct {
 	ID, Role, Station string
 }
 
-func (w Who) actor() app.Actor { return app.Actor{ID: w.ID, Role: w.Role} }
+func (w Who) actor() command.Actor { return command.Actor{ID: w.ID, Role: w.Role} }
 
 func (s *Server) token(w Who) (string, error) {
 	now := s.now()
@@ -76,8 +76,8 @@ func (s *Server) allow(roles ...string) gin.HandlerFunc {
 func who(c *gin.Context) Who { return c.MustGet("who").(Who) }
 
 // meta is the command metadata of a request.
-func (s *Server) meta(c *gin.Context) app.Meta {
-	m := app.Meta{At: s.now(), CorrelationID: c.Writer.Header().Get("X-Request-ID")}
+func (s *Server) meta(c *gin.Context) command.Meta {
+	m := command.Meta{At: s.now(), CorrelationID: c.Writer.Header().Get("X-Request-ID")}
 	if w, ok := c.Get("who"); ok {
 		m.Actor = w.(Who).actor()
 	}
@@ -142,7 +142,7 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	u, _, err := app.Load[domain.User](c.Request.Context(), s.h.Store(), domain.UserStream(req.Username))
+	u, _, err := command.Load[domain.User](c.Request.Context(), s.h.Store(), domain.UserStream(req.Username))
 	if err != nil {
 		problem(c, err)
 		return

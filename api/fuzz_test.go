@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
@@ -50,9 +50,9 @@ func FuzzCommandJSON(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { log.Close() })
-	h, _ := app.New(log)
+	h, _ := command.New(log)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	hall, _ := app.NewHall(h, loc, domain.DefaultPolicy, []byte("fuzz-resident-reference-key"))
+	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, []byte("fuzz-resident-reference-key"))
 	views, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
 	if err != nil {
 		f.Fatal(err)
@@ -62,9 +62,9 @@ func FuzzCommandJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	admin := app.Meta{Actor: eventstore.Actor{ID: "admin", Role: domain.RoleAdmin}, At: time.Now()}
+	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: domain.RoleAdmin}, At: time.Now()}
 	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Online: true}
-	if _, err := app.Execute(ctx, h, "catalogue", admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }); err != nil {
+	if _, err := command.Execute(ctx, h, "catalogue", admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }); err != nil {
 		f.Fatal(err)
 	}
 	cat := map[string]domain.Service{"birth": birth}
@@ -74,7 +74,7 @@ func FuzzCommandJSON(f *testing.F) {
 			return st.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}, cat)
 		},
 	} {
-		if _, err := app.Execute(ctx, h, "station-gulou", admin, step); err != nil {
+		if _, err := command.Execute(ctx, h, "station-gulou", admin, step); err != nil {
 			f.Fatal(err)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/servicehall/servicehall/api"
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore/memstore"
 	"github.com/servicehall/servicehall/projections"
@@ -34,11 +34,11 @@ func serve(t *testing.T, c *clock, trusted ...string) string {
 	ctx := context.Background()
 	log := memstore.New()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h, err := app.New(log)
+	h, err := command.New(log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hl, err := app.NewHall(h, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
+	hl, err := command.NewHall(h, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
 	if err != nil {
 		t.Fatal(err)
 	}

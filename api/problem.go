@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 )
 
@@ -38,7 +38,7 @@ var kinds = []struct {
 	{domain.ErrFull, http.StatusConflict, "fully-booked", "Fully booked (已约满)"},
 	{domain.ErrLimit, http.StatusConflict, "booking-limit", "Booking limit reached (超出预约限制)"},
 	{domain.ErrState, http.StatusConflict, "not-allowed-now", "Not allowed in the current state (当前状态不允许此操作)"},
-	{app.ErrConflict, http.StatusConflict, "concurrent-change", "Changed by someone else; try again (数据已被修改，请重试)"},
+	{command.ErrConflict, http.StatusConflict, "concurrent-change", "Changed by someone else; try again (数据已被修改，请重试)"},
 }
 
 // problem answers err as a problem document and stops the request.

@@ -2,13 +2,11 @@ package api
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/projections"
@@ -65,16 +63,7 @@ func (s *Server) issueTicket(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	var t app.Ticket
-	id := newID(c)
-	res, err := app.Execute(c.Request.Context(), s.h, s.queueStream(station), s.meta(c), func(q *domain.Queue) ([]domain.Event, error) {
-		evs, err := q.Issue(id, svc.ID, svc.Prefix(), req.Priority, "", false, s.now())
-		if err == nil && len(evs) > 0 {
-			issued := evs[0].(domain.TicketIssued)
-			t = app.Ticket{ID: id, Number: issued.Number, Position: q.Ahead(svc.ID, issued.Priority, false)}
-		}
-		return evs, err
-	})
+	t, res, err := s.hall.IssueTicket(c.Request.Context(), command.WalkIn{TicketID: newID(c), Station: station, Service: svc, Priority: req.Priority}, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
@@ -146,40 +135,21 @@ func (s *Server) queue(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"date": day.Date, "waiting": waiting, "serving": serving, "estimated_wait_minutes": waits, "stats": day.Stats})
 }
 
-// counterAction runs one counter command for the staff's own station and
-// answers with the ticket it concerns.
-func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)) gin.HandlerFunc {
+// atCounter answers a counter's step of type S at the staff's own station,
+// with the ticket it concerns, or 204 when there is none.
+func atCounter[S command.CounterStep](s *Server) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		w := who(c)
-		counter := c.Param("id")
-		// The station from the handler's cache: read once, not at every call;
-		// a counter missing from it is looked for again in the log.
-		if _, err := app.Execute(c.Request.Context(), s.h, domain.StationStream(w.Station), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
-			if _, ok := st.Counter(counter); !ok {
-				return nil, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter)
-			}
-			return nil, nil
-		}); err != nil {
+		var step S
+		if raw, err := readBody(c); err != nil {
 			problem(c, err)
 			return
-		}
-		raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
-		if err != nil {
-			problem(c, invalid("body", "larger than 1 MiB (请求体过大)"))
-			return
-		}
-		// A decision may run again after a conflict: it decodes the body
-		// from these bytes each time.
-		body := func(v any) error { return decodeStrict(raw, v) }
-		var ticket domain.Ticket
-		var found bool
-		res, err := app.Execute(c.Request.Context(), s.h, s.queueStream(w.Station), s.meta(c), func(q *domain.Queue) ([]domain.Event, error) {
-			evs, err := decide(body, q, counter, s.now())
-			if err == nil {
-				ticket, found = concerned(q, counter, evs)
+		} else if len(raw) > 0 {
+			if err := decodeStrict(raw, &step); err != nil {
+				problem(c, err)
+				return
 			}
-			return evs, err
-		})
+		}
+		ticket, found, res, err := s.hall.AtCounter(c.Request.Context(), who(c).Station, c.Param("id"), step, s.meta(c))
 		if err != nil {
 			problem(c, err)
 			return
@@ -195,22 +165,6 @@ func (s *Server) counterAction(decide func(body binder, q *domain.Queue, counter
 		}
 		written(c, http.StatusOK, res, counterOut{t})
 	}
-}
-
-// concerned finds (a copy of) the ticket a counter command is about.
-func concerned(q *domain.Queue, counter string, evs []domain.Event) (domain.Ticket, bool) {
-	for _, e := range evs {
-		switch e := e.(type) {
-		case domain.TicketCalled:
-			return q.Ticket(e.TicketID)
-		case domain.TicketResumed:
-			return q.Ticket(e.TicketID)
-		}
-	}
-	if k, ok := q.Counter(counter); ok && k.Current != "" {
-		return q.Ticket(k.Current)
-	}
-	return domain.Ticket{}, false
 }
 
 func stateAfter(e domain.Event, t ticketView) (domain.TicketState, string) {
@@ -230,20 +184,3 @@ func stateAfter(e domain.Event, t ticketView) (domain.TicketState, string) {
 	}
 	return t.State, t.Counter
 }
-
-// counterStep is a counter action whose decision takes a body of type B
-// (noBody for none).
-func counterStep[B any](s *Server, decide func(b B, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)) gin.HandlerFunc {
-	return s.counterAction(func(body binder, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-		var b B
-		if _, none := any(b).(noBody); !none {
-			if err := body(&b); err != nil {
-				return nil, err
-			}
-		}
-		return decide(b, q, counter, at)
-	})
-}
-
-// binder decodes a request body into v.
-type binder func(v any) error

@@ -17,7 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/projections"
@@ -177,15 +177,15 @@ func (s *Server) book(c *gin.Context) {
 		owner = w.ID
 	}
 	id := newID(c)
-	res, err := s.hall.Book(c.Request.Context(), app.Booking{AppointmentID: id, StationID: req.StationID, ServiceID: req.ServiceID,
+	res, err := s.hall.Book(c.Request.Context(), command.Booking{AppointmentID: id, StationID: req.StationID, ServiceID: req.ServiceID,
 		Date: d, Start: start, Resident: req.Resident, Owner: owner}, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	b, ok := app.First[domain.AppointmentBooked](res)
+	b, ok := command.First[domain.AppointmentBooked](res)
 	if !ok { // a retry of a booking made before (after a crash, say): the same answer
-		a, _, err := app.Load[domain.Appointment](c.Request.Context(), s.h.Store(), domain.AppointmentStream(id))
+		a, _, err := command.Load[domain.Appointment](c.Request.Context(), s.h.Store(), domain.AppointmentStream(id))
 		if err != nil {
 			problem(c, err)
 			return
@@ -238,7 +238,7 @@ func (s *Server) myAppointments(c *gin.Context) {
 // actOn loads an appointment from the log for a caller allowed to change
 // it; anyone else is told it does not exist.
 func (s *Server) actOn(c *gin.Context) (*domain.Appointment, bool) {
-	a, _, err := app.Load[domain.Appointment](c.Request.Context(), s.h.Store(), domain.AppointmentStream(c.Param("id")))
+	a, _, err := command.Load[domain.Appointment](c.Request.Context(), s.h.Store(), domain.AppointmentStream(c.Param("id")))
 	if err == nil && (!a.Exists() || !mayAccess(who(c), a.Owner, a.StationID)) {
 		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
 	}
@@ -284,7 +284,7 @@ func (s *Server) reschedule(c *gin.Context) {
 		return
 	}
 	// From where this request saw it: of reschedules at once, one wins.
-	res, err := s.hall.Reschedule(c.Request.Context(), c.Param("id"), app.When{Date: d, Start: start}, &app.When{Date: a.Date, Start: a.Start}, s.meta(c))
+	res, err := s.hall.Reschedule(c.Request.Context(), c.Param("id"), command.When{Date: d, Start: start}, &command.When{Date: a.Date, Start: a.Start}, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	openapi "github.com/swaggest/openapi-go"
 	"github.com/swaggest/openapi-go/openapi31"
 
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/jobs"
@@ -144,42 +144,18 @@ func (s *Server) routes() []route {
 
 		created(post(v1+"/stations/:id/tickets", "A walk-in ticket (现场取号)", hallRole, ticketRequest{}, issuedOut{}, s.issueTicket)),
 		get(v1+"/stations/:id/queue", "The day's queue with estimated waits (当日队列)", hallRole, nil, nil, s.queue),
-		post(v1+"/counters/:id/open", "Open a counter for service lines (开窗)", staff, openRequest{}, counterOut{}, counterStep(s, func(b openRequest, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-			return q.OpenCounter(counter, b.ServiceIDs)
-		})),
-		post(v1+"/counters/:id/call-next", "Call the next ticket; 204 when none waits (叫下一位)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.CallNext(counter, at)
-		})),
-		post(v1+"/counters/:id/call", "Call a given number (指定叫号)", staff, callRequest{}, counterOut{}, counterStep(s, func(b callRequest, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.Call(counter, b.Number, at)
-		})),
-		post(v1+"/counters/:id/recall", "Call the current ticket again (重呼)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.Recall(counter, domain.MaxRecalls, at)
-		})),
-		post(v1+"/counters/:id/start", "The resident came: service starts (开始办理)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.Start(counter, at)
-		})),
-		post(v1+"/counters/:id/complete", "Done with the current ticket (办结)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.Complete(counter, at)
-		})),
-		post(v1+"/counters/:id/no-show", "The called resident did not come (过号)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.NoShow(counter, at)
-		})),
-		post(v1+"/counters/:id/park", "Set the current ticket aside (暂挂)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.Park(counter, at)
-		})),
-		post(v1+"/counters/:id/resume", "Take a parked ticket back (恢复)", staff, resumeRequest{}, counterOut{}, counterStep(s, func(b resumeRequest, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.Resume(counter, b.TicketID, at)
-		})),
-		post(v1+"/counters/:id/transfer", "Send the ticket to another service line (转办)", staff, transferRequest{}, counterOut{}, counterStep(s, func(b transferRequest, q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-			return q.Transfer(counter, b.ServiceID, at)
-		})),
-		post(v1+"/counters/:id/pause", "Pause the counter (暂停)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-			return q.Pause(counter)
-		})),
-		post(v1+"/counters/:id/close", "Close the counter (关窗)", staff, nil, counterOut{}, counterStep(s, func(_ noBody, q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-			return q.CloseCounter(counter)
-		})),
+		post(v1+"/counters/:id/open", "Open a counter for service lines (开窗)", staff, command.OpenCounter{}, counterOut{}, atCounter[command.OpenCounter](s)),
+		post(v1+"/counters/:id/call-next", "Call the next ticket; 204 when none waits (叫下一位)", staff, nil, counterOut{}, atCounter[command.CallNext](s)),
+		post(v1+"/counters/:id/call", "Call a given number (指定叫号)", staff, command.Call{}, counterOut{}, atCounter[command.Call](s)),
+		post(v1+"/counters/:id/recall", "Call the current ticket again (重呼)", staff, nil, counterOut{}, atCounter[command.Recall](s)),
+		post(v1+"/counters/:id/start", "The resident came: service starts (开始办理)", staff, nil, counterOut{}, atCounter[command.StartService](s)),
+		post(v1+"/counters/:id/complete", "Done with the current ticket (办结)", staff, nil, counterOut{}, atCounter[command.Complete](s)),
+		post(v1+"/counters/:id/no-show", "The called resident did not come (过号)", staff, nil, counterOut{}, atCounter[command.MissedCall](s)),
+		post(v1+"/counters/:id/park", "Set the current ticket aside (暂挂)", staff, nil, counterOut{}, atCounter[command.Park](s)),
+		post(v1+"/counters/:id/resume", "Take a parked ticket back (恢复)", staff, command.Resume{}, counterOut{}, atCounter[command.Resume](s)),
+		post(v1+"/counters/:id/transfer", "Send the ticket to another service line (转办)", staff, command.Transfer{}, counterOut{}, atCounter[command.Transfer](s)),
+		post(v1+"/counters/:id/pause", "Pause the counter (暂停)", staff, nil, counterOut{}, atCounter[command.PauseCounter](s)),
+		post(v1+"/counters/:id/close", "Close the counter (关窗)", staff, nil, counterOut{}, atCounter[command.CloseCounter](s)),
 
 		created(post(v1+"/applications", "Submit an application (提交办件)", everyone, applyRequest{}, applicationStatus{}, s.apply)),
 		get(v1+"/applications/:id", "An application with deadline, escalation and history (办件详情)", everyone, nil, nil, s.application),

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/servicehall/servicehall/answers"
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/jobs"
@@ -30,8 +30,8 @@ import (
 type Server struct {
 	life     context.Context // ends with Close
 	close    context.CancelFunc
-	h        *app.Handler
-	hall     *app.Hall
+	h        *command.Handler
+	hall     *command.Hall
 	jobs     Jobs
 	notifier Notifier
 	demoOTP  bool
@@ -59,9 +59,9 @@ type Server struct {
 
 // Config is what a Server needs; Now defaults to the wall clock.
 type Config struct {
-	Handler *app.Handler
+	Handler *command.Handler
 	// Hall books, moves and checks in appointments.
-	Hall    *app.Hall
+	Hall    *command.Hall
 	Secret  []byte // signs tokens: 32 bytes or more
 	Horizon int    // days of slots released ahead
 	// Notifier sends residents their login codes; the default logs them.

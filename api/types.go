@@ -1,7 +1,7 @@
 package api
 
 import (
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 )
@@ -36,7 +36,7 @@ type (
 		Start  domain.Clock  `json:"start,omitzero"`
 	}
 	checkInOut struct {
-		Ticket app.Ticket `json:"ticket"`
+		Ticket command.Ticket `json:"ticket"`
 	}
 	counterOut struct {
 		Ticket ticketView `json:"ticket"`
@@ -59,18 +59,6 @@ type (
 	rescheduleRequest struct {
 		Date  string `json:"date" format:"date"`
 		Start string `json:"start" pattern:"^[0-2][0-9]:[0-5][0-9]$"`
-	}
-	openRequest struct {
-		ServiceIDs []string `json:"service_ids"`
-	}
-	callRequest struct {
-		Number string `json:"number"`
-	}
-	resumeRequest struct {
-		TicketID string `json:"ticket_id"`
-	}
-	transferRequest struct {
-		ServiceID string `json:"service_id"`
 	}
 	supplementRequest struct {
 		Missing []string `json:"missing" description:"the materials missing, all at once (一次性告知)"`

@@ -17,15 +17,15 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/projections"
 )
 
 // Config is what the jobs need; zero fields take the defaults.
 type Config struct {
-	Handler *app.Handler
-	Hall    *app.Hall
+	Handler *command.Handler
+	Hall    *command.Hall
 	Views   *projections.Engine
 	Loc     *time.Location
 	Logger  *slog.Logger

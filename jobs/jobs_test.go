@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
@@ -48,8 +48,8 @@ type hall struct {
 	t      *testing.T
 	log    eventstore.Store
 	views  *projections.Engine
-	h      *app.Handler
-	hall   *app.Hall
+	h      *command.Handler
+	hall   *command.Hall
 	runner *jobs.Runner
 	sent   *reminders
 }
@@ -84,13 +84,13 @@ func newHall(t *testing.T) *hall {
 
 // jobs makes a runner with its own command handler (its own cache), as a
 // second replica would have.
-func (x *hall) jobs(lock jobs.Locker) (*app.Handler, *app.Hall, *jobs.Runner, *reminders) {
+func (x *hall) jobs(lock jobs.Locker) (*command.Handler, *command.Hall, *jobs.Runner, *reminders) {
 	x.t.Helper()
-	h, err := app.New(x.log)
+	h, err := command.New(x.log)
 	if err != nil {
 		x.t.Fatal(err)
 	}
-	hl, err := app.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-test-key"))
+	hl, err := command.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-test-key"))
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func do[S any, P interface {
 	domain.Aggregate
 }](x *hall, stream string, when time.Time, decide func(P) ([]domain.Event, error)) {
 	x.t.Helper()
-	if _, err := app.Execute(ctx, x.h, stream, app.Meta{Actor: admin, At: when}, decide); err != nil {
+	if _, err := command.Execute(ctx, x.h, stream, command.Meta{Actor: admin, At: when}, decide); err != nil {
 		x.t.Fatalf("%s: %v", stream, err)
 	}
 }
@@ -350,8 +350,8 @@ func TestCatchUpAfterADayOfDowntime(t *testing.T) {
 	x.sync()
 	x.runner.CatchUp(ctx, at("2025-10-13 08:00")) // Monday
 	x.sync()
-	_, err := x.hall.Book(ctx, app.Booking{AppointmentID: "ap-1", StationID: "gulou", ServiceID: "birth", Date: day("2025-10-14"), Start: 9 * 60, Resident: resident},
-		app.Meta{Actor: admin, At: at("2025-10-13 09:00")})
+	_, err := x.hall.Book(ctx, command.Booking{AppointmentID: "ap-1", StationID: "gulou", ServiceID: "birth", Date: day("2025-10-14"), Start: 9 * 60, Resident: resident},
+		command.Meta{Actor: admin, At: at("2025-10-13 09:00")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,14 +371,14 @@ func TestCatchUpAfterADayOfDowntime(t *testing.T) {
 	x.runner.CatchUp(ctx, at("2025-10-15 08:00"))
 	x.sync()
 
-	a, _, err := app.Load[domain.Appointment](ctx, x.log, "appointment-ap-1")
+	a, _, err := command.Load[domain.Appointment](ctx, x.log, "appointment-ap-1")
 	if err != nil || a.Status != domain.NoShow {
 		t.Fatalf("Tuesday's appointment: %q %v, want no_show", a.Status, err)
 	}
 	if n, _ := x.count("NoShowCounted"); n != 1 {
 		t.Fatalf("%d NoShowCounted, want 1", n)
 	}
-	q, _, err := app.Load[domain.Queue](ctx, x.log, "queue-gulou-2025-10-14")
+	q, _, err := command.Load[domain.Queue](ctx, x.log, "queue-gulou-2025-10-14")
 	if t1, _ := q.Ticket("t-1"); err != nil || !q.Closed || t1.State != domain.Dropped {
 		t.Fatalf("Tuesday's queue: closed %v, ticket %v, %v", q.Closed, t1, err)
 	}

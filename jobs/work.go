@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/projections"
@@ -18,8 +18,8 @@ import (
 // path decides on fresh state, so a view that lags only delays the work.
 type work struct{ Config }
 
-func (w work) meta(job, command string, now time.Time) app.Meta {
-	return app.Meta{Actor: app.Actor{ID: "system:job-" + job, Role: domain.RoleSystem}, At: now, CommandID: command}
+func (w work) meta(job, id string, now time.Time) command.Meta {
+	return command.Meta{Actor: command.Actor{ID: "system:job-" + job, Role: domain.RoleSystem}, At: now, CommandID: id}
 }
 
 func (w work) today(now time.Time) calendar.Date { return calendar.DateOf(now.In(w.Loc)) }
@@ -43,7 +43,7 @@ func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
 	today := w.today(now)
 	opened := 0
 	for _, st := range stations {
-		n, _, err := app.Release(ctx, w.Handler, st.ID, today, today.AddDays(w.Horizon-1), cal, w.Loc, w.meta("release-slots", "", now))
+		n, _, err := command.Release(ctx, w.Handler, st.ID, today, today.AddDays(w.Horizon-1), cal, w.Loc, w.meta("release-slots", "", now))
 		opened += n
 		if err != nil {
 			return "", fmt.Errorf("station %s: %w", st.ID, err)
@@ -66,7 +66,7 @@ func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error
 	steps := 0
 	for _, a := range open {
 		m := w.meta("escalate-overdue", "escalate-"+a.ID+"-"+today.String(), now)
-		res, err := app.Execute(ctx, w.Handler, domain.ApplicationStream(a.ID), m, func(ap *domain.Application) ([]domain.Event, error) {
+		res, err := command.Execute(ctx, w.Handler, domain.ApplicationStream(a.ID), m, func(ap *domain.Application) ([]domain.Event, error) {
 			return ap.Check(today, cal, w.Escalation)
 		})
 		if err != nil {
@@ -110,14 +110,14 @@ func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
 	closed := 0
 	for _, st := range stations {
 		stream := domain.QueueStream(st.ID, today)
-		q, _, err := app.Load[domain.Queue](ctx, w.Handler.Store(), stream)
+		q, _, err := command.Load[domain.Queue](ctx, w.Handler.Store(), stream)
 		if err != nil {
 			return "", err
 		}
 		for _, counter := range q.Abandoned(domain.MaxRecalls, 5*time.Minute, now) {
 			k, _ := q.Counter(counter)
 			ticket := k.Current
-			res, err := app.Execute(ctx, w.Handler, stream, w.meta("sweep-no-shows", "abandoned-"+ticket, now), func(q *domain.Queue) ([]domain.Event, error) {
+			res, err := command.Execute(ctx, w.Handler, stream, w.meta("sweep-no-shows", "abandoned-"+ticket, now), func(q *domain.Queue) ([]domain.Event, error) {
 				if k, _ := q.Counter(counter); k.Current != ticket {
 					return nil, nil // the counter moved on meanwhile
 				}
@@ -148,7 +148,7 @@ func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		st, _, err := app.Load[domain.Station](ctx, w.Handler.Store(), domain.StationStream(sv.ID))
+		st, _, err := command.Load[domain.Station](ctx, w.Handler.Store(), domain.StationStream(sv.ID))
 		if err != nil {
 			return "", err
 		}
@@ -165,7 +165,7 @@ func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
 				continue
 			}
 			stream := domain.QueueStream(sv.ID, d)
-			res, err := app.Execute(ctx, w.Handler, stream, w.meta("close-day", "close-"+stream, now), func(q *domain.Queue) ([]domain.Event, error) {
+			res, err := command.Execute(ctx, w.Handler, stream, w.meta("close-day", "close-"+stream, now), func(q *domain.Queue) ([]domain.Event, error) {
 				return q.CloseDay("the hall closed for the day (今日已结束办理)", now)
 			})
 			if err != nil {
@@ -195,7 +195,7 @@ func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) 
 		if err := w.Reminder.Remind(ctx, a); err != nil {
 			return "", fmt.Errorf("remind %s: %w", a.ID, err)
 		}
-		if _, err := app.Execute(ctx, w.Handler, domain.AppointmentStream(a.ID), w.meta("send-reminders", "remind-"+a.ID, now), func(ap *domain.Appointment) ([]domain.Event, error) {
+		if _, err := command.Execute(ctx, w.Handler, domain.AppointmentStream(a.ID), w.meta("send-reminders", "remind-"+a.ID, now), func(ap *domain.Appointment) ([]domain.Event, error) {
 			return ap.Remind(now)
 		}); err != nil {
 			return "", fmt.Errorf("record reminder %s: %w", a.ID, err)

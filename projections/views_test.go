@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
@@ -36,35 +36,35 @@ var (
 
 func TestViewsThroughTheCommandPath(t *testing.T) {
 	log := openLog(t)
-	h, err := app.New(log)
+	h, err := command.New(log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hall, err := app.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-views"))
+	hall, err := command.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-views"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ns, _ := calendar.Official()
 	cal := calendar.New(ns...)
 	birth := domain.Service{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays}
-	must := func(_ app.Result, err error) {
+	must := func(_ command.Result, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	m := func(a eventstore.Actor, when string) app.Meta { return app.Meta{Actor: a, At: at(when)} }
+	m := func(a eventstore.Actor, when string) command.Meta { return command.Meta{Actor: a, At: at(when)} }
 
 	// A Saturday-window slot with two places; two residents book, one cancels.
 	spec := domain.SlotSpec{Station: "gulou", Service: "birth", Date: day("2025-09-13"), Start: 9 * 60, End: 9*60 + 30, Capacity: 2}
-	must(app.Execute(ctx, h, spec.Stream(), m(jobU, "2025-09-10 08:00"), func(s *domain.Slot) ([]domain.Event, error) { return s.Release(spec, loc) }))
+	must(command.Execute(ctx, h, spec.Stream(), m(jobU, "2025-09-10 08:00"), func(s *domain.Slot) ([]domain.Event, error) { return s.Release(spec, loc) }))
 	zhang := domain.Applicant{Name: "张三", IDNumber: "33050219880702447X", Phone: "13812345678"}
 	li := domain.Applicant{Name: "李四", IDNumber: "11010519491231002X", Phone: "13912345678"}
 	for id, who := range map[string]domain.Applicant{"a-zhang": zhang, "a-li": li} {
-		must(hall.Book(ctx, app.Booking{AppointmentID: id, StationID: "gulou", ServiceID: "birth", Date: spec.Date, Start: spec.Start, Resident: who}, m(eventstore.Actor{ID: id, Role: "resident"}, "2025-09-11 10:00")))
+		must(hall.Book(ctx, command.Booking{AppointmentID: id, StationID: "gulou", ServiceID: "birth", Date: spec.Date, Start: spec.Start, Resident: who}, m(eventstore.Actor{ID: id, Role: "resident"}, "2025-09-11 10:00")))
 	}
-	must(app.Execute(ctx, h, "appointment-a-li", m(staffU, "2025-09-12 09:00"), func(a *domain.Appointment) ([]domain.Event, error) { return a.Cancel("plans changed") }))
-	must(app.Execute(ctx, h, spec.Stream(), m(staffU, "2025-09-12 09:00"), func(s *domain.Slot) ([]domain.Event, error) {
+	must(command.Execute(ctx, h, "appointment-a-li", m(staffU, "2025-09-12 09:00"), func(a *domain.Appointment) ([]domain.Event, error) { return a.Cancel("plans changed") }))
+	must(command.Execute(ctx, h, spec.Stream(), m(staffU, "2025-09-12 09:00"), func(s *domain.Slot) ([]domain.Event, error) {
 		return s.Free("a-li", at("2025-09-12 09:00"), 10*time.Minute)
 	}))
 
@@ -95,7 +95,7 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 		{"09:30", func(q *domain.Queue) ([]domain.Event, error) { return q.Complete("w1", at("2025-09-15 09:30")) }},
 	}
 	for _, s := range steps {
-		must(app.Execute(ctx, h, q, m(staffU, "2025-09-15 "+s.when), s.decide))
+		must(command.Execute(ctx, h, q, m(staffU, "2025-09-15 "+s.when), s.decide))
 	}
 
 	// An application accepted on 15 Sep, paused 19-30 Sep for a supplement,
@@ -131,7 +131,7 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 		}},
 	}
 	for _, s := range appSteps {
-		must(app.Execute(ctx, h, pa, m(s.who, s.when), s.decide))
+		must(command.Execute(ctx, h, pa, m(s.who, s.when), s.decide))
 	}
 
 	e, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)

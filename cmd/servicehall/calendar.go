@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 )
@@ -35,12 +35,12 @@ func importCalendar(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer store.Close()
-	h, err := app.New(store)
+	h, err := command.New(store)
 	if err != nil {
 		return err
 	}
-	m := app.Meta{Actor: app.Actor{ID: "admin", Role: domain.RoleAdmin}, At: now()}
-	res, err := app.Execute(ctx, h, domain.CalendarStream(n.Year), m, func(y *domain.CalendarYear) ([]domain.Event, error) {
+	m := command.Meta{Actor: command.Actor{ID: "admin", Role: domain.RoleAdmin}, At: now()}
+	res, err := command.Execute(ctx, h, domain.CalendarStream(n.Year), m, func(y *domain.CalendarYear) ([]domain.Event, error) {
 		return y.Import(n)
 	})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
@@ -82,7 +82,7 @@ var demoPeople = []domain.Applicant{
 // seedDemo writes the demo station once; a second start finds it and
 // leaves the log alone.
 func seedDemo(ctx context.Context, h *hall, now time.Time) error {
-	st, _, err := app.Load[domain.Station](ctx, h.log, domain.StationStream("gulou"))
+	st, _, err := command.Load[domain.Station](ctx, h.log, domain.StationStream("gulou"))
 	if err != nil || st.Registered() {
 		return err
 	}
@@ -93,7 +93,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 		cal = calendar.New(notices...)
 		for _, n := range notices {
 			if n.Year == today.Year || n.Year == today.Year+1 {
-				if _, err := app.Execute(ctx, h.h, domain.CalendarStream(n.Year), seedMeta("admin", domain.RoleAdmin, now, "calendar"),
+				if _, err := command.Execute(ctx, h.h, domain.CalendarStream(n.Year), seedMeta("admin", domain.RoleAdmin, now, "calendar"),
 					func(y *domain.CalendarYear) ([]domain.Event, error) { return y.Import(n) }); err != nil {
 					return err
 				}
@@ -103,7 +103,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 	cat := map[string]domain.Service{}
 	for _, s := range demoServices {
 		cat[s.ID] = s
-		if _, err := app.Execute(ctx, h.h, domain.CatalogueStream, seedMeta("admin", domain.RoleAdmin, now, "service-"+s.ID),
+		if _, err := command.Execute(ctx, h.h, domain.CatalogueStream, seedMeta("admin", domain.RoleAdmin, now, "service-"+s.ID),
 			func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(s) }); err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 		func(s *domain.Station) ([]domain.Event, error) { return s.SetHours(weekly, window, cat) },
 	}
 	for i, step := range steps {
-		if _, err := app.Execute(ctx, h.h, domain.StationStream("gulou"), seedMeta("admin", domain.RoleAdmin, now, "station-"+strconv.Itoa(i)), step); err != nil {
+		if _, err := command.Execute(ctx, h.h, domain.StationStream("gulou"), seedMeta("admin", domain.RoleAdmin, now, "station-"+strconv.Itoa(i)), step); err != nil {
 			return err
 		}
 	}
@@ -141,7 +141,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 		{"wang.fang", "demo-staff-pass", domain.RoleStaff},
 		{"zhao.lead", "demo-manager-pass", domain.RoleManager},
 	} {
-		if _, err := app.CreateUser(ctx, h.h, seedMeta("admin", domain.RoleAdmin, now, "user-"+u.name), u.name, u.password, u.role, "gulou"); err != nil {
+		if _, err := command.CreateUser(ctx, h.h, seedMeta("admin", domain.RoleAdmin, now, "user-"+u.name), u.name, u.password, u.role, "gulou"); err != nil {
 			return err
 		}
 	}
@@ -151,8 +151,8 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 	return seedQueue(ctx, h, cat, cal, today, loc)
 }
 
-func seedMeta(actor, role string, at time.Time, command string) app.Meta {
-	return app.Meta{Actor: eventstore.Actor{ID: actor, Role: role}, At: at, CommandID: "demo-" + command}
+func seedMeta(actor, role string, at time.Time, id string) command.Meta {
+	return command.Meta{Actor: eventstore.Actor{ID: actor, Role: role}, At: at, CommandID: "demo-" + id}
 }
 
 // seedApplications writes a month of applications, as the desk would have:
@@ -189,7 +189,7 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 			return err
 		}
 		first := today.AddDays(-days[0])
-		if _, err := app.Execute(ctx, h.h, domain.ApplicationStream(id), seedMeta("li.wei", domain.RoleStaff, first.In(loc).Add(9*time.Hour+time.Duration(n)*time.Minute), id+"-submit"),
+		if _, err := command.Execute(ctx, h.h, domain.ApplicationStream(id), seedMeta("li.wei", domain.RoleStaff, first.In(loc).Add(9*time.Hour+time.Duration(n)*time.Minute), id+"-submit"),
 			func(a *domain.Application) ([]domain.Event, error) {
 				return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "counter", Applicant: person}, cat[service])
 			}); err != nil {
@@ -199,7 +199,7 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 			d := today.AddDays(-days[min(i, len(days)-1)])
 			actor, role := "li.wei", domain.RoleStaff
 			m := seedMeta(actor, role, d.In(loc).Add(10*time.Hour+time.Duration(i)*time.Minute), fmt.Sprintf("%s-%d", id, i))
-			if _, err := app.Execute(ctx, h.h, domain.ApplicationStream(id), m, func(a *domain.Application) ([]domain.Event, error) { return s(a, d) }); err != nil {
+			if _, err := command.Execute(ctx, h.h, domain.ApplicationStream(id), m, func(a *domain.Application) ([]domain.Event, error) { return s(a, d) }); err != nil {
 				return fmt.Errorf("%s step %d: %w", id, i, err)
 			}
 		}
@@ -257,7 +257,7 @@ func seedQueue(ctx context.Context, h *hall, cat map[string]domain.Service, cal 
 	rng := rand.New(rand.NewPCG(uint64(day.Year), uint64(day.Month)*31+uint64(day.Day)))
 	stream := domain.QueueStream("gulou", day)
 	exec := func(at time.Time, cmd string, decide func(q *domain.Queue) ([]domain.Event, error)) error {
-		_, err := app.Execute(ctx, h.h, stream, seedMeta("li.wei", domain.RoleStaff, at, stream+"-"+cmd), decide)
+		_, err := command.Execute(ctx, h.h, stream, seedMeta("li.wei", domain.RoleStaff, at, stream+"-"+cmd), decide)
 		return err
 	}
 	type arrival struct {

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/servicehall/servicehall/api"
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/jobs"
@@ -45,8 +45,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // hall is what a running server is made of, for what runs before it
 // listens (the demo's seed).
 type hall struct {
-	h      *app.Handler
-	hall   *app.Hall
+	h      *command.Handler
+	hall   *command.Hall
 	log    eventstore.Store
 	views  *projections.Engine
 	runner *jobs.Runner
@@ -65,7 +65,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	if err != nil {
 		return err
 	}
-	h, err := app.New(log)
+	h, err := command.New(log)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), secret...))
-	hl, err := app.NewHall(h, c.loc, domain.DefaultPolicy, refKey[:])
+	hl, err := command.NewHall(h, c.loc, domain.DefaultPolicy, refKey[:])
 	if err != nil {
 		return err
 	}
@@ -243,8 +243,8 @@ func tokenKey(dir string) ([]byte, error) {
 // ensureAdmin creates the admin user on first start, with
 // SERVICEHALL_ADMIN_PASSWORD or, without it, a generated password printed
 // once.
-func ensureAdmin(ctx context.Context, h *app.Handler, c *config, stdout io.Writer) error {
-	u, _, err := app.Load[domain.User](ctx, h.Store(), domain.UserStream("admin"))
+func ensureAdmin(ctx context.Context, h *command.Handler, c *config, stdout io.Writer) error {
+	u, _, err := command.Load[domain.User](ctx, h.Store(), domain.UserStream("admin"))
 	if err != nil || u.Exists() {
 		return err
 	}
@@ -257,9 +257,9 @@ func ensureAdmin(ctx context.Context, h *app.Handler, c *config, stdout io.Write
 		password = base64.RawURLEncoding.EncodeToString(b)
 		defer fmt.Fprintf(stdout, "admin password (管理员密码): %s\n", password)
 	}
-	m := app.Meta{Actor: eventstore.Actor{ID: "system:serve", Role: domain.RoleSystem}, At: time.Now(), CommandID: "create-admin"}
-	if _, err := app.CreateUser(ctx, h, m, "admin", password, domain.RoleAdmin, ""); err != nil {
-		if u, _, lerr := app.Load[domain.User](ctx, h.Store(), domain.UserStream("admin")); lerr == nil && u.Exists() {
+	m := command.Meta{Actor: eventstore.Actor{ID: "system:serve", Role: domain.RoleSystem}, At: time.Now(), CommandID: "create-admin"}
+	if _, err := command.CreateUser(ctx, h, m, "admin", password, domain.RoleAdmin, ""); err != nil {
+		if u, _, lerr := command.Load[domain.User](ctx, h.Store(), domain.UserStream("admin")); lerr == nil && u.Exists() {
 			return nil // another process, starting with this one, made it
 		}
 		return fmt.Errorf("create the admin user: %w", err)

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
@@ -32,17 +32,17 @@ func seed(t *testing.T, data string) uint64 {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	h, _ := app.New(store)
+	h, _ := command.New(store)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	admin := app.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: time.Now()}
+	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: time.Now()}
 	birth := domain.Service{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Materials: []string{"出生医学证明"}}
-	must := func(_ app.Result, err error) {
+	must := func(_ command.Result, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(app.Execute(ctx, h, "catalogue", admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }))
+	must(command.Execute(ctx, h, "catalogue", admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }))
 	cat := map[string]domain.Service{"birth": birth}
 	window := domain.Hours{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 4, WalkIn: 1}
 	for _, step := range []func(*domain.Station) ([]domain.Event, error){
@@ -52,17 +52,17 @@ func seed(t *testing.T, data string) uint64 {
 		},
 		func(s *domain.Station) ([]domain.Event, error) { return s.SetHours(nil, []domain.Hours{window}, cat) },
 	} {
-		must(app.Execute(ctx, h, "station-gulou", admin, step))
+		must(command.Execute(ctx, h, "station-gulou", admin, step))
 	}
 	sat := calendar.DateOf(time.Now().In(loc)).AddDays(7)
 	for sat.Weekday() != 6 {
 		sat = sat.AddDays(1)
 	}
 	spec := domain.SlotSpec{Station: "gulou", Service: "birth", Date: sat, Start: 9 * 60, End: 9*60 + 30, Capacity: 4, WalkIn: 1}
-	must(app.Execute(ctx, h, spec.Stream(), admin, func(s *domain.Slot) ([]domain.Event, error) { return s.Release(spec, loc) }))
-	hall, _ := app.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-serve"))
-	res, err := hall.Book(ctx, app.Booking{AppointmentID: "a1", StationID: "gulou", ServiceID: "birth", Date: sat, Start: spec.Start,
-		Resident: domain.Applicant{Name: "张三", IDNumber: "33050219880702447X", Phone: "13812345678"}}, app.Meta{At: time.Now()})
+	must(command.Execute(ctx, h, spec.Stream(), admin, func(s *domain.Slot) ([]domain.Event, error) { return s.Release(spec, loc) }))
+	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-serve"))
+	res, err := hall.Book(ctx, command.Booking{AppointmentID: "a1", StationID: "gulou", ServiceID: "birth", Date: sat, Start: spec.Start,
+		Resident: domain.Applicant{Name: "张三", IDNumber: "33050219880702447X", Phone: "13812345678"}}, command.Meta{At: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,13 +77,13 @@ func startServe(t *testing.T, data string, extra ...string) (base string, printe
 }
 
 // start runs serve or demo; see startServe.
-func start(t *testing.T, command, data string, extra ...string) (base string, printed []string, stop func() error) {
+func start(t *testing.T, name, data string, extra ...string) (base string, printed []string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{command, "--addr", "127.0.0.1:0", "--data", data}, extra...), pw, io.Discard)
+		done <- run(ctx, append([]string{name, "--addr", "127.0.0.1:0", "--data", data}, extra...), pw, io.Discard)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/domain/idnumber"
@@ -427,7 +427,7 @@ func Crash(ctx context.Context, c Config, kills, residents int, stderr io.Writer
 		return Result{}, err
 	}
 	defer closeAll()
-	orphans, err := app.Orphans(ctx, log)
+	orphans, err := command.Orphans(ctx, log)
 	if err != nil {
 		return Result{}, err
 	}

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/domain/idnumber"
@@ -304,7 +304,7 @@ func Rush(ctx context.Context, c Config, residents, places int, stderr io.Writer
 		}
 	}
 	for _, st := range starts {
-		sl, _, err := app.Load[domain.Slot](ctx, log, domain.SlotStream("bench", day, st, "birth"))
+		sl, _, err := command.Load[domain.Slot](ctx, log, domain.SlotStream("bench", day, st, "birth"))
 		if err != nil {
 			return r, err
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
@@ -55,7 +55,7 @@ func TestLogMixesEveryEventType(t *testing.T) {
 	}
 	// The sample is a log the product could have written: no place is held
 	// by an appointment that does not own it.
-	if orphans, err := app.Orphans(context.Background(), store); err != nil || len(orphans) > 0 {
+	if orphans, err := command.Orphans(context.Background(), store); err != nil || len(orphans) > 0 {
 		t.Fatalf("%d places or holds owned by no live appointment (the first: %+v), %v", len(orphans), orphans[:min(1, len(orphans))], err)
 	}
 }

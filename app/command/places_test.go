@@ -1,4 +1,4 @@
-package app_test
+package command_test
 
 import (
 	"crypto/rand"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/domain/idnumber"
@@ -52,9 +52,9 @@ func everyStore(t *testing.T, f func(t *testing.T, store eventstore.Store, stati
 	}
 }
 
-func hallWith(t *testing.T, store eventstore.Store, key []byte) *app.Hall {
+func hallWith(t *testing.T, store eventstore.Store, key []byte) *command.Hall {
 	t.Helper()
-	hl, err := app.NewHall(handler(t, store), loc, domain.DefaultPolicy, key)
+	hl, err := command.NewHall(handler(t, store), loc, domain.DefaultPolicy, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func placesOf(t *testing.T, store eventstore.Store, specs []domain.SlotSpec) map
 	t.Helper()
 	out := map[string][]string{}
 	for _, s := range specs {
-		sl, _, err := app.Load[domain.Slot](ctx, store, s.Stream())
+		sl, _, err := command.Load[domain.Slot](ctx, store, s.Stream())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func placesOf(t *testing.T, store eventstore.Store, specs []domain.SlotSpec) map
 
 func noOrphans(t *testing.T, store eventstore.Store) {
 	t.Helper()
-	orphans, err := app.Orphans(ctx, store)
+	orphans, err := command.Orphans(ctx, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,19 +112,19 @@ func TestConcurrentReschedulesLeaveOneWinner(t *testing.T) {
 	everyStore(t, func(t *testing.T, store eventstore.Store, station string, key []byte) {
 		day := calendar.DateOf(now).AddDays(2)
 		specs := slots(t, store, station, day, 9, 2)
-		halls := []*app.Hall{hallWith(t, store, key), hallWith(t, store, key)}
+		halls := []*command.Hall{hallWith(t, store, key), hallWith(t, store, key)}
 		a1 := station + "-a-1"
-		if _, err := halls[0].Book(ctx, booking(a1, specs[0], resident), app.Meta{At: now}); err != nil {
+		if _, err := halls[0].Book(ctx, booking(a1, specs[0], resident), command.Meta{At: now}); err != nil {
 			t.Fatal(err)
 		}
-		seen := &app.When{Date: day, Start: specs[0].Start}
+		seen := &command.When{Date: day, Start: specs[0].Start}
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = halls[i%2].Reschedule(ctx, a1, app.When{Date: day, Start: specs[i+1].Start}, seen, app.Meta{At: now})
+				_, errs[i] = halls[i%2].Reschedule(ctx, a1, command.When{Date: day, Start: specs[i+1].Start}, seen, command.Meta{At: now})
 			}()
 		}
 		wg.Wait()
@@ -140,7 +140,7 @@ func TestConcurrentReschedulesLeaveOneWinner(t *testing.T) {
 		if won > 1 {
 			t.Fatalf("%d concurrent reschedules won, want at most one", won)
 		}
-		a, _, err := app.Load[domain.Appointment](ctx, store, domain.AppointmentStream(a1))
+		a, _, err := command.Load[domain.Appointment](ctx, store, domain.AppointmentStream(a1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestConcurrentReschedulesLeaveOneWinner(t *testing.T) {
 			t.Fatalf("the appointment in %s holds places %v", want, places)
 		}
 		noOrphans(t, store)
-		if _, err := halls[1].Cancel(ctx, a1, "test", app.Meta{At: now}); err != nil {
+		if _, err := halls[1].Cancel(ctx, a1, "test", command.Meta{At: now}); err != nil {
 			t.Fatal(err)
 		}
 		if left := placesOf(t, store, specs); len(left) != 0 {
@@ -166,14 +166,14 @@ func TestRescheduleIntoAFullSlotChangesNothing(t *testing.T) {
 		specs := slots(t, store, station, day, 2, 1)
 		hl := hallWith(t, store, key)
 		a1, a2 := station+"-a-1", station+"-a-2"
-		if _, err := hl.Book(ctx, booking(a1, specs[0], person(1)), app.Meta{At: now}); err != nil {
+		if _, err := hl.Book(ctx, booking(a1, specs[0], person(1)), command.Meta{At: now}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := hl.Book(ctx, booking(a2, specs[1], person(2)), app.Meta{At: now}); err != nil {
+		if _, err := hl.Book(ctx, booking(a2, specs[1], person(2)), command.Meta{At: now}); err != nil {
 			t.Fatal(err)
 		}
 		head, _ := store.Head(ctx)
-		if _, err := hl.Reschedule(ctx, a1, app.When{Date: day, Start: specs[1].Start}, nil, app.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
+		if _, err := hl.Reschedule(ctx, a1, command.When{Date: day, Start: specs[1].Start}, nil, command.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
 			t.Fatalf("reschedule into a full slot: %v, want full", err)
 		}
 		if after, _ := store.Head(ctx); after != head {
@@ -192,7 +192,7 @@ func TestConcurrentBookingWorkNeverOrphansAPlace(t *testing.T) {
 	everyStore(t, func(t *testing.T, store eventstore.Store, station string, key []byte) {
 		day := calendar.DateOf(now)
 		specs := slots(t, store, station, day, 4, 3)
-		halls := []*app.Hall{hallWith(t, store, key), hallWith(t, store, key)}
+		halls := []*command.Hall{hallWith(t, store, key), hallWith(t, store, key)}
 		birth := domain.Service{ID: "birth", Category: domain.Household}
 		const workers, steps = 6, 25
 		var wg sync.WaitGroup
@@ -208,13 +208,13 @@ func TestConcurrentBookingWorkNeverOrphansAPlace(t *testing.T) {
 					var err error
 					switch rng.IntN(4) {
 					case 0:
-						_, err = hl.Book(ctx, booking(id, s, person(w*steps+i)), app.Meta{At: now})
+						_, err = hl.Book(ctx, booking(id, s, person(w*steps+i)), command.Meta{At: now})
 					case 1:
-						_, err = hl.Cancel(ctx, id, "changed plans", app.Meta{At: now})
+						_, err = hl.Cancel(ctx, id, "changed plans", command.Meta{At: now})
 					case 2:
-						_, err = hl.Reschedule(ctx, id, app.When{Date: day, Start: s.Start}, nil, app.Meta{At: now})
+						_, err = hl.Reschedule(ctx, id, command.When{Date: day, Start: s.Start}, nil, command.Meta{At: now})
 					case 3:
-						_, _, err = hl.CheckIn(ctx, id, birth, app.Meta{At: now})
+						_, _, err = hl.CheckIn(ctx, id, birth, command.Meta{At: now})
 					}
 					if err != nil && !errors.Is(err, domain.ErrState) && !errors.Is(err, domain.ErrNotFound) &&
 						!errors.Is(err, domain.ErrFull) && !errors.Is(err, domain.ErrLimit) {
@@ -228,7 +228,7 @@ func TestConcurrentBookingWorkNeverOrphansAPlace(t *testing.T) {
 		places := placesOf(t, store, specs)
 		for i := range workers * steps / 3 {
 			id := fmt.Sprintf("%s-a-%d", station, i)
-			a, _, err := app.Load[domain.Appointment](ctx, store, domain.AppointmentStream(id))
+			a, _, err := command.Load[domain.Appointment](ctx, store, domain.AppointmentStream(id))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,32 +250,32 @@ func TestRecoverGivesBackWhatACrashLeft(t *testing.T) {
 	store := plain{memstore.New()}
 	h := handler(t, store)
 	release(t, store, spec)
-	hl, err := app.NewHall(h, loc, domain.DefaultPolicy, []byte("recover-test-key-0123"))
+	hl, err := command.NewHall(h, loc, domain.DefaultPolicy, []byte("recover-test-key-0123"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hl.Book(ctx, booking("kept", spec, person(1)), app.Meta{At: now}); err != nil {
+	if _, err := hl.Book(ctx, booking("kept", spec, person(1)), command.Meta{At: now}); err != nil {
 		t.Fatal(err)
 	}
 	// The first two steps of a booking, then the crash.
-	if _, err := app.Execute(ctx, h, spec.Stream(), app.Meta{At: now}, func(s *domain.Slot) ([]domain.Event, error) {
+	if _, err := command.Execute(ctx, h, spec.Stream(), command.Meta{At: now}, func(s *domain.Slot) ([]domain.Event, error) {
 		return s.Book("ghost", "ref-1", now)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Execute(ctx, h, domain.ResidentStream("ref-1"), app.Meta{At: now}, func(r *domain.Resident) ([]domain.Event, error) {
+	if _, err := command.Execute(ctx, h, domain.ResidentStream("ref-1"), command.Meta{At: now}, func(r *domain.Resident) ([]domain.Event, error) {
 		return r.Hold("ghost", "birth", spec.Date, now, domain.DefaultPolicy)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	orphans, err := app.Orphans(ctx, store)
+	orphans, err := command.Orphans(ctx, store)
 	if err != nil || len(orphans) != 2 {
 		t.Fatalf("orphans = %+v, %v; want the ghost's place and hold", orphans, err)
 	}
-	if n, err := hl.Recover(ctx, 2*time.Minute, app.Meta{At: now.Add(time.Minute)}); err != nil || n != 0 {
+	if n, err := hl.Recover(ctx, 2*time.Minute, command.Meta{At: now.Add(time.Minute)}); err != nil || n != 0 {
 		t.Fatalf("a minute later the recovery gave back %d, %v; want 0 (it may still be under way)", n, err)
 	}
-	later := app.Meta{At: now.Add(5 * time.Minute), CommandID: "recover-1"}
+	later := command.Meta{At: now.Add(5 * time.Minute), CommandID: "recover-1"}
 	if n, err := hl.Recover(ctx, 2*time.Minute, later); err != nil || n != 2 {
 		t.Fatalf("the recovery gave back %d, %v; want 2", n, err)
 	}

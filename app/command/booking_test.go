@@ -1,4 +1,4 @@
-package app_test
+package command_test
 
 import (
 	"errors"
@@ -7,15 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
 )
 
-func hall(t *testing.T, store eventstore.Store) *app.Hall {
+func hall(t *testing.T, store eventstore.Store) *command.Hall {
 	t.Helper()
-	hl, err := app.NewHall(handler(t, store), loc, domain.DefaultPolicy, []byte("0123456789abcdef-test-key"))
+	hl, err := command.NewHall(handler(t, store), loc, domain.DefaultPolicy, []byte("0123456789abcdef-test-key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,13 +24,13 @@ func hall(t *testing.T, store eventstore.Store) *app.Hall {
 
 var resident = domain.Applicant{Name: "张三", IDNumber: "33050219880702447X", Phone: "13812345678"}
 
-func booking(id string, slot domain.SlotSpec, who domain.Applicant) app.Booking {
-	return app.Booking{AppointmentID: id, StationID: slot.Station, ServiceID: slot.Service, Date: slot.Date, Start: slot.Start, Resident: who}
+func booking(id string, slot domain.SlotSpec, who domain.Applicant) command.Booking {
+	return command.Booking{AppointmentID: id, StationID: slot.Station, ServiceID: slot.Service, Date: slot.Date, Start: slot.Start, Resident: who}
 }
 
 func release(t *testing.T, store eventstore.Store, s domain.SlotSpec) {
 	t.Helper()
-	if _, err := app.Execute(ctx, handler(t, store), s.Stream(), staff, func(sl *domain.Slot) ([]domain.Event, error) {
+	if _, err := command.Execute(ctx, handler(t, store), s.Stream(), staff, func(sl *domain.Slot) ([]domain.Event, error) {
 		return sl.Release(s, loc)
 	}); err != nil {
 		t.Fatal(err)
@@ -54,11 +54,11 @@ func TestBookWritesThreeStreamsAndMasksTheResident(t *testing.T) {
 	store := openStore(t)
 	release(t, store, spec)
 	hl := hall(t, store)
-	res, err := hl.Book(ctx, booking("a-1", spec, resident), app.Meta{At: now})
+	res, err := hl.Book(ctx, booking("a-1", spec, resident), command.Meta{At: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	booked, _ := app.First[domain.AppointmentBooked](res)
+	booked, _ := command.First[domain.AppointmentBooked](res)
 	if booked.Resident.ID != "330***********447X" || booked.Resident.Phone != "138****5678" || booked.Resident.Name != "张*" || booked.End != spec.End {
 		t.Fatalf("appointment = %+v", booked)
 	}
@@ -79,7 +79,7 @@ func TestBookWritesThreeStreamsAndMasksTheResident(t *testing.T) {
 	}
 	// Retrying the same booking writes nothing more.
 	head, _ := store.Head(ctx)
-	if _, err := hl.Book(ctx, booking("a-1", spec, resident), app.Meta{At: now}); err != nil {
+	if _, err := hl.Book(ctx, booking("a-1", spec, resident), command.Meta{At: now}); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	if after, _ := store.Head(ctx); after != head {
@@ -95,7 +95,7 @@ func TestInvalidResidentReachesNothing(t *testing.T) {
 	for _, id := range []string{"33050219880702447", "330502198807024471", "330502198802304470", "330502880702447", "x"} {
 		who := resident
 		who.IDNumber = id
-		_, err := hl.Book(ctx, booking("a-1", spec, who), app.Meta{At: now})
+		_, err := hl.Book(ctx, booking("a-1", spec, who), command.Meta{At: now})
 		var fe *domain.FieldError
 		if !errors.Is(err, domain.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "id_number" {
 			t.Errorf("ID %q: %v, want an invalid id_number", id, err)
@@ -112,18 +112,18 @@ func TestFullSlotWritesNothing(t *testing.T) {
 	two.Capacity = 2
 	release(t, store, two)
 	hl := hall(t, store)
-	if _, err := hl.Book(ctx, booking("a-1", two, resident), app.Meta{At: now}); err != nil {
+	if _, err := hl.Book(ctx, booking("a-1", two, resident), command.Meta{At: now}); err != nil {
 		t.Fatal(err)
 	}
 	// Another process (another cache) takes the last place.
 	third := domain.Applicant{Name: "王五", IDNumber: "235407195106112745", Phone: "13700000000"}
-	if _, err := hall(t, store).Book(ctx, booking("a-3", two, third), app.Meta{At: now}); err != nil {
+	if _, err := hall(t, store).Book(ctx, booking("a-3", two, third), command.Meta{At: now}); err != nil {
 		t.Fatal(err)
 	}
 	// This process still sees a place: the slot refuses on what the stream
 	// holds, and nothing is written for the refused resident.
 	other := domain.Applicant{Name: "李四", IDNumber: "11010519491231002X", Phone: "13912345678"}
-	if _, err := hl.Book(ctx, booking("a-2", two, other), app.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
+	if _, err := hl.Book(ctx, booking("a-2", two, other), command.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
 		t.Fatalf("second booking: %v, want full", err)
 	}
 	checked, _ := other.Check(now)
@@ -133,7 +133,7 @@ func TestFullSlotWritesNothing(t *testing.T) {
 	// Now it knows the slot is full: the next refusal writes nothing.
 	head, _ := store.Head(ctx)
 	late := domain.Applicant{Name: "赵六", IDNumber: "210203197503102721", Phone: "13600000000"}
-	if _, err := hl.Book(ctx, booking("a-4", two, late), app.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
+	if _, err := hl.Book(ctx, booking("a-4", two, late), command.Meta{At: now}); !errors.Is(err, domain.ErrFull) {
 		t.Fatalf("booking a full slot: %v, want full", err)
 	}
 	if after, _ := store.Head(ctx); after != head {
@@ -153,7 +153,7 @@ func TestBookingLimitsLeaveTheSlotAlone(t *testing.T) {
 		s.End = s.Start + 30
 		s.Service = fmt.Sprintf("svc-%d", i)
 		release(t, store, s)
-		_, err := hl.Book(ctx, booking(fmt.Sprintf("a-%d", i), s, resident), app.Meta{At: now})
+		_, err := hl.Book(ctx, booking(fmt.Sprintf("a-%d", i), s, resident), command.Meta{At: now})
 		if i < 3 && err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
 			return s.SetHours([]domain.Hours{weekly}, []domain.Hours{window}, cat)
 		},
 	} {
-		if _, err := app.Execute(ctx, h, "station-gulou", staff, step); err != nil {
+		if _, err := command.Execute(ctx, h, "station-gulou", staff, step); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -192,7 +192,7 @@ func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
 	// Sep, a make-up day: Monday's hour. Mon 29 Sep: one hour. 1-8 Oct are
 	// holidays: nothing, not even the window on Saturday 4 Oct. Sat 11 Oct, a
 	// make-up day: Monday's hour, not the window. Sun 12 Oct: nothing.
-	n, _, err := app.Release(ctx, h, "gulou", from, to, cal, loc, staff)
+	n, _, err := command.Release(ctx, h, "gulou", from, to, cal, loc, staff)
 	if err != nil || n != 5 {
 		t.Fatalf("released %d slots, %v; want 5", n, err)
 	}
@@ -206,7 +206,7 @@ func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
 		t.Fatalf("the ordinary Saturday window 27 Sep was not opened: %v", got)
 	}
 	head, _ := store.Head(ctx)
-	if n, _, err := app.Release(ctx, handler(t, store), "gulou", from, to, cal, loc, staff); err != nil || n != 0 {
+	if n, _, err := command.Release(ctx, handler(t, store), "gulou", from, to, cal, loc, staff); err != nil || n != 0 {
 		t.Fatalf("second run released %d, %v", n, err)
 	}
 	if after, _ := store.Head(ctx); after != head {
@@ -218,20 +218,20 @@ func TestCheckInIssuesOneTicket(t *testing.T) {
 	store := openStore(t)
 	release(t, store, spec)
 	hl := hall(t, store)
-	if _, err := hl.Book(ctx, booking("a-1", spec, resident), app.Meta{At: now}); err != nil {
+	if _, err := hl.Book(ctx, booking("a-1", spec, resident), command.Meta{At: now}); err != nil {
 		t.Fatal(err)
 	}
 	birth := domain.Service{ID: "birth", Category: domain.Household}
-	early := app.Meta{At: time.Date(2025, 10, 10, 9, 0, 0, 0, loc)}
+	early := command.Meta{At: time.Date(2025, 10, 10, 9, 0, 0, 0, loc)}
 	if _, _, err := hl.CheckIn(ctx, "a-1", birth, early); !errors.Is(err, domain.ErrState) {
 		t.Fatalf("check-in the day before: %v", err)
 	}
-	arrive := app.Meta{At: time.Date(2025, 10, 11, 8, 50, 0, 0, loc)} // ten minutes before the slot
+	arrive := command.Meta{At: time.Date(2025, 10, 11, 8, 50, 0, 0, loc)} // ten minutes before the slot
 	tk, _, err := hl.CheckIn(ctx, "a-1", birth, arrive)
 	if err != nil || tk.Number != "A001" || tk.Position != 0 {
 		t.Fatalf("check-in = %+v, %v", tk, err)
 	}
-	q, _, _ := app.Load[domain.Queue](ctx, store, "queue-gulou-2025-10-11")
+	q, _, _ := command.Load[domain.Queue](ctx, store, "queue-gulou-2025-10-11")
 	if tkt, ok := q.Ticket(tk.ID); !ok || !tkt.InSlot || tkt.AppointmentID != "a-1" {
 		t.Fatalf("queue ticket = %+v", tkt)
 	}
@@ -274,7 +274,7 @@ func TestSealedDetailsOpenOnlyForTheirResident(t *testing.T) {
 	if _, err := hl.Unseal(moved); err == nil {
 		t.Fatal("details opened under another resident's reference")
 	}
-	other, _ := app.NewHall(handler(t, openStore(t)), loc, domain.DefaultPolicy, []byte("another-hall-key-0123456789"))
+	other, _ := command.NewHall(handler(t, openStore(t)), loc, domain.DefaultPolicy, []byte("another-hall-key-0123456789"))
 	if _, err := other.Unseal(p); err == nil {
 		t.Fatal("details opened with another key")
 	}

@@ -1,4 +1,4 @@
-package app_test
+package command_test
 
 import (
 	"go/parser"
@@ -11,7 +11,7 @@ import (
 
 // The HTTP API and the jobs go through app: neither imports the store.
 func TestOnlyAppReachesTheStore(t *testing.T) {
-	for _, dir := range []string{"../api", "../jobs"} {
+	for _, dir := range []string{"../../api", "../../jobs"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		if len(files) == 0 {
 			t.Fatalf("no Go files in %s", dir)

@@ -1,7 +1,7 @@
-// Package app is the command path: every write, from HTTP or from a job,
+// Package command is the command path: every write, from HTTP or from a job,
 // loads a stream, lets the domain decide, and appends what it decided with
 // the version it read, retrying on a conflict.
-package app
+package command
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package app_test
+package command_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servicehall/servicehall/app"
+	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/eventstore"
@@ -30,9 +30,9 @@ func openStore(t *testing.T) eventstore.Store {
 	return s
 }
 
-func handler(t *testing.T, s eventstore.Store) *app.Handler {
+func handler(t *testing.T, s eventstore.Store) *command.Handler {
 	t.Helper()
-	h, err := app.New(s)
+	h, err := command.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,15 +44,15 @@ var (
 	now    = time.Date(2025, 10, 9, 10, 0, 0, 0, loc)
 	spec   = domain.SlotSpec{Station: "gulou", Service: "birth", Date: calendar.Date{Year: 2025, Month: 10, Day: 11},
 		Start: 9 * 60, End: 9*60 + 30, Capacity: 100}
-	staff = app.Meta{Actor: eventstore.Actor{ID: "u-1", Role: "staff"}, At: now}
+	staff = command.Meta{Actor: eventstore.Actor{ID: "u-1", Role: "staff"}, At: now}
 )
 
 // A thousand residents race for a hundred places, through two handlers with
 // caches of their own as two processes would have: exactly a hundred get in.
 func TestNoOverbookingUnderConcurrency(t *testing.T) {
 	store := openStore(t)
-	handlers := []*app.Handler{handler(t, store), handler(t, store)}
-	if _, err := app.Execute(ctx, handlers[0], spec.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) {
+	handlers := []*command.Handler{handler(t, store), handler(t, store)}
+	if _, err := command.Execute(ctx, handlers[0], spec.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) {
 		return s.Release(spec, loc)
 	}); err != nil {
 		t.Fatal(err)
@@ -63,8 +63,8 @@ func TestNoOverbookingUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m := app.Meta{Actor: eventstore.Actor{ID: fmt.Sprintf("r-%d", i), Role: "resident"}, At: now}
-			_, err := app.Execute(ctx, handlers[i%2], spec.Stream(), m, func(s *domain.Slot) ([]domain.Event, error) {
+			m := command.Meta{Actor: eventstore.Actor{ID: fmt.Sprintf("r-%d", i), Role: "resident"}, At: now}
+			_, err := command.Execute(ctx, handlers[i%2], spec.Stream(), m, func(s *domain.Slot) ([]domain.Event, error) {
 				return s.Book(fmt.Sprintf("a-%d", i), fmt.Sprintf("r-%d", i), now)
 			})
 			switch {
@@ -102,14 +102,14 @@ func TestEnvelopeAndDeterministicIDs(t *testing.T) {
 	m := staff
 	m.CommandID, m.CorrelationID, m.CausationID = "job-release-2025-10-09", "corr-9", "cause-9"
 	release := func(s *domain.Slot) ([]domain.Event, error) { return s.Release(spec, loc) }
-	first, err := app.Execute(ctx, h, spec.Stream(), m, release)
+	first, err := command.Execute(ctx, h, spec.Stream(), m, release)
 	if err != nil || len(first.Events) != 1 || first.Position == 0 {
 		t.Fatalf("first = %+v, %v", first, err)
 	}
 	// Another replica runs the same tick with a cold cache, and appends
 	// regardless of what its state says: the store sees the same ids.
 	other := handler(t, store)
-	again, err := app.Execute(ctx, other, spec.Stream(), m, func(*domain.Slot) ([]domain.Event, error) {
+	again, err := command.Execute(ctx, other, spec.Stream(), m, func(*domain.Slot) ([]domain.Event, error) {
 		return []domain.Event{first.Events[0]}, nil
 	})
 	if err != nil {
@@ -133,14 +133,14 @@ func TestRefusalWritesNothingAndReadsFreshState(t *testing.T) {
 	book := func(id string) func(*domain.Slot) ([]domain.Event, error) {
 		return func(s *domain.Slot) ([]domain.Event, error) { return s.Book(id, "r-"+id, now) }
 	}
-	if _, err := app.Execute(ctx, a, one.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) { return s.Release(one, loc) }); err != nil {
+	if _, err := command.Execute(ctx, a, one.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) { return s.Release(one, loc) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Execute(ctx, a, one.Stream(), staff, book("x")); err != nil {
+	if _, err := command.Execute(ctx, a, one.Stream(), staff, book("x")); err != nil {
 		t.Fatal(err)
 	}
 	head, _ := store.Head(ctx)
-	if _, err := app.Execute(ctx, b, one.Stream(), staff, book("y")); !errors.Is(err, domain.ErrFull) {
+	if _, err := command.Execute(ctx, b, one.Stream(), staff, book("y")); !errors.Is(err, domain.ErrFull) {
 		t.Fatalf("second booking: %v, want full", err)
 	}
 	if after, _ := store.Head(ctx); after != head {
@@ -148,16 +148,16 @@ func TestRefusalWritesNothingAndReadsFreshState(t *testing.T) {
 	}
 	// b frees the place (after the return delay); a's cache says full, but
 	// a refusal is only given on fresh state.
-	if _, err := app.Execute(ctx, b, one.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) { return s.Free("x", now, 0) }); err != nil {
+	if _, err := command.Execute(ctx, b, one.Stream(), staff, func(s *domain.Slot) ([]domain.Event, error) { return s.Free("x", now, 0) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Execute(ctx, a, one.Stream(), staff, book("z")); err != nil {
+	if _, err := command.Execute(ctx, a, one.Stream(), staff, book("z")); err != nil {
 		t.Fatalf("booking a freed place through a stale cache: %v", err)
 	}
 }
 
 func TestNewRefusesNilStore(t *testing.T) {
-	if _, err := app.New(nil); err == nil {
+	if _, err := command.New(nil); err == nil {
 		t.Fatal("New(nil) succeeded")
 	}
 }
@@ -171,7 +171,7 @@ func TestQueuedCommandsGetTheirOwnResults(t *testing.T) {
 	const n = 200
 	type answer struct {
 		ticket string
-		res    app.Result
+		res    command.Result
 		err    error
 	}
 	answers := make(chan answer, n+1)
@@ -184,7 +184,7 @@ func TestQueuedCommandsGetTheirOwnResults(t *testing.T) {
 			if i == n {
 				ticket = "t-000" // a second issue of a ticket issued: nothing to write
 			}
-			res, err := app.Execute(ctx, h, "queue-gulou-2025-10-13", staff, func(q *domain.Queue) ([]domain.Event, error) {
+			res, err := command.Execute(ctx, h, "queue-gulou-2025-10-13", staff, func(q *domain.Queue) ([]domain.Event, error) {
 				if i == n/2 {
 					return nil, fmt.Errorf("%w: refused on purpose", domain.ErrState)
 				}
@@ -234,7 +234,7 @@ func TestARefusalIsNotRepeatedFromACache(t *testing.T) {
 	a, b := handler(t, store), handler(t, store)
 	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}
 	cat := map[string]domain.Service{"birth": birth}
-	if _, err := app.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) { return s.Register("gulou", "鼓楼派出所") }); err != nil {
+	if _, err := command.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) { return s.Register("gulou", "鼓楼派出所") }); err != nil {
 		t.Fatal(err)
 	}
 	hasW2 := func(s *domain.Station) ([]domain.Event, error) {
@@ -243,15 +243,15 @@ func TestARefusalIsNotRepeatedFromACache(t *testing.T) {
 		}
 		return nil, nil
 	}
-	if _, err := app.Execute(ctx, a, "station-gulou", staff, hasW2); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := command.Execute(ctx, a, "station-gulou", staff, hasW2); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("before the counter exists: %v", err)
 	}
-	if _, err := app.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) {
+	if _, err := command.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) {
 		return s.AddCounter(domain.Counter{ID: "w2", Name: "2号窗口", ServiceIDs: []string{"birth"}}, cat)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Execute(ctx, a, "station-gulou", staff, hasW2); err != nil {
+	if _, err := command.Execute(ctx, a, "station-gulou", staff, hasW2); err != nil {
 		t.Fatalf("after another handler added it: %v", err)
 	}
 }
@@ -261,12 +261,12 @@ func TestARefusalIsNotRepeatedFromACache(t *testing.T) {
 func TestDecisionsCannotChangeTheCachedState(t *testing.T) {
 	h := handler(t, memstore.New())
 	stream := domain.QueueStream("gulou", calendar.DateOf(now))
-	if _, err := app.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
+	if _, err := command.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
 		return q.Issue("t1", "birth", "A", domain.Normal, "", false, now)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
+	if _, err := command.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
 		tk, _ := q.Ticket("t1")
 		tk.State = domain.Done
 		for i := range q.Waiting() {
@@ -279,7 +279,7 @@ func TestDecisionsCannotChangeTheCachedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	var state domain.TicketState
-	app.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
+	command.Execute(ctx, h, stream, staff, func(q *domain.Queue) ([]domain.Event, error) {
 		tk, _ := q.Ticket("t1")
 		state = tk.State
 		return nil, nil

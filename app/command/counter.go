@@ -1,0 +1,141 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// CounterStep is one step a counter takes in the day's queue. The types
+// below are the steps, each with the body its request carries.
+type CounterStep interface {
+	decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)
+}
+
+type (
+	OpenCounter struct {
+		ServiceIDs []string `json:"service_ids"`
+	}
+	CallNext struct{}
+	Call     struct {
+		Number string `json:"number"`
+	}
+	Recall       struct{}
+	StartService struct{}
+	Complete     struct{}
+	MissedCall   struct{}
+	Park         struct{}
+	Resume       struct {
+		TicketID string `json:"ticket_id"`
+	}
+	Transfer struct {
+		ServiceID string `json:"service_id"`
+	}
+	PauseCounter struct{}
+	CloseCounter struct{}
+)
+
+func (s OpenCounter) decide(q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
+	return q.OpenCounter(counter, s.ServiceIDs)
+}
+func (CallNext) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.CallNext(counter, at)
+}
+func (s Call) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.Call(counter, s.Number, at)
+}
+func (Recall) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.Recall(counter, domain.MaxRecalls, at)
+}
+func (StartService) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.Start(counter, at)
+}
+func (Complete) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.Complete(counter, at)
+}
+func (MissedCall) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.NoShow(counter, at)
+}
+func (Park) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.Park(counter, at)
+}
+func (s Resume) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.Resume(counter, s.TicketID, at)
+}
+func (s Transfer) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
+	return q.Transfer(counter, s.ServiceID, at)
+}
+func (PauseCounter) decide(q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
+	return q.Pause(counter)
+}
+func (CloseCounter) decide(q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
+	return q.CloseCounter(counter)
+}
+
+// AtCounter takes step at one of station's counters in the day's queue. It
+// answers (a copy of) the ticket the step concerns, as it was before the
+// step, and whether there is one.
+func (hl *Hall) AtCounter(ctx context.Context, station, counter string, step CounterStep, m Meta) (domain.Ticket, bool, Result, error) {
+	// The station from the handler's cache: read once, not at every call;
+	// a counter missing from it is looked for again in the log.
+	if _, err := Execute(ctx, hl.h, domain.StationStream(station), m, func(st *domain.Station) ([]domain.Event, error) {
+		if _, ok := st.Counter(counter); !ok {
+			return nil, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter)
+		}
+		return nil, nil
+	}); err != nil {
+		return domain.Ticket{}, false, Result{}, err
+	}
+	var ticket domain.Ticket
+	var found bool
+	res, err := Execute(ctx, hl.h, domain.QueueStream(station, calendar.DateOf(m.At.In(hl.loc))), m, func(q *domain.Queue) ([]domain.Event, error) {
+		evs, err := step.decide(q, counter, m.At)
+		if err == nil {
+			ticket, found = concerned(q, counter, evs)
+		}
+		return evs, err
+	})
+	return ticket, found, res, err
+}
+
+// concerned finds (a copy of) the ticket a counter's step is about.
+func concerned(q *domain.Queue, counter string, evs []domain.Event) (domain.Ticket, bool) {
+	for _, e := range evs {
+		switch e := e.(type) {
+		case domain.TicketCalled:
+			return q.Ticket(e.TicketID)
+		case domain.TicketResumed:
+			return q.Ticket(e.TicketID)
+		}
+	}
+	if k, ok := q.Counter(counter); ok && k.Current != "" {
+		return q.Ticket(k.Current)
+	}
+	return domain.Ticket{}, false
+}
+
+// WalkIn is a ticket taken at the hall without an appointment.
+type WalkIn struct {
+	TicketID string
+	Station  string
+	Service  domain.Service
+	Priority domain.Priority
+}
+
+// IssueTicket gives a walk-in a ticket in the station's queue for the day
+// and says how many go before it.
+func (hl *Hall) IssueTicket(ctx context.Context, w WalkIn, m Meta) (Ticket, Result, error) {
+	var t Ticket
+	res, err := Execute(ctx, hl.h, domain.QueueStream(w.Station, calendar.DateOf(m.At.In(hl.loc))), m, func(q *domain.Queue) ([]domain.Event, error) {
+		evs, err := q.Issue(w.TicketID, w.Service.ID, w.Service.Prefix(), w.Priority, "", false, m.At)
+		if err == nil && len(evs) > 0 {
+			issued := evs[0].(domain.TicketIssued)
+			t = Ticket{ID: w.TicketID, Number: issued.Number, Position: q.Ahead(w.Service.ID, issued.Priority, false)}
+		}
+		return evs, err
+	})
+	return t, res, err
+}
