@@ -8,7 +8,6 @@ import (
 
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -28,7 +27,7 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if err := domain.CheckID("station_id", req.StationID); err != nil {
+	if err := domain.CheckID("station_id", req.StationID); err != nil { // before comparing it with the caller's
 		problem(c, err)
 		return
 	}
@@ -41,37 +40,18 @@ func (s *Server) apply(c *gin.Context) {
 		write(c, Problem{Type: "/problems/forbidden", Title: "Not your station (非本所业务)", Status: http.StatusForbidden})
 		return
 	}
-	checked, err := req.Applicant.Check(s.now().In(s.loc))
-	if err != nil {
-		problem(c, err)
-		return
-	}
-	if st, _, err := command.Load[domain.Station](c.Request.Context(), s.h.Store(), domain.StationStream(req.StationID)); err != nil || !st.Registered() {
-		if err == nil {
-			err = invalid("station_id", "unknown station (派出所不存在)")
-		}
-		problem(c, err)
-		return
-	}
 	svc, err := s.service(c, req.ServiceID)
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	owner := s.residentID(checked.Phone)
+	owner := s.residentID(req.Applicant.Phone)
 	if w.Role == domain.RoleResident {
 		owner = w.ID
 	}
 	id := newID(c)
-	person, err := s.hall.Person(checked)
-	if err != nil {
-		problem(c, err)
-		return
-	}
-	res, err := command.Execute(c.Request.Context(), s.h, domain.ApplicationStream(id), s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
-		return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: req.StationID, Channel: req.Channel, TicketID: req.TicketID,
-			Applicant: person, Owner: owner}, svc)
-	})
+	res, err := s.hall.Submit(c.Request.Context(), command.Submission{ID: id, StationID: req.StationID, Channel: req.Channel, TicketID: req.TicketID,
+		Applicant: req.Applicant, Owner: owner, Service: svc}, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
@@ -79,72 +59,38 @@ func (s *Server) apply(c *gin.Context) {
 	written(c, http.StatusCreated, res, applicationStatus{ID: id, Status: domain.Submitted})
 }
 
-// onApplication loads an application the caller may act on (its owner, the
-// staff of its station, managers and admin; others are told it does not
-// exist) and appends what decide makes of it.
-func (s *Server) onApplication(decide func(c *gin.Context, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error)) gin.HandlerFunc {
+// onApplication takes a step of type S on an application the caller may
+// act on (its owner, the staff of its station, managers and admin; others
+// are told it does not exist).
+func onApplication[S command.ApplicationStep](s *Server, prepare func(*gin.Context, *S)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ctx := c.Request.Context()
-		stream := domain.ApplicationStream(c.Param("id"))
-		a, _, err := command.Load[domain.Application](ctx, s.h.Store(), stream)
-		w := who(c)
-		if err == nil && (!a.Exists() || !mayAccess(w, a.Owner, a.StationID)) {
-			err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
-		}
-		if err != nil {
+		var step S
+		if raw, err := readBody(c); err != nil {
 			problem(c, err)
 			return
+		} else if len(raw) > 0 { // every field optional: the decision says what is missing
+			if err := decodeStrict(raw, &step); err != nil {
+				problem(c, err)
+				return
+			}
+		}
+		if prepare != nil {
+			prepare(c, &step)
 		}
 		cal, err := s.calendar(c)
 		if err != nil {
 			problem(c, err)
 			return
 		}
-		raw, err := readBody(c)
+		w := who(c)
+		may := func(owner, station string) bool { return mayAccess(w, owner, station) }
+		after, res, err := s.hall.OnApplication(c.Request.Context(), c.Param("id"), step, may, cal, s.meta(c))
 		if err != nil {
 			problem(c, err)
 			return
-		}
-		c.Set("body", raw)
-		today := s.today()
-		var after domain.Application // the state decided on, then its events: the answer
-		res, err := command.Execute(ctx, s.h, stream, s.meta(c), func(a *domain.Application) ([]domain.Event, error) {
-			after = *a
-			return decide(c, a, w.ID, today, cal)
-		})
-		if err != nil {
-			problem(c, err)
-			return
-		}
-		for _, e := range res.Events {
-			after.Apply(e)
 		}
 		written(c, http.StatusOK, res, applicationStatus{ID: c.Param("id"), Status: after.Status, Deadline: after.Deadline})
 	}
-}
-
-// body decodes the request body the handler read before deciding.
-func body(c *gin.Context, v any) error {
-	raw, _ := c.Get("body")
-	b, _ := raw.([]byte)
-	if len(b) == 0 {
-		return nil // every field optional: the decision says what is missing
-	}
-	return decodeStrict(b, v)
-}
-
-// applicationStep is an application command whose decision takes a body
-// of type B (noBody for none).
-func applicationStep[B any](s *Server, decide func(b B, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error)) gin.HandlerFunc {
-	return s.onApplication(func(c *gin.Context, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-		var b B
-		if _, none := any(b).(noBody); !none {
-			if err := body(c, &b); err != nil {
-				return nil, err
-			}
-		}
-		return decide(b, a, by, today, cal)
-	})
 }
 
 // application answers the contract's view of an application.

@@ -159,33 +159,15 @@ func (s *Server) routes() []route {
 
 		created(post(v1+"/applications", "Submit an application (提交办件)", everyone, applyRequest{}, applicationStatus{}, s.apply)),
 		get(v1+"/applications/:id", "An application with deadline, escalation and history (办件详情)", everyone, nil, nil, s.application),
-		post(v1+"/applications/:id/accept", "Accept: the clock starts (受理)", desk, nil, applicationStatus{}, applicationStep(s, func(_ noBody, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-			return a.Accept(by, today, cal)
-		})),
-		post(v1+"/applications/:id/request-supplement", "Ask for missing materials: the clock stops (一次性告知补正)", desk, supplementRequest{}, applicationStatus{}, applicationStep(s, func(b supplementRequest, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-			return a.RequestSupplement(by, b.Missing, today, cal)
-		})),
-		post(v1+"/applications/:id/supplement", "Materials received: the clock restarts (补正)", desk, nil, applicationStatus{}, applicationStep(s, func(_ noBody, a *domain.Application, _ string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-			return a.ReceiveSupplement(today, cal)
-		})),
-		post(v1+"/applications/:id/approve", "Approve (批准)", desk, noteRequest{}, applicationStatus{}, applicationStep(s, func(b noteRequest, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-			return a.Approve(by, b.Note)
-		})),
-		post(v1+"/applications/:id/reject", "Reject with a reason (不予办理)", desk, rejectRequest{}, applicationStatus{}, applicationStep(s, func(b rejectRequest, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-			return a.Reject(by, b.Reason)
-		})),
-		post(v1+"/applications/:id/complete", "Complete (办结)", desk, nil, applicationStatus{}, applicationStep(s, func(_ noBody, a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-			return a.Complete(by, today)
-		})),
-		post(v1+"/applications/:id/extend", "Extend the deadline (延期)", []string{domain.RoleManager}, extendRequest{}, applicationStatus{}, applicationStep(s, func(b extendRequest, a *domain.Application, by string, _ calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-			return a.Extend(by, b.Reason, b.Days, cal)
-		})),
-		post(v1+"/applications/:id/withdraw", "Withdraw (撤回)", everyone, nil, applicationStatus{}, applicationStep(s, func(_ noBody, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-			return a.Withdraw(by)
-		})),
-		post(v1+"/applications/:id/rate", "Rate the service 1–5 (好差评)", resident, rateRequest{}, applicationStatus{}, applicationStep(s, func(b rateRequest, a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-			return a.Rate(by, b.Score, b.Comment, today, cal)
-		})),
+		post(v1+"/applications/:id/accept", "Accept: the clock starts (受理)", desk, nil, applicationStatus{}, onApplication[command.Accept](s, nil)),
+		post(v1+"/applications/:id/request-supplement", "Ask for missing materials: the clock stops (一次性告知补正)", desk, command.RequestSupplement{}, applicationStatus{}, onApplication[command.RequestSupplement](s, nil)),
+		post(v1+"/applications/:id/supplement", "Materials received: the clock restarts (补正)", desk, nil, applicationStatus{}, onApplication[command.ReceiveSupplement](s, nil)),
+		post(v1+"/applications/:id/approve", "Approve (批准)", desk, command.Approve{}, applicationStatus{}, onApplication[command.Approve](s, nil)),
+		post(v1+"/applications/:id/reject", "Reject with a reason (不予办理)", desk, command.Reject{}, applicationStatus{}, onApplication[command.Reject](s, nil)),
+		post(v1+"/applications/:id/complete", "Complete (办结)", desk, nil, applicationStatus{}, onApplication[command.CompleteApplication](s, nil)),
+		post(v1+"/applications/:id/extend", "Extend the deadline (延期)", []string{domain.RoleManager}, command.Extend{}, applicationStatus{}, onApplication[command.Extend](s, nil)),
+		post(v1+"/applications/:id/withdraw", "Withdraw (撤回)", everyone, nil, applicationStatus{}, onApplication[command.Withdraw](s, nil)),
+		post(v1+"/applications/:id/rate", "Rate the service 1–5 (好差评)", resident, command.Rate{}, applicationStatus{}, onApplication[command.Rate](s, nil)),
 		s.remediation("verify", "Remediation of a bad rating: verify (差评核实)"),
 		s.remediation("rectify", "Remediation: rectify (差评整改)"),
 		s.remediation("reply", "Remediation: reply to the resident (差评回访)"),
@@ -207,10 +189,8 @@ func (s *Server) routes() []route {
 
 func (s *Server) remediation(step, summary string) route {
 	return route{method: http.MethodPost, path: "/api/v1/applications/:id/remediation/" + step, summary: summary, roles: desk,
-		in: noteRequest{}, out: applicationStatus{},
-		handle: applicationStep(s, func(b noteRequest, a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-			return a.Remediate(step, by, b.Note)
-		})}
+		in: command.Remediate{}, out: applicationStatus{},
+		handle: onApplication(s, func(_ *gin.Context, r *command.Remediate) { r.Step = step })}
 }
 
 // register serves the routes on r.

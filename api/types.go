@@ -60,22 +60,5 @@ type (
 		Date  string `json:"date" format:"date"`
 		Start string `json:"start" pattern:"^[0-2][0-9]:[0-5][0-9]$"`
 	}
-	supplementRequest struct {
-		Missing []string `json:"missing" description:"the materials missing, all at once (一次性告知)"`
-	}
-	noteRequest struct {
-		Note string `json:"note"`
-	}
-	rejectRequest struct {
-		Reason string `json:"reason"`
-	}
-	extendRequest struct {
-		Reason string `json:"reason"`
-		Days   int    `json:"days"`
-	}
-	rateRequest struct {
-		Score   int    `json:"score" minimum:"1" maximum:"5"`
-		Comment string `json:"comment"`
-	}
 	noBody struct{}
 )
