@@ -31,7 +31,7 @@ func (s *Server) createUser(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := command.CreateUser(c.Request.Context(), s.h, s.meta(c), req.Username, req.Password, req.Role, req.StationID)
+	res, err := s.hall.CreateUser(c.Request.Context(), req.Username, req.Password, req.Role, req.StationID, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
@@ -45,15 +45,10 @@ func (s *Server) defineService(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := command.Execute(c.Request.Context(), s.h, domain.CatalogueStream, s.meta(c), func(cat *domain.Catalogue) ([]domain.Event, error) {
-		return cat.DefineService(svc)
-	})
+	svc, res, err := s.hall.DefineService(c.Request.Context(), svc, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
-	}
-	if len(res.Events) > 0 {
-		svc = res.Events[0].(domain.ServiceDefined).Service
 	}
 	written(c, http.StatusCreated, res, svc)
 }
@@ -69,39 +64,17 @@ func (s *Server) registerStation(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if err := domain.CheckID("id", req.ID); err != nil {
-		problem(c, err)
-		return
-	}
-	res, err := command.Execute(c.Request.Context(), s.h, domain.StationStream(req.ID), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
-		return st.Register(req.ID, req.Name)
-	})
+	res, err := s.hall.RegisterStation(c.Request.Context(), req.ID, req.Name, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusCreated, res, gin.H{"id": req.ID, "name": req.Name})
-}
-
-func (s *Server) catalogue(c *gin.Context) (map[string]domain.Service, error) {
-	cat, _, err := command.Load[domain.Catalogue](c.Request.Context(), s.h.Store(), domain.CatalogueStream)
-	if err != nil {
-		return nil, err
-	}
-	return cat.Services, nil
+	written(c, http.StatusCreated, res, req)
 }
 
 // service reads one service of the catalogue; an unknown id is invalid input.
 func (s *Server) service(c *gin.Context, id string) (domain.Service, error) {
-	cat, err := s.catalogue(c)
-	if err != nil {
-		return domain.Service{}, err
-	}
-	svc, ok := cat[id]
-	if !ok {
-		return svc, invalid("service_id", "unknown service (业务不存在)")
-	}
-	return svc, nil
+	return s.hall.Service(c.Request.Context(), id)
 }
 
 func (s *Server) addCounter(c *gin.Context) {
@@ -110,14 +83,7 @@ func (s *Server) addCounter(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	cat, err := s.catalogue(c)
-	if err != nil {
-		problem(c, err)
-		return
-	}
-	res, err := command.Execute(c.Request.Context(), s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
-		return st.AddCounter(req, cat)
-	})
+	res, err := s.hall.AddCounter(c.Request.Context(), c.Param("id"), req, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
@@ -125,47 +91,20 @@ func (s *Server) addCounter(c *gin.Context) {
 	written(c, http.StatusCreated, res, req)
 }
 
-type hoursRequest struct {
-	Weekly         []domain.Hours `json:"weekly"`
-	WeekendWindows []domain.Hours `json:"weekend_windows"`
-}
-
 // setHours replaces a station's hours and releases the slots of the release
 // horizon at once; slots released before keep their hours.
 func (s *Server) setHours(c *gin.Context) {
-	var req hoursRequest
+	var req command.Hours
 	if err := bind(c, &req); err != nil {
 		problem(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	cat, err := s.catalogue(c)
+	n, res, err := s.hall.SetHours(c.Request.Context(), c.Param("id"), req, s.horizon, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	res, err := command.Execute(ctx, s.h, domain.StationStream(c.Param("id")), s.meta(c), func(st *domain.Station) ([]domain.Event, error) {
-		return st.SetHours(req.Weekly, req.WeekendWindows, cat)
-	})
-	if err != nil {
-		problem(c, err)
-		return
-	}
-	cal, err := s.calendar(c)
-	if err != nil {
-		problem(c, err)
-		return
-	}
-	today := calendar.DateOf(s.now().In(s.loc))
-	n, last, err := command.Release(ctx, s.h, c.Param("id"), today, today.AddDays(s.horizon-1), cal, s.loc, s.meta(c))
-	if err != nil {
-		problem(c, err)
-		return
-	}
-	if last.Position > res.Position {
-		res = last
-	}
-	written(c, http.StatusOK, res, gin.H{"released": n, "through": today.AddDays(s.horizon - 1)})
+	written(c, http.StatusOK, res, gin.H{"released": n, "through": s.today().AddDays(s.horizon - 1)})
 }
 
 // calendar is the calendar as the log holds it now, for the years around
@@ -173,22 +112,7 @@ func (s *Server) setHours(c *gin.Context) {
 // year. It reads the log rather than a view, so that a write right after an
 // import uses it.
 func (s *Server) calendar(c *gin.Context) (*calendar.Calendar, error) {
-	base, err := calendar.Official()
-	if err != nil {
-		return nil, err
-	}
-	cal := calendar.New(base...)
-	year := s.now().In(s.loc).Year()
-	for y := year - 1; y <= year+2; y++ {
-		imported, _, err := command.Load[domain.CalendarYear](c.Request.Context(), s.h.Store(), domain.CalendarStream(y))
-		if err != nil {
-			return nil, err
-		}
-		if imported.Imported {
-			cal = cal.With(imported.Notice)
-		}
-	}
-	return cal, nil
+	return s.hall.Calendar(c.Request.Context(), s.now())
 }
 
 func (s *Server) importCalendar(c *gin.Context) {
@@ -211,9 +135,7 @@ func (s *Server) importCalendar(c *gin.Context) {
 		problem(c, invalid("year", "the document is for "+strconv.Itoa(n.Year)+" (文件年份与路径不符)"))
 		return
 	}
-	res, err := command.Execute(c.Request.Context(), s.h, domain.CalendarStream(year), s.meta(c), func(y *domain.CalendarYear) ([]domain.Event, error) {
-		return y.Import(n)
-	})
+	res, err := s.hall.ImportCalendar(c.Request.Context(), n, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return

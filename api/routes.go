@@ -126,7 +126,7 @@ func (s *Server) routes() []route {
 		get(v1+"/stations/:id", "A station with counters and hours (派出所详情)", nil, nil, projections.StationView{}, s.station),
 		created(post(v1+"/stations", "Register a station (新增派出所)", admins, stationRequest{}, stationRequest{}, s.registerStation)),
 		created(post(v1+"/stations/:id/counters", "Add a counter (新增窗口)", admins, domain.Counter{}, domain.Counter{}, s.addCounter)),
-		{method: http.MethodPut, path: v1 + "/stations/:id/hours", summary: "Set weekly hours and weekend windows; releases the horizon's slots (设置办公时间)", roles: admins, in: hoursRequest{}, handle: s.setHours},
+		{method: http.MethodPut, path: v1 + "/stations/:id/hours", summary: "Set weekly hours and weekend windows; releases the horizon's slots (设置办公时间)", roles: admins, in: command.Hours{}, handle: s.setHours},
 		{method: http.MethodPut, path: v1 + "/calendar/:year", summary: "Import a year's official holiday calendar (导入节假日)", roles: admins, in: calendar.Notice{}, handle: s.importCalendar},
 		get(v1+"/calendar/working-days", "Working days between two dates, with reasons (工作日查询)", nil, spanQuery{}, nil, s.workingDays),
 		get(v1+"/calendar/deadline", "The deadline N working days after a day (期限计算)", nil, deadlineQuery{}, nil, s.deadline),

@@ -1,0 +1,133 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// DefineService adds a service to the catalogue, or changes it, and
+// answers it as recorded.
+func (hl *Hall) DefineService(ctx context.Context, svc domain.Service, m Meta) (domain.Service, Result, error) {
+	res, err := Execute(ctx, hl.h, domain.CatalogueStream, m, func(cat *domain.Catalogue) ([]domain.Event, error) {
+		return cat.DefineService(svc)
+	})
+	if e, ok := First[domain.ServiceDefined](res); ok {
+		svc = e.Service
+	}
+	return svc, res, err
+}
+
+// RegisterStation opens a station.
+func (hl *Hall) RegisterStation(ctx context.Context, id, name string, m Meta) (Result, error) {
+	if err := domain.CheckID("id", id); err != nil {
+		return Result{}, err
+	}
+	return Execute(ctx, hl.h, domain.StationStream(id), m, func(st *domain.Station) ([]domain.Event, error) {
+		return st.Register(id, name)
+	})
+}
+
+// AddCounter adds a counter to a station, serving services of the catalogue.
+func (hl *Hall) AddCounter(ctx context.Context, station string, k domain.Counter, m Meta) (Result, error) {
+	cat, err := hl.Catalogue(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	return Execute(ctx, hl.h, domain.StationStream(station), m, func(st *domain.Station) ([]domain.Event, error) {
+		return st.AddCounter(k, cat)
+	})
+}
+
+// Hours are a station's weekly hours and weekend windows.
+type Hours struct {
+	Weekly         []domain.Hours `json:"weekly"`
+	WeekendWindows []domain.Hours `json:"weekend_windows"`
+}
+
+// SetHours replaces a station's hours and releases the slots of the next
+// horizon days at once; slots released before keep their hours. It answers
+// how many slots it opened.
+func (hl *Hall) SetHours(ctx context.Context, station string, h Hours, horizon int, m Meta) (int, Result, error) {
+	cat, err := hl.Catalogue(ctx)
+	if err != nil {
+		return 0, Result{}, err
+	}
+	res, err := Execute(ctx, hl.h, domain.StationStream(station), m, func(st *domain.Station) ([]domain.Event, error) {
+		return st.SetHours(h.Weekly, h.WeekendWindows, cat)
+	})
+	if err != nil {
+		return 0, res, err
+	}
+	cal, err := hl.Calendar(ctx, m.At)
+	if err != nil {
+		return 0, res, err
+	}
+	today := calendar.DateOf(m.At.In(hl.loc))
+	n, last, err := Release(ctx, hl.h, station, today, today.AddDays(horizon-1), cal, hl.loc, m)
+	if last.Position > res.Position {
+		res = last
+	}
+	return n, res, err
+}
+
+// ImportCalendar records a year's official holiday notice; it replaces the
+// embedded one for that year.
+func (hl *Hall) ImportCalendar(ctx context.Context, n calendar.Notice, m Meta) (Result, error) {
+	return Execute(ctx, hl.h, domain.CalendarStream(n.Year), m, func(y *domain.CalendarYear) ([]domain.Event, error) {
+		return y.Import(n)
+	})
+}
+
+// Catalogue is the services as the log holds them now.
+func (hl *Hall) Catalogue(ctx context.Context) (map[string]domain.Service, error) {
+	cat, _, err := Load[domain.Catalogue](ctx, hl.h.Store(), domain.CatalogueStream)
+	if err != nil {
+		return nil, err
+	}
+	return cat.Services, nil
+}
+
+// Service is one service of the catalogue; an unknown id is invalid input.
+func (hl *Hall) Service(ctx context.Context, id string) (domain.Service, error) {
+	cat, err := hl.Catalogue(ctx)
+	if err != nil {
+		return domain.Service{}, err
+	}
+	svc, ok := cat[id]
+	if !ok {
+		return svc, &domain.FieldError{Field: "service_id", Err: fmt.Errorf("%w: unknown service (业务不存在)", domain.ErrInvalid)}
+	}
+	return svc, nil
+}
+
+// Calendar is the working-day calendar as the log holds it at, for the
+// years around it: the embedded notices, each replaced by the one imported
+// for its year. It reads the log rather than a view, so that a write right
+// after an import uses it.
+func (hl *Hall) Calendar(ctx context.Context, at time.Time) (*calendar.Calendar, error) {
+	base, err := calendar.Official()
+	if err != nil {
+		return nil, err
+	}
+	cal := calendar.New(base...)
+	year := at.In(hl.loc).Year()
+	for y := year - 1; y <= year+2; y++ {
+		imported, _, err := Load[domain.CalendarYear](ctx, hl.h.Store(), domain.CalendarStream(y))
+		if err != nil {
+			return nil, err
+		}
+		if imported.Imported {
+			cal = cal.With(imported.Notice)
+		}
+	}
+	return cal, nil
+}
+
+// CreateUser registers a login.
+func (hl *Hall) CreateUser(ctx context.Context, name, password, role, station string, m Meta) (Result, error) {
+	return CreateUser(ctx, hl.h, m, name, password, role, station)
+}
