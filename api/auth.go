@@ -16,7 +16,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/servicehall/servicehall/app/command"
-	"github.com/servicehall/servicehall/domain"
 )
 
 // tokenTTL is how long a login lasts.
@@ -142,7 +141,7 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	u, _, err := command.Load[domain.User](c.Request.Context(), s.h.Store(), domain.UserStream(req.Username))
+	u, err := s.queries.User(c.Request.Context(), req.Username)
 	if err != nil {
 		problem(c, err)
 		return

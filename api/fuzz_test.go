@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
@@ -50,21 +51,24 @@ func FuzzCommandJSON(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { log.Close() })
-	h, _ := command.New(log)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, []byte("fuzz-resident-reference-key"))
 	views, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
 	if err != nil {
 		f.Fatal(err)
 	}
-	s, err := New(Config{Handler: h, Hall: hall, Secret: bytes.Repeat([]byte("k"), 32), Views: views, Loc: loc,
+	application, err := app.New(log, views, loc, domain.DefaultPolicy, []byte("fuzz-resident-reference-key"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := application.Commands.Handler()
+	s, err := New(Config{App: application, Secret: bytes.Repeat([]byte("k"), 32), Loc: loc,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)
 	}
 	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: domain.RoleAdmin}, At: time.Now()}
 	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Online: true}
-	if _, err := command.Execute(ctx, h, "catalogue", admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }); err != nil {
+	if _, err := command.Execute(ctx, h, domain.CatalogueStream, admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }); err != nil {
 		f.Fatal(err)
 	}
 	cat := map[string]domain.Service{"birth": birth}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/servicehall/servicehall/api"
-	"github.com/servicehall/servicehall/app/command"
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore/memstore"
 	"github.com/servicehall/servicehall/projections"
@@ -34,19 +34,15 @@ func serve(t *testing.T, c *clock, trusted ...string) string {
 	ctx := context.Background()
 	log := memstore.New()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h, err := command.New(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hl, err := command.NewHall(h, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	views, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Config{Handler: h, Hall: hl, Secret: []byte(strings.Repeat("k", 32)), Views: views, Loc: loc,
+	application, err := app.New(log, views, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.New(api.Config{App: application, Secret: []byte(strings.Repeat("k", 32)), Loc: loc,
 		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DemoOTP: true, TrustedProxies: trusted})
 	if err != nil {
 		t.Fatal(err)

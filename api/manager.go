@@ -48,7 +48,7 @@ func (s *Server) viewsAsOf(c *gin.Context, ps ...projections.Projection) (projec
 		problem(c, err)
 		return nil, d, false
 	}
-	v, err := projections.AsOf(c.Request.Context(), s.h.Store(), d.AddDays(1).In(s.loc), ps...)
+	v, err := s.queries.AsOf(c.Request.Context(), d.AddDays(1).In(s.loc), ps...)
 	if err != nil {
 		problem(c, err)
 		return nil, d, false
@@ -159,7 +159,7 @@ func (s *Server) audit(c *gin.Context) {
 		err error
 	)
 	if stream != "" {
-		out, err = projections.AuditByStream(c.Request.Context(), s.h.Store(), stream)
+		out, err = s.queries.History(c.Request.Context(), stream)
 	} else {
 		out, err = projections.AuditByActor(c.Request.Context(), s.views, actor)
 	}
@@ -274,7 +274,7 @@ func (s *Server) runJob(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	h, _ := s.h.Store().Head(c.Request.Context())
+	h, _ := s.queries.Head(c.Request.Context())
 	c.Header("X-Position", strconv.FormatUint(h, 10))
 	c.JSON(http.StatusOK, gin.H{"name": c.Param("name"), "result": result})
 }

@@ -185,7 +185,7 @@ func (s *Server) book(c *gin.Context) {
 	}
 	b, ok := command.First[domain.AppointmentBooked](res)
 	if !ok { // a retry of a booking made before (after a crash, say): the same answer
-		a, _, err := command.Load[domain.Appointment](c.Request.Context(), s.h.Store(), domain.AppointmentStream(id))
+		a, err := s.queries.Appointment(c.Request.Context(), id)
 		if err != nil {
 			problem(c, err)
 			return
@@ -238,7 +238,7 @@ func (s *Server) myAppointments(c *gin.Context) {
 // actOn loads an appointment from the log for a caller allowed to change
 // it; anyone else is told it does not exist.
 func (s *Server) actOn(c *gin.Context) (*domain.Appointment, bool) {
-	a, _, err := command.Load[domain.Appointment](c.Request.Context(), s.h.Store(), domain.AppointmentStream(c.Param("id")))
+	a, err := s.queries.Appointment(c.Request.Context(), c.Param("id"))
 	if err == nil && (!a.Exists() || !mayAccess(who(c), a.Owner, a.StationID)) {
 		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
 	}

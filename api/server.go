@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/servicehall/servicehall/answers"
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/app/command"
+	"github.com/servicehall/servicehall/app/query"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/jobs"
@@ -30,8 +32,8 @@ import (
 type Server struct {
 	life     context.Context // ends with Close
 	close    context.CancelFunc
-	h        *command.Handler
 	hall     *command.Hall
+	queries  *query.Queries
 	jobs     Jobs
 	notifier Notifier
 	demoOTP  bool
@@ -59,16 +61,14 @@ type Server struct {
 
 // Config is what a Server needs; Now defaults to the wall clock.
 type Config struct {
-	Handler *command.Handler
-	// Hall books, moves and checks in appointments.
-	Hall    *command.Hall
+	// App is every way in: its commands and queries.
+	App     *app.Application
 	Secret  []byte // signs tokens: 32 bytes or more
 	Horizon int    // days of slots released ahead
 	// Notifier sends residents their login codes; the default logs them.
 	Notifier Notifier
 	// DemoOTP returns login codes in responses: demo and tests only.
 	DemoOTP bool
-	Views   *projections.Engine
 	Loc     *time.Location
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -96,8 +96,8 @@ type Jobs interface {
 
 // New returns a Server, refusing missing dependencies.
 func New(c Config) (*Server, error) {
-	if c.Handler == nil || c.Hall == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
-		return nil, errors.New("api: New needs a handler, a hall, views, a location and a logger")
+	if c.App == nil || c.Loc == nil || c.Logger == nil {
+		return nil, errors.New("api: New needs the application, a location and a logger")
 	}
 	if len(c.Secret) < 32 {
 		return nil, errors.New("api: the token secret needs 32 bytes or more")
@@ -120,7 +120,7 @@ func New(c Config) (*Server, error) {
 		c.Answers = answers.NewMemory()
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.Hall, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, h: c.Handler, secret: c.Secret, horizon: c.Horizon, views: c.Views, loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
+	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, secret: c.Secret, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
 	}
@@ -139,7 +139,7 @@ func New(c Config) (*Server, error) {
 		return float64(worst)
 	})
 	head := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_log_head_position", Help: "The position of the last event in the log."}, func() float64 {
-		h, _ := s.h.Store().Head(context.Background())
+		h, _ := s.queries.Head(context.Background())
 		return float64(h)
 	})
 	s.reg.MustRegister(s.reqs, s.latency, lag, head, prometheus.NewGoCollector())

@@ -33,6 +33,9 @@ func NewHall(h *Handler, loc *time.Location, policy domain.Policy, refKey []byte
 	return &Hall{h: h, loc: loc, policy: policy, refKey: refKey}, nil
 }
 
+// Handler is the handler the hall's commands run on.
+func (hl *Hall) Handler() *Handler { return hl.h }
+
 // Ref is a resident's stable, non-reversible reference.
 func (hl *Hall) Ref(c domain.Checked) string {
 	m := hmac.New(sha256.New, hl.refKey)

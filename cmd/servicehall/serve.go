@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/servicehall/servicehall/api"
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
@@ -65,20 +66,17 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	if err != nil {
 		return err
 	}
-	h, err := command.New(log)
-	if err != nil {
-		return err
-	}
 	secret, err := tokenKey(c.Data)
 	if err != nil {
 		return err
 	}
-	if err := ensureAdmin(ctx, h, c, stdout); err != nil {
+	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), secret...))
+	application, err := app.New(log, engine, c.loc, domain.DefaultPolicy, refKey[:])
+	if err != nil {
 		return err
 	}
-	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), secret...))
-	hl, err := command.NewHall(h, c.loc, domain.DefaultPolicy, refKey[:])
-	if err != nil {
+	h, hl := application.Commands.Handler(), application.Commands
+	if err := ensureAdmin(ctx, h, c, stdout); err != nil {
 		return err
 	}
 	lock, closeLock, err := jobLock(c)
@@ -96,7 +94,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer replies.Close()
-	srv, err := api.New(api.Config{Handler: h, Hall: hl, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP, Views: engine,
+	srv, err := api.New(api.Config{App: application, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
 		TrustedProxies: c.trustedProxies()})
 	if err != nil {

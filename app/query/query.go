@@ -1,0 +1,53 @@
+// Package query holds the reads of the application. Each says what it reads:
+// the log itself (a stream, fresh after a write) or one of the views.
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/servicehall/servicehall/app/command"
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// Queries reads the log and the views.
+type Queries struct {
+	log   eventstore.Store
+	views *projections.Engine
+}
+
+// New returns the queries over a log and its views.
+func New(log eventstore.Store, views *projections.Engine) *Queries {
+	return &Queries{log: log, views: views}
+}
+
+// Appointment reads an appointment from its stream in the log.
+func (q *Queries) Appointment(ctx context.Context, id string) (*domain.Appointment, error) {
+	a, _, err := command.Load[domain.Appointment](ctx, q.log, domain.AppointmentStream(id))
+	return a, err
+}
+
+// User reads a login from its stream in the log.
+func (q *Queries) User(ctx context.Context, name string) (*domain.User, error) {
+	u, _, err := command.Load[domain.User](ctx, q.log, domain.UserStream(name))
+	return u, err
+}
+
+// Head is the position of the last event in the log.
+func (q *Queries) Head(ctx context.Context) (uint64, error) { return q.log.Head(ctx) }
+
+// AsOf rebuilds the named projections in memory from the log's events
+// before at: the views as they stood then.
+func (q *Queries) AsOf(ctx context.Context, at time.Time, ps ...projections.Projection) (projections.Views, error) {
+	return projections.AsOf(ctx, q.log, at, ps...)
+}
+
+// History is a stream's events with their actors, read from the log.
+func (q *Queries) History(ctx context.Context, stream string) ([]projections.Entry, error) {
+	return projections.AuditByStream(ctx, q.log, stream)
+}
+
+// Views are the live views, for the reads that name one.
+func (q *Queries) Views() *projections.Engine { return q.views }
