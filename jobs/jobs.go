@@ -17,18 +17,15 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/servicehall/servicehall/app/command"
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/projections"
 )
 
 // Config is what the jobs need; zero fields take the defaults.
 type Config struct {
-	Handler *command.Handler
-	Hall    *command.Hall
-	Views   *projections.Engine
-	Loc     *time.Location
-	Logger  *slog.Logger
+	App    *app.Application
+	Loc    *time.Location
+	Logger *slog.Logger
 	// Horizon is how many days of slots are open ahead (default 14).
 	Horizon int
 	// ReleaseAt is the daily release time, "HH:MM" (default "08:00").
@@ -71,8 +68,8 @@ type Runner struct {
 
 // New returns a Runner with the jobs, not yet started.
 func New(c Config) (*Runner, error) {
-	if c.Handler == nil || c.Hall == nil || c.Views == nil || c.Loc == nil || c.Logger == nil {
-		return nil, errors.New("jobs: New needs a handler, a hall, views, a location and a logger")
+	if c.App == nil || c.Loc == nil || c.Logger == nil {
+		return nil, errors.New("jobs: New needs the application, a location and a logger")
 	}
 	if c.Horizon < 1 {
 		c.Horizon = 14
@@ -97,7 +94,7 @@ func New(c Config) (*Runner, error) {
 		c.Now = time.Now
 	}
 	r := &Runner{c: c, cron: cron.New(cron.WithLocation(c.Loc))}
-	w := work{c}
+	w := work{c, c.App.Commands, c.App.Queries.Views()}
 	r.jobs = []*job{
 		{name: "release-slots", schedule: fmt.Sprintf("%d %d * * *", int(at)%60, int(at)/60), run: w.releaseSlots},
 		{name: "escalate-overdue", schedule: "*/10 * * * *", run: w.escalateOverdue},

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servicehall/servicehall/app"
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -86,16 +87,13 @@ func newHall(t *testing.T) *hall {
 // second replica would have.
 func (x *hall) jobs(lock jobs.Locker) (*command.Handler, *command.Hall, *jobs.Runner, *reminders) {
 	x.t.Helper()
-	h, err := command.New(x.log)
+	application, err := app.New(x.log, x.views, loc, domain.DefaultPolicy, []byte("0123456789abcdef-test-key"))
 	if err != nil {
 		x.t.Fatal(err)
 	}
-	hl, err := command.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-test-key"))
-	if err != nil {
-		x.t.Fatal(err)
-	}
+	h, hl := application.Commands.Handler(), application.Commands
 	sent := &reminders{}
-	r, err := jobs.New(jobs.Config{Handler: h, Hall: hl, Views: x.views, Loc: loc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	r, err := jobs.New(jobs.Config{App: application, Loc: loc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Reminder: sent, Lock: lock})
 	if err != nil {
 		x.t.Fatal(err)

@@ -16,7 +16,11 @@ import (
 // Each job does everything that is due at now, whatever ran before: that is
 // how a missed tick is caught up. The views say where to look; the command
 // path decides on fresh state, so a view that lags only delays the work.
-type work struct{ Config }
+type work struct {
+	Config
+	Hall  *command.Hall
+	Views *projections.Engine
+}
 
 func (w work) meta(job, id string, now time.Time) command.Meta {
 	return command.Meta{Actor: command.Actor{ID: "system:job-" + job, Role: domain.RoleSystem}, At: now, CommandID: id}
@@ -43,7 +47,7 @@ func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
 	today := w.today(now)
 	opened := 0
 	for _, st := range stations {
-		n, _, err := command.Release(ctx, w.Handler, st.ID, today, today.AddDays(w.Horizon-1), cal, w.Loc, w.meta("release-slots", "", now))
+		n, err := w.Hall.ReleaseSlots(ctx, st.ID, today, today.AddDays(w.Horizon-1), cal, w.meta("release-slots", "", now))
 		opened += n
 		if err != nil {
 			return "", fmt.Errorf("station %s: %w", st.ID, err)
@@ -66,9 +70,7 @@ func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error
 	steps := 0
 	for _, a := range open {
 		m := w.meta("escalate-overdue", "escalate-"+a.ID+"-"+today.String(), now)
-		res, err := command.Execute(ctx, w.Handler, domain.ApplicationStream(a.ID), m, func(ap *domain.Application) ([]domain.Event, error) {
-			return ap.Check(today, cal, w.Escalation)
-		})
+		res, err := w.Hall.CheckDeadline(ctx, a.ID, cal, w.Escalation, m)
 		if err != nil {
 			return "", fmt.Errorf("application %s: %w", a.ID, err)
 		}
@@ -109,22 +111,14 @@ func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
 	}
 	closed := 0
 	for _, st := range stations {
-		stream := domain.QueueStream(st.ID, today)
-		q, _, err := command.Load[domain.Queue](ctx, w.Handler.Store(), stream)
+		abandoned, err := w.Hall.Abandoned(ctx, st.ID, today, 5*time.Minute, now)
 		if err != nil {
 			return "", err
 		}
-		for _, counter := range q.Abandoned(domain.MaxRecalls, 5*time.Minute, now) {
-			k, _ := q.Counter(counter)
-			ticket := k.Current
-			res, err := command.Execute(ctx, w.Handler, stream, w.meta("sweep-no-shows", "abandoned-"+ticket, now), func(q *domain.Queue) ([]domain.Event, error) {
-				if k, _ := q.Counter(counter); k.Current != ticket {
-					return nil, nil // the counter moved on meanwhile
-				}
-				return q.NoShow(counter, now)
-			})
+		for counter, ticket := range abandoned {
+			res, err := w.Hall.CloseUnansweredCall(ctx, st.ID, counter, ticket, w.meta("sweep-no-shows", "abandoned-"+ticket, now))
 			if err != nil && !errors.Is(err, domain.ErrState) {
-				return "", fmt.Errorf("%s counter %s: %w", stream, counter, err)
+				return "", fmt.Errorf("station %s counter %s: %w", st.ID, counter, err)
 			}
 			closed += len(res.Events)
 		}
@@ -148,26 +142,17 @@ func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		st, _, err := command.Load[domain.Station](ctx, w.Handler.Store(), domain.StationStream(sv.ID))
+		end, err := w.Hall.LastHour(ctx, sv.ID, today, cal)
 		if err != nil {
 			return "", err
-		}
-		end := domain.Clock(19 * 60)
-		if hours := st.HoursOn(today, cal); len(hours) > 0 {
-			end = 0
-			for _, h := range hours {
-				end = max(end, h.End)
-			}
 		}
 		for _, day := range days {
 			d, err := calendar.ParseDate(day.Date)
 			if err != nil || day.Closed || (d == today && now.Before(end.On(today, w.Loc).Add(time.Hour))) {
 				continue
 			}
-			stream := domain.QueueStream(sv.ID, d)
-			res, err := command.Execute(ctx, w.Handler, stream, w.meta("close-day", "close-"+stream, now), func(q *domain.Queue) ([]domain.Event, error) {
-				return q.CloseDay("the hall closed for the day (今日已结束办理)", now)
-			})
+			stream := domain.QueueStream(sv.ID, d) // the command id, as before
+			res, err := w.Hall.CloseDay(ctx, sv.ID, d, "the hall closed for the day (今日已结束办理)", w.meta("close-day", "close-"+stream, now))
 			if err != nil {
 				return "", fmt.Errorf("%s: %w", stream, err)
 			}
@@ -195,9 +180,7 @@ func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) 
 		if err := w.Reminder.Remind(ctx, a); err != nil {
 			return "", fmt.Errorf("remind %s: %w", a.ID, err)
 		}
-		if _, err := command.Execute(ctx, w.Handler, domain.AppointmentStream(a.ID), w.meta("send-reminders", "remind-"+a.ID, now), func(ap *domain.Appointment) ([]domain.Event, error) {
-			return ap.Remind(now)
-		}); err != nil {
+		if _, err := w.Hall.Reminded(ctx, a.ID, w.meta("send-reminders", "remind-"+a.ID, now)); err != nil {
 			return "", fmt.Errorf("record reminder %s: %w", a.ID, err)
 		}
 		sent++

@@ -84,7 +84,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer closeLock()
-	runner, err := jobs.New(jobs.Config{Handler: h, Hall: hl, Views: engine, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
+	runner, err := jobs.New(jobs.Config{App: application, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
 		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation()})
 	if err != nil {
 		return err
