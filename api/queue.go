@@ -38,10 +38,6 @@ func ownStation(c *gin.Context, station string) bool {
 
 func (s *Server) today() calendar.Date { return calendar.DateOf(s.now().In(s.loc)) }
 
-func (s *Server) queueStream(station string) string {
-	return domain.QueueStream(station, s.today())
-}
-
 type ticketRequest struct {
 	ServiceID string          `json:"service_id"`
 	Priority  domain.Priority `json:"priority"`

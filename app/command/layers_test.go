@@ -1,15 +1,18 @@
 package command_test
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// The HTTP API and the jobs go through app: neither imports the store.
+// The HTTP API and the jobs go through the application: neither imports
+// the store, nor decides on a stream itself (Execute, ExecuteTx, Load).
 func TestOnlyAppReachesTheStore(t *testing.T) {
 	for _, dir := range []string{"../../api", "../../jobs"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -20,10 +23,18 @@ func TestOnlyAppReachesTheStore(t *testing.T) {
 			if strings.HasSuffix(f, "_test.go") {
 				continue
 			}
-			file, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok {
+					if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "command" && slices.Contains([]string{"Execute", "ExecuteTx", "Load", "Read"}, sel.Sel.Name) {
+						t.Errorf("%s calls command.%s: a use case belongs in app/command", f, sel.Sel.Name)
+					}
+				}
+				return true
+			})
 			for _, imp := range file.Imports {
 				if path, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(path, "github.com/servicehall/servicehall/eventstore") {
 					t.Errorf("%s imports %s", f, path)
