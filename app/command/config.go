@@ -49,8 +49,8 @@ type Hours struct {
 }
 
 // SetHours replaces a station's hours and releases the slots of the next
-// horizon days at once; slots released before keep their hours. It answers
-// how many slots it opened.
+// horizon days at once (none for 0); slots released before keep their
+// hours. It answers how many slots it opened.
 func (hl *Hall) SetHours(ctx context.Context, station string, h Hours, horizon int, m Meta) (int, Result, error) {
 	cat, err := hl.Catalogue(ctx)
 	if err != nil {

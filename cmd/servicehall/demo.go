@@ -93,8 +93,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 		cal = calendar.New(notices...)
 		for _, n := range notices {
 			if n.Year == today.Year || n.Year == today.Year+1 {
-				if _, err := command.Execute(ctx, h.h, domain.CalendarStream(n.Year), seedMeta("admin", domain.RoleAdmin, now, "calendar"),
-					func(y *domain.CalendarYear) ([]domain.Event, error) { return y.Import(n) }); err != nil {
+				if _, err := h.hall.ImportCalendar(ctx, n, seedMeta("admin", domain.RoleAdmin, now, "calendar")); err != nil {
 					return err
 				}
 			}
@@ -103,8 +102,7 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 	cat := map[string]domain.Service{}
 	for _, s := range demoServices {
 		cat[s.ID] = s
-		if _, err := command.Execute(ctx, h.h, domain.CatalogueStream, seedMeta("admin", domain.RoleAdmin, now, "service-"+s.ID),
-			func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(s) }); err != nil {
+		if _, _, err := h.hall.DefineService(ctx, s, seedMeta("admin", domain.RoleAdmin, now, "service-"+s.ID)); err != nil {
 			return err
 		}
 	}
@@ -118,30 +116,29 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 			domain.Hours{Weekday: wd, Start: 13*60 + 30, End: 17 * 60, ServiceIDs: all, SlotMinutes: 30, Capacity: 4, WalkIn: 1})
 	}
 	window := []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: household, SlotMinutes: 30, Capacity: 3}}
-	steps := []func(*domain.Station) ([]domain.Event, error){
-		func(s *domain.Station) ([]domain.Event, error) { return s.Register("gulou", "鼓楼派出所") },
-		func(s *domain.Station) ([]domain.Event, error) {
-			return s.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口 户籍", ServiceIDs: household}, cat)
-		},
-		func(s *domain.Station) ([]domain.Event, error) {
-			return s.AddCounter(domain.Counter{ID: "w2", Name: "2号窗口 综合", ServiceIDs: all}, cat)
-		},
-		func(s *domain.Station) ([]domain.Event, error) {
-			return s.AddCounter(domain.Counter{ID: "w3", Name: "3号窗口 证照", ServiceIDs: license}, cat)
-		},
-		func(s *domain.Station) ([]domain.Event, error) { return s.SetHours(weekly, window, cat) },
+	admin := func(i int) command.Meta { return seedMeta("admin", domain.RoleAdmin, now, "station-"+strconv.Itoa(i)) }
+	if _, err := h.hall.RegisterStation(ctx, "gulou", "鼓楼派出所", admin(0)); err != nil {
+		return err
 	}
-	for i, step := range steps {
-		if _, err := command.Execute(ctx, h.h, domain.StationStream("gulou"), seedMeta("admin", domain.RoleAdmin, now, "station-"+strconv.Itoa(i)), step); err != nil {
+	for i, k := range []domain.Counter{
+		{ID: "w1", Name: "1号窗口 户籍", ServiceIDs: household},
+		{ID: "w2", Name: "2号窗口 综合", ServiceIDs: all},
+		{ID: "w3", Name: "3号窗口 证照", ServiceIDs: license},
+	} {
+		if _, err := h.hall.AddCounter(ctx, "gulou", k, admin(1+i)); err != nil {
 			return err
 		}
+	}
+	// The release job opens the slots when the server starts.
+	if _, _, err := h.hall.SetHours(ctx, "gulou", command.Hours{Weekly: weekly, WeekendWindows: window}, 0, admin(4)); err != nil {
+		return err
 	}
 	for _, u := range []struct{ name, password, role string }{
 		{"li.wei", "demo-staff-pass", domain.RoleStaff},
 		{"wang.fang", "demo-staff-pass", domain.RoleStaff},
 		{"zhao.lead", "demo-manager-pass", domain.RoleManager},
 	} {
-		if _, err := command.CreateUser(ctx, h.h, seedMeta("admin", domain.RoleAdmin, now, "user-"+u.name), u.name, u.password, u.role, "gulou"); err != nil {
+		if _, err := h.hall.CreateUser(ctx, u.name, u.password, u.role, "gulou", seedMeta("admin", domain.RoleAdmin, now, "user-"+u.name)); err != nil {
 			return err
 		}
 	}
