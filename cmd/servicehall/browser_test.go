@@ -23,7 +23,6 @@ import (
 // Screenshots go to SERVICEHALL_SCREENSHOTS (docs/screenshots in the
 // repository), else to a temporary folder.
 func TestPagesInABrowser(t *testing.T) {
-	t.Parallel()
 	chromium := testenv.Chromium(t)
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("the browser test is not short")
@@ -39,6 +38,7 @@ func TestPagesInABrowser(t *testing.T) {
 		sat = sat.AddDays(1)
 	}
 	offset := time.Until(sat.In(loc).Add(9*time.Hour + 5*time.Minute))
+	// The clock is the package's: this test does not run in parallel.
 	clock = func() time.Time { return time.Now().Add(offset) }
 	defer func() { clock = time.Now }()
 
