@@ -61,7 +61,7 @@ func FuzzCommandJSON(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := application.Commands.Handler()
-	s, err := New(Config{App: application, Secret: bytes.Repeat([]byte("k"), 32), Loc: loc,
+	s, err := New(Config{App: application, Secret: bytes.Repeat([]byte("k"), 32), Loc: loc, DemoOTP: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)

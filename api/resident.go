@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/hmac"
@@ -8,8 +9,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"sync"
@@ -28,14 +30,41 @@ type Notifier interface {
 	Notify(ctx context.Context, phone, text string) error
 }
 
-// LogNotifier writes messages to the log with the phone masked: for a
-// machine without an SMS gateway.
-type LogNotifier struct{ Logger *slog.Logger }
+// Webhook sends messages to an SMS gateway: a POST of {"phone", "text"}
+// as JSON to URL, which must answer 2xx.
+type Webhook struct {
+	URL    string
+	Client *http.Client // default: a 10 s timeout
+}
 
-func (n LogNotifier) Notify(_ context.Context, phone, text string) error {
-	n.Logger.Info("sms", "phone", domain.MaskPhone(phone), "text", text)
+func (w Webhook) Notify(ctx context.Context, phone, text string) error {
+	body, err := json.Marshal(map[string]string{"phone": phone, "text": text})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("sms webhook: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := w.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("sms webhook: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sms webhook: the gateway answered %s", resp.Status)
+	}
 	return nil
 }
+
+// ErrNoGateway is the answer to a login code asked for where no SMS gateway
+// is configured (and codes are not shown, as in the demo).
+var ErrNoGateway = errors.New("no SMS gateway is configured: resident login is unavailable (短信服务未配置，暂无法验证码登录)")
 
 const (
 	codeTTL   = 5 * time.Minute
@@ -70,6 +99,10 @@ func (s *Server) sendCode(c *gin.Context) {
 		problem(c, cmp.Or(err, invalid("code", "not expected here (此处不需要验证码)")))
 		return
 	}
+	if s.notifier == nil && !s.demoOTP {
+		write(c, Problem{Type: "/problems/unavailable", Title: ErrNoGateway.Error(), Status: http.StatusServiceUnavailable})
+		return
+	}
 	if ok, wait := s.limits.otpByPhone.allow(req.Phone, s.now()); !ok {
 		tooMany(c, wait)
 		return
@@ -83,9 +116,12 @@ func (s *Server) sendCode(c *gin.Context) {
 	s.codes.mu.Lock()
 	s.codes.m[req.Phone] = &code{value: value, expires: s.now().Add(codeTTL)}
 	s.codes.mu.Unlock()
-	if err := s.notifier.Notify(c.Request.Context(), req.Phone, "servicehall 验证码 "+value+"，5分钟内有效。"); err != nil {
-		problem(c, fmt.Errorf("send the code: %w", err))
-		return
+	// The code goes to the gateway only; it is never logged.
+	if s.notifier != nil {
+		if err := s.notifier.Notify(c.Request.Context(), req.Phone, "servicehall 验证码 "+value+"，5分钟内有效。"); err != nil {
+			problem(c, fmt.Errorf("send the code: %w", err))
+			return
+		}
 	}
 	var out codeSent
 	if s.demoOTP {

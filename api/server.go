@@ -65,7 +65,9 @@ type Config struct {
 	App     *app.Application
 	Secret  []byte // signs tokens: 32 bytes or more
 	Horizon int    // days of slots released ahead
-	// Notifier sends residents their login codes; the default logs them.
+	// Notifier sends residents their login codes. Without one, codes are
+	// only shown in responses with DemoOTP, and otherwise login by code
+	// answers 503.
 	Notifier Notifier
 	// DemoOTP returns login codes in responses: demo and tests only.
 	DemoOTP bool
@@ -104,9 +106,6 @@ func New(c Config) (*Server, error) {
 	}
 	if c.Horizon < 1 {
 		c.Horizon = 14
-	}
-	if c.Notifier == nil {
-		c.Notifier = LogNotifier{c.Logger}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -193,15 +193,31 @@ type Reminder interface {
 	Remind(ctx context.Context, a projections.AppointmentView) error
 }
 
+func reminderText(a projections.AppointmentView) string {
+	return fmt.Sprintf("您预约了 %s %s 的业务，请准时到达。Your appointment is on %s at %s.", a.Date, a.Start, a.Date, a.Start)
+}
+
 // LogReminder logs reminders, masked: for a machine without an SMS gateway.
-// A real gateway needs the resident's phone in full, which events do not
-// keep (see the README on personal data).
 type LogReminder struct{ Logger *slog.Logger }
 
 func (l LogReminder) Remind(_ context.Context, a projections.AppointmentView) error {
-	l.Logger.Info("reminder", "phone", a.Resident.Phone, "appointment", a.ID,
-		"text", fmt.Sprintf("您预约了 %s %s 的业务，请准时到达。Your appointment is on %s at %s.", a.Date, a.Start, a.Date, a.Start))
+	l.Logger.Info("reminder", "phone", a.Resident.Phone, "appointment", a.ID, "text", reminderText(a))
 	return nil
+}
+
+// SMSReminder sends reminders as text messages to the phone sealed in the
+// appointment, which only the hall's key opens.
+type SMSReminder struct {
+	Send   func(ctx context.Context, phone, text string) error
+	Unseal func(domain.Person) (domain.Applicant, error)
+}
+
+func (r SMSReminder) Remind(ctx context.Context, a projections.AppointmentView) error {
+	who, err := r.Unseal(a.Resident)
+	if err != nil {
+		return fmt.Errorf("reminder for %s: %w", a.ID, err)
+	}
+	return r.Send(ctx, who.Phone, reminderText(a))
 }
 
 // recoverPlaces gives back places and holds that no live appointment owns.

@@ -29,8 +29,9 @@ type config struct {
 	ReleaseAt      string
 	RateLimits     bool
 	TrustedProxies string // comma-separated addresses or CIDRs
-	WarnDays       int    // working days left when an application is warned
-	EscalateAfter  int    // working days past the deadline before the second escalation
+	SMSWebhook     string
+	WarnDays       int // working days left when an application is warned
+	EscalateAfter  int // working days past the deadline before the second escalation
 
 	loc *time.Location
 }
@@ -59,6 +60,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	limits, _ := strconv.ParseBool(env("RATE_LIMITS", "1"))
 	fs.BoolVar(&c.RateLimits, "rate-limits", limits, "limit codes, logins and bookings per client (SERVICEHALL_RATE_LIMITS; off for load tests from one address)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs whose X-Forwarded-For and X-Real-IP are believed; from anyone else they are ignored (SERVICEHALL_TRUSTED_PROXIES)")
+	fs.StringVar(&c.SMSWebhook, "sms-webhook", env("SMS_WEBHOOK", ""), "URL that login codes and reminders are POSTed to as JSON {phone, text}: a real SMS gateway (SERVICEHALL_SMS_WEBHOOK)")
 	warn, _ := strconv.Atoi(env("WARN_DAYS", "1"))
 	fs.IntVar(&c.WarnDays, "warn-days", warn, "warn an application with this many working days left (SERVICEHALL_WARN_DAYS)")
 	after, _ := strconv.Atoi(env("ESCALATE_AFTER_DAYS", "3"))

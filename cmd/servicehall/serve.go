@@ -84,8 +84,17 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer closeLock()
+	// Codes and reminders go to the SMS gateway when there is one; without
+	// it reminders are logged masked, and codes are never logged.
+	var notifier api.Notifier
+	var reminder jobs.Reminder
+	if c.SMSWebhook != "" {
+		gateway := api.Webhook{URL: c.SMSWebhook}
+		notifier = gateway
+		reminder = jobs.SMSReminder{Send: gateway.Notify, Unseal: application.Commands.Unseal}
+	}
 	runner, err := jobs.New(jobs.Config{App: application, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
-		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation()})
+		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation(), Reminder: reminder})
 	if err != nil {
 		return err
 	}
@@ -96,7 +105,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	defer replies.Close()
 	srv, err := api.New(api.Config{App: application, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
-		TrustedProxies: c.trustedProxies()})
+		TrustedProxies: c.trustedProxies(), Notifier: notifier})
 	if err != nil {
 		return err
 	}
