@@ -8,7 +8,6 @@ import (
 
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/projections"
 )
 
 type applyRequest struct {
@@ -95,7 +94,7 @@ func onApplication[S command.ApplicationStep](s *Server, prepare func(*gin.Conte
 
 // application answers the contract's view of an application.
 func (s *Server) application(c *gin.Context) {
-	a, ok, err := projections.ApplicationOf(c.Request.Context(), s.views, c.Param("id"))
+	a, ok, err := s.queries.Application(c.Request.Context(), c.Param("id"))
 	w := who(c)
 	if err == nil && (!ok || !mayAccess(w, a.Owner, a.Station)) {
 		err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
@@ -119,16 +118,14 @@ func (s *Server) application(c *gin.Context) {
 }
 
 func (s *Server) myApplications(c *gin.Context) {
-	ids, err := projections.Scan[string](c.Request.Context(), s.views.Store(), s.views.NS("applications", "by-resident"), who(c).ID+"/", projections.PrefixEnd(who(c).ID+"/"))
+	apps, err := s.queries.ApplicationsOf(c.Request.Context(), who(c).ID)
 	if err != nil {
 		problem(c, err)
 		return
 	}
 	out := []applicationOut{}
-	for _, id := range ids {
-		if a, ok, err := projections.ApplicationOf(c.Request.Context(), s.views, id); err == nil && ok {
-			out = append(out, applicationOut{a, s.person(c, a.Owner, a.Applicant)})
-		}
+	for _, a := range apps {
+		out = append(out, applicationOut{a, s.person(c, a.Owner, a.Applicant)})
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/projections"
 )
 
 // board streams a station's calls to the hall display as Server-Sent
@@ -22,7 +21,7 @@ func (s *Server) board(c *gin.Context) {
 	ctx, cancel := context.WithCancel(c.Request.Context())
 	defer cancel()
 	defer context.AfterFunc(s.life, cancel)() // Close ends the stream
-	if _, ok, err := projections.StationOf(ctx, s.views, station); err != nil || !ok {
+	if _, ok, err := s.queries.Station(ctx, station); err != nil || !ok {
 		if err == nil {
 			err = fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, station)
 		}
@@ -42,7 +41,7 @@ func (s *Server) board(c *gin.Context) {
 	sent := -1 // the sequence of the last call shown; -1: show the day's latest first
 	day := s.today()
 	for {
-		d, err := projections.DayOf(ctx, s.views, station, day)
+		d, err := s.queries.Day(ctx, station, day)
 		if err != nil {
 			return
 		}

@@ -75,7 +75,7 @@ func (s *Server) completionStats(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rows, err := projections.CompletionRates(c.Request.Context(), v, station, from, to, by)
+	rows, err := s.queries.On(v).CompletionRates(c.Request.Context(), station, from, to, by)
 	if err != nil {
 		problem(c, err)
 		return
@@ -99,12 +99,12 @@ func (s *Server) sla(c *gin.Context) {
 	if !ok {
 		return
 	}
-	cal, err := projections.Calendar(c.Request.Context(), s.views)
+	cal, err := s.queries.Calendar(c.Request.Context())
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	rows, err := projections.SLA(c.Request.Context(), v, today, cal, s.escalation, state)
+	rows, err := s.queries.On(v).SLA(c.Request.Context(), today, cal, s.escalation, state)
 	if err != nil {
 		problem(c, err)
 		return
@@ -132,7 +132,7 @@ func (s *Server) queueStats(c *gin.Context) {
 	if !ok {
 		return
 	}
-	day, err := projections.DayOf(c.Request.Context(), v, station, d)
+	day, err := s.queries.On(v).Day(c.Request.Context(), station, d)
 	if err != nil {
 		problem(c, err)
 		return
@@ -161,7 +161,7 @@ func (s *Server) audit(c *gin.Context) {
 	if stream != "" {
 		out, err = s.queries.History(c.Request.Context(), stream)
 	} else {
-		out, err = projections.AuditByActor(c.Request.Context(), s.views, actor)
+		out, err = s.queries.AuditByActor(c.Request.Context(), actor)
 	}
 	if err != nil {
 		problem(c, err)

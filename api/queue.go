@@ -64,7 +64,7 @@ func (s *Server) issueTicket(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	day, err := projections.DayOf(c.Request.Context(), s.views, station, s.today())
+	day, err := s.queries.Day(c.Request.Context(), station, s.today())
 	if err != nil {
 		problem(c, err)
 		return
@@ -75,7 +75,7 @@ func (s *Server) issueTicket(c *gin.Context) {
 
 // counters maps a station's counters to the services they may serve.
 func (s *Server) counters(c *gin.Context, station string) map[string][]string {
-	st, _, err := projections.StationOf(c.Request.Context(), s.views, station)
+	st, _, err := s.queries.Station(c.Request.Context(), station)
 	out := map[string][]string{}
 	if err == nil {
 		for _, k := range st.Counters {
@@ -108,7 +108,7 @@ func (s *Server) queue(c *gin.Context) {
 	if !ownStation(c, station) {
 		return
 	}
-	day, err := projections.DayOf(c.Request.Context(), s.views, station, s.today())
+	day, err := s.queries.Day(c.Request.Context(), station, s.today())
 	if err != nil {
 		problem(c, err)
 		return

@@ -13,7 +13,7 @@ import (
 )
 
 func (s *Server) services(c *gin.Context) {
-	svcs, err := projections.Services(c.Request.Context(), s.views)
+	svcs, err := s.queries.Services(c.Request.Context())
 	if err != nil {
 		problem(c, err)
 		return
@@ -25,7 +25,7 @@ func (s *Server) services(c *gin.Context) {
 }
 
 func (s *Server) stations(c *gin.Context) {
-	sts, err := projections.Stations(c.Request.Context(), s.views)
+	sts, err := s.queries.Stations(c.Request.Context())
 	if err != nil {
 		problem(c, err)
 		return
@@ -37,7 +37,7 @@ func (s *Server) stations(c *gin.Context) {
 }
 
 func (s *Server) station(c *gin.Context) {
-	st, ok, err := projections.StationOf(c.Request.Context(), s.views, c.Param("id"))
+	st, ok, err := s.queries.Station(c.Request.Context(), c.Param("id"))
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, c.Param("id"))
 	}
@@ -69,14 +69,14 @@ func (s *Server) availability(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if _, ok, err := projections.StationOf(ctx, s.views, c.Param("id")); err != nil || !ok {
+	if _, ok, err := s.queries.Station(ctx, c.Param("id")); err != nil || !ok {
 		if err == nil {
 			err = fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, c.Param("id"))
 		}
 		problem(c, err)
 		return
 	}
-	slots, err := projections.FreeSlots(ctx, s.views, c.Param("id"), service, from, to)
+	slots, err := s.queries.FreeSlots(ctx, c.Param("id"), service, from, to)
 	if err != nil {
 		problem(c, err)
 		return
@@ -103,7 +103,7 @@ func (s *Server) workingDays(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	cal, err := projections.Calendar(c.Request.Context(), s.views)
+	cal, err := s.queries.Calendar(c.Request.Context())
 	if err != nil {
 		problem(c, err)
 		return
@@ -127,7 +127,7 @@ func (s *Server) deadline(c *gin.Context) {
 		problem(c, invalid("working_days", "a whole number from 0 to 365 (应为0-365的整数)"))
 		return
 	}
-	cal, err := projections.Calendar(c.Request.Context(), s.views)
+	cal, err := s.queries.Calendar(c.Request.Context())
 	if err != nil {
 		problem(c, err)
 		return

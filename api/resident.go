@@ -22,7 +22,6 @@ import (
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
-	"github.com/servicehall/servicehall/projections"
 )
 
 // Notifier sends a text message to a phone.
@@ -247,7 +246,7 @@ func mayAccess(w Who, owner, station string) bool {
 }
 
 func (s *Server) appointment(c *gin.Context) {
-	a, ok, err := projections.AppointmentOf(c.Request.Context(), s.views, c.Param("id"))
+	a, ok, err := s.queries.AppointmentView(c.Request.Context(), c.Param("id"))
 	if err == nil && (!ok || !mayAccess(who(c), a.Owner, a.Station)) {
 		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
 	}
@@ -259,7 +258,7 @@ func (s *Server) appointment(c *gin.Context) {
 }
 
 func (s *Server) myAppointments(c *gin.Context) {
-	as, err := projections.AppointmentsOf(c.Request.Context(), s.views, who(c).ID)
+	as, err := s.queries.AppointmentsOf(c.Request.Context(), who(c).ID)
 	if err != nil {
 		problem(c, err)
 		return

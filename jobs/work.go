@@ -30,11 +30,11 @@ func (w work) today(now time.Time) calendar.Date { return calendar.DateOf(now.In
 
 // config is the stations and the calendar, as the views hold them.
 func (w work) config(ctx context.Context) ([]projections.StationView, *calendar.Calendar, error) {
-	stations, err := projections.Stations(ctx, w.Views)
+	stations, err := w.App.Queries.Stations(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	cal, err := projections.Calendar(ctx, w.Views)
+	cal, err := w.App.Queries.Calendar(ctx)
 	return stations, cal, err
 }
 
@@ -58,12 +58,12 @@ func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
 
 // escalateOverdue warns, marks overdue and escalates open applications.
 func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error) {
-	cal, err := projections.Calendar(ctx, w.Views)
+	cal, err := w.App.Queries.Calendar(ctx)
 	if err != nil {
 		return "", err
 	}
 	today := w.today(now)
-	open, err := projections.SLA(ctx, w.Views, today, cal, w.Escalation, "")
+	open, err := w.App.Queries.SLA(ctx, today, cal, w.Escalation, "")
 	if err != nil {
 		return "", err
 	}
@@ -83,7 +83,7 @@ func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error
 // called ticket nobody answered after its recalls.
 func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
 	today := w.today(now)
-	booked, err := projections.BookedBetween(ctx, w.Views, calendar.Date{}, today)
+	booked, err := w.App.Queries.BookedBetween(ctx, calendar.Date{}, today)
 	if err != nil {
 		return "", err
 	}
@@ -105,7 +105,7 @@ func (w work) sweepNoShows(ctx context.Context, now time.Time) (string, error) {
 			missed++
 		}
 	}
-	stations, err := projections.Stations(ctx, w.Views)
+	stations, err := w.App.Queries.Stations(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -138,7 +138,7 @@ func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
 	today := w.today(now)
 	closed := 0
 	for _, sv := range stations {
-		days, err := projections.Scan[projections.DayView](ctx, w.Views.Store(), w.Views.NS("queue", "days"), sv.ID+"/", sv.ID+"/"+today.AddDays(1).String())
+		days, err := w.App.Queries.Days(ctx, sv.ID, today.AddDays(1))
 		if err != nil {
 			return "", err
 		}
@@ -167,7 +167,7 @@ func (w work) closeDays(ctx context.Context, now time.Time) (string, error) {
 // then recorded: a crash in between sends it again, never loses it.
 func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) {
 	today := w.today(now)
-	booked, err := projections.BookedBetween(ctx, w.Views, today, today.AddDays(1))
+	booked, err := w.App.Queries.BookedBetween(ctx, today, today.AddDays(1))
 	if err != nil {
 		return "", err
 	}

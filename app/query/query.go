@@ -16,6 +16,7 @@ import (
 type Queries struct {
 	log   eventstore.Store
 	views *projections.Engine
+	read  projections.Views // other views to read, if not the live ones
 }
 
 // New returns the queries over a log and its views.

@@ -1,0 +1,119 @@
+package query
+
+import (
+	"context"
+
+	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/projections"
+)
+
+// Reads of the views. Each names the projection it reads; On reads the
+// same from other views (those rebuilt as of a past day).
+
+// On returns the queries reading views v instead of the live ones.
+func (q *Queries) On(v projections.Views) *Queries {
+	return &Queries{log: q.log, views: q.views, read: v}
+}
+
+func (q *Queries) v() projections.Views {
+	if q.read != nil {
+		return q.read
+	}
+	return q.views
+}
+
+// Services is the catalogue (projection config).
+func (q *Queries) Services(ctx context.Context) ([]domain.Service, error) {
+	return projections.Services(ctx, q.v())
+}
+
+// Stations are the stations (config).
+func (q *Queries) Stations(ctx context.Context) ([]projections.StationView, error) {
+	return projections.Stations(ctx, q.v())
+}
+
+// Station is one station with its counters and hours (config).
+func (q *Queries) Station(ctx context.Context, id string) (projections.StationView, bool, error) {
+	return projections.StationOf(ctx, q.v(), id)
+}
+
+// Calendar is the working-day calendar with the notices imported (config).
+func (q *Queries) Calendar(ctx context.Context) (*calendar.Calendar, error) {
+	return projections.Calendar(ctx, q.v())
+}
+
+// FreeSlots are a service's slots at a station between two days
+// (availability).
+func (q *Queries) FreeSlots(ctx context.Context, station, service string, from, to calendar.Date) ([]projections.SlotView, error) {
+	return projections.FreeSlots(ctx, q.v(), station, service, from, to)
+}
+
+// Application is one application with its deadline and history
+// (applications).
+func (q *Queries) Application(ctx context.Context, id string) (projections.AppView, bool, error) {
+	return projections.ApplicationOf(ctx, q.v(), id)
+}
+
+// ApplicationsOf are a resident login's applications (applications).
+func (q *Queries) ApplicationsOf(ctx context.Context, owner string) ([]projections.AppView, error) {
+	v := q.v()
+	ids, err := projections.Scan[string](ctx, v.Store(), v.NS("applications", "by-resident"), owner+"/", projections.PrefixEnd(owner+"/"))
+	if err != nil {
+		return nil, err
+	}
+	var out []projections.AppView
+	for _, id := range ids {
+		if a, ok, err := projections.ApplicationOf(ctx, v, id); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// SLA lists open applications with their deadlines and escalation, in
+// state if given (applications).
+func (q *Queries) SLA(ctx context.Context, today calendar.Date, cal *calendar.Calendar, rule domain.Escalation, state string) ([]projections.SLARow, error) {
+	return projections.SLA(ctx, q.v(), today, cal, rule, state)
+}
+
+// CompletionRates are completion and on-time rates by service, day or
+// month (completion).
+func (q *Queries) CompletionRates(ctx context.Context, station string, from, to calendar.Date, by string) ([]projections.Rate, error) {
+	return projections.CompletionRates(ctx, q.v(), station, from, to, by)
+}
+
+// Day is a station's queue on one day (queue).
+func (q *Queries) Day(ctx context.Context, station string, d calendar.Date) (projections.DayView, error) {
+	return projections.DayOf(ctx, q.v(), station, d)
+}
+
+// Days are a station's queue days before to (queue).
+func (q *Queries) Days(ctx context.Context, station string, to calendar.Date) ([]projections.DayView, error) {
+	v := q.v()
+	return projections.Scan[projections.DayView](ctx, v.Store(), v.NS("queue", "days"), station+"/", station+"/"+to.String())
+}
+
+// AuditByActor is who did what, for one actor (audit).
+func (q *Queries) AuditByActor(ctx context.Context, actor string) ([]projections.Entry, error) {
+	return projections.AuditByActor(ctx, q.v(), actor)
+}
+
+// AppointmentView is one appointment as residents and staff see it
+// (residents).
+func (q *Queries) AppointmentView(ctx context.Context, id string) (projections.AppointmentView, bool, error) {
+	return projections.AppointmentOf(ctx, q.v(), id)
+}
+
+// AppointmentsOf are a resident login's appointments (residents).
+func (q *Queries) AppointmentsOf(ctx context.Context, owner string) ([]projections.AppointmentView, error) {
+	return projections.AppointmentsOf(ctx, q.v(), owner)
+}
+
+// BookedBetween are the appointments still booked on days in [from, to]
+// (residents).
+func (q *Queries) BookedBetween(ctx context.Context, from, to calendar.Date) ([]projections.AppointmentView, error) {
+	return projections.BookedBetween(ctx, q.v(), from, to)
+}
