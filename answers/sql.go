@@ -75,7 +75,26 @@ func OpenPostgres(ctx context.Context, url string) (*SQL, error) {
 }
 
 func open(db *sql.DB, postgres bool) (*SQL, error) {
-	if _, err := db.Exec(schema); err != nil {
+	create := func() error { _, err := db.Exec(schema); return err }
+	if postgres {
+		// Processes starting together would race CREATE TABLE IF NOT
+		// EXISTS, which PostgreSQL does not make atomic: one at a time.
+		create = func() error {
+			tx, err := db.Begin()
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			if _, err := tx.Exec(`SELECT pg_advisory_xact_lock(7340155)`); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(schema); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}
+	}
+	if err := create(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("answers: create table: %w", err)
 	}

@@ -25,8 +25,10 @@ func openViews(ctx context.Context, c *config) (projections.Store, error) {
 		return sqlviews.OpenSQLite(filepath.Join(c.Data, "views.db"))
 	case strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://"):
 		return sqlviews.OpenPostgres(ctx, v)
+	case strings.EqualFold(v, "memory"): // tests; nothing survives the process
+		return projections.NewMemory(), nil
 	}
-	return nil, fmt.Errorf("SERVICEHALL_READMODELS %q: want sqlite or postgres://… (读模型配置不正确)", c.ReadModels)
+	return nil, fmt.Errorf("SERVICEHALL_READMODELS %q: want sqlite, memory or postgres://… (读模型配置不正确)", c.ReadModels)
 }
 
 // openEngine opens the log and the read models the configuration names,

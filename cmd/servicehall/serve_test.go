@@ -386,9 +386,11 @@ type call struct{ method, path, body string }
 // configured starts serve with a known admin password and resident codes
 // returned, makes the admin's calls, and returns the API's base URL, the
 // admin's token and the stop function.
+// configured serves on the in-memory log and views: the route tests need
+// no file and no fsync.
 func configured(t *testing.T, extra []string, calls ...call) (api, admin string, stop func() error) {
 	t.Helper()
-	return configuredIn(t, t.TempDir(), extra, calls...)
+	return configuredIn(t, t.TempDir(), append([]string{"--eventstore", "memory", "--readmodels", "memory"}, extra...), calls...)
 }
 
 // configuredIn is configured with its data in the folder data.
@@ -812,6 +814,8 @@ func TestApplicationOverHTTP(t *testing.T) {
 	}
 	if resp, _ := do(zhang, "rate", `{"score":4}`); resp.StatusCode != 200 {
 		t.Fatalf("rate after the remediation: %d", resp.StatusCode)
+	} else {
+		pos = map[string]string{"X-Min-Position": resp.Header.Get("X-Position")} // the reads below see every write above
 	}
 	var a map[string]any
 	getJSONAuth(t, api+"/applications/"+id, zhang, pos, &a)

@@ -10,6 +10,7 @@ import (
 	"github.com/servicehall/servicehall/answers"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/eventstore/kurrentdb"
+	"github.com/servicehall/servicehall/eventstore/memstore"
 	"github.com/servicehall/servicehall/eventstore/pgstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 )
@@ -19,12 +20,14 @@ func openStore(ctx context.Context, c *config) (eventstore.Store, error) {
 	switch v := c.EventStore; {
 	case v == "" || strings.EqualFold(v, "sqlite"):
 		return sqlitestore.Open(c.eventStorePath())
+	case strings.EqualFold(v, "memory"): // tests; nothing survives the process
+		return memstore.New(), nil
 	case kurrentdb.IsURL(v):
 		return kurrentdb.Open(v)
 	case pgstore.IsURL(v):
 		return pgstore.Open(ctx, v)
 	default:
-		return nil, fmt.Errorf("SERVICEHALL_EVENTSTORE %q: want sqlite, esdb://… or postgres://… (事件存储配置不正确)", v)
+		return nil, fmt.Errorf("SERVICEHALL_EVENTSTORE %q: want sqlite, memory, esdb://… or postgres://… (事件存储配置不正确)", v)
 	}
 }
 
@@ -36,6 +39,9 @@ func openAnswers(ctx context.Context, c *config) (answers.Store, error) {
 		if pgstore.IsURL(v) {
 			return answers.OpenPostgres(ctx, v)
 		}
+	}
+	if strings.EqualFold(c.EventStore, "memory") {
+		return answers.NewMemory(), nil
 	}
 	return answers.OpenSQLite(filepath.Join(c.Data, "answers.db"))
 }
