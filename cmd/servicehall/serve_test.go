@@ -400,11 +400,21 @@ func configuredIn(t *testing.T, data string, extra []string, calls ...call) (api
 	api = base + "/api/v1"
 	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	admin = out["token"].(string)
+	last := "0"
 	for _, c := range calls {
-		if resp, out := send(t, c.method, api+c.path, admin, c.body); resp.StatusCode >= 300 {
+		resp, out := send(t, c.method, api+c.path, admin, c.body)
+		if resp.StatusCode >= 300 {
 			stop()
 			t.Fatalf("%s %s: %d %v", c.method, c.path, resp.StatusCode, out)
 		}
+		if p := resp.Header.Get("X-Position"); p != "" {
+			last = p
+		}
+	}
+	// The views have taken in the setup before the test reads them.
+	if resp := getJSON(t, api+"/services", map[string]string{"X-Min-Position": last}, nil); resp.StatusCode != 200 {
+		stop()
+		t.Fatalf("the views did not reach the setup's position %s: %d", last, resp.StatusCode)
 	}
 	return api, admin, stop
 }
