@@ -31,6 +31,13 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 // serve runs the API on an in-memory log and views, on the clock given.
 func serve(t *testing.T, c *clock, trusted ...string) string {
 	t.Helper()
+	return serveConfig(t, api.Config{Now: c.Now, DemoOTP: true, TrustedProxies: trusted})
+}
+
+// serveConfig runs the API with cfg on an in-memory log and views; the
+// application, secret, zone and a silent logger are filled in.
+func serveConfig(t *testing.T, cfg api.Config) string {
+	t.Helper()
 	ctx := context.Background()
 	log := memstore.New()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
@@ -42,8 +49,11 @@ func serve(t *testing.T, c *clock, trusted ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Config{App: application, Secret: []byte(strings.Repeat("k", 32)), Loc: loc,
-		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DemoOTP: true, TrustedProxies: trusted})
+	cfg.App, cfg.Secret, cfg.Loc = application, []byte(strings.Repeat("k", 32)), loc
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

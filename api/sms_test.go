@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,38 +10,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/servicehall/servicehall/api"
-	"github.com/servicehall/servicehall/app"
-	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/eventstore/memstore"
-	"github.com/servicehall/servicehall/projections"
 )
 
 // serveWith runs the API with a notifier (or none) and no demo codes,
 // logging into logs.
 func serveWith(t *testing.T, n api.Notifier, logs io.Writer) string {
 	t.Helper()
-	ctx := context.Background()
-	log := memstore.New()
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	views, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	application, err := app.New(log, views, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := api.New(api.Config{App: application, Secret: []byte(strings.Repeat("k", 32)), Loc: loc,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Notifier: n})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return srv.URL + "/api/v1"
+	return serveConfig(t, api.Config{Notifier: n, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 }
 
 // A login code goes to the SMS gateway and nowhere else: not into the
