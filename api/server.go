@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/servicehall/servicehall/answers"
 	"github.com/servicehall/servicehall/app"
@@ -141,7 +142,7 @@ func New(c Config) (*Server, error) {
 		h, _ := s.queries.Head(context.Background())
 		return float64(h)
 	})
-	s.reg.MustRegister(s.reqs, s.latency, lag, head, prometheus.NewGoCollector())
+	s.reg.MustRegister(s.reqs, s.latency, lag, head, collectors.NewGoCollector())
 	return s, nil
 }
 

@@ -60,5 +60,4 @@ type (
 		Date  string `json:"date" format:"date"`
 		Start string `json:"start" pattern:"^[0-2][0-9]:[0-5][0-9]$"`
 	}
-	noBody struct{}
 )
