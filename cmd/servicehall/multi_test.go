@@ -282,6 +282,7 @@ func TestThreeProcesses(t *testing.T) {
 		t.Fatalf("the survivors' views differ:\n%v\n%v", views[0], views[1])
 	}
 	for _, p := range procs[1:] {
+		client.CloseIdleConnections() // or the server's graceful stop waits for them
 		if err := p.Stop(); err != nil {
 			t.Errorf("stop: %v", err)
 		}

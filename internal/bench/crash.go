@@ -416,6 +416,7 @@ func Crash(ctx context.Context, c Config, kills, residents int, stderr io.Writer
 	if _, err := s.Call("POST", "/admin/jobs/recover-places/run", s.Admin, nil, nil); err != nil {
 		return Result{}, fmt.Errorf("run the recovery job: %w", err)
 	}
+	s.HTTP.CloseIdleConnections() // or the server's graceful stop waits for them
 	if err := run.Stop(); err != nil {
 		return Result{}, fmt.Errorf("the server stopped with %w", err)
 	}

@@ -63,7 +63,14 @@ func startServer(ctx context.Context, c Config) (*Client, error) {
 	var once sync.Once
 	var stopErr error
 	s.stop = func() error {
-		once.Do(func() { cancel(); stopErr = <-done })
+		once.Do(func() {
+			// Connections the client dialled but never used look to the
+			// server like requests about to come: its graceful shutdown
+			// would wait five seconds for them.
+			s.HTTP.CloseIdleConnections()
+			cancel()
+			stopErr = <-done
+		})
 		return stopErr
 	}
 	if s.Base == "" {
