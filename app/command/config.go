@@ -126,8 +126,3 @@ func (hl *Hall) Calendar(ctx context.Context, at time.Time) (*calendar.Calendar,
 	}
 	return cal, nil
 }
-
-// CreateUser registers a login.
-func (hl *Hall) CreateUser(ctx context.Context, name, password, role, station string, m Meta) (Result, error) {
-	return CreateUser(ctx, hl.h, m, name, password, role, station)
-}

@@ -10,7 +10,7 @@ import (
 )
 
 // CreateUser registers a login, keeping only a bcrypt hash of its password.
-func CreateUser(ctx context.Context, h *Handler, m Meta, name, password, role, station string) (Result, error) {
+func (hl *Hall) CreateUser(ctx context.Context, name, password, role, station string, m Meta) (Result, error) {
 	if n := len([]rune(password)); n < 8 || n > 72 {
 		return Result{}, &domain.FieldError{Field: "password", Err: fmt.Errorf("%w: 8 to 72 characters (密码应为8-72个字符)", domain.ErrInvalid)}
 	}
@@ -18,7 +18,7 @@ func CreateUser(ctx context.Context, h *Handler, m Meta, name, password, role, s
 	if err != nil {
 		return Result{}, fmt.Errorf("hash password: %w", err)
 	}
-	return Execute(ctx, h, domain.UserStream(name), m, func(u *domain.User) ([]domain.Event, error) {
+	return Execute(ctx, hl.h, domain.UserStream(name), m, func(u *domain.User) ([]domain.Event, error) {
 		return u.Create(name, role, station, string(hash))
 	})
 }

@@ -76,7 +76,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	h, hl := application.Commands.Handler(), application.Commands
-	if err := ensureAdmin(ctx, h, c, stdout); err != nil {
+	if err := ensureAdmin(ctx, application, c, stdout); err != nil {
 		return err
 	}
 	lock, closeLock, err := jobLock(c)
@@ -250,8 +250,8 @@ func tokenKey(dir string) ([]byte, error) {
 // ensureAdmin creates the admin user on first start, with
 // SERVICEHALL_ADMIN_PASSWORD or, without it, a generated password printed
 // once.
-func ensureAdmin(ctx context.Context, h *command.Handler, c *config, stdout io.Writer) error {
-	u, _, err := command.Load[domain.User](ctx, h.Store(), domain.UserStream("admin"))
+func ensureAdmin(ctx context.Context, a *app.Application, c *config, stdout io.Writer) error {
+	u, err := a.Queries.User(ctx, "admin")
 	if err != nil || u.Exists() {
 		return err
 	}
@@ -264,9 +264,9 @@ func ensureAdmin(ctx context.Context, h *command.Handler, c *config, stdout io.W
 		password = base64.RawURLEncoding.EncodeToString(b)
 		defer fmt.Fprintf(stdout, "admin password (管理员密码): %s\n", password)
 	}
-	m := command.Meta{Actor: eventstore.Actor{ID: "system:serve", Role: domain.RoleSystem}, At: time.Now(), CommandID: "create-admin"}
-	if _, err := command.CreateUser(ctx, h, m, "admin", password, domain.RoleAdmin, ""); err != nil {
-		if u, _, lerr := command.Load[domain.User](ctx, h.Store(), domain.UserStream("admin")); lerr == nil && u.Exists() {
+	m := command.Meta{Actor: command.Actor{ID: "system:serve", Role: domain.RoleSystem}, At: time.Now(), CommandID: "create-admin"}
+	if _, err := a.Commands.CreateUser(ctx, "admin", password, domain.RoleAdmin, "", m); err != nil {
+		if u, lerr := a.Queries.User(ctx, "admin"); lerr == nil && u.Exists() {
 			return nil // another process, starting with this one, made it
 		}
 		return fmt.Errorf("create the admin user: %w", err)
