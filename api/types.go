@@ -48,9 +48,9 @@ type (
 		EstimatedWait int    `json:"estimated_wait_minutes"`
 	}
 	applicationStatus struct {
-		ID       string        `json:"id"`
-		Status   string        `json:"status"`
-		Deadline calendar.Date `json:"deadline,omitzero"`
+		ID       string                  `json:"id"`
+		Status   domain.ApplicationState `json:"status"`
+		Deadline calendar.Date           `json:"deadline,omitzero"`
 	}
 
 	cancelRequest struct {

@@ -7,15 +7,18 @@ import (
 	"github.com/servicehall/servicehall/domain/calendar"
 )
 
+// ApplicationState is where an application is in its life.
+type ApplicationState string
+
 // Application states.
 const (
-	Submitted = "submitted"
-	Accepted  = "accepted"
-	Supplying = "supplement_requested" // the clock is paused
-	Approved  = "approved"
-	Rejected  = "rejected"
-	Completed = "completed"
-	Withdrawn = "withdrawn"
+	Submitted ApplicationState = "submitted"
+	Accepted  ApplicationState = "accepted"
+	Supplying ApplicationState = "supplement_requested" // the clock is paused
+	Approved  ApplicationState = "approved"
+	Rejected  ApplicationState = "rejected"
+	Completed ApplicationState = "completed"
+	Withdrawn ApplicationState = "withdrawn"
 )
 
 // Events of an application (stream "application-{id}"). Every decision
@@ -101,7 +104,7 @@ type (
 // Application is one case from submission to completion and rating.
 type Application struct {
 	ApplicationSubmitted
-	Status     string
+	Status     ApplicationState
 	Deadline   calendar.Date
 	ClockStart calendar.Date // acceptance, or the last resumption
 	Left       int           // days of the limit left from ClockStart
@@ -173,7 +176,7 @@ func (a *Application) Submit(s ApplicationSubmitted, svc Service) ([]Event, erro
 	return []Event{s}, nil
 }
 
-func (a *Application) in(states ...string) error {
+func (a *Application) in(states ...ApplicationState) error {
 	if !a.Exists() {
 		return fmt.Errorf("%w: application (申请不存在)", ErrNotFound)
 	}

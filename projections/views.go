@@ -95,25 +95,25 @@ type Step struct {
 
 // AppView is an application as managers and residents read it.
 type AppView struct {
-	ID         string        `json:"id"`
-	Station    string        `json:"station_id"`
-	Service    string        `json:"service_id"`
-	Channel    string        `json:"channel"`
-	Applicant  domain.Person `json:"applicant"`
-	Owner      string        `json:"owner,omitempty"`
-	Status     string        `json:"status"`
-	Unit       calendar.Unit `json:"time_limit_unit"`
-	Accepted   calendar.Date `json:"accepted,omitzero"`
-	Deadline   calendar.Date `json:"deadline,omitzero"`
-	Paused     bool          `json:"paused"`
-	Left       int           `json:"left,omitempty"` // days left while paused
-	Warned     bool          `json:"warned"`
-	Overdue    bool          `json:"overdue"`
-	Escalation int           `json:"escalation_level"`
-	Completed  calendar.Date `json:"completed,omitzero"`
-	OnTime     bool          `json:"on_time"`
-	Score      int           `json:"score,omitempty"`
-	History    []Step        `json:"history"`
+	ID         string                  `json:"id"`
+	Station    string                  `json:"station_id"`
+	Service    string                  `json:"service_id"`
+	Channel    string                  `json:"channel"`
+	Applicant  domain.Person           `json:"applicant"`
+	Owner      string                  `json:"owner,omitempty"`
+	Status     domain.ApplicationState `json:"status"`
+	Unit       calendar.Unit           `json:"time_limit_unit"`
+	Accepted   calendar.Date           `json:"accepted,omitzero"`
+	Deadline   calendar.Date           `json:"deadline,omitzero"`
+	Paused     bool                    `json:"paused"`
+	Left       int                     `json:"left,omitempty"` // days left while paused
+	Warned     bool                    `json:"warned"`
+	Overdue    bool                    `json:"overdue"`
+	Escalation int                     `json:"escalation_level"`
+	Completed  calendar.Date           `json:"completed,omitzero"`
+	OnTime     bool                    `json:"on_time"`
+	Score      int                     `json:"score,omitempty"`
+	History    []Step                  `json:"history"`
 }
 
 // Open says whether the clock can still run out.
