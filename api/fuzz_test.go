@@ -60,27 +60,18 @@ func FuzzCommandJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := application.Commands.Handler()
 	s, err := New(Config{App: application, Secret: bytes.Repeat([]byte("k"), 32), Loc: loc, DemoOTP: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)
 	}
 	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: domain.RoleAdmin}, At: time.Now()}
-	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Online: true}
-	if _, err := command.Execute(ctx, h, domain.CatalogueStream, admin, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) }); err != nil {
+	if _, err := application.Commands.SetUp(ctx, command.Setup{
+		Services: []domain.Service{{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Online: true}},
+		ID:       "gulou", Name: "鼓楼派出所",
+		Counters: []domain.Counter{{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}},
+	}, 0, admin); err != nil {
 		f.Fatal(err)
-	}
-	cat := map[string]domain.Service{"birth": birth}
-	for _, step := range []func(*domain.Station) ([]domain.Event, error){
-		func(st *domain.Station) ([]domain.Event, error) { return st.Register("gulou", "鼓楼派出所") },
-		func(st *domain.Station) ([]domain.Event, error) {
-			return st.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}, cat)
-		},
-	} {
-		if _, err := command.Execute(ctx, h, "station-gulou", admin, step); err != nil {
-			f.Fatal(err)
-		}
 	}
 	if err := views.CatchUp(ctx); err != nil {
 		f.Fatal(err)

@@ -1,22 +1,14 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/servicehall/servicehall/api"
-	"github.com/servicehall/servicehall/app"
-	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/eventstore/memstore"
-	"github.com/servicehall/servicehall/projections"
 )
 
 // clock is a server's time, moved by the test.
@@ -32,34 +24,6 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 func serve(t *testing.T, c *clock, trusted ...string) string {
 	t.Helper()
 	return serveConfig(t, api.Config{Now: c.Now, DemoOTP: true, TrustedProxies: trusted})
-}
-
-// serveConfig runs the API with cfg on an in-memory log and views; the
-// application, secret, zone and a silent logger are filled in.
-func serveConfig(t *testing.T, cfg api.Config) string {
-	t.Helper()
-	ctx := context.Background()
-	log := memstore.New()
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	views, err := projections.NewEngine(ctx, log, projections.NewMemory(), projections.All()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	application, err := app.New(log, views, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.App, cfg.Secret, cfg.Loc = application, []byte(strings.Repeat("k", 32)), loc
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	s, err := api.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return srv.URL + "/api/v1"
 }
 
 func post(t *testing.T, url, body string) int {

@@ -171,19 +171,26 @@ func TestBookingLimitsLeaveTheSlotAlone(t *testing.T) {
 func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
 	store := openStore(t)
 	h := handler(t, store)
-	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}
-	cat := map[string]domain.Service{"birth": birth}
-	window := domain.Hours{Weekday: 6, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 2}
-	weekly := domain.Hours{Weekday: 1, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 60, Capacity: 2}
-	for _, step := range []func(*domain.Station) ([]domain.Event, error){
-		func(s *domain.Station) ([]domain.Event, error) { return s.Register("gulou", "鼓楼派出所") },
-		func(s *domain.Station) ([]domain.Event, error) {
-			return s.SetHours([]domain.Hours{weekly}, []domain.Hours{window}, cat)
+	setup := command.Setup{
+		Services: []domain.Service{{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}},
+		ID:       "gulou", Name: "鼓楼派出所",
+		Hours: command.Hours{
+			Weekly:         []domain.Hours{{Weekday: 1, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 60, Capacity: 2}},
+			WeekendWindows: []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 2}},
 		},
-	} {
-		if _, err := command.Execute(ctx, h, "station-gulou", staff, step); err != nil {
-			t.Fatal(err)
-		}
+	}
+	once := staff
+	once.CommandID = "setup-gulou"
+	if _, err := hall(t, store).SetUp(ctx, setup, 0, once); err != nil {
+		t.Fatal(err)
+	}
+	// The same setup run again, as a retried request would, writes nothing.
+	head, _ := store.Head(ctx)
+	if _, err := hall(t, store).SetUp(ctx, setup, 0, once); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := store.Head(ctx); after != head {
+		t.Fatalf("a second setup wrote %d events", after-head)
 	}
 	ns, _ := calendar.Official()
 	cal := calendar.New(ns...)
@@ -205,7 +212,7 @@ func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
 	if got := types(t, store, domain.SlotStream("gulou", calendar.Date{Year: 2025, Month: 9, Day: 27}, 9*60+30, "birth")); len(got) != 1 {
 		t.Fatalf("the ordinary Saturday window 27 Sep was not opened: %v", got)
 	}
-	head, _ := store.Head(ctx)
+	head, _ = store.Head(ctx)
 	if n, _, err := command.Release(ctx, handler(t, store), "gulou", from, to, cal, loc, staff); err != nil || n != 0 {
 		t.Fatalf("second run released %d, %v", n, err)
 	}

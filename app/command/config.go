@@ -126,3 +126,53 @@ func (hl *Hall) Calendar(ctx context.Context, at time.Time) (*calendar.Calendar,
 	}
 	return cal, nil
 }
+
+// Setup is what a station needs before it opens: the services it offers,
+// its counters and its hours.
+type Setup struct {
+	Services []domain.Service
+	ID, Name string
+	Counters []domain.Counter
+	Hours
+}
+
+// SetUp defines the setup's services, registers the station, adds its
+// counters, sets its hours and releases horizon days of slots, each step
+// one command under m (with m.CommandID, if set, extended per step so that
+// running the setup again writes nothing new).
+func (hl *Hall) SetUp(ctx context.Context, s Setup, horizon int, m Meta) (Result, error) {
+	step := func(name string) Meta {
+		if m.CommandID != "" {
+			m := m
+			m.CommandID += "/" + name
+			return m
+		}
+		return m
+	}
+	var last Result
+	keep := func(res Result, err error) error {
+		if res.Position > last.Position {
+			last = res
+		}
+		return err
+	}
+	for _, svc := range s.Services {
+		_, res, err := hl.DefineService(ctx, svc, step("service-"+svc.ID))
+		if err := keep(res, err); err != nil {
+			return last, fmt.Errorf("service %s: %w", svc.ID, err)
+		}
+	}
+	if err := keep(hl.RegisterStation(ctx, s.ID, s.Name, step("station"))); err != nil {
+		return last, fmt.Errorf("station %s: %w", s.ID, err)
+	}
+	for _, k := range s.Counters {
+		if err := keep(hl.AddCounter(ctx, s.ID, k, step("counter-"+k.ID))); err != nil {
+			return last, fmt.Errorf("counter %s: %w", k.ID, err)
+		}
+	}
+	_, res, err := hl.SetHours(ctx, s.ID, s.Hours, horizon, step("hours"))
+	if err := keep(res, err); err != nil {
+		return last, fmt.Errorf("hours of %s: %w", s.ID, err)
+	}
+	return last, nil
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/servicehall/servicehall/app/command"
@@ -102,9 +101,6 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 	cat := map[string]domain.Service{}
 	for _, s := range demoServices {
 		cat[s.ID] = s
-		if _, _, err := h.hall.DefineService(ctx, s, seedMeta("admin", domain.RoleAdmin, now, "service-"+s.ID)); err != nil {
-			return err
-		}
 	}
 	household := []string{"birth", "transfer", "correction"}
 	license := []string{"idcard", "idcard-temp", "permit", "passport"}
@@ -115,22 +111,16 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 			domain.Hours{Weekday: wd, Start: 9 * 60, End: 12 * 60, ServiceIDs: all, SlotMinutes: 30, Capacity: 4, WalkIn: 1},
 			domain.Hours{Weekday: wd, Start: 13*60 + 30, End: 17 * 60, ServiceIDs: all, SlotMinutes: 30, Capacity: 4, WalkIn: 1})
 	}
-	window := []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: household, SlotMinutes: 30, Capacity: 3}}
-	admin := func(i int) command.Meta { return seedMeta("admin", domain.RoleAdmin, now, "station-"+strconv.Itoa(i)) }
-	if _, err := h.hall.RegisterStation(ctx, "gulou", "鼓楼派出所", admin(0)); err != nil {
-		return err
-	}
-	for i, k := range []domain.Counter{
-		{ID: "w1", Name: "1号窗口 户籍", ServiceIDs: household},
-		{ID: "w2", Name: "2号窗口 综合", ServiceIDs: all},
-		{ID: "w3", Name: "3号窗口 证照", ServiceIDs: license},
-	} {
-		if _, err := h.hall.AddCounter(ctx, "gulou", k, admin(1+i)); err != nil {
-			return err
-		}
-	}
 	// The release job opens the slots when the server starts.
-	if _, _, err := h.hall.SetHours(ctx, "gulou", command.Hours{Weekly: weekly, WeekendWindows: window}, 0, admin(4)); err != nil {
+	if _, err := h.hall.SetUp(ctx, command.Setup{
+		Services: demoServices, ID: "gulou", Name: "鼓楼派出所",
+		Counters: []domain.Counter{
+			{ID: "w1", Name: "1号窗口 户籍", ServiceIDs: household},
+			{ID: "w2", Name: "2号窗口 综合", ServiceIDs: all},
+			{ID: "w3", Name: "3号窗口 证照", ServiceIDs: license},
+		},
+		Hours: command.Hours{Weekly: weekly, WeekendWindows: []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: household, SlotMinutes: 30, Capacity: 3}}},
+	}, 0, seedMeta("admin", domain.RoleAdmin, now, "setup")); err != nil {
 		return err
 	}
 	for _, u := range []struct{ name, password, role string }{
