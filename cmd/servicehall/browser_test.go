@@ -20,8 +20,9 @@ import (
 // the Saturday window, the kiosk checks the booking in, the counter calls
 // and serves it and completes an application, the hall board shows the
 // call within a second, and the manager's completion rate moves.
-// Screenshots go to SERVICEHALL_SCREENSHOTS (docs/screenshots in the
-// repository), else to a temporary folder.
+// Screenshots are taken when SERVICEHALL_SCREENSHOTS names a folder for
+// them (docs/screenshots in the repository); a failed step always leaves
+// failed.png there, else in a temporary folder.
 func TestPagesInABrowser(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	if testing.Short() && os.Getenv("CI") != "true" {
@@ -43,7 +44,8 @@ func TestPagesInABrowser(t *testing.T) {
 	defer func() { clock = time.Now }()
 
 	shots := os.Getenv("SERVICEHALL_SCREENSHOTS")
-	if shots == "" {
+	keep := shots != ""
+	if !keep {
 		shots = t.TempDir()
 	}
 	base, _, stop := start(t, "demo", t.TempDir())
@@ -99,6 +101,9 @@ func TestPagesInABrowser(t *testing.T) {
 	}
 	shot := func(c context.Context, name string) {
 		t.Helper()
+		if !keep {
+			return
+		}
 		run(c, "settle", chromedp.Sleep(300*time.Millisecond), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -166,7 +171,9 @@ func TestPagesInABrowser(t *testing.T) {
 	run(counter, "call next", press("#call-next"), waitText("#current", number))
 	run(board, "board shows the call", poll(`document.querySelector("#latest-number")?.textContent === `+quote(number), time.Second))
 	t.Logf("the board showed %s %v after the click", number, time.Since(called).Round(time.Millisecond))
-	run(board, "the highlight fades", chromedp.Sleep(3200*time.Millisecond))
+	if keep {
+		run(board, "the highlight fades", chromedp.Sleep(3200*time.Millisecond))
+	}
 	shot(board, "board")
 
 	// It serves the resident: an application accepted, approved and

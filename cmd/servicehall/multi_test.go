@@ -35,6 +35,7 @@ import (
 // survivors' views converge on the same answer, and the release job, run
 // at every start, wrote each slot once.
 func TestThreeProcesses(t *testing.T) {
+	t.Parallel()
 	pg, nats := testenv.Postgres(t), testenv.NATS(t)
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("the three-process test is not short")
@@ -63,8 +64,6 @@ func TestThreeProcesses(t *testing.T) {
 		}
 	}()
 
-	t.Setenv("SERVICEHALL_TEST_AS_BINARY", "1")
-	t.Setenv("SERVICEHALL_BUS_TOPIC", topic)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +78,7 @@ func TestThreeProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		procs[i] = &bench.Process{Exe: exe, Data: data, Addr: ln.Addr().String(), Password: "multi-admin-pass",
-			Stores: []string{"--eventstore", db, "--readmodels", db, "--bus", nats}}
+			Stores: []string{"--eventstore", db, "--readmodels", db, "--bus", nats, "--bus-topic", topic}}
 		ln.Close()
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = procs[i].Start() }() // together: migrations and the admin once
