@@ -35,8 +35,7 @@ func (s *Server) apply(c *gin.Context) {
 	case w.Role == domain.RoleResident && req.Channel != "online":
 		problem(c, invalid("channel", "residents apply online (群众只能网上申请)"))
 		return
-	case w.Role == domain.RoleStaff && w.Station != req.StationID:
-		write(c, Problem{Type: "/problems/forbidden", Title: "Not your station (非本所业务)", Status: http.StatusForbidden})
+	case w.Role != domain.RoleResident && !ownStation(c, req.StationID):
 		return
 	}
 	svc, err := s.service(c, req.ServiceID)
@@ -81,9 +80,7 @@ func onApplication[S command.ApplicationStep](s *Server, prepare func(*gin.Conte
 			problem(c, err)
 			return
 		}
-		w := who(c)
-		may := func(owner, station string) bool { return mayAccess(w, owner, station) }
-		after, res, err := s.hall.OnApplication(c.Request.Context(), c.Param("id"), step, may, cal, s.meta(c))
+		after, res, err := s.hall.OnApplication(c.Request.Context(), c.Param("id"), step, who(c).reaches, cal, s.meta(c))
 		if err != nil {
 			problem(c, err)
 			return
@@ -96,7 +93,7 @@ func onApplication[S command.ApplicationStep](s *Server, prepare func(*gin.Conte
 func (s *Server) application(c *gin.Context) {
 	a, ok, err := s.queries.Application(c.Request.Context(), c.Param("id"))
 	w := who(c)
-	if err == nil && (!ok || !mayAccess(w, a.Owner, a.Station)) {
+	if err == nil && (!ok || !w.reaches(a.Owner, a.Station)) {
 		err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
 	}
 	if err != nil {

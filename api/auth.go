@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/servicehall/servicehall/app/command"
+	"github.com/servicehall/servicehall/domain"
 )
 
 // tokenTTL is how long a login lasts.
@@ -34,6 +35,33 @@ type Who struct {
 }
 
 func (w Who) actor() command.Actor { return command.Actor{ID: w.ID, Role: w.Role} }
+
+// reaches is the one access rule for objects: a resident reaches what
+// their login owns; the admin and a bureau manager (a manager without a
+// station, 分局) reach every station's; anyone else only their own
+// station's. Whoever is not reached is told the object does not exist, so
+// that ids cannot be probed.
+func (w Who) reaches(owner, station string) bool {
+	switch {
+	case w.Role == domain.RoleResident:
+		return owner == w.ID
+	case w.Role == domain.RoleAdmin:
+		return true
+	case w.Station == "":
+		return w.Role == domain.RoleManager
+	}
+	return station == w.Station
+}
+
+// ownStation admits a caller who reaches station; anyone else is told it
+// does not exist.
+func ownStation(c *gin.Context, station string) bool {
+	if w := who(c); w.Role == domain.RoleResident || !w.reaches("", station) {
+		problem(c, fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, station))
+		return false
+	}
+	return true
+}
 
 func (s *Server) token(w Who) (string, error) {
 	now := s.now()

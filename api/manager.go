@@ -16,15 +16,15 @@ import (
 )
 
 // scope is the station a manager's read is about: the station_id asked
-// for, which a manager tied to a station may only set to their own.
+// for, which a manager tied to a station may only leave out or set to
+// their own (another station is not found).
 func scope(c *gin.Context, required bool) (string, bool) {
 	w, station := who(c), c.Query("station_id")
-	if w.Station != "" && w.Role != domain.RoleAdmin {
-		if station != "" && station != w.Station {
-			write(c, Problem{Type: "/problems/forbidden", Title: "Another station's figures (无权查看其他派出所数据)", Status: http.StatusForbidden})
-			return "", false
-		}
+	if station == "" && w.Role != domain.RoleAdmin {
 		station = w.Station
+	}
+	if station != "" && !ownStation(c, station) {
+		return "", false
 	}
 	if required && station == "" {
 		problem(c, invalid("station_id", "required (必填)"))
@@ -167,10 +167,30 @@ func (s *Server) audit(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if out == nil {
-		out = []projections.Entry{}
+	// A station's manager reads its streams only: another station's stream
+	// is not found, and an actor's decisions elsewhere are left out.
+	w, stations := who(c), map[string]bool{}
+	kept := []projections.Entry{}
+	for _, e := range out {
+		reached, seen := stations[e.Stream]
+		if !seen {
+			st, err := s.queries.StationOf(c.Request.Context(), e.Stream)
+			if err != nil {
+				problem(c, err)
+				return
+			}
+			reached = w.reaches("", st)
+			stations[e.Stream] = reached
+		}
+		if reached {
+			kept = append(kept, e)
+		}
 	}
-	c.JSON(http.StatusOK, out)
+	if stream != "" && len(kept) == 0 {
+		problem(c, fmt.Errorf("%w: stream %q (记录不存在)", domain.ErrNotFound, stream))
+		return
+	}
+	c.JSON(http.StatusOK, kept)
 }
 
 // rebuilds tracks the rebuilds the admin started over HTTP.

@@ -31,6 +31,7 @@ func TestProblemStatuses(t *testing.T) {
 		{&eventstore.ConflictError{Stream: "s", Actual: -1}, 409, nil},
 		{errors.New("disk on fire"), 500, nil},
 	}
+	gin.SetMode(gin.TestMode) // quiet: no debug banner
 	for _, tt := range tests {
 		w := httptest.NewRecorder()
 		c, _ := gin.CreateTestContext(w)

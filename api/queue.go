@@ -26,16 +26,6 @@ func viewOf(t domain.Ticket) ticketView {
 	return ticketView{t.TicketID, t.Number, t.ServiceID, t.Priority, t.State, t.Counter}
 }
 
-// ownStation admits the staff of the station in the path, and managers and
-// admin; anyone else is told it does not exist.
-func ownStation(c *gin.Context, station string) bool {
-	if w := who(c); w.Role == domain.RoleStaff && w.Station != station {
-		problem(c, fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, station))
-		return false
-	}
-	return true
-}
-
 func (s *Server) today() calendar.Date { return calendar.DateOf(s.now().In(s.loc)) }
 
 type ticketRequest struct {
@@ -64,13 +54,18 @@ func (s *Server) issueTicket(c *gin.Context) {
 		problem(c, err)
 		return
 	}
+	written(c, http.StatusCreated, res, issuedOut{ID: t.ID, Number: t.Number, Position: t.Position, EstimatedWait: s.estimate(c, station, svc.ID)})
+}
+
+// estimate is the wait, in minutes, the day's queue view gives a new
+// ticket for service; 0 when the view cannot be read (the ticket stands).
+func (s *Server) estimate(c *gin.Context, station, service string) int {
 	day, err := s.queries.Day(c.Request.Context(), station, s.today())
 	if err != nil {
-		problem(c, err)
-		return
+		s.logger.Warn("wait estimate", "station", station, "error", err)
+		return 0
 	}
-	written(c, http.StatusCreated, res, issuedOut{ID: t.ID, Number: t.Number, Position: t.Position,
-		EstimatedWait: day.EstimatedWait(svc.ID, openFor(day, svc.ID, s.counters(c, station)))})
+	return day.EstimatedWait(service, openFor(day, service, s.counters(c, station)))
 }
 
 // counters maps a station's counters to the services they may serve.

@@ -203,8 +203,7 @@ func (s *Server) book(c *gin.Context) {
 		return
 	}
 	w := who(c)
-	if w.Role == domain.RoleStaff && w.Station != req.StationID {
-		write(c, Problem{Type: "/problems/forbidden", Title: "Not your station (非本所业务)", Status: http.StatusForbidden})
+	if w.Role != domain.RoleResident && !ownStation(c, req.StationID) {
 		return
 	}
 	owner := s.residentID(req.Resident.Phone)
@@ -231,23 +230,9 @@ func (s *Server) book(c *gin.Context) {
 		Date: b.Date, Start: b.Start, End: b.End, Resident: s.person(c, owner, b.Resident)})
 }
 
-// mayAccess says whether the caller may see or change a resident's
-// appointment or application: the resident who owns it, the staff of its
-// station, managers and admin. Others are told it does not exist, so that
-// ids cannot be probed.
-func mayAccess(w Who, owner, station string) bool {
-	switch w.Role {
-	case domain.RoleResident:
-		return owner == w.ID
-	case domain.RoleStaff:
-		return station == w.Station
-	}
-	return true
-}
-
 func (s *Server) appointment(c *gin.Context) {
 	a, ok, err := s.queries.AppointmentView(c.Request.Context(), c.Param("id"))
-	if err == nil && (!ok || !mayAccess(who(c), a.Owner, a.Station)) {
+	if err == nil && (!ok || !who(c).reaches(a.Owner, a.Station)) {
 		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
 	}
 	if err != nil {
@@ -274,7 +259,7 @@ func (s *Server) myAppointments(c *gin.Context) {
 // it; anyone else is told it does not exist.
 func (s *Server) actOn(c *gin.Context) (*domain.Appointment, bool) {
 	a, err := s.queries.Appointment(c.Request.Context(), c.Param("id"))
-	if err == nil && (!a.Exists() || !mayAccess(who(c), a.Owner, a.StationID)) {
+	if err == nil && (!a.Exists() || !who(c).reaches(a.Owner, a.StationID)) {
 		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
 	}
 	if err != nil {
@@ -342,5 +327,5 @@ func (s *Server) checkIn(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, checkInOut{t})
+	written(c, http.StatusOK, res, checkInOut{AppointmentID: a.ID, ServiceID: svc.ID, Ticket: t, EstimatedWait: s.estimate(c, a.StationID, svc.ID)})
 }

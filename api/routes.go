@@ -37,6 +37,8 @@ var (
 	everyone = []string{domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin}
 	desk     = []string{domain.RoleStaff, domain.RoleManager}
 	hallRole = []string{domain.RoleStaff, domain.RoleManager, domain.RoleAdmin}
+	arrival  = []string{domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin, domain.RoleKiosk}
+	issuers  = []string{domain.RoleStaff, domain.RoleManager, domain.RoleAdmin, domain.RoleKiosk}
 	heads    = []string{domain.RoleManager, domain.RoleAdmin}
 	staff    = []string{domain.RoleStaff}
 	admins   = []string{domain.RoleAdmin}
@@ -80,8 +82,14 @@ type (
 		Status string `json:"status"`
 	}
 	readyOut struct {
-		Ready       bool           `json:"ready"`
-		Projections map[string]any `json:"projections"`
+		Ready       bool              `json:"ready"`
+		Projections []projectionState `json:"projections"`
+	}
+	projectionState struct {
+		Name     string `json:"name"`
+		Position uint64 `json:"position"`
+		Lag      uint64 `json:"lag"`
+		Error    string `json:"error,omitempty"`
 	}
 	jobRun struct {
 		Name   string `json:"name"`
@@ -112,7 +120,7 @@ func (s *Server) routes() []route {
 		get("/metrics", "Prometheus metrics (监控指标)", nil, nil, nil, gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))),
 		get("/openapi.json", "This document (接口文档)", nil, nil, nil, s.document),
 
-		limit(post(v1+"/auth/login", "Log in with a password: staff, manager, admin (密码登录)", nil, loginRequest{}, tokenOut{}, s.login), s.limits.loginByClient, byClient),
+		limit(post(v1+"/auth/login", "Log in with a password: staff, kiosk, manager, admin (密码登录)", nil, loginRequest{}, tokenOut{}, s.login), s.limits.loginByClient, byClient),
 		func() route {
 			r := limit(post(v1+"/auth/otp", "Send a resident a one-time code (发送验证码)", nil, phoneRequest{}, codeSent{}, s.sendCode), s.limits.otpByClient, byClient)
 			r.status = http.StatusAccepted
@@ -138,11 +146,11 @@ func (s *Server) routes() []route {
 		get(v1+"/appointments/:id", "An appointment (预约详情)", everyone, nil, appointmentOut{}, s.appointment),
 		post(v1+"/appointments/:id/cancel", "Cancel (取消预约)", everyone, cancelRequest{}, appointmentStatus{}, s.cancel),
 		post(v1+"/appointments/:id/reschedule", "Move to another slot (改约)", everyone, rescheduleRequest{}, appointmentStatus{}, s.reschedule),
-		post(v1+"/appointments/:id/check-in", "Check in on arrival: a ticket (签到取号)", everyone, nil, checkInOut{}, s.checkIn),
+		post(v1+"/appointments/:id/check-in", "Check in on arrival: a ticket (签到取号)", arrival, nil, checkInOut{}, s.checkIn),
 		get(v1+"/me/appointments", "My appointments (我的预约)", resident, nil, []appointmentOut{}, s.myAppointments),
 		get(v1+"/me/applications", "My applications (我的办件)", resident, nil, []applicationOut{}, s.myApplications),
 
-		created(post(v1+"/stations/:id/tickets", "A walk-in ticket (现场取号)", hallRole, ticketRequest{}, issuedOut{}, s.issueTicket)),
+		created(post(v1+"/stations/:id/tickets", "A walk-in ticket (现场取号)", issuers, ticketRequest{}, issuedOut{}, s.issueTicket)),
 		get(v1+"/stations/:id/queue", "The day's queue with estimated waits (当日队列)", hallRole, nil, nil, s.queue),
 		post(v1+"/counters/:id/open", "Open a counter for service lines (开窗)", staff, command.OpenCounter{}, counterOut{}, atCounter[command.OpenCounter](s)),
 		post(v1+"/counters/:id/call-next", "Call the next ticket; 204 when none waits (叫下一位)", staff, nil, counterOut{}, atCounter[command.CallNext](s)),

@@ -237,16 +237,10 @@ func (s *Server) minPosition(c *gin.Context) {
 func (s *Server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	type state struct {
-		Name     string `json:"name"`
-		Position uint64 `json:"position"`
-		Lag      uint64 `json:"lag"`
-		Error    string `json:"error,omitempty"`
-	}
 	ok := true
-	var out []state
+	var out []projectionState
 	for _, name := range s.views.Names() {
-		st := state{Name: name, Position: s.views.Position(name)}
+		st := projectionState{Name: name, Position: s.views.Position(name)}
 		lag, err := s.views.Lag(ctx, name)
 		switch {
 		case err != nil:
@@ -263,7 +257,7 @@ func (s *Server) ready(c *gin.Context) {
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	c.JSON(status, gin.H{"ready": ok, "projections": out})
+	c.JSON(status, readyOut{Ready: ok, Projections: out})
 }
 
 // date reads a YYYY-MM-DD query parameter.

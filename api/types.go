@@ -35,8 +35,12 @@ type (
 		Date   calendar.Date `json:"date,omitzero"`
 		Start  domain.Clock  `json:"start,omitzero"`
 	}
+	// checkInOut tells the kiosk all it prints: it reads nothing else.
 	checkInOut struct {
-		Ticket command.Ticket `json:"ticket"`
+		AppointmentID string         `json:"appointment_id"`
+		ServiceID     string         `json:"service_id"`
+		Ticket        command.Ticket `json:"ticket"`
+		EstimatedWait int            `json:"estimated_wait_minutes"`
 	}
 	counterOut struct {
 		Ticket ticketView `json:"ticket"`

@@ -610,6 +610,12 @@ func TestUser(t *testing.T) {
 	then(t, got, err, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", PasswordHash: "$2a$hash"})
 	got, err = u.Create("li.wei", domain.RoleStaff, "", "$2a$hash")
 	thenError(t, got, err, domain.ErrInvalid) // staff need a station
+	got, err = u.Create("kiosk.gulou", domain.RoleKiosk, "", "$2a$hash")
+	thenError(t, got, err, domain.ErrInvalid) // so do kiosks
+	got, err = u.Create("kiosk.gulou", domain.RoleKiosk, "gulou", "$2a$hash")
+	then(t, got, err, domain.UserCreated{Username: "kiosk.gulou", Role: domain.RoleKiosk, StationID: "gulou", PasswordHash: "$2a$hash"})
+	got, err = u.Create("chen.bureau", domain.RoleManager, "", "$2a$hash") // a bureau manager
+	then(t, got, err, domain.UserCreated{Username: "chen.bureau", Role: domain.RoleManager, PasswordHash: "$2a$hash"})
 	got, err = u.Create("Li Wei", domain.RoleAdmin, "", "$2a$hash")
 	thenError(t, got, err, domain.ErrInvalid)
 	got, err = u.Create("li.wei", "root", "", "$2a$hash")

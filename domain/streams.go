@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -39,4 +40,22 @@ func ParseQueueStream(stream string) (station, date string, ok bool) {
 // that kind.
 func StreamID(kind, stream string) (string, bool) {
 	return strings.CutPrefix(stream, kind+"-")
+}
+
+var slotStream = regexp.MustCompile(`^slot-(.+?)-\d{4}-\d{2}-\d{2}-\d{4}-.+$`)
+
+// StationOfStream is the station a stream's name tells: a station's own
+// stream, its queues and its slots. Appointments, applications and users
+// name theirs in their events instead.
+func StationOfStream(stream string) (string, bool) {
+	if id, ok := StreamID("station", stream); ok {
+		return id, true
+	}
+	if station, _, ok := ParseQueueStream(stream); ok {
+		return station, true
+	}
+	if m := slotStream.FindStringSubmatch(stream); m != nil {
+		return m[1], true
+	}
+	return "", false
 }

@@ -10,6 +10,7 @@ const (
 	RoleStaff    = "staff"
 	RoleManager  = "manager"
 	RoleAdmin    = "admin"
+	RoleKiosk    = "kiosk" // the hall's self-service device
 	RoleResident = "resident"
 	RoleSystem   = "system"
 )
@@ -36,20 +37,21 @@ func (u *User) Exists() bool { return u.Username != "" }
 
 var username = regexp.MustCompile(`^[a-z][a-z0-9._-]{2,31}$`)
 
-// Create registers a user; staff belong to a station, managers may.
+// Create registers a user; staff and kiosks belong to a station, managers
+// may (a manager without one oversees every station: a bureau, 分局).
 func (u *User) Create(name, role, station, hash string) ([]Event, error) {
 	var errs []error
 	if !username.MatchString(name) {
 		errs = append(errs, &FieldError{"username", invalid("3-32 lower-case letters, digits, dots, dashes or underscores, starting with a letter (用户名格式不正确)")})
 	}
 	switch role {
-	case RoleStaff:
+	case RoleStaff, RoleKiosk:
 		if station == "" {
-			errs = append(errs, &FieldError{"station_id", invalid("staff belong to a station (窗口人员须指定派出所)")})
+			errs = append(errs, &FieldError{"station_id", invalid("staff and kiosks belong to a station (窗口人员和自助机须指定派出所)")})
 		}
 	case RoleManager, RoleAdmin:
 	default:
-		errs = append(errs, &FieldError{"role", invalid("staff, manager or admin (角色应为 staff、manager 或 admin)")})
+		errs = append(errs, &FieldError{"role", invalid("staff, kiosk, manager or admin (角色应为 staff、kiosk、manager 或 admin)")})
 	}
 	if station != "" {
 		if err := CheckID("station_id", station); err != nil {

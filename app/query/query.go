@@ -52,3 +52,25 @@ func (q *Queries) History(ctx context.Context, stream string) ([]projections.Ent
 
 // Views are the live views, for the reads that name one.
 func (q *Queries) Views() *projections.Engine { return q.views }
+
+// StationOf is the station a stream belongs to, read from its name or its
+// events; "" for streams of no one station (the catalogue, the calendars,
+// residents, the admin's logins).
+func (q *Queries) StationOf(ctx context.Context, stream string) (string, error) {
+	if st, ok := domain.StationOfStream(stream); ok {
+		return st, nil
+	}
+	if _, ok := domain.StreamID("appointment", stream); ok {
+		a, _, err := command.Load[domain.Appointment](ctx, q.log, stream)
+		return a.StationID, err
+	}
+	if _, ok := domain.StreamID("application", stream); ok {
+		a, _, err := command.Load[domain.Application](ctx, q.log, stream)
+		return a.StationID, err
+	}
+	if _, ok := domain.StreamID("user", stream); ok {
+		u, _, err := command.Load[domain.User](ctx, q.log, stream)
+		return u.StationID, err
+	}
+	return "", nil
+}

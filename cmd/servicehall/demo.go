@@ -44,6 +44,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"  li.wei     / demo-staff-pass    (staff 窗口人员, gulou)",
 			"  wang.fang  / demo-staff-pass    (staff 窗口人员, gulou)",
 			"  zhao.lead  / demo-manager-pass  (manager 所领导, gulou)",
+			"  kiosk.gulou / demo-kiosk-pass   (kiosk 自助机, gulou)",
+			"  chen.bureau / demo-bureau-pass  (bureau manager 分局领导, every station)",
 			"  residents: any mobile number; the one-time code is shown (居民: 任意手机号, 验证码直接显示)",
 		}, nil
 	})
@@ -123,12 +125,14 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 	}, 0, seedMeta("admin", domain.RoleAdmin, now, "setup")); err != nil {
 		return err
 	}
-	for _, u := range []struct{ name, password, role string }{
-		{"li.wei", "demo-staff-pass", domain.RoleStaff},
-		{"wang.fang", "demo-staff-pass", domain.RoleStaff},
-		{"zhao.lead", "demo-manager-pass", domain.RoleManager},
+	for _, u := range []struct{ name, password, role, station string }{
+		{"li.wei", "demo-staff-pass", domain.RoleStaff, "gulou"},
+		{"wang.fang", "demo-staff-pass", domain.RoleStaff, "gulou"},
+		{"zhao.lead", "demo-manager-pass", domain.RoleManager, "gulou"},
+		{"kiosk.gulou", "demo-kiosk-pass", domain.RoleKiosk, "gulou"},
+		{"chen.bureau", "demo-bureau-pass", domain.RoleManager, ""},
 	} {
-		if _, err := h.hall.CreateUser(ctx, u.name, u.password, u.role, "gulou", seedMeta("admin", domain.RoleAdmin, now, "user-"+u.name)); err != nil {
+		if _, err := h.hall.CreateUser(ctx, u.name, u.password, u.role, u.station, seedMeta("admin", domain.RoleAdmin, now, "user-"+u.name)); err != nil {
 			return err
 		}
 	}

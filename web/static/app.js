@@ -31,6 +31,7 @@ const dict = {
   appointment_code: ["预约编号", "Appointment code"], check_in: ["签到取号", "Check in"],
   walk_in: ["现场取号", "Take a ticket"], priority: ["优先", "Priority"],
   normal: ["普通", "Normal"], elderly: ["老年人", "Elderly"], disabled: ["残障人士", "Disabled"], green: ["绿色通道", "Green channel"],
+  kiosk_account: ["请使用本所自助机账号登录", "Log in with the station's kiosk account"],
   your_number: ["您的号码", "Your number"], ahead: ["前面等候", "Ahead of you"], people: ["人", "people"],
   est_wait: ["预计等候", "Estimated wait"], minutes: ["分钟", "min"], print: ["打印", "Print"],
   counter: ["窗口", "Counter"], open_counter: ["开启窗口", "Open counter"], call_next: ["叫下一位", "Call next"],
@@ -191,7 +192,9 @@ export function stateLabel(s) {
 
 // loginForm renders a username/password login for a staff role into box
 // and calls done(token, answer) on success.
-export function loginForm(box, done) {
+// loginForm asks for a username and password; with role, it takes only a
+// login of that role and says so (the kiosk never holds a staff token).
+export function loginForm(box, done, role) {
   const msg = el("p", { class: "msg", role: "status" });
   const user = el("input", { id: "username", autocomplete: "username", required: true });
   const pass = el("input", { id: "password", type: "password", autocomplete: "current-password", required: true });
@@ -203,6 +206,7 @@ export function loginForm(box, done) {
     ev.preventDefault();
     try {
       const out = await api("POST", "/auth/login", { username: user.value, password: pass.value });
+      if (role && out.role !== role) { message(msg, t(role + "_account")); return; }
       done(out.token, out);
     } catch (err) { message(msg, err); }
   });

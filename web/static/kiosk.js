@@ -5,13 +5,13 @@ let station = "", services = [];
 
 async function init() {
   header(() => {});
-  const token = session.get("staff");
+  const token = session.get("kiosk");
   if (!token) {
     $("login-box").hidden = false;
-    loginForm($("login-box"), (tok, out) => { session.set("staff", tok); session.set("station", out.station_id || ""); location.reload(); });
+    loginForm($("login-box"), (tok, out) => { session.set("kiosk", tok); session.set("kiosk.station", out.station_id || ""); location.reload(); }, "kiosk");
     return;
   }
-  station = session.get("station");
+  station = session.get("kiosk.station");
   const [st, all] = await Promise.all([api("GET", `/stations/${station}`), api("GET", "/services")]);
   $("station-name").textContent = st.name;
   const offered = new Set(st.counters.flatMap((c) => c.service_ids));
@@ -26,9 +26,8 @@ async function checkIn(ev) {
   ev.preventDefault();
   try {
     const id = $("appointment").value.trim();
-    const out = await api("POST", `/appointments/${encodeURIComponent(id)}/check-in`, undefined, session.get("staff"));
-    const a = await api("GET", `/appointments/${encodeURIComponent(id)}`, undefined, session.get("staff"));
-    await show(out.ticket, a.service_id);
+    const out = await api("POST", `/appointments/${encodeURIComponent(id)}/check-in`, undefined, session.get("kiosk"));
+    show(out.ticket, out.service_id, out.estimated_wait_minutes);
     $("appointment").value = "";
   } catch (err) { message($("msg"), err); }
 }
@@ -36,16 +35,12 @@ async function checkIn(ev) {
 async function walkIn(ev) {
   ev.preventDefault();
   try {
-    const out = await api("POST", `/stations/${station}/tickets`, { service_id: $("service").value, priority: $("priority").value }, session.get("staff"));
-    await show(out, $("service").value, out.estimated_wait_minutes);
+    const out = await api("POST", `/stations/${station}/tickets`, { service_id: $("service").value, priority: $("priority").value }, session.get("kiosk"));
+    show(out, $("service").value, out.estimated_wait_minutes);
   } catch (err) { message($("msg"), err); }
 }
 
-async function show(ticket, serviceID, wait) {
-  if (wait === undefined) {
-    const q = await api("GET", `/stations/${station}/queue`, undefined, session.get("staff"));
-    wait = (q.estimated_wait_minutes || {})[serviceID] ?? 0;
-  }
+function show(ticket, serviceID, wait) {
   const s = services.find((x) => x.id === serviceID);
   message($("msg"), "");
   $("ticket").hidden = false;

@@ -1,0 +1,181 @@
+package api_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servicehall/servicehall/domain/calendar"
+)
+
+// Every route of the document that names a station's object, called by
+// the staff, the kiosk and the manager of another station (gulou) on
+// xicheng's appointment, application, queue, figures and audit trail:
+// each answers 404 and writes nothing. The bureau manager, over every
+// station, and xicheng's own staff get past the check.
+func TestNobodyActsOutsideTheirStation(t *testing.T) {
+	t.Parallel()
+	birth := `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":true,"materials":[]}`
+	var days []string
+	for wd := 1; wd <= 5; wd++ {
+		days = append(days, fmt.Sprintf(`{"weekday":%d,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5}`, wd))
+	}
+	weekend := `{"weekday":6,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5},{"weekday":7,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":5}`
+	hours := `{"weekly":[` + strings.Join(days, ",") + `],"weekend_windows":[` + weekend + `]}`
+	api, _, stop := configured(t, 0,
+		call{"POST", "/services", birth},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
+		call{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth"]}`},
+		call{"POST", "/stations/xicheng/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth"]}`},
+		call{"PUT", "/stations/xicheng/hours", hours},
+		call{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
+		call{"POST", "/users", `{"username":"kiosk.gulou","password":"kiosk-pass-1","role":"kiosk","station_id":"gulou"}`},
+		call{"POST", "/users", `{"username":"zhao.lead","password":"manager-pass-1","role":"manager","station_id":"gulou"}`},
+		call{"POST", "/users", `{"username":"wang.xc","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+		call{"POST", "/users", `{"username":"chen.bureau","password":"bureau-pass-1","role":"manager"}`},
+	)
+	defer stop()
+	login := func(u, p string) string {
+		t.Helper()
+		resp, out := send(t, "POST", api+"/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, u, p))
+		if resp.StatusCode != 200 {
+			t.Fatalf("login %s: %d %v", u, resp.StatusCode, out)
+		}
+		return out["token"].(string)
+	}
+	outsiders := map[string]string{"staff": login("li.wei", "counter-pass-1"), "kiosk": login("kiosk.gulou", "kiosk-pass-1"),
+		"manager": login("zhao.lead", "manager-pass-1")}
+	insider, bureau := login("wang.xc", "counter-pass-2"), login("chen.bureau", "bureau-pass-1")
+
+	// xicheng's objects: a booked appointment, an application at the
+	// counter, a walk-in ticket.
+	today := calendar.DateOf(time.Now().In(shanghai(t)))
+	var slots []map[string]any
+	getJSON(t, fmt.Sprintf("%s/stations/xicheng/availability?service_id=birth&from=%s&to=%s", api, today.AddDays(1), today.AddDays(13)), nil, &slots)
+	if len(slots) == 0 {
+		t.Fatal("no slots at xicheng")
+	}
+	resident := residentLogin(t, api, "13812345678")
+	book := fmt.Sprintf(`{"station_id":"xicheng","service_id":"birth","date":%q,"start":"09:00","resident":{"name":"张三","id_number":"33050219880702447X","phone":"13812345678"}}`, slots[0]["date"])
+	resp, out := send(t, "POST", api+"/appointments", resident, book)
+	if resp.StatusCode != 201 {
+		t.Fatalf("book at xicheng: %d %v", resp.StatusCode, out)
+	}
+	appointment := out["id"].(string)
+	apply := `{"station_id":"xicheng","service_id":"birth","channel":"counter","applicant":{"name":"李四","id_number":"11010519491231002X","phone":"13912345678"}}`
+	resp, out = send(t, "POST", api+"/applications", insider, apply)
+	if resp.StatusCode != 201 {
+		t.Fatalf("apply at xicheng: %d %v", resp.StatusCode, out)
+	}
+	application := out["id"].(string)
+	if resp, out := send(t, "POST", api+"/stations/xicheng/tickets", insider, `{"service_id":"birth"}`); resp.StatusCode != 201 {
+		t.Fatalf("walk-in at xicheng: %d %v", resp.StatusCode, out)
+	}
+	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	getJSON(t, api+"/services", pos, nil) // the views have the objects
+
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Roles []string `json:"x-roles"`
+		} `json:"paths"`
+	}
+	getJSON(t, strings.TrimSuffix(api, "/api/v1")+"/openapi.json", nil, &doc)
+	span := fmt.Sprintf("from=%s&to=%s", today.AddDays(-30), today)
+	query := map[string]string{
+		"/api/v1/stats/completion": "?station_id=xicheng&" + span,
+		"/api/v1/stats/queue":      "?station_id=xicheng&date=" + today.String(),
+		"/api/v1/sla":              "?station_id=xicheng",
+		"/api/v1/audit":            "?stream=application-" + application,
+	}
+	bodies := map[string]string{"/api/v1/appointments": book, "/api/v1/applications": apply}
+	type target struct{ method, url, body string }
+	var targets []target
+	refusals := 0
+	for path, ops := range doc.Paths {
+		url, scoped := "", false
+		switch {
+		case strings.HasPrefix(path, "/api/v1/appointments/{id}"):
+			url, scoped = strings.Replace(path, "{id}", appointment, 1), true
+		case strings.HasPrefix(path, "/api/v1/applications/{id}"):
+			url, scoped = strings.Replace(path, "{id}", application, 1), true
+		case strings.HasPrefix(path, "/api/v1/stations/{id}/"):
+			url, scoped = strings.Replace(path, "{id}", "xicheng", 1), true
+		case query[path] != "":
+			url, scoped = path+query[path], true
+		case bodies[path] != "":
+			url, scoped = path, true
+		}
+		for method, op := range ops {
+			if !scoped || len(op.Roles) == 0 || (method == "get" && bodies[path] != "") {
+				continue // public, or not about one station's object
+			}
+			body := bodies[path]
+			if body == "" {
+				body = "{}"
+			}
+			targets = append(targets, target{strings.ToUpper(method), strings.TrimSuffix(api, "/api/v1") + url, body})
+			for role, token := range outsiders {
+				if !slices.Contains(op.Roles, role) {
+					continue // the role matrix covers 403
+				}
+				refusals++
+				before := headOf(t, api)
+				resp, out := send(t, strings.ToUpper(method), strings.TrimSuffix(api, "/api/v1")+url, token, body)
+				if resp.StatusCode != 404 {
+					t.Errorf("%s %s as gulou's %s: %d %v, want 404", method, url, role, resp.StatusCode, out)
+				}
+				if after := headOf(t, api); after != before {
+					t.Errorf("%s %s as gulou's %s wrote %d events", method, url, role, after-before)
+				}
+			}
+		}
+	}
+	if len(targets) < 20 || refusals < 40 {
+		t.Fatalf("only %d station-scoped routes found, %d refusals checked", len(targets), refusals)
+	}
+	t.Logf("%d station-scoped routes, %d refusals checked", len(targets), refusals)
+	// The bureau manager and xicheng's staff read them.
+	for _, tg := range targets {
+		if tg.method != "GET" {
+			continue
+		}
+		for name, token := range map[string]string{"the bureau manager": bureau, "xicheng's staff": insider} {
+			resp, out := send(t, tg.method, tg.url, token, "")
+			if resp.StatusCode == 404 || resp.StatusCode == 401 {
+				t.Errorf("GET %s as %s: %d %v", tg.url, name, resp.StatusCode, out)
+			}
+		}
+	}
+	// An actor's decisions at another station are left out of the audit.
+	var trail []map[string]any
+	getJSONAuth(t, api+"/audit?actor=wang.xc", outsiders["manager"], nil, &trail)
+	if len(trail) != 0 {
+		t.Errorf("gulou's manager reads xicheng's decisions: %v", trail)
+	}
+	getJSONAuth(t, api+"/audit?actor=wang.xc", bureau, nil, &trail)
+	if len(trail) < 2 {
+		t.Errorf("the bureau manager reads %d of xicheng's decisions, want the application and the ticket", len(trail))
+	}
+	// A tied manager's figures default to their station; a bureau manager
+	// asks for one or gets every station.
+	if resp, _ := send(t, "GET", api+"/stats/completion?"+span, outsiders["manager"], ""); resp.StatusCode != 200 {
+		t.Errorf("gulou's manager on their own figures: %d", resp.StatusCode)
+	}
+}
+
+// headOf is the log's head, as /readyz tells it: a projection's position
+// and its lag.
+func headOf(t *testing.T, api string) uint64 {
+	t.Helper()
+	var ready struct {
+		Projections []struct{ Position, Lag uint64 } `json:"projections"`
+	}
+	getJSON(t, strings.TrimSuffix(api, "/api/v1")+"/readyz", nil, &ready)
+	if len(ready.Projections) == 0 {
+		t.Fatal("readyz lists no projection")
+	}
+	return ready.Projections[0].Position + ready.Projections[0].Lag
+}
