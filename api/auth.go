@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -161,6 +163,12 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
+// dummyHash is a hash of nothing anyone knows, at the cost real ones have.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte(rand.Text()), bcrypt.DefaultCost)
+	return h
+})
+
 // login answers the same for an unknown user and a wrong password, so that
 // it does not tell which usernames exist.
 func (s *Server) login(c *gin.Context) {
@@ -169,12 +177,20 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
+	if ok, wait := s.limits.loginByAccountClient.allow(req.Username+"\x00"+c.ClientIP(), s.now()); !ok {
+		tooMany(c, wait)
+		return
+	}
 	u, err := s.queries.User(c.Request.Context(), req.Username)
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	if !u.Exists() || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(req.Password)) != nil {
+	hash := []byte(u.PasswordHash)
+	if !u.Exists() {
+		hash = dummyHash() // as slow as a real compare: the time does not tell
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || !u.Exists() {
 		write(c, Problem{Type: "/problems/unauthenticated", Title: "Wrong username or password (用户名或密码错误)", Status: http.StatusUnauthorized})
 		return
 	}

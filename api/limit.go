@@ -52,14 +52,23 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 // limits are the abuse limits of the resident-facing and login endpoints.
 type limits struct {
 	otpByClient, otpByPhone, loginByClient, bookByResident *limiter
+	// Guesses count per account (or phone) and client: the guesser is
+	// slowed, the owner elsewhere is not.
+	loginByAccountClient, verifyByPhoneClient *limiter
 }
 
 func defaultLimits() limits {
 	return limits{
-		otpByClient:    newLimiter(3*time.Second, 20), // 20 at once, then one every 3 s
-		otpByPhone:     newLimiter(time.Minute, 1),    // one code a minute per phone
-		loginByClient:  newLimiter(2*time.Second, 10),
+		// An address may be a carrier's NAT with hundreds of residents
+		// behind it: its limits leave them room. The tight limits are on
+		// what an abuser cannot multiply cheaply: the phone, the account.
+		otpByClient:    newLimiter(200*time.Millisecond, 300), // 300 at once, then five a second
+		otpByPhone:     newLimiter(time.Minute, 1),            // one code a minute per phone
+		loginByClient:  newLimiter(100*time.Millisecond, 600),
 		bookByResident: newLimiter(6*time.Second, 10),
+
+		loginByAccountClient: newLimiter(time.Minute, 5),
+		verifyByPhoneClient:  newLimiter(time.Minute, 5),
 	}
 }
 

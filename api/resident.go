@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,21 +67,53 @@ func (w Webhook) Notify(ctx context.Context, phone, text string) error {
 var ErrNoGateway = errors.New("no SMS gateway is configured: resident login is unavailable (短信服务未配置，暂无法验证码登录)")
 
 const (
-	codeTTL   = 5 * time.Minute
-	codeTries = 5
+	codeTTL  = 5 * time.Minute
+	liveCode = 3 // codes a phone may hold at once
 )
 
 type code struct {
 	value   string
 	expires time.Time
-	tries   int
 }
 
 // codes holds one-time login codes by phone, in memory: a restart asks
-// residents for a new code, nothing more.
+// residents for a new code, nothing more. A phone holds its last three
+// codes, so that a code someone else asked for does not void the one its
+// owner is typing; wrong tries never void a code (they slow the client
+// that makes them, see verifyCode).
 type codes struct {
 	mu sync.Mutex
-	m  map[string]*code
+	m  map[string][]code
+}
+
+// add keeps value as one of phone's live codes.
+func (cs *codes) add(phone, value string, now time.Time) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	live := []code{}
+	for _, k := range cs.m[phone] {
+		if now.Before(k.expires) {
+			live = append(live, k)
+		}
+	}
+	if len(live) == liveCode {
+		live = live[1:]
+	}
+	cs.m[phone] = append(live, code{value: value, expires: now.Add(codeTTL)})
+}
+
+// use spends one of phone's live codes equal to value, and says whether
+// there was one.
+func (cs *codes) use(phone, value string, now time.Time) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for i, k := range cs.m[phone] {
+		if now.Before(k.expires) && subtle.ConstantTimeCompare([]byte(k.value), []byte(value)) == 1 {
+			cs.m[phone] = slices.Delete(cs.m[phone], i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 type phoneRequest struct {
@@ -112,9 +145,7 @@ func (s *Server) sendCode(c *gin.Context) {
 		return
 	}
 	value := fmt.Sprintf("%06d", n.Int64())
-	s.codes.mu.Lock()
-	s.codes.m[req.Phone] = &code{value: value, expires: s.now().Add(codeTTL)}
-	s.codes.mu.Unlock()
+	s.codes.add(req.Phone, value, s.now())
 	// The code goes to the gateway only; it is never logged.
 	if s.notifier != nil {
 		if err := s.notifier.Notify(c.Request.Context(), req.Phone, "servicehall 验证码 "+value+"，5分钟内有效。"); err != nil {
@@ -129,26 +160,20 @@ func (s *Server) sendCode(c *gin.Context) {
 	c.JSON(http.StatusAccepted, out)
 }
 
-// verifyCode trades a code for a resident token. A code serves once; five
-// wrong tries use it up.
+// verifyCode trades a code for a resident token. A code serves once. Tries
+// are counted per phone and client: five, then one a minute, so a guesser
+// elsewhere never locks the owner out.
 func (s *Server) verifyCode(c *gin.Context) {
 	var req phoneRequest
 	if err := bind(c, &req); err != nil {
 		problem(c, err)
 		return
 	}
-	s.codes.mu.Lock()
-	k, ok := s.codes.m[req.Phone]
-	good := ok && s.now().Before(k.expires) && k.tries < codeTries &&
-		subtle.ConstantTimeCompare([]byte(k.value), []byte(req.Code)) == 1
-	switch {
-	case good:
-		delete(s.codes.m, req.Phone)
-	case ok:
-		k.tries++
+	if ok, wait := s.limits.verifyByPhoneClient.allow(req.Phone+"\x00"+c.ClientIP(), s.now()); !ok {
+		tooMany(c, wait)
+		return
 	}
-	s.codes.mu.Unlock()
-	if !good {
+	if !s.codes.use(req.Phone, req.Code, s.now()) {
 		write(c, Problem{Type: "/problems/unauthenticated", Title: "Wrong or expired code (验证码错误或已过期)", Status: http.StatusUnauthorized})
 		return
 	}

@@ -524,8 +524,8 @@ func TestRoleMatrix(t *testing.T) {
 	}
 }
 
-// A phone gets one code a minute; one client gets twenty codes at once,
-// then one every three seconds; each refusal says when to come back.
+// A phone gets one code a minute, and a refusal says when to come back
+// (the other limits: limit_test.go); a body over 1 MiB is refused.
 func TestAbuseLimits(t *testing.T) {
 	t.Parallel()
 	api, _, stop := configured(t, 0)
@@ -536,17 +536,6 @@ func TestAbuseLimits(t *testing.T) {
 	resp, out := send(t, "POST", api+"/auth/otp", "", `{"phone":"13800000000"}`)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || out["type"] != "/problems/too-many-requests" {
 		t.Fatalf("a second code for the phone at once: %d %v", resp.StatusCode, out)
-	}
-	refused := 0
-	for i := 1; i <= 25; i++ {
-		if resp, _ := send(t, "POST", api+"/auth/otp", "", fmt.Sprintf(`{"phone":"138%08d"}`, i)); resp.StatusCode == 429 {
-			refused++
-		}
-	}
-	// Twenty tokens, two spent above: 18 of the 25 pass, and one more for
-	// every 3 s the loop took on a slow machine.
-	if refused < 3 || refused > 7 {
-		t.Fatalf("%d of 25 codes from one client refused, want 7 or a few fewer", refused)
 	}
 	big := `{"username":"admin","password":"` + strings.Repeat("x", 2<<20) + `"}`
 	if resp, _ := send(t, "POST", api+"/auth/login", "", big); resp.StatusCode != 422 {

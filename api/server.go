@@ -120,7 +120,7 @@ func New(c Config) (*Server, error) {
 		c.Answers = answers.NewMemory()
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string]*code{}}, secret: c.Secret, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
+	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string][]code{}}, secret: c.Secret, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
 	}
