@@ -108,7 +108,9 @@ func (s *Slot) Free(appointmentID string, now time.Time, delay time.Duration) ([
 
 // Policy holds the fair-booking rules; DefaultPolicy has the defaults.
 type Policy struct {
-	MaxLive      int           // live bookings a resident may hold
+	MaxLive      int           // live bookings a login may hold, for anyone
+	FamilySize   int           // people a login may book for (代办) within FamilyWindow
+	FamilyWindow time.Duration // six months
 	NoShowLimit  int           // no-shows within NoShowWindow that suspend booking
 	NoShowWindow time.Duration // six months
 	Suspension   time.Duration // how long booking stays suspended
@@ -118,6 +120,8 @@ type Policy struct {
 
 var DefaultPolicy = Policy{
 	MaxLive:      3,
+	FamilySize:   5,
+	FamilyWindow: 183 * 24 * time.Hour,
 	NoShowLimit:  3,
 	NoShowWindow: 183 * 24 * time.Hour,
 	Suspension:   90 * 24 * time.Hour,
@@ -125,12 +129,15 @@ var DefaultPolicy = Policy{
 	Grace:        15 * time.Minute,
 }
 
-// Events of a resident (stream "resident-{ref}").
+// Events of a fair-booking account (stream "account-{login}"; older logs
+// keep them per resident, "resident-{ref}").
 type (
 	BookingHeld struct {
 		AppointmentID string        `json:"AppointmentID"`
 		ServiceID     string        `json:"ServiceID"`
 		Date          calendar.Date `json:"Date"`
+		Person        string        `json:"Person,omitempty"` // the reference of the one booked for
+		At            time.Time     `json:"At,omitzero"`
 	}
 	BookingMoved struct {
 		AppointmentID string        `json:"AppointmentID"`
@@ -147,14 +154,18 @@ type (
 )
 
 type hold struct {
-	Service string
-	Date    calendar.Date
+	Person, Service string
+	Date            calendar.Date
 }
 
-// Resident guards the fair-booking rules across a resident's appointments.
+// Resident guards the fair-booking rules of one login (an account) across
+// the appointments it makes, for its holder and family alike: a booking
+// under someone's ID number counts against the login that made it, never
+// against that person's own login.
 type Resident struct {
 	live    map[string]hold
 	noShows []time.Time
+	people  map[string]time.Time // when the login last booked for each person
 }
 
 // Holds says whether the resident holds a live booking for appointment id.
@@ -167,9 +178,15 @@ func (r *Resident) Apply(e Event) {
 	if r.live == nil {
 		r.live = map[string]hold{}
 	}
+	if r.people == nil {
+		r.people = map[string]time.Time{}
+	}
 	switch e := e.(type) {
 	case BookingHeld:
-		r.live[e.AppointmentID] = hold{e.ServiceID, e.Date}
+		r.live[e.AppointmentID] = hold{e.Person, e.ServiceID, e.Date}
+		if e.Person != "" && e.At.After(r.people[e.Person]) {
+			r.people[e.Person] = e.At
+		}
 	case BookingMoved:
 		h := r.live[e.AppointmentID]
 		h.Date = e.Date
@@ -200,8 +217,8 @@ func (r *Resident) SuspendedUntil(now time.Time, p Policy) time.Time {
 	return time.Time{}
 }
 
-// Hold reserves a booking against the resident's limits.
-func (r *Resident) Hold(appointmentID, service string, date calendar.Date, now time.Time, p Policy) ([]Event, error) {
+// Hold reserves a booking for person against the login's limits.
+func (r *Resident) Hold(appointmentID, person, service string, date calendar.Date, now time.Time, p Policy) ([]Event, error) {
 	if _, ok := r.live[appointmentID]; ok {
 		return nil, nil
 	}
@@ -212,15 +229,26 @@ func (r *Resident) Hold(appointmentID, service string, date calendar.Date, now t
 	if len(r.live) >= p.MaxLive {
 		return nil, fmt.Errorf("%w: at most %d live bookings (最多同时持有%d个预约)", ErrLimit, p.MaxLive, p.MaxLive)
 	}
-	if err := r.sameDay(appointmentID, service, date); err != nil {
+	if _, known := r.people[person]; !known || now.Sub(r.people[person]) >= p.FamilyWindow {
+		recent := 1
+		for _, at := range r.people {
+			if now.Sub(at) < p.FamilyWindow {
+				recent++
+			}
+		}
+		if recent > p.FamilySize {
+			return nil, fmt.Errorf("%w: one login books for at most %d people (每个账号最多为%d人预约)", ErrLimit, p.FamilySize, p.FamilySize)
+		}
+	}
+	if err := r.sameDay(appointmentID, person, service, date); err != nil {
 		return nil, err
 	}
-	return []Event{BookingHeld{appointmentID, service, date}}, nil
+	return []Event{BookingHeld{AppointmentID: appointmentID, ServiceID: service, Date: date, Person: person, At: now}}, nil
 }
 
-func (r *Resident) sameDay(appointmentID, service string, date calendar.Date) error {
+func (r *Resident) sameDay(appointmentID, person, service string, date calendar.Date) error {
 	for id, h := range r.live {
-		if id != appointmentID && h.Service == service && h.Date == date {
+		if id != appointmentID && h.Person == person && h.Service == service && h.Date == date {
 			return fmt.Errorf("%w: one booking per service and day (同一业务每天限约一次)", ErrLimit)
 		}
 	}
@@ -233,7 +261,7 @@ func (r *Resident) Move(appointmentID string, date calendar.Date) ([]Event, erro
 	if !ok || h.Date == date {
 		return nil, nil
 	}
-	if err := r.sameDay(appointmentID, h.Service, date); err != nil {
+	if err := r.sameDay(appointmentID, h.Person, h.Service, date); err != nil {
 		return nil, err
 	}
 	return []Event{BookingMoved{appointmentID, date}}, nil
@@ -279,6 +307,10 @@ type (
 		// Owner is the login that booked: the resident's own phone login,
 		// whoever typed it in.
 		Owner string `json:"Owner,omitempty"`
+		// Account is whose fair-booking limits the booking counts against
+		// (the login that made it); empty in older logs, which kept them
+		// per resident.
+		Account string `json:"Account,omitempty"`
 	}
 	AppointmentRescheduled struct {
 		FromDate  calendar.Date `json:"FromDate"`
@@ -303,6 +335,14 @@ type (
 		At time.Time `json:"At"`
 	}
 )
+
+// HoldStream is the stream of the account the booking counts against.
+func (b AppointmentBooked) HoldStream() string {
+	if b.Account == "" {
+		return ResidentStream(b.Resident.Ref)
+	}
+	return AccountStream(b.Account)
+}
 
 // Appointment is one booking's life.
 type Appointment struct {

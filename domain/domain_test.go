@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -275,33 +276,55 @@ func TestSlot(t *testing.T) {
 func TestResidentLimits(t *testing.T) {
 	p := domain.DefaultPolicy
 	now := at("2025-10-09 10:00")
-	held := func(id, svc, d string) domain.BookingHeld {
-		return domain.BookingHeld{AppointmentID: id, ServiceID: svc, Date: day(d)}
+	heldFor := func(id, person, svc, d string, when time.Time) domain.BookingHeld {
+		return domain.BookingHeld{AppointmentID: id, ServiceID: svc, Date: day(d), Person: person, At: when}
 	}
+	held := func(id, svc, d string) domain.BookingHeld { return heldFor(id, "p1", svc, d, now) }
 
 	r := given[domain.Resident](t, held("a1", "birth", "2025-10-11"), held("a2", "idcard", "2025-10-11"), held("a3", "birth", "2025-10-13"))
-	got, err := r.Hold("a4", "permit", day("2025-10-14"), now, p)
+	got, err := r.Hold("a4", "p1", "permit", day("2025-10-14"), now, p)
 	thenError(t, got, err, domain.ErrLimit) // three live bookings
+	got, err = r.Hold("a4", "p2", "permit", day("2025-10-14"), now, p)
+	thenError(t, got, err, domain.ErrLimit) // for anyone: the login holds them
 
 	r = given[domain.Resident](t, held("a1", "birth", "2025-10-11"))
-	got, err = r.Hold("a2", "birth", day("2025-10-11"), now, p)
-	thenError(t, got, err, domain.ErrLimit) // one per service and day
-	got, err = r.Hold("a2", "idcard", day("2025-10-11"), now, p)
+	got, err = r.Hold("a2", "p1", "birth", day("2025-10-11"), now, p)
+	thenError(t, got, err, domain.ErrLimit) // one per person, service and day
+	got, err = r.Hold("a2", "p1", "idcard", day("2025-10-11"), now, p)
 	then(t, got, err, held("a2", "idcard", "2025-10-11"))
+	got, err = r.Hold("a2", "p2", "birth", day("2025-10-11"), now, p)
+	then(t, got, err, heldFor("a2", "p2", "birth", "2025-10-11", now)) // a child, the same morning
 	got, err = r.Move("a1", day("2025-10-13"))
 	then(t, got, err, domain.BookingMoved{AppointmentID: "a1", Date: day("2025-10-13")})
+
+	// A family of five (代办), then no sixth person within six months.
+	var family []domain.Event
+	for i := range 5 {
+		id := fmt.Sprintf("f%d", i)
+		family = append(family, heldFor(id, fmt.Sprintf("p%d", i), "birth", "2025-09-01", at("2025-08-20 10:00")),
+			domain.BookingEnded{AppointmentID: id, Reason: "checked in"})
+	}
+	r = given[domain.Resident](t, family...)
+	got, err = r.Hold("a6", "p6", "birth", day("2025-10-20"), now, p)
+	thenError(t, got, err, domain.ErrLimit)
+	got, err = r.Hold("a6", "p3", "birth", day("2025-10-20"), now, p)
+	then(t, got, err, heldFor("a6", "p3", "birth", "2025-10-20", now)) // one of the family again
+	later := at("2026-03-01 10:00")
+	got, err = r.Hold("a6", "p6", "birth", day("2026-03-10"), later, p)
+	then(t, got, err, heldFor("a6", "p6", "birth", "2026-03-10", later)) // six months on
 
 	noShows := []domain.Event{held("a1", "birth", "2025-06-02"), domain.NoShowCounted{AppointmentID: "a1", At: at("2025-06-02 10:00")},
 		held("a2", "birth", "2025-08-04"), domain.NoShowCounted{AppointmentID: "a2", At: at("2025-08-04 10:00")},
 		held("a3", "birth", "2025-10-08"), domain.NoShowCounted{AppointmentID: "a3", At: at("2025-10-08 10:00")}}
 	r = given[domain.Resident](t, noShows...)
-	got, err = r.Hold("a4", "birth", day("2025-10-20"), now, p)
+	got, err = r.Hold("a4", "p1", "birth", day("2025-10-20"), now, p)
 	thenError(t, got, err, domain.ErrLimit) // three no-shows within six months
-	got, err = r.Hold("a4", "birth", day("2026-01-20"), at("2026-01-07 10:00"), p)
-	then(t, got, err, held("a4", "birth", "2026-01-20")) // 90 days later
+	jan := at("2026-01-07 10:00")
+	got, err = r.Hold("a4", "p1", "birth", day("2026-01-20"), jan, p)
+	then(t, got, err, heldFor("a4", "p1", "birth", "2026-01-20", jan)) // 90 days later
 
 	r = given[domain.Resident](t, noShows[2:]...)
-	got, err = r.Hold("a4", "birth", day("2025-10-20"), now, p)
+	got, err = r.Hold("a4", "p1", "birth", day("2025-10-20"), now, p)
 	then(t, got, err, held("a4", "birth", "2025-10-20")) // two are not three
 }
 

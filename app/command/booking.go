@@ -1,6 +1,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -80,6 +81,10 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 		return Result{}, err
 	}
 	id, ref := b.AppointmentID, person.Ref
+	// The booking counts against the login that makes it, for whomever it
+	// is made; without one, against the person.
+	account := cmp.Or(b.Owner, ref)
+	holds := domain.AccountStream(account)
 	slot := domain.SlotStream(b.StationID, b.Date, b.Start, b.ServiceID)
 	return ExecuteTx(ctx, hl.h, slot, m, func(tx *Tx, s *domain.Slot) ([]Change, error) {
 		// A full slot refuses before anything else is read: in a rush most
@@ -88,11 +93,11 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := Read[domain.Resident](tx, domain.ResidentStream(ref))
+		r, err := Read[domain.Resident](tx, holds)
 		if err != nil {
 			return nil, err
 		}
-		held, err := r.Hold(id, b.ServiceID, b.Date, m.At, hl.policy)
+		held, err := r.Hold(id, ref, b.ServiceID, b.Date, m.At, hl.policy)
 		if err != nil {
 			return nil, err
 		}
@@ -101,13 +106,13 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 			return nil, err
 		}
 		booked, err := a.Book(domain.AppointmentBooked{ID: id, StationID: b.StationID, ServiceID: b.ServiceID,
-			Date: b.Date, Start: s.Spec.Start, End: s.Spec.End, EndsAt: s.EndsAt, Resident: person, Owner: b.Owner})
+			Date: b.Date, Start: s.Spec.Start, End: s.Spec.End, EndsAt: s.EndsAt, Resident: person, Owner: b.Owner, Account: account})
 		if err != nil {
 			return nil, err
 		}
 		return []Change{
 			{Stream: slot, Events: took, Undo: []domain.Event{domain.SlotFreed{AppointmentID: id, ReturnsAt: m.At}}},
-			{Stream: domain.ResidentStream(ref), Events: held, Undo: []domain.Event{domain.BookingEnded{AppointmentID: id, Reason: "not booked"}}},
+			{Stream: holds, Events: held, Undo: []domain.Event{domain.BookingEnded{AppointmentID: id, Reason: "not booked"}}},
 			{Stream: domain.AppointmentStream(id), Events: booked},
 		}, nil
 	})
@@ -139,7 +144,7 @@ func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, m Meta, own [
 	if err != nil {
 		return nil, err
 	}
-	r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+	r, err := Read[domain.Resident](tx, a.HoldStream())
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +155,7 @@ func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, m Meta, own [
 	return []Change{
 		{Stream: domain.AppointmentStream(id), Events: own},
 		{Stream: slot, Events: freed},
-		{Stream: domain.ResidentStream(a.Resident.Ref), Events: ended},
+		{Stream: a.HoldStream(), Events: ended},
 	}, nil
 }
 
@@ -201,7 +206,7 @@ func (hl *Hall) Reschedule(ctx context.Context, id string, to When, seen *When, 
 		if err != nil {
 			return nil, err
 		}
-		r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+		r, err := Read[domain.Resident](tx, a.HoldStream())
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +229,7 @@ func (hl *Hall) Reschedule(ctx context.Context, id string, to When, seen *When, 
 		}
 		return []Change{
 			{Stream: into, Events: took, Undo: []domain.Event{domain.SlotFreed{AppointmentID: id, ReturnsAt: m.At}}},
-			{Stream: domain.ResidentStream(a.Resident.Ref), Events: moved, Undo: []domain.Event{domain.BookingMoved{AppointmentID: id, Date: a.Date}}},
+			{Stream: a.HoldStream(), Events: moved, Undo: []domain.Event{domain.BookingMoved{AppointmentID: id, Date: a.Date}}},
 			{Stream: domain.AppointmentStream(id), Events: rescheduled},
 			{Stream: from, Events: freed},
 		}, nil
@@ -262,12 +267,12 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 		if a.Status == domain.CheckedIn {
 			if tk, ok := q.Ticket(ticketID); ok { // a retried check-in
 				t = Ticket{ticketID, tk.Number, q.Position(ticketID)}
-				r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+				r, err := Read[domain.Resident](tx, a.HoldStream())
 				if err != nil {
 					return nil, err
 				}
 				ended, err := r.End(id, "checked in")
-				return []Change{{Stream: domain.ResidentStream(a.Resident.Ref), Events: ended}}, err
+				return []Change{{Stream: a.HoldStream(), Events: ended}}, err
 			}
 		}
 		inSlot := !now.Before(a.Start.On(a.Date, hl.loc).Add(-30*time.Minute)) && now.Before(a.EndsAt)
@@ -288,7 +293,7 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 		if err != nil {
 			return nil, err
 		}
-		r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+		r, err := Read[domain.Resident](tx, a.HoldStream())
 		if err != nil {
 			return nil, err
 		}
@@ -299,7 +304,7 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 		return []Change{
 			{Stream: domain.QueueStream(seen.StationID, today), Events: issued},
 			{Stream: domain.AppointmentStream(id), Events: checked},
-			{Stream: domain.ResidentStream(a.Resident.Ref), Events: ended},
+			{Stream: a.HoldStream(), Events: ended},
 		}, nil
 	})
 	if err != nil {
@@ -318,7 +323,7 @@ func (hl *Hall) NoShow(ctx context.Context, id string, m Meta) (Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := Read[domain.Resident](tx, domain.ResidentStream(a.Resident.Ref))
+		r, err := Read[domain.Resident](tx, a.HoldStream())
 		if err != nil {
 			return nil, err
 		}
@@ -328,7 +333,7 @@ func (hl *Hall) NoShow(ctx context.Context, id string, m Meta) (Result, error) {
 		}
 		return []Change{
 			{Stream: domain.AppointmentStream(id), Events: marked},
-			{Stream: domain.ResidentStream(a.Resident.Ref), Events: counted},
+			{Stream: a.HoldStream(), Events: counted},
 		}, nil
 	})
 }

@@ -64,7 +64,7 @@ func TestBookWritesThreeStreamsAndMasksTheResident(t *testing.T) {
 	}
 	checked, _ := resident.Check(now)
 	ref := hl.Ref(checked)
-	if got := types(t, store, domain.ResidentStream(ref)); len(got) != 1 || got[0] != "BookingHeld" {
+	if got := types(t, store, domain.AccountStream(ref)); len(got) != 1 || got[0] != "BookingHeld" {
 		t.Fatalf("resident stream = %v", got)
 	}
 	if got := types(t, store, spec.Stream()); len(got) != 2 || got[1] != "SlotBooked" {
@@ -127,7 +127,7 @@ func TestFullSlotWritesNothing(t *testing.T) {
 		t.Fatalf("second booking: %v, want full", err)
 	}
 	checked, _ := other.Check(now)
-	if got := types(t, store, domain.ResidentStream(hl.Ref(checked))); len(got) != 0 {
+	if got := types(t, store, domain.AccountStream(hl.Ref(checked))); len(got) != 0 {
 		t.Fatalf("the refused resident's stream = %v, want nothing", got)
 	}
 	// Now it knows the slot is full: the next refusal writes nothing.
@@ -246,7 +246,7 @@ func TestCheckInIssuesOneTicket(t *testing.T) {
 		t.Fatalf("appointment stream = %v", got)
 	}
 	checked, _ := resident.Check(now)
-	if got := types(t, store, domain.ResidentStream(hl.Ref(checked))); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
+	if got := types(t, store, domain.AccountStream(hl.Ref(checked))); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
 		t.Fatalf("resident stream = %v", got)
 	}
 	head, _ := store.Head(ctx)
@@ -285,4 +285,91 @@ func TestSealedDetailsOpenOnlyForTheirResident(t *testing.T) {
 	if _, err := other.Unseal(p); err == nil {
 		t.Fatal("details opened with another key")
 	}
+}
+
+// A booking counts against the login that made it: a stranger booking
+// under someone's ID number uses up the stranger's places and collects the
+// stranger's no-shows, while the person books for themself as before.
+func TestBookingsCountAgainstTheLoginThatMadeThem(t *testing.T) {
+	store := openStore(t)
+	hl := hall(t, store)
+	victim := person(1)
+	at := func(s string) command.Meta {
+		t.Helper()
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return command.Meta{At: tm}
+	}
+	var days []domain.SlotSpec
+	for _, d := range []int{13, 14, 15, 20} {
+		days = append(days, slots(t, store, "gulou", calendar.Date{Year: 2025, Month: 10, Day: d}, 1, 5)[0])
+	}
+	book := func(id, owner string, who domain.Applicant, slot domain.SlotSpec, m command.Meta) error {
+		b := booking(id, slot, who)
+		b.Owner = owner
+		_, err := hl.Book(ctx, b, m)
+		return err
+	}
+	for i, slot := range days[:3] {
+		if err := book(fmt.Sprintf("s%d", i), "resident:stranger", victim, slot, at("2025-10-09 10:00")); err != nil {
+			t.Fatalf("the stranger's booking %d: %v", i, err)
+		}
+	}
+	if err := book("s4", "resident:stranger", person(2), days[0], at("2025-10-09 10:00")); !errors.Is(err, domain.ErrLimit) {
+		t.Fatalf("a fourth place for the stranger's login: %v, want the limit", err)
+	}
+	if err := book("v1", "resident:victim", victim, days[0], at("2025-10-09 10:00")); err != nil {
+		t.Fatalf("the person, on a day the stranger booked them: %v", err)
+	}
+	for i := range 3 {
+		if _, err := hl.NoShow(ctx, fmt.Sprintf("s%d", i), at("2025-10-16 10:00")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := book("s5", "resident:stranger", person(3), days[3], at("2025-10-16 11:00")); !errors.Is(err, domain.ErrLimit) {
+		t.Fatalf("the stranger after three no-shows: %v, want suspended", err)
+	}
+	if err := book("v2", "resident:victim", victim, days[3], at("2025-10-16 11:00")); err != nil {
+		t.Fatalf("the person after the stranger's no-shows under their name: %v", err)
+	}
+}
+
+// An appointment booked before holds moved to accounts keeps its hold in
+// the resident's stream, and a cancel ends it there.
+func TestOlderHoldsEndWhereTheyAre(t *testing.T) {
+	store := openStore(t)
+	hl := hall(t, store)
+	h := handler(t, store)
+	spec := slots(t, store, "gulou", calendar.Date{Year: 2025, Month: 10, Day: 13}, 1, 5)[0]
+	now := time.Date(2025, 10, 9, 10, 0, 0, 0, loc)
+	checked, _ := resident.Check(now)
+	p, err := hl.Person(checked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := command.Meta{At: now}
+	for stream, decide := range map[string]func() ([]domain.Event, error){
+		spec.Stream(): func() ([]domain.Event, error) {
+			return []domain.Event{domain.SlotBooked{AppointmentID: "old", ResidentRef: p.Ref}}, nil
+		},
+		domain.ResidentStream(p.Ref): func() ([]domain.Event, error) {
+			return []domain.Event{domain.BookingHeld{AppointmentID: "old", ServiceID: "birth", Date: spec.Date}}, nil
+		},
+		domain.AppointmentStream("old"): func() ([]domain.Event, error) {
+			return []domain.Event{domain.AppointmentBooked{ID: "old", StationID: "gulou", ServiceID: "birth", Date: spec.Date, Start: spec.Start, End: spec.End, EndsAt: spec.End.On(spec.Date, loc), Resident: p, Owner: "resident:someone"}}, nil
+		},
+	} {
+		if _, err := command.Execute(ctx, h, stream, m, func(*domain.Resident) ([]domain.Event, error) { return decide() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := hl.Cancel(ctx, "old", "plans changed", m); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(t, store, domain.ResidentStream(p.Ref)); fmt.Sprint(got) != "[BookingHeld BookingEnded]" {
+		t.Fatalf("the older hold's stream = %v", got)
+	}
+	noOrphans(t, store)
 }

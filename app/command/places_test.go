@@ -263,8 +263,8 @@ func TestRecoverGivesBackWhatACrashLeft(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := command.Execute(ctx, h, domain.ResidentStream("ref-1"), command.Meta{At: now}, func(r *domain.Resident) ([]domain.Event, error) {
-		return r.Hold("ghost", "birth", spec.Date, now, domain.DefaultPolicy)
+	if _, err := command.Execute(ctx, h, domain.AccountStream("ref-1"), command.Meta{At: now}, func(r *domain.Resident) ([]domain.Event, error) {
+		return r.Hold("ghost", "ref-1", "birth", spec.Date, now, domain.DefaultPolicy)
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,10 @@ func owns(a *domain.Appointment, slot string) bool {
 	return a.Exists() && a.Status != domain.Cancelled && domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID) == slot
 }
 
+// holdsKind says whether stream keeps fair-booking holds: an account's, or
+// a resident's in older logs.
+func holdsKind(stream string) bool { return isKind("account", stream) || isKind("resident", stream) }
+
 // holds says whether appointment a owns a resident's hold: it is booked.
 func holds(a *domain.Appointment) bool { return a.Status == domain.Booked }
 
@@ -48,7 +52,7 @@ func Orphans(ctx context.Context, store eventstore.Store) ([]Orphan, error) {
 		for _, r := range recs {
 			after = r.Position
 			id, isAppt := domain.StreamID("appointment", r.Stream)
-			if !isAppt && !isKind("slot", r.Stream) && !isKind("resident", r.Stream) {
+			if !isAppt && !isKind("slot", r.Stream) && !holdsKind(r.Stream) {
 				continue
 			}
 			ev, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
@@ -86,7 +90,7 @@ func Orphans(ctx context.Context, store eventstore.Store) ([]Orphan, error) {
 		if a == nil {
 			a = &domain.Appointment{}
 		}
-		if isKind("slot", k.stream) && owns(a, k.stream) || isKind("resident", k.stream) && holds(a) {
+		if isKind("slot", k.stream) && owns(a, k.stream) || holdsKind(k.stream) && holds(a) {
 			continue
 		}
 		out = append(out, Orphan{Stream: k.stream, AppointmentID: k.id, Since: at})

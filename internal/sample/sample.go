@@ -150,7 +150,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				ref := fmt.Sprintf("r%d-%d", seed, rng.IntN(5000))
 				booked := morning.Add(-24 * time.Hour)
 				if res := residents[ref]; res != nil {
-					if _, err := res.Hold(id, spec.Service, d, booked, domain.DefaultPolicy); err != nil {
+					if _, err := res.Hold(id, ref, spec.Service, d, booked, domain.DefaultPolicy); err != nil {
 						continue
 					}
 				}
@@ -162,22 +162,22 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					res = &domain.Resident{}
 					residents[ref] = res
 				}
-				rs := domain.ResidentStream(ref)
+				rs := domain.AccountStream(ref) // each books for themself
 				resident := func(at time.Time, evs []domain.Event, err error) {
 					l.add(rs, eventstore.Actor{ID: ref, Role: "resident"}, at, evs, err)
 					for _, e := range evs {
 						res.Apply(e)
 					}
 				}
-				if _, err := res.Hold(id, spec.Service, d, booked, domain.DefaultPolicy); err != nil {
+				if _, err := res.Hold(id, ref, spec.Service, d, booked, domain.DefaultPolicy); err != nil {
 					continue // this resident is at a limit: the place stays free
 				}
-				evs, err = res.Hold(id, spec.Service, d, booked, domain.DefaultPolicy)
+				evs, err = res.Hold(id, ref, spec.Service, d, booked, domain.DefaultPolicy)
 				resident(booked, evs, err)
 				appt := &domain.Appointment{}
 				person := domain.Person{Ref: ref, Name: "张*", ID: "330***********447X", Phone: "138****5678"}
 				evs, err = appt.Book(domain.AppointmentBooked{ID: id, StationID: "gulou", ServiceID: spec.Service, Date: d,
-					Start: spec.Start, End: spec.End, EndsAt: spec.End.On(d, loc), Resident: person})
+					Start: spec.Start, End: spec.End, EndsAt: spec.End.On(d, loc), Resident: person, Account: ref})
 				as := domain.AppointmentStream(id)
 				l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, booked, evs, err)
 				appt.Apply(evs[0])
