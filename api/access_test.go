@@ -179,3 +179,25 @@ func headOf(t *testing.T, api string) uint64 {
 	}
 	return ready.Projections[0].Position + ready.Projections[0].Lag
 }
+
+// Every answer forbids framing, type sniffing and referrers; a signed-in
+// answer, which may carry personal data, is never cached.
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	api, admin, _ := configured(t, 0)
+	root := strings.TrimSuffix(api, "/api/v1")
+	for _, c := range []struct {
+		url, token, cache string
+	}{
+		{root + "/", "", ""},
+		{api + "/services", "", ""},
+		{api + "/audit?actor=admin", admin, "no-store"},
+	} {
+		resp := getJSONAuth(t, c.url, c.token, nil, nil)
+		h := resp.Header
+		if h.Get("X-Frame-Options") != "DENY" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") ||
+			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("Cache-Control") != c.cache {
+			t.Errorf("GET %s: %d, headers %v", c.url, resp.StatusCode, h)
+		}
+	}
+}

@@ -94,6 +94,8 @@ func (s *Server) allow(roles ...string) gin.HandlerFunc {
 			return
 		}
 		c.Set("who", Who{cl.Subject, cl.Role, cl.Station})
+		// A signed-in answer may carry personal data: no cache keeps it.
+		c.Header("Cache-Control", "no-store")
 		if c.Request.Method == http.MethodPost {
 			// Every signed-in POST honours Idempotency-Key: a page retries
 			// a call-next or a booking it got no answer to, safely.

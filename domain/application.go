@@ -204,6 +204,9 @@ func (a *Application) RequestSupplement(by string, missing []string, today calen
 	if len(missing) == 0 {
 		return nil, &FieldError{"missing", invalid("name the missing materials (请列明需补正的材料)")}
 	}
+	if err := CheckText("missing", strings.Join(missing, "\n")); err != nil {
+		return nil, err
+	}
 	left := max(0, a.Left-cal.Between(a.ClockStart, today, a.Unit))
 	return []Event{SupplementRequested{by, missing, today, left}}, nil
 }
@@ -225,6 +228,9 @@ func (a *Application) Extend(by, reason string, days int, cal *calendar.Calendar
 	if days < 1 || days > 60 {
 		return nil, &FieldError{"days", invalid("1 to 60 days (延期天数应为1-60)")}
 	}
+	if err := CheckText("reason", reason); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, &FieldError{"reason", invalid("a reason is required (请填写延期理由)")}
 	}
@@ -239,11 +245,17 @@ func (a *Application) Approve(by, note string) ([]Event, error) {
 	if err := a.in(Accepted); err != nil {
 		return nil, err
 	}
+	if err := CheckText("note", note); err != nil {
+		return nil, err
+	}
 	return []Event{ApplicationApproved{by, note}}, nil
 }
 
 func (a *Application) Reject(by, reason string) ([]Event, error) {
 	if err := a.in(Accepted, Supplying); err != nil {
+		return nil, err
+	}
+	if err := CheckText("reason", reason); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(reason) == "" {
@@ -319,6 +331,9 @@ func (a *Application) Rate(by string, score int, comment string, today calendar.
 	if score < 1 || score > 5 {
 		return nil, &FieldError{"score", invalid("1 to 5 (评分应为1-5)")}
 	}
+	if err := CheckText("comment", comment); err != nil {
+		return nil, err
+	}
 	switch {
 	case a.Rounds == 0:
 	case a.Remedy == "reply":
@@ -342,6 +357,9 @@ func (a *Application) Remediate(step, by, note string) ([]Event, error) {
 	}
 	if a.Remedy != before {
 		return nil, illegal("remediation step %s not allowed now (整改步骤顺序不符)", step)
+	}
+	if err := CheckText("note", note); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(note) == "" {
 		return nil, &FieldError{"note", invalid("a note is required (请填写说明)")}

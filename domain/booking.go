@@ -430,6 +430,9 @@ func (a *Appointment) Cancel(reason string) ([]Event, error) {
 	if err := a.live(); err != nil {
 		return nil, err
 	}
+	if err := CheckText("reason", reason); err != nil {
+		return nil, err
+	}
 	return []Event{AppointmentCancelled{reason}}, nil
 }
 

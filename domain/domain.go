@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -186,8 +187,8 @@ func (e *FieldError) Unwrap() error { return e.Err }
 func (a Applicant) Check(today time.Time) (Checked, error) {
 	var errs []error
 	name := strings.TrimSpace(a.Name)
-	if n := utf8.RuneCountInString(name); n == 0 || n > 50 {
-		errs = append(errs, &FieldError{"name", invalid("a name of 1 to 50 characters (姓名应为1-50个字符)")})
+	if err := CheckName("name", name); err != nil {
+		errs = append(errs, err)
 	}
 	id, err := idnumber.Parse(a.IDNumber, today)
 	if err != nil {
@@ -248,6 +249,38 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 func CheckID(field, id string) error {
 	if !idPattern.MatchString(id) {
 		return &FieldError{field, invalid("an id of 1-40 lower-case letters, digits or dashes (编号只能包含小写字母、数字和连字符)")}
+	}
+	return nil
+}
+
+// MaxText is the longest free text a decision or a rating may carry.
+const MaxText = 500
+
+// CheckText refuses free text longer than MaxText characters, or holding
+// control characters (other than line breaks and tabs) or invisible
+// formatting ones, such as the bidirectional overrides that make a text
+// display other than it reads.
+func CheckText(field, s string) error {
+	if utf8.RuneCountInString(s) > MaxText {
+		return &FieldError{field, invalid("at most %d characters (最多%d个字符)", MaxText, MaxText)}
+	}
+	return visible(field, s, "\n\t")
+}
+
+// CheckName refuses a name that is empty, longer than 50 characters, or
+// holds control or invisible formatting characters.
+func CheckName(field, s string) error {
+	if n := utf8.RuneCountInString(strings.TrimSpace(s)); n == 0 || n > 50 {
+		return &FieldError{field, invalid("1 to 50 characters (应为1-50个字符)")}
+	}
+	return visible(field, s, "")
+}
+
+func visible(field, s, allowed string) error {
+	for _, r := range s {
+		if (unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r)) && !strings.ContainsRune(allowed, r) {
+			return &FieldError{field, invalid("control or invisible formatting character %U (含有不可见的控制字符)", r)}
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -646,4 +647,35 @@ func TestUser(t *testing.T) {
 	u = given[domain.User](t, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", PasswordHash: "h"})
 	got, err = u.Create("li.wei", domain.RoleManager, "", "h2")
 	thenError(t, got, err, domain.ErrState)
+}
+
+// Names and free text refuse what would display other than it reads, and
+// free text is bounded.
+func TestTextIsVisibleAndBounded(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{"张三", nil},
+		{"Zhang San", nil},
+		{"张\u202e三", domain.ErrInvalid}, // right-to-left override
+		{"张\u2066三", domain.ErrInvalid}, // isolate
+		{"张\x00三", domain.ErrInvalid},
+		{"张\n三", domain.ErrInvalid},
+		{"", domain.ErrInvalid},
+		{strings.Repeat("张", 51), domain.ErrInvalid},
+	} {
+		if err := domain.CheckName("name", c.name); !errors.Is(err, c.err) {
+			t.Errorf("CheckName(%q) = %v, want %v", c.name, err, c.err)
+		}
+	}
+	if err := domain.CheckText("reason", "材料不全：\n1. 出生医学证明"); err != nil {
+		t.Errorf("a reason over two lines: %v", err)
+	}
+	if err := domain.CheckText("reason", strings.Repeat("理", 501)); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("501 characters: %v", err)
+	}
+	a := given[domain.Appointment](t, booked())
+	got, err := a.Cancel("plans\u202echanged")
+	thenError(t, got, err, domain.ErrInvalid)
 }

@@ -42,6 +42,11 @@ func (s Service) check() error {
 	if strings.TrimSpace(s.Name) == "" || strings.TrimSpace(s.NameZh) == "" {
 		errs = append(errs, &FieldError{"name", invalid("both name and name_zh are required (名称必填)")})
 	}
+	for field, text := range map[string]string{"name": s.Name, "name_zh": s.NameZh} {
+		if err := CheckText(field, text); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if s.Category != Household && s.Category != License {
 		errs = append(errs, &FieldError{"category", invalid("household or license (类别应为 household 或 license)")})
 	}
@@ -153,8 +158,8 @@ func (s *Station) Register(id, name string) ([]Event, error) {
 	if err := CheckID("id", id); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(name) == "" {
-		return nil, &FieldError{"name", invalid("a name is required (名称必填)")}
+	if err := CheckName("name", name); err != nil {
+		return nil, err
 	}
 	if s.Registered() {
 		if s.Name == name {
@@ -173,8 +178,8 @@ func (s *Station) AddCounter(c Counter, catalogue map[string]Service) ([]Event, 
 	if err := CheckID("id", c.ID); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(c.Name) == "" {
-		return nil, &FieldError{"name", invalid("a name is required (名称必填)")}
+	if err := CheckName("name", c.Name); err != nil {
+		return nil, err
 	}
 	if err := knownServices("service_ids", c.ServiceIDs, catalogue); err != nil {
 		return nil, err
