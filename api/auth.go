@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,9 +69,76 @@ func ownStation(c *gin.Context, station string) bool {
 
 func (s *Server) token(w Who) (string, error) {
 	now := s.now()
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Role: w.Role, Station: w.Station, RegisteredClaims: jwt.RegisteredClaims{
+	key, id := s.tokens.signer()
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Role: w.Role, Station: w.Station, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: w.ID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(tokenTTL)), Issuer: "servicehall",
-	}}).SignedString(s.secret)
+	}})
+	t.Header["kid"] = id
+	return t.SignedString(key)
+}
+
+// keyring holds the token keys, each known by an id in the tokens it signs,
+// so that a new key can take over while tokens of the old one stay valid.
+type keyring struct {
+	mu     sync.Mutex
+	keys   [][]byte
+	reload func() ([][]byte, error)
+	last   time.Time // of the last reload
+}
+
+func newKeyring(keys [][]byte, reload func() ([][]byte, error)) (*keyring, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("api: no token key")
+	}
+	for _, k := range keys {
+		if len(k) < 32 {
+			return nil, errors.New("api: a token key needs 32 bytes or more")
+		}
+	}
+	return &keyring{keys: keys, reload: reload}, nil
+}
+
+func keyID(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:6])
+}
+
+func (k *keyring) signer() ([]byte, string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys[0], keyID(k.keys[0])
+}
+
+// verifier is the key named id (tokens from before key ids: the first),
+// read again from the files at most once a second when it is unknown.
+func (k *keyring) verifier(t *jwt.Token) (any, error) {
+	id, _ := t.Header["kid"].(string)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if id == "" {
+		return k.keys[0], nil
+	}
+	find := func() []byte {
+		for _, key := range k.keys {
+			if keyID(key) == id {
+				return key
+			}
+		}
+		return nil
+	}
+	if key := find(); key != nil {
+		return key, nil
+	}
+	if k.reload != nil && time.Since(k.last) > time.Second {
+		k.last = time.Now()
+		if keys, err := k.reload(); err == nil && len(keys) > 0 {
+			k.keys = keys
+		}
+		if key := find(); key != nil {
+			return key, nil
+		}
+	}
+	return nil, errors.New("unknown token key")
 }
 
 // allow admits callers holding one of roles, and no one else.
@@ -82,7 +151,7 @@ func (s *Server) allow(roles ...string) gin.HandlerFunc {
 			return
 		}
 		var cl claims
-		_, err := jwt.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return s.secret, nil },
+		_, err := jwt.ParseWithClaims(raw, &cl, s.tokens.verifier,
 			jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("servicehall"), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired())
 		if err != nil {
 			c.Header("WWW-Authenticate", `Bearer realm="servicehall", error="invalid_token"`)

@@ -56,11 +56,11 @@ func FuzzCommandJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	application, err := app.New(log, views, loc, domain.DefaultPolicy, []byte("fuzz-resident-reference-key"))
+	application, err := app.New(log, views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("fuzz-resident-reference-key"), Seal: []byte("fuzz-resident-reference-key")})
 	if err != nil {
 		f.Fatal(err)
 	}
-	s, err := New(Config{App: application, Secret: bytes.Repeat([]byte("k"), 32), Loc: loc, DemoOTP: true,
+	s, err := New(Config{App: application, TokenKeys: [][]byte{bytes.Repeat([]byte("k"), 32)}, Loc: loc, DemoOTP: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)

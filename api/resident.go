@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -187,11 +184,7 @@ func (s *Server) verifyCode(c *gin.Context) {
 
 // residentID is a resident login's stable id, derived from the phone
 // without revealing it.
-func (s *Server) residentID(phone string) string {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("phone\x00" + phone))
-	return "resident:" + hex.EncodeToString(m.Sum(nil))[:24]
-}
+func (s *Server) residentID(phone string) string { return s.hall.LoginID(phone) }
 
 type bookRequest struct {
 	StationID string           `json:"station_id"`

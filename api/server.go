@@ -39,7 +39,7 @@ type Server struct {
 	notifier Notifier
 	demoOTP  bool
 	codes    codes
-	secret   []byte
+	tokens   *keyring
 	horizon  int
 	views    *projections.Engine
 	loc      *time.Location
@@ -63,9 +63,14 @@ type Server struct {
 // Config is what a Server needs; Now defaults to the wall clock.
 type Config struct {
 	// App is every way in: its commands and queries.
-	App     *app.Application
-	Secret  []byte // signs tokens: 32 bytes or more
-	Horizon int    // days of slots released ahead
+	App *app.Application
+	// TokenKeys sign and verify login tokens (32 bytes or more each): the
+	// first signs, any verifies. ReloadTokenKeys, if given, reads them
+	// again when a token names a key not known yet (rotated in by another
+	// process).
+	TokenKeys       [][]byte
+	ReloadTokenKeys func() ([][]byte, error)
+	Horizon         int // days of slots released ahead
 	// Notifier sends residents their login codes. Without one, codes are
 	// only shown in responses with DemoOTP, and otherwise login by code
 	// answers 503.
@@ -102,8 +107,9 @@ func New(c Config) (*Server, error) {
 	if c.App == nil || c.Loc == nil || c.Logger == nil {
 		return nil, errors.New("api: New needs the application, a location and a logger")
 	}
-	if len(c.Secret) < 32 {
-		return nil, errors.New("api: the token secret needs 32 bytes or more")
+	tokens, err := newKeyring(c.TokenKeys, c.ReloadTokenKeys)
+	if err != nil {
+		return nil, err
 	}
 	if c.Horizon < 1 {
 		c.Horizon = 14
@@ -120,7 +126,7 @@ func New(c Config) (*Server, error) {
 		c.Answers = answers.NewMemory()
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string][]code{}}, secret: c.Secret, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
+	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string][]code{}}, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
 	}

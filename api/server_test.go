@@ -49,11 +49,14 @@ func start(t *testing.T, cfg api.Config) (base string, stop func() error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	application, err := app.New(log, views, loc, domain.DefaultPolicy, []byte("api-test-reference-key"))
+	application, err := app.New(log, views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("api-test-reference-key"), Seal: []byte("api-test-reference-key")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.App, cfg.Secret, cfg.Loc = application, []byte(strings.Repeat("k", 32)), loc
+	cfg.App, cfg.Loc = application, loc
+	if cfg.TokenKeys == nil {
+		cfg.TokenKeys = [][]byte{[]byte(strings.Repeat("k", 32))}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -20,9 +20,9 @@ type Application struct {
 	Queries  *query.Queries
 }
 
-// New returns the application over a log and its views. refKey keys the
-// residents' references and sealed details.
-func New(log eventstore.Store, views *projections.Engine, loc *time.Location, policy domain.Policy, refKey []byte) (*Application, error) {
+// New returns the application over a log and its views, with the keys of
+// the residents' references and sealed details.
+func New(log eventstore.Store, views *projections.Engine, loc *time.Location, policy domain.Policy, keys command.Keys) (*Application, error) {
 	if log == nil || views == nil {
 		return nil, errors.New("app: New needs a log and views")
 	}
@@ -30,7 +30,7 @@ func New(log eventstore.Store, views *projections.Engine, loc *time.Location, po
 	if err != nil {
 		return nil, err
 	}
-	hall, err := command.NewHall(h, loc, policy, refKey)
+	hall, err := command.NewHall(h, loc, policy, keys)
 	if err != nil {
 		return nil, err
 	}

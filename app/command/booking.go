@@ -19,23 +19,43 @@ type Hall struct {
 	h      *Handler
 	loc    *time.Location
 	policy domain.Policy
-	refKey []byte
+	keys   Keys
+	refKey []byte // derived from keys.Reference for ID numbers
 }
 
-// NewHall returns a Hall; refKey keys the hash that turns an ID number into
-// the resident's stable reference, so stream names never carry the number.
-func NewHall(h *Handler, loc *time.Location, policy domain.Policy, refKey []byte) (*Hall, error) {
+// Keys are the hall's secrets, each for one purpose, so that none of them
+// is lost with another.
+type Keys struct {
+	// Reference keys the hashes that turn an ID number into a resident's
+	// reference and a phone into a resident's login: stream names and
+	// tokens never carry either. It never changes: the references would.
+	Reference []byte
+	// Seal keys the ciphers that seal each resident's details.
+	Seal []byte
+}
+
+// NewHall returns a Hall with its keys.
+func NewHall(h *Handler, loc *time.Location, policy domain.Policy, keys Keys) (*Hall, error) {
 	if h == nil || loc == nil {
 		return nil, errors.New("app: NewHall needs a handler and a location")
 	}
-	if len(refKey) < 16 {
-		return nil, errors.New("app: the resident reference key needs 16 bytes or more")
+	if len(keys.Reference) < 16 || len(keys.Seal) < 16 {
+		return nil, errors.New("app: the reference and sealing keys need 16 bytes or more")
 	}
-	return &Hall{h: h, loc: loc, policy: policy, refKey: refKey}, nil
+	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), keys.Reference...))
+	return &Hall{h: h, loc: loc, policy: policy, keys: keys, refKey: refKey[:]}, nil
 }
 
 // Handler is the handler the hall's commands run on.
 func (hl *Hall) Handler() *Handler { return hl.h }
+
+// LoginID is a resident login's stable id, derived from the phone without
+// revealing it.
+func (hl *Hall) LoginID(phone string) string {
+	m := hmac.New(sha256.New, hl.keys.Reference)
+	m.Write([]byte("phone\x00" + phone))
+	return "resident:" + hex.EncodeToString(m.Sum(nil))[:24]
+}
 
 // Ref is a resident's stable, non-reversible reference.
 func (hl *Hall) Ref(c domain.Checked) string {

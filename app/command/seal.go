@@ -52,11 +52,11 @@ func (hl *Hall) Unseal(p domain.Person) (domain.Applicant, error) {
 	return a, json.Unmarshal(plain, &a)
 }
 
-// sealer is the resident's cipher. The key is derived from the hall's key
+// sealer is the resident's cipher. The key is derived from the sealing key
 // and the reference; erasing one resident's details (a key stored per
 // resident and deleted on request) is not built.
 func (hl *Hall) sealer(ref string) (cipher.AEAD, error) {
-	m := hmac.New(sha256.New, hl.refKey)
+	m := hmac.New(sha256.New, hl.keys.Seal)
 	m.Write([]byte("seal\x00" + ref))
 	block, err := aes.NewCipher(m.Sum(nil))
 	if err != nil {

@@ -1,5 +1,5 @@
 // Command servicehall runs the service hall: serve, demo, rebuild,
-// import-calendar and bench. Run it without arguments for help.
+// import-calendar, bench and rotate-token-key. Run it without arguments for help.
 package main
 
 import (
@@ -24,6 +24,7 @@ commands:
   rebuild [--projection N] rebuild read models from the log
   import-calendar FILE     import an official holiday calendar (holiday-cn JSON)
   bench SCENARIO --json    run a benchmark: append, rush, rebuild, callnext
+  rotate-token-key         put a new key first in the data folder's token.key
 
 Every command reads SERVICEHALL_* variables; a flag of the same name
 (--addr, --data, --eventstore, ...) overrides. "servicehall COMMAND -h" lists them.
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, args, stdout, stderr)
+	case "rotate-token-key":
+		return rotateTokenKey(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -12,8 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -66,12 +63,15 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	if err != nil {
 		return err
 	}
-	secret, err := tokenKey(c.Data)
+	head, err := log.Head(ctx)
 	if err != nil {
 		return err
 	}
-	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), secret...))
-	application, err := app.New(log, engine, c.loc, domain.DefaultPolicy, refKey[:])
+	keys, err := loadKeys(c.Data, head == 0)
+	if err != nil {
+		return err
+	}
+	application, err := app.New(log, engine, c.loc, domain.DefaultPolicy, keys.Keys)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer replies.Close()
-	srv, err := api.New(api.Config{App: application, Secret: secret, Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
+	srv, err := api.New(api.Config{App: application, TokenKeys: keys.Token, ReloadTokenKeys: tokenKeys(c.Data), Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
 		TrustedProxies: c.trustedProxies(), Notifier: notifier})
 	if err != nil {
@@ -225,26 +225,6 @@ func jobLock(c *config) (jobs.Locker, func(), error) {
 		return nil, nil, fmt.Errorf("job lock: %w", err)
 	}
 	return jobs.PostgresLock{DB: db}, func() { db.Close() }, nil
-}
-
-// tokenKey is the key that signs login tokens, made on first start and kept
-// in the data folder (several processes share it by sharing that file).
-func tokenKey(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "token.key")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("token key: %w", err)
-	}
-	return b, nil
 }
 
 // ensureAdmin creates the admin user on first start, with

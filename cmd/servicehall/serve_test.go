@@ -33,7 +33,11 @@ func seed(t *testing.T, data string) uint64 {
 	defer store.Close()
 	h, _ := command.New(store)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, []byte("0123456789abcdef-serve"))
+	keys, err := loadKeys(data, true) // as serve makes them on an empty log
+	if err != nil {
+		t.Fatal(err)
+	}
+	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, keys.Keys)
 	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: time.Now()}
 	if _, err := hall.SetUp(ctx, command.Setup{
 		Services: []domain.Service{{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Materials: []string{"出生医学证明"}}},
