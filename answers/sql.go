@@ -8,20 +8,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
-	_ "modernc.org/sqlite"             // the "sqlite" driver
+	"github.com/servicehall/servicehall/sqldb"
 )
 
 // SQL is a Store in a SQLite file or a PostgreSQL database.
-type SQL struct {
-	db       *sql.DB
-	postgres bool
-}
+type SQL struct{ db *sqldb.DB }
 
 const schema = `CREATE TABLE IF NOT EXISTS http_answers (
 	key         TEXT    PRIMARY KEY,
@@ -34,19 +27,15 @@ const schema = `CREATE TABLE IF NOT EXISTS http_answers (
 
 // OpenSQLite opens or creates the store in the SQLite file at path.
 func OpenSQLite(path string) (*SQL, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("answers: %w", err)
-	}
-	// WAL without an fsync per commit: a killed process loses nothing (the
+	// Without an fsync per commit: a killed process loses nothing (the
 	// system has the pages), and what a power cut may lose, the last few
 	// answers, the log recovers: a retry lands on the same ids, which the
 	// store writes once, and is answered from them.
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+	db, err := sqldb.OpenSQLite(path, "NORMAL")
 	if err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
-	db.SetMaxOpenConns(1) // one writer; SQLite would serialise them anyway
-	s, err := open(db, false)
+	s, err := open(db)
 	if err != nil {
 		return nil, err
 	}
@@ -62,63 +51,23 @@ func OpenSQLite(path string) (*SQL, error) {
 
 // OpenPostgres opens the store in the PostgreSQL database at url.
 func OpenPostgres(ctx context.Context, url string) (*SQL, error) {
-	db, err := sql.Open("pgx", url)
+	db, err := sqldb.OpenPostgres(ctx, url, 8)
 	if err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
-	db.SetMaxOpenConns(8)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("answers: %w", err)
-	}
-	return open(db, true)
+	return open(db)
 }
 
-func open(db *sql.DB, postgres bool) (*SQL, error) {
-	create := func() error { _, err := db.Exec(schema); return err }
-	if postgres {
-		// Processes starting together would race CREATE TABLE IF NOT
-		// EXISTS, which PostgreSQL does not make atomic: one at a time.
-		create = func() error {
-			tx, err := db.Begin()
-			if err != nil {
-				return err
-			}
-			defer tx.Rollback()
-			if _, err := tx.Exec(`SELECT pg_advisory_xact_lock(7340155)`); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(schema); err != nil {
-				return err
-			}
-			return tx.Commit()
-		}
-	}
-	if err := create(); err != nil {
+func open(db *sqldb.DB) (*SQL, error) {
+	if err := db.Create(schema, 7340155); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("answers: create table: %w", err)
 	}
-	return &SQL{db: db, postgres: postgres}, nil
+	return &SQL{db: db}, nil
 }
 
-// q writes placeholders as the database wants them: ? for SQLite, $n for
-// PostgreSQL.
-func (s *SQL) q(query string) string {
-	if !s.postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// q writes placeholders as the database wants them.
+func (s *SQL) q(query string) string { return s.db.Q(query) }
 
 func (s *SQL) Claim(ctx context.Context, key, fp string, now time.Time) (Answer, bool, error) {
 	if rand.IntN(1000) == 0 { // now and then, forget the expired

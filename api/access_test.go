@@ -201,3 +201,78 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// An admin disables a user, enables them, and sets their password: each
+// change voids the tokens issued before it at once, and the old password
+// stops working.
+func TestAdminChangesAUser(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Now()}
+	api, _ := start(t, apiConfig(c))
+	login := func(user, password string) (int, string) {
+		resp, out := send(t, "POST", api+"/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, user, password))
+		tok, _ := out["token"].(string)
+		return resp.StatusCode, tok
+	}
+	_, admin := login("admin", "admin-pass-1")
+	for _, b := range []string{`{"id":"gulou","name":"鼓楼派出所"}`} {
+		send(t, "POST", api+"/stations", admin, b)
+	}
+	if resp, out := send(t, "POST", api+"/users", admin, `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`); resp.StatusCode != 201 {
+		t.Fatalf("create: %d %v", resp.StatusCode, out)
+	}
+	works := func(tok string) int {
+		return getJSONAuth(t, api+"/stations/gulou/queue", tok, nil, nil).StatusCode
+	}
+	_, first := login("li.wei", "counter-pass-1")
+	if got := works(first); got != 200 {
+		t.Fatalf("a fresh token: %d", got)
+	}
+	c.Add(time.Second)
+	patch := func(body string) (int, map[string]any) {
+		resp, out := send(t, "PATCH", api+"/users/li.wei", admin, body)
+		return resp.StatusCode, out
+	}
+	if got, out := patch(`{"disabled":true}`); got != 200 || out["disabled"] != true {
+		t.Fatalf("disable: %d %v", got, out)
+	}
+	if got := works(first); got != 401 {
+		t.Fatalf("the disabled user's token: %d, want 401 at once", got)
+	}
+	if got, _ := login("li.wei", "counter-pass-1"); got != 401 {
+		t.Fatalf("the disabled user logs in: %d", got)
+	}
+	c.Add(time.Second)
+	if got, out := patch(`{"disabled":false}`); got != 200 || out["disabled"] != false {
+		t.Fatalf("enable: %d %v", got, out)
+	}
+	_, second := login("li.wei", "counter-pass-1")
+	if works(first) != 401 || works(second) != 200 {
+		t.Fatalf("after enabling: the old token %d (want 401), a new one %d (want 200)", works(first), works(second))
+	}
+	c.Add(time.Second)
+	if got, out := patch(`{"password":"123456789"}`); got != 422 {
+		t.Fatalf("a weak new password: %d %v", got, out)
+	}
+	if got, out := patch(`{"password":"new-counter-pass-9"}`); got != 200 {
+		t.Fatalf("set a password: %d %v", got, out)
+	}
+	if works(second) != 401 {
+		t.Fatal("a token from before the password change still works")
+	}
+	if got, _ := login("li.wei", "counter-pass-1"); got != 401 {
+		t.Fatalf("the old password: %d", got)
+	}
+	if got, tok := login("li.wei", "new-counter-pass-9"); got != 200 || works(tok) != 200 {
+		t.Fatalf("the new password: %d", got)
+	}
+	if got, _ := patch(`{"disabled":true}`); got != 200 {
+		t.Fatal("disable again")
+	}
+	if resp, _ := send(t, "PATCH", api+"/users/admin", admin, `{"disabled":true}`); resp.StatusCode != 422 {
+		t.Fatalf("the admin disabling themself: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "PATCH", api+"/users/nobody", admin, `{"disabled":true}`); resp.StatusCode != 404 {
+		t.Fatalf("an unknown user: %d", resp.StatusCode)
+	}
+}

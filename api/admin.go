@@ -58,6 +58,34 @@ type stationRequest struct {
 	Name string `json:"name"`
 }
 
+type userOut struct {
+	Username  string `json:"username"`
+	Role      string `json:"role"`
+	StationID string `json:"station_id,omitempty"`
+	Disabled  bool   `json:"disabled"`
+}
+
+// changeUser disables or enables a login or sets its password.
+func (s *Server) changeUser(c *gin.Context) {
+	var req command.UserChange
+	if err := bind(c, &req); err != nil {
+		problem(c, err)
+		return
+	}
+	name := c.Param("name")
+	res, err := s.hall.ChangeUser(c.Request.Context(), name, req, s.meta(c))
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	u, err := s.queries.User(c.Request.Context(), name)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	written(c, http.StatusOK, res, userOut{Username: u.Username, Role: u.Role, StationID: u.StationID, Disabled: u.Disabled})
+}
+
 func (s *Server) registerStation(c *gin.Context) {
 	var req stationRequest
 	if err := bind(c, &req); err != nil {

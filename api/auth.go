@@ -158,6 +158,24 @@ func (s *Server) allow(roles ...string) gin.HandlerFunc {
 			write(c, Problem{Type: "/problems/unauthenticated", Title: "The token is invalid or expired (登录已失效)", Status: http.StatusUnauthorized})
 			return
 		}
+		if cl.Role != domain.RoleResident {
+			// A disabled user, or a password changed since, voids the token
+			// at once, on every process: the log says so.
+			u, err := s.queries.User(c.Request.Context(), cl.Subject)
+			if err != nil {
+				problem(c, err)
+				return
+			}
+			var iat time.Time
+			if cl.IssuedAt != nil {
+				iat = cl.IssuedAt.Time
+			}
+			if !u.Admits(iat) {
+				c.Header("WWW-Authenticate", `Bearer realm="servicehall", error="invalid_token"`)
+				write(c, Problem{Type: "/problems/unauthenticated", Title: "The token is invalid or expired (登录已失效)", Status: http.StatusUnauthorized})
+				return
+			}
+		}
 		if !slices.Contains(roles, cl.Role) {
 			write(c, Problem{Type: "/problems/forbidden", Title: "Your role may not do this (无权限)", Status: http.StatusForbidden})
 			return
@@ -257,11 +275,14 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	hash := []byte(u.PasswordHash)
-	if !u.Exists() {
-		hash = dummyHash() // as slow as a real compare: the time does not tell
+	hash := dummyHash() // as slow as a real compare: the time does not tell
+	if u.Exists() {
+		if hash, err = s.hall.PasswordHash(c.Request.Context(), u); err != nil {
+			problem(c, err)
+			return
+		}
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || !u.Exists() {
+	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || !u.Exists() || u.Disabled {
 		write(c, Problem{Type: "/problems/unauthenticated", Title: "Wrong username or password (用户名或密码错误)", Status: http.StatusUnauthorized})
 		return
 	}

@@ -56,7 +56,7 @@ func FuzzCommandJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	application, err := app.New(log, views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("fuzz-resident-reference-key"), Seal: []byte("fuzz-resident-reference-key")})
+	application, err := app.New(log, views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("fuzz-resident-reference-key"), Seal: []byte("fuzz-resident-reference-key")}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -75,6 +75,11 @@ func FuzzCommandJSON(f *testing.F) {
 	}
 	if err := views.CatchUp(ctx); err != nil {
 		f.Fatal(err)
+	}
+	for _, u := range []struct{ name, role, station string }{{"admin", domain.RoleAdmin, ""}, {"li.wei", domain.RoleStaff, "gulou"}} {
+		if _, err := application.Commands.CreateUser(ctx, u.name, "fuzz-password-1", u.role, u.station, admin); err != nil {
+			f.Fatal(err)
+		}
 	}
 	tokens := map[string]string{}
 	for role, w := range map[string]Who{"resident": {"resident:fuzz", domain.RoleResident, ""}, "admin": {"admin", domain.RoleAdmin, ""},

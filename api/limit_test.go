@@ -23,8 +23,13 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 // serve runs the API on an in-memory log and views, on the clock given.
 func serve(t *testing.T, c *clock, trusted ...string) string {
 	t.Helper()
-	return serveConfig(t, api.Config{Now: c.Now, DemoOTP: true, TrustedProxies: trusted})
+	cfg := apiConfig(c)
+	cfg.TrustedProxies = trusted
+	return serveConfig(t, cfg)
 }
+
+// apiConfig answers resident codes, on the clock given.
+func apiConfig(c *clock) api.Config { return api.Config{Now: c.Now, DemoOTP: true} }
 
 func post(t *testing.T, url, body string) int {
 	t.Helper()

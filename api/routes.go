@@ -139,6 +139,7 @@ func (s *Server) routes() []route {
 		get(v1+"/calendar/working-days", "Working days between two dates, with reasons (工作日查询)", nil, spanQuery{}, nil, s.workingDays),
 		get(v1+"/calendar/deadline", "The deadline N working days after a day (期限计算)", nil, deadlineQuery{}, nil, s.deadline),
 		created(post(v1+"/users", "Create a user (新增用户)", admins, userRequest{}, nil, s.createUser)),
+		{method: http.MethodPatch, path: v1 + "/users/:name", summary: "Disable or enable a user, or set a password; their earlier tokens stop working (停用、启用、重设密码)", roles: admins, in: command.UserChange{}, out: userOut{}, handle: s.changeUser},
 		get(v1+"/stations/:id/availability", "Free places per slot (可约时段)", nil, availabilityQuery{}, []slotRow{}, s.availability),
 		get(v1+"/stations/:id/board", "The hall board's calls, as server-sent events (叫号大屏)", nil, nil, nil, s.board),
 

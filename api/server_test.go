@@ -49,7 +49,7 @@ func start(t *testing.T, cfg api.Config) (base string, stop func() error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	application, err := app.New(log, views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("api-test-reference-key"), Seal: []byte("api-test-reference-key")})
+	application, err := app.New(log, views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("api-test-reference-key"), Seal: []byte("api-test-reference-key")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

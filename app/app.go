@@ -11,6 +11,7 @@ import (
 	"github.com/servicehall/servicehall/app/query"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/logins"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -21,8 +22,9 @@ type Application struct {
 }
 
 // New returns the application over a log and its views, with the keys of
-// the residents' references and sealed details.
-func New(log eventstore.Store, views *projections.Engine, loc *time.Location, policy domain.Policy, keys command.Keys) (*Application, error) {
+// the residents' references and sealed details and the store of password
+// hashes (nil: in memory).
+func New(log eventstore.Store, views *projections.Engine, loc *time.Location, policy domain.Policy, keys command.Keys, passwords logins.Store) (*Application, error) {
 	if log == nil || views == nil {
 		return nil, errors.New("app: New needs a log and views")
 	}
@@ -30,7 +32,7 @@ func New(log eventstore.Store, views *projections.Engine, loc *time.Location, po
 	if err != nil {
 		return nil, err
 	}
-	hall, err := command.NewHall(h, loc, policy, keys)
+	hall, err := command.NewHall(h, loc, policy, keys, passwords)
 	if err != nil {
 		return nil, err
 	}

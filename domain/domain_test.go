@@ -631,22 +631,49 @@ func TestDecodeRefusesWhatIsNotRegistered(t *testing.T) {
 func TestUser(t *testing.T) {
 	u := given[domain.User](t)
 	got, err := u.Create("li.wei", domain.RoleStaff, "gulou", "$2a$hash")
-	then(t, got, err, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", PasswordHash: "$2a$hash"})
+	then(t, got, err, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", Credential: "$2a$hash"})
 	got, err = u.Create("li.wei", domain.RoleStaff, "", "$2a$hash")
 	thenError(t, got, err, domain.ErrInvalid) // staff need a station
 	got, err = u.Create("kiosk.gulou", domain.RoleKiosk, "", "$2a$hash")
 	thenError(t, got, err, domain.ErrInvalid) // so do kiosks
 	got, err = u.Create("kiosk.gulou", domain.RoleKiosk, "gulou", "$2a$hash")
-	then(t, got, err, domain.UserCreated{Username: "kiosk.gulou", Role: domain.RoleKiosk, StationID: "gulou", PasswordHash: "$2a$hash"})
+	then(t, got, err, domain.UserCreated{Username: "kiosk.gulou", Role: domain.RoleKiosk, StationID: "gulou", Credential: "$2a$hash"})
 	got, err = u.Create("chen.bureau", domain.RoleManager, "", "$2a$hash") // a bureau manager
-	then(t, got, err, domain.UserCreated{Username: "chen.bureau", Role: domain.RoleManager, PasswordHash: "$2a$hash"})
+	then(t, got, err, domain.UserCreated{Username: "chen.bureau", Role: domain.RoleManager, Credential: "$2a$hash"})
 	got, err = u.Create("Li Wei", domain.RoleAdmin, "", "$2a$hash")
 	thenError(t, got, err, domain.ErrInvalid)
 	got, err = u.Create("li.wei", "root", "", "$2a$hash")
 	thenError(t, got, err, domain.ErrInvalid)
-	u = given[domain.User](t, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", PasswordHash: "h"})
-	got, err = u.Create("li.wei", domain.RoleManager, "", "h2")
+	u = given[domain.User](t, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", Credential: "c1"})
+	got, err = u.Create("li.wei", domain.RoleManager, "", "c2")
 	thenError(t, got, err, domain.ErrState)
+
+	// Disabled, or a password changed: earlier tokens stop speaking for
+	// the user; an enabled user's new tokens do again.
+	issued, now := at("2025-10-09 09:00"), at("2025-10-09 10:00")
+	if !u.Admits(issued) {
+		t.Fatal("a token of an active user refused")
+	}
+	got, err = u.Disable("li.wei", now)
+	thenError(t, got, err, domain.ErrInvalid) // not oneself
+	got, err = u.Disable("admin", now)
+	then(t, got, err, domain.UserDisabled{By: "admin", At: now})
+	u = given[domain.User](t, domain.UserCreated{Username: "li.wei", Role: domain.RoleStaff, StationID: "gulou", Credential: "c1"}, domain.UserDisabled{By: "admin", At: now})
+	if u.Admits(issued) || u.Admits(now.Add(time.Hour)) {
+		t.Fatal("a disabled user's token admitted")
+	}
+	got, err = u.Enable("admin", now.Add(time.Hour))
+	then(t, got, err, domain.UserEnabled{By: "admin", At: now.Add(time.Hour)})
+	u.Apply(got[0])
+	if u.Admits(issued) || !u.Admits(now.Add(2*time.Hour)) {
+		t.Fatal("after enabling: the old token must stay void, a new one work")
+	}
+	got, err = u.ChangePassword("admin", "c3", now.Add(3*time.Hour))
+	then(t, got, err, domain.PasswordChanged{By: "admin", At: now.Add(3 * time.Hour), Credential: "c3"})
+	u.Apply(got[0])
+	if u.Admits(now.Add(2*time.Hour)) || u.Credential != "c3" {
+		t.Fatal("a token from before the password change still admitted")
+	}
 }
 
 // Names and free text refuse what would display other than it reads, and

@@ -87,7 +87,7 @@ func newHall(t *testing.T) *hall {
 // second replica would have.
 func (x *hall) jobs(lock jobs.Locker) (*command.Handler, *command.Hall, *jobs.Runner, *reminders) {
 	x.t.Helper()
-	application, err := app.New(x.log, x.views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("0123456789abcdef-test-key"), Seal: []byte("0123456789abcdef-test-key")})
+	application, err := app.New(x.log, x.views, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("0123456789abcdef-test-key"), Seal: []byte("0123456789abcdef-test-key")}, nil)
 	if err != nil {
 		x.t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hall, err := command.NewHall(h, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("0123456789abcdef-views"), Seal: []byte("0123456789abcdef-views")})
+	hall, err := command.NewHall(h, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("0123456789abcdef-views"), Seal: []byte("0123456789abcdef-views")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

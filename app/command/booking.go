@@ -12,15 +12,17 @@ import (
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/logins"
 )
 
 // Hall runs the commands that span several streams, such as a booking.
 type Hall struct {
-	h      *Handler
-	loc    *time.Location
-	policy domain.Policy
-	keys   Keys
-	refKey []byte // derived from keys.Reference for ID numbers
+	h         *Handler
+	loc       *time.Location
+	policy    domain.Policy
+	keys      Keys
+	refKey    []byte // derived from keys.Reference for ID numbers
+	passwords logins.Store
 }
 
 // Keys are the hall's secrets, each for one purpose, so that none of them
@@ -34,8 +36,9 @@ type Keys struct {
 	Seal []byte
 }
 
-// NewHall returns a Hall with its keys.
-func NewHall(h *Handler, loc *time.Location, policy domain.Policy, keys Keys) (*Hall, error) {
+// NewHall returns a Hall with its keys and the store of password hashes
+// (nil: in memory).
+func NewHall(h *Handler, loc *time.Location, policy domain.Policy, keys Keys, passwords logins.Store) (*Hall, error) {
 	if h == nil || loc == nil {
 		return nil, errors.New("app: NewHall needs a handler and a location")
 	}
@@ -43,7 +46,10 @@ func NewHall(h *Handler, loc *time.Location, policy domain.Policy, keys Keys) (*
 		return nil, errors.New("app: the reference and sealing keys need 16 bytes or more")
 	}
 	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), keys.Reference...))
-	return &Hall{h: h, loc: loc, policy: policy, keys: keys, refKey: refKey[:]}, nil
+	if passwords == nil {
+		passwords = logins.NewMemory()
+	}
+	return &Hall{h: h, loc: loc, policy: policy, keys: keys, refKey: refKey[:], passwords: passwords}, nil
 }
 
 // Handler is the handler the hall's commands run on.

@@ -15,7 +15,7 @@ import (
 
 func hall(t *testing.T, store eventstore.Store) *command.Hall {
 	t.Helper()
-	hl, err := command.NewHall(handler(t, store), loc, domain.DefaultPolicy, command.Keys{Reference: []byte("0123456789abcdef-test-key"), Seal: []byte("0123456789abcdef-test-key")})
+	hl, err := command.NewHall(handler(t, store), loc, domain.DefaultPolicy, command.Keys{Reference: []byte("0123456789abcdef-test-key"), Seal: []byte("0123456789abcdef-test-key")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestSealedDetailsOpenOnlyForTheirResident(t *testing.T) {
 	if _, err := hl.Unseal(moved); err == nil {
 		t.Fatal("details opened under another resident's reference")
 	}
-	other, _ := command.NewHall(handler(t, openStore(t)), loc, domain.DefaultPolicy, command.Keys{Reference: []byte("another-hall-key-0123456789"), Seal: []byte("another-hall-key-0123456789")})
+	other, _ := command.NewHall(handler(t, openStore(t)), loc, domain.DefaultPolicy, command.Keys{Reference: []byte("another-hall-key-0123456789"), Seal: []byte("another-hall-key-0123456789")}, nil)
 	if _, err := other.Unseal(p); err == nil {
 		t.Fatal("details opened with another key")
 	}

@@ -54,7 +54,7 @@ func everyStore(t *testing.T, f func(t *testing.T, store eventstore.Store, stati
 
 func hallWith(t *testing.T, store eventstore.Store, key []byte) *command.Hall {
 	t.Helper()
-	hl, err := command.NewHall(handler(t, store), loc, domain.DefaultPolicy, command.Keys{Reference: key, Seal: key})
+	hl, err := command.NewHall(handler(t, store), loc, domain.DefaultPolicy, command.Keys{Reference: key, Seal: key}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestRecoverGivesBackWhatACrashLeft(t *testing.T) {
 	store := plain{memstore.New()}
 	h := handler(t, store)
 	release(t, store, spec)
-	hl, err := command.NewHall(h, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("recover-test-key-0123"), Seal: []byte("recover-test-key-0123")})
+	hl, err := command.NewHall(h, loc, domain.DefaultPolicy, command.Keys{Reference: []byte("recover-test-key-0123"), Seal: []byte("recover-test-key-0123")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

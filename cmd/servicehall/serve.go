@@ -71,7 +71,12 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	if err != nil {
 		return err
 	}
-	application, err := app.New(log, engine, c.loc, domain.DefaultPolicy, keys.Keys)
+	passwords, err := openLogins(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer passwords.Close()
+	application, err := app.New(log, engine, c.loc, domain.DefaultPolicy, keys.Keys, passwords)
 	if err != nil {
 		return err
 	}

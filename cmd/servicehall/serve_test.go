@@ -37,7 +37,7 @@ func seed(t *testing.T, data string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, keys.Keys)
+	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, keys.Keys, nil)
 	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: time.Now()}
 	if _, err := hall.SetUp(ctx, command.Setup{
 		Services: []domain.Service{{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Materials: []string{"出生医学证明"}}},

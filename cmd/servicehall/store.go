@@ -13,6 +13,7 @@ import (
 	"github.com/servicehall/servicehall/eventstore/memstore"
 	"github.com/servicehall/servicehall/eventstore/pgstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
+	"github.com/servicehall/servicehall/logins"
 )
 
 // openStore opens the event store SERVICEHALL_EVENTSTORE names.
@@ -44,6 +45,20 @@ func openAnswers(ctx context.Context, c *config) (answers.Store, error) {
 		return answers.NewMemory(), nil
 	}
 	return answers.OpenSQLite(filepath.Join(c.Data, "answers.db"))
+}
+
+// openLogins opens the password store where the answers are: the shared
+// PostgreSQL database, memory, or a SQLite file beside the log.
+func openLogins(ctx context.Context, c *config) (logins.Store, error) {
+	for _, v := range []string{c.EventStore, c.ReadModels} {
+		if pgstore.IsURL(v) {
+			return logins.OpenPostgres(ctx, v)
+		}
+	}
+	if strings.EqualFold(c.EventStore, "memory") {
+		return logins.NewMemory(), nil
+	}
+	return logins.OpenSQLite(filepath.Join(c.Data, "logins.db"))
 }
 
 // now is the wall clock, read here and passed down: the domain never reads it.

@@ -78,8 +78,26 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	}
 	for _, u := range []struct{ name, role, station string }{{"staff.one", domain.RoleStaff, "gulou"}, {"manager.one", domain.RoleManager, "gulou"}} {
 		usr := &domain.User{}
-		evs, err := usr.Create(u.name, u.role, u.station, "$2a$10$sample.hash.not.a.password")
+		evs, err := usr.Create(u.name, u.role, u.station, "cred-sample-"+u.name)
 		l.add(domain.UserStream(u.name), admin, at, evs, err)
+		for _, e := range evs {
+			usr.Apply(e)
+		}
+		if u.role != domain.RoleStaff {
+			continue
+		}
+		// A staff member away for a while: disabled, enabled, a new password.
+		for _, step := range []func() ([]domain.Event, error){
+			func() ([]domain.Event, error) { return usr.Disable(admin.ID, at) },
+			func() ([]domain.Event, error) { return usr.Enable(admin.ID, at) },
+			func() ([]domain.Event, error) { return usr.ChangePassword(admin.ID, "cred-sample-2-"+u.name, at) },
+		} {
+			evs, err := step()
+			l.add(domain.UserStream(u.name), admin, at, evs, err)
+			for _, e := range evs {
+				usr.Apply(e)
+			}
+		}
 	}
 	var cat domain.Catalogue
 	for _, s := range Services {

@@ -1,0 +1,92 @@
+// Package sqldb opens the SQL databases that hold what processes share
+// beside the log (answers to retried requests, login credentials): a
+// SQLite file, or a PostgreSQL database, with the queries written for each.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	_ "modernc.org/sqlite"             // the "sqlite" driver
+)
+
+// DB is a database and its dialect.
+type DB struct {
+	*sql.DB
+	Postgres bool
+}
+
+// OpenSQLite opens or creates the SQLite file at path in WAL mode with the
+// synchronous setting given (FULL: every commit survives a power cut;
+// NORMAL: a killed process loses nothing, a power cut the last commits).
+func OpenSQLite(path, synchronous string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous("+synchronous+")&_pragma=busy_timeout(10000)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // one writer; SQLite would serialise them anyway
+	return &DB{DB: db}, nil
+}
+
+// OpenPostgres opens the PostgreSQL database at url.
+func OpenPostgres(ctx context.Context, url string, conns int) (*DB, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{DB: db, Postgres: true}, nil
+}
+
+// Create runs a schema of CREATE ... IF NOT EXISTS statements. On
+// PostgreSQL, which does not make them atomic, processes starting together
+// take turns under the advisory lock lock.
+func (db *DB) Create(schema string, lock int64) error {
+	if !db.Postgres {
+		_, err := db.Exec(schema)
+		return err
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Q writes placeholders as the database wants them: ? for SQLite, $n for
+// PostgreSQL.
+func (db *DB) Q(query string) string {
+	if !db.Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
