@@ -74,6 +74,7 @@ func (s *Server) changeUser(c *gin.Context) {
 	}
 	name := c.Param("name")
 	res, err := s.hall.ChangeUser(c.Request.Context(), name, req, s.meta(c))
+	s.users.forget(name)
 	if err != nil {
 		problem(c, err)
 		return

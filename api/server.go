@@ -40,6 +40,7 @@ type Server struct {
 	demoOTP  bool
 	codes    codes
 	tokens   *keyring
+	users    users
 	horizon  int
 	views    *projections.Engine
 	loc      *time.Location
