@@ -5,14 +5,11 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,55 +60,8 @@ func (w Webhook) Notify(ctx context.Context, phone, text string) error {
 // is configured (and codes are not shown, as in the demo).
 var ErrNoGateway = errors.New("no SMS gateway is configured: resident login is unavailable (短信服务未配置，暂无法验证码登录)")
 
-const (
-	codeTTL  = 5 * time.Minute
-	liveCode = 3 // codes a phone may hold at once
-)
-
-type code struct {
-	value   string
-	expires time.Time
-}
-
-// codes holds one-time login codes by phone, in memory: a restart asks
-// residents for a new code, nothing more. A phone holds its last three
-// codes, so that a code someone else asked for does not void the one its
-// owner is typing; wrong tries never void a code (they slow the client
-// that makes them, see verifyCode).
-type codes struct {
-	mu sync.Mutex
-	m  map[string][]code
-}
-
-// add keeps value as one of phone's live codes.
-func (cs *codes) add(phone, value string, now time.Time) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	live := []code{}
-	for _, k := range cs.m[phone] {
-		if now.Before(k.expires) {
-			live = append(live, k)
-		}
-	}
-	if len(live) == liveCode {
-		live = live[1:]
-	}
-	cs.m[phone] = append(live, code{value: value, expires: now.Add(codeTTL)})
-}
-
-// use spends one of phone's live codes equal to value, and says whether
-// there was one.
-func (cs *codes) use(phone, value string, now time.Time) bool {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	for i, k := range cs.m[phone] {
-		if now.Before(k.expires) && subtle.ConstantTimeCompare([]byte(k.value), []byte(value)) == 1 {
-			cs.m[phone] = slices.Delete(cs.m[phone], i, i+1)
-			return true
-		}
-	}
-	return false
-}
+// codeTTL is how long a login code may be used.
+const codeTTL = 5 * time.Minute
 
 type phoneRequest struct {
 	Phone string `json:"phone"`
@@ -142,7 +92,10 @@ func (s *Server) sendCode(c *gin.Context) {
 		return
 	}
 	value := fmt.Sprintf("%06d", n.Int64())
-	s.codes.add(req.Phone, value, s.now())
+	if err := s.codes.AddCode(c.Request.Context(), req.Phone, value, s.now().Add(codeTTL), s.now()); err != nil {
+		problem(c, err)
+		return
+	}
 	// The code goes to the gateway only; it is never logged.
 	if s.notifier != nil {
 		if err := s.notifier.Notify(c.Request.Context(), req.Phone, "servicehall 验证码 "+value+"，5分钟内有效。"); err != nil {
@@ -170,7 +123,12 @@ func (s *Server) verifyCode(c *gin.Context) {
 		tooMany(c, wait)
 		return
 	}
-	if !s.codes.use(req.Phone, req.Code, s.now()) {
+	used, err := s.codes.UseCode(c.Request.Context(), req.Phone, req.Code, s.now())
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	if !used {
 		write(c, Problem{Type: "/problems/unauthenticated", Title: "Wrong or expired code (验证码错误或已过期)", Status: http.StatusUnauthorized})
 		return
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/jobs"
+	"github.com/servicehall/servicehall/logins"
 	"github.com/servicehall/servicehall/projections"
 	"github.com/servicehall/servicehall/web"
 )
@@ -38,7 +39,7 @@ type Server struct {
 	jobs     Jobs
 	notifier Notifier
 	demoOTP  bool
-	codes    codes
+	codes    logins.Store
 	tokens   *keyring
 	users    users
 	horizon  int
@@ -76,6 +77,9 @@ type Config struct {
 	// only shown in responses with DemoOTP, and otherwise login by code
 	// answers 503.
 	Notifier Notifier
+	// Logins keeps residents' login codes where every process finds them
+	// (nil: in memory, for one process).
+	Logins logins.Store
 	// DemoOTP returns login codes in responses: demo and tests only.
 	DemoOTP bool
 	Loc     *time.Location
@@ -126,8 +130,11 @@ func New(c Config) (*Server, error) {
 	if c.Answers == nil {
 		c.Answers = answers.NewMemory()
 	}
+	if c.Logins == nil {
+		c.Logins = logins.NewMemory()
+	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: codes{m: map[string][]code{}}, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
+	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: c.Logins, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
 	if !c.Unlimited {
 		s.limits = defaultLimits()
 	}

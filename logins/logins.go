@@ -1,34 +1,99 @@
-// Package logins keeps password hashes outside the event log: the log
-// records who was created, changed or disabled, by whom and when, and
-// names each password by an opaque credential id; the hash itself lives
-// here, in memory, in a SQLite file beside the log, or in the PostgreSQL
-// database the processes share.
+// Package logins keeps what logging in needs besides the event log, in
+// memory, in a SQLite file beside the log, or in the PostgreSQL database
+// the processes share (so that a code sent by one process is verified by
+// another):
+//   - password hashes: the log records who was created, changed or
+//     disabled, by whom and when, and names each password by an opaque
+//     credential id; the hash lives here;
+//   - residents' one-time codes, kept as hashes for five minutes.
 package logins
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/servicehall/servicehall/sqldb"
 )
 
-// Store keeps password hashes by credential id.
+// Store keeps password hashes by credential id, and one-time codes.
 type Store interface {
 	Set(ctx context.Context, credential string, hash []byte) error
 	Get(ctx context.Context, credential string) ([]byte, bool, error)
+	// AddCode keeps code for phone until expires; a phone keeps its last
+	// LiveCodes codes, so that a code someone else asked for does not void
+	// the one its owner is typing.
+	AddCode(ctx context.Context, phone, code string, expires, now time.Time) error
+	// UseCode spends phone's live code equal to code, and says whether
+	// there was one.
+	UseCode(ctx context.Context, phone, code string, now time.Time) (bool, error)
 	Close() error
+}
+
+// LiveCodes is how many codes a phone holds at once.
+const LiveCodes = 3
+
+// codeHash is what is kept of a code: neither it nor the phone is stored.
+func codeHash(phone, code string) string {
+	sum := sha256.Sum256([]byte("login-code\x00" + phone + "\x00" + code))
+	return hex.EncodeToString(sum[:])
+}
+
+func phoneHash(phone string) string {
+	sum := sha256.Sum256([]byte("login-phone\x00" + phone))
+	return hex.EncodeToString(sum[:])
 }
 
 // Memory is a Store for one process.
 type Memory struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	mu    sync.Mutex
+	m     map[string][]byte
+	codes map[string][]code // by phone hash, oldest first
 }
 
-func NewMemory() *Memory { return &Memory{m: map[string][]byte{}} }
+type code struct {
+	hash    string
+	expires time.Time
+}
+
+func NewMemory() *Memory { return &Memory{m: map[string][]byte{}, codes: map[string][]code{}} }
+
+func (s *Memory) AddCode(_ context.Context, phone, value string, expires, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := phoneHash(phone)
+	live := []code{}
+	for _, k := range s.codes[key] {
+		if now.Before(k.expires) {
+			live = append(live, k)
+		}
+	}
+	if len(live) >= LiveCodes {
+		live = live[len(live)-LiveCodes+1:]
+	}
+	s.codes[key] = append(live, code{codeHash(phone, value), expires})
+	return nil
+}
+
+func (s *Memory) UseCode(_ context.Context, phone, value string, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key, want := phoneHash(phone), codeHash(phone, value)
+	for i, k := range s.codes[key] {
+		if now.Before(k.expires) && subtle.ConstantTimeCompare([]byte(k.hash), []byte(want)) == 1 {
+			s.codes[key] = slices.Delete(s.codes[key], i, i+1)
+			return true, nil
+		}
+	}
+	return false, nil
+}
 
 func (s *Memory) Set(_ context.Context, credential string, hash []byte) error {
 	s.mu.Lock()
@@ -52,6 +117,13 @@ type SQL struct{ db *sqldb.DB }
 const schema = `CREATE TABLE IF NOT EXISTS login_credentials (
 	credential TEXT PRIMARY KEY,
 	hash       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_codes (
+	phone   TEXT   NOT NULL,
+	code    TEXT   NOT NULL,
+	added   BIGINT NOT NULL,
+	expires BIGINT NOT NULL,
+	PRIMARY KEY (phone, code)
 )`
 
 // OpenSQLite opens or creates the store in the SQLite file at path. Every
@@ -101,6 +173,34 @@ func (s *SQL) Get(ctx context.Context, credential string) ([]byte, bool, error) 
 		return nil, false, fmt.Errorf("logins: get: %w", err)
 	}
 	return []byte(hash), true, nil
+}
+
+func (s *SQL) AddCode(ctx context.Context, phone, value string, expires, now time.Time) error {
+	key := phoneHash(phone)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("logins: add code: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO login_codes (phone, code, added, expires) VALUES (?, ?, ?, ?)
+		ON CONFLICT (phone, code) DO UPDATE SET added = excluded.added, expires = excluded.expires`), key, codeHash(phone, value), now.UnixNano(), expires.UnixNano()); err != nil {
+		return fmt.Errorf("logins: add code: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Q(`DELETE FROM login_codes WHERE phone = ? AND (expires <= ? OR code NOT IN
+		(SELECT code FROM login_codes WHERE phone = ? ORDER BY added DESC LIMIT ?))`), key, now.UnixNano(), key, LiveCodes); err != nil {
+		return fmt.Errorf("logins: add code: %w", err)
+	}
+	return tx.Commit()
+}
+
+func (s *SQL) UseCode(ctx context.Context, phone, value string, now time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Q(`DELETE FROM login_codes WHERE phone = ? AND code = ? AND expires > ?`),
+		phoneHash(phone), codeHash(phone, value), now.UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("logins: use code: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (s *SQL) Close() error { return s.db.Close() }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/servicehall/servicehall/internal/testenv"
 	"github.com/servicehall/servicehall/logins"
@@ -46,6 +47,32 @@ func TestStores(t *testing.T) {
 				if got, ok, err := s.Get(ctx, id); !ok || err != nil || string(got) != h {
 					t.Fatalf("after setting %s: %q %v %v", h, got, ok, err)
 				}
+			}
+			// Codes: the last three of a phone live, each serves once, none
+			// after five minutes, none for another phone.
+			phone := "138" + rand.Text()[:8] // a table shared with other runs
+			now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+			for i, c := range []string{"100001", "100002", "100003", "100004"} {
+				if err := s.AddCode(ctx, phone, c, now.Add(5*time.Minute), now.Add(time.Duration(i)*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			use := func(phone, c string, at time.Time) bool {
+				ok, err := s.UseCode(ctx, phone, c, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			later := now.Add(10 * time.Second)
+			if use(phone, "100001", later) || use("139"+phone[3:], "100002", later) {
+				t.Fatal("the fourth code kept the first alive, or another phone used one")
+			}
+			if !use(phone, "100002", later) || use(phone, "100002", later) {
+				t.Fatal("a live code did not serve exactly once")
+			}
+			if !use(phone, "100004", later) || use(phone, "100003", now.Add(6*time.Minute)) {
+				t.Fatal("a live code refused, or an expired one served")
 			}
 			s.Close()
 			if name == "sqlite" {

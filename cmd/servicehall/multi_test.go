@@ -157,9 +157,15 @@ func TestThreeProcesses(t *testing.T) {
 		if _, err := srv.Call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
 			return err
 		}
+		// The code is verified by another process than the one that sent
+		// it: codes live in the shared database.
+		other := (p + 1) % 3
+		if i >= residents/2 {
+			other = 3 - p
+		}
 		var tok struct{ Token string }
-		if _, err := srv.Call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
-			return err
+		if _, err := via(other).Call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
+			return fmt.Errorf("a code sent by process %d, verified by %d: %w", p, other, err)
 		}
 		first := fmt.Sprintf("510104%d%02d%02d%03d", 1970+i%30, 1+i%12, 1+i%28, i)
 		body := map[string]any{"station_id": "bench", "service_id": "birth", "date": day, "start": slots[rand.IntN(len(slots))],

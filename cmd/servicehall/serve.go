@@ -110,7 +110,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	defer replies.Close()
 	srv, err := api.New(api.Config{App: application, TokenKeys: keys.Token, ReloadTokenKeys: tokenKeys(c.Data), Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
-		TrustedProxies: c.trustedProxies(), Notifier: notifier})
+		TrustedProxies: c.trustedProxies(), Notifier: notifier, Logins: passwords})
 	if err != nil {
 		return err
 	}
