@@ -19,7 +19,7 @@ type personOut struct {
 
 func (s *Server) person(c *gin.Context, owner string, p domain.Person) personOut {
 	if w := who(c); w.Role == domain.RoleResident && w.ID == owner {
-		if full, err := s.hall.Unseal(p); err == nil {
+		if full, err := s.hall.Unseal(c.Request.Context(), p); err == nil {
 			return personOut{full.Name, full.IDNumber, full.Phone, false}
 		}
 	}

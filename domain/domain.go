@@ -146,6 +146,7 @@ type Person struct {
 	Name   string `json:"name_masked"`
 	ID     string `json:"id_masked"`
 	Phone  string `json:"phone_masked"`
+	Key    string `json:"key,omitempty"` // the vault's key that sealed it; none in older logs
 	Sealed []byte `json:"sealed,omitempty"`
 }
 

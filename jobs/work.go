@@ -209,11 +209,11 @@ func (l LogReminder) Remind(_ context.Context, a projections.AppointmentView) er
 // appointment, which only the hall's key opens.
 type SMSReminder struct {
 	Send   func(ctx context.Context, phone, text string) error
-	Unseal func(domain.Person) (domain.Applicant, error)
+	Unseal func(context.Context, domain.Person) (domain.Applicant, error)
 }
 
 func (r SMSReminder) Remind(ctx context.Context, a projections.AppointmentView) error {
-	who, err := r.Unseal(a.Resident)
+	who, err := r.Unseal(ctx, a.Resident)
 	if err != nil {
 		return fmt.Errorf("reminder for %s: %w", a.ID, err)
 	}

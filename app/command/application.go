@@ -121,7 +121,7 @@ func (hl *Hall) Submit(ctx context.Context, s Submission, m Meta) (Result, error
 	} else if !st.Registered() {
 		return Result{}, &domain.FieldError{Field: "station_id", Err: fmt.Errorf("%w: unknown station (派出所不存在)", domain.ErrInvalid)}
 	}
-	person, err := hl.Person(checked)
+	person, err := hl.Person(ctx, checked)
 	if err != nil {
 		return Result{}, err
 	}

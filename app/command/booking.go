@@ -13,6 +13,7 @@ import (
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/logins"
+	"github.com/servicehall/servicehall/vault"
 )
 
 // Hall runs the commands that span several streams, such as a booking.
@@ -32,8 +33,11 @@ type Keys struct {
 	// reference and a phone into a resident's login: stream names and
 	// tokens never carry either. It never changes: the references would.
 	Reference []byte
-	// Seal keys the ciphers that seal each resident's details.
+	// Seal keys the ciphers of the details sealed before each resident had
+	// a key of their own.
 	Seal []byte
+	// Vault keeps each resident's sealing key (nil: in memory).
+	Vault vault.Store
 }
 
 // NewHall returns a Hall with its keys and the store of password hashes
@@ -48,6 +52,9 @@ func NewHall(h *Handler, loc *time.Location, policy domain.Policy, keys Keys, pa
 	refKey := sha256.Sum256(append([]byte("resident-ref\x00"), keys.Reference...))
 	if passwords == nil {
 		passwords = logins.NewMemory()
+	}
+	if keys.Vault == nil {
+		keys.Vault = vault.NewMemory()
 	}
 	return &Hall{h: h, loc: loc, policy: policy, keys: keys, refKey: refKey[:], passwords: passwords}, nil
 }
@@ -102,7 +109,7 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 	if m.CommandID == "" {
 		m.CommandID = "book-" + b.AppointmentID
 	}
-	person, err := hl.Person(checked)
+	person, err := hl.Person(ctx, checked)
 	if err != nil {
 		return Result{}, err
 	}

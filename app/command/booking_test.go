@@ -265,24 +265,24 @@ func TestSealedDetailsOpenOnlyForTheirResident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := hl.Person(checked)
+	p, err := hl.Person(ctx, checked)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.ID != "330***********447X" || p.Phone != "138****5678" || strings.Contains(string(p.Sealed), "447X") {
 		t.Fatalf("person %+v keeps details in clear", p)
 	}
-	full, err := hl.Unseal(p)
+	full, err := hl.Unseal(ctx, p)
 	if err != nil || full != resident {
 		t.Fatalf("unsealed %+v, %v; want %+v", full, err, resident)
 	}
 	moved := p
 	moved.Ref = "someone-else"
-	if _, err := hl.Unseal(moved); err == nil {
+	if _, err := hl.Unseal(ctx, moved); err == nil {
 		t.Fatal("details opened under another resident's reference")
 	}
 	other, _ := command.NewHall(handler(t, openStore(t)), loc, domain.DefaultPolicy, command.Keys{Reference: []byte("another-hall-key-0123456789"), Seal: []byte("another-hall-key-0123456789")}, nil)
-	if _, err := other.Unseal(p); err == nil {
+	if _, err := other.Unseal(ctx, p); err == nil {
 		t.Fatal("details opened with another key")
 	}
 }
@@ -345,7 +345,7 @@ func TestOlderHoldsEndWhereTheyAre(t *testing.T) {
 	spec := slots(t, store, "gulou", calendar.Date{Year: 2025, Month: 10, Day: 13}, 1, 5)[0]
 	now := time.Date(2025, 10, 9, 10, 0, 0, 0, loc)
 	checked, _ := resident.Check(now)
-	p, err := hl.Person(checked)
+	p, err := hl.Person(ctx, checked)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -13,17 +14,25 @@ import (
 	"github.com/servicehall/servicehall/domain"
 )
 
+// ErrErased is the answer for a person's details after their erasure.
+var ErrErased = errors.New("erased at the person's request (已应本人要求删除)")
+
 // Person is how events record a resident: name, ID number and phone
-// masked, the reference, and the full details sealed with a key of the
-// resident's own (AES-256-GCM), so that views and logs never hold them in
-// clear and only the resident's own requests open them.
-func (hl *Hall) Person(c domain.Checked) (domain.Person, error) {
+// masked, the reference, and the full details sealed (AES-256-GCM) with a
+// key of the resident's own, kept in the vault and named in the record, so
+// that views and logs never hold them in clear, only the resident's own
+// requests open them, and destroying the key erases them.
+func (hl *Hall) Person(ctx context.Context, c domain.Checked) (domain.Person, error) {
 	ref := hl.Ref(c)
 	full, err := json.Marshal(domain.Applicant{Name: c.Name, IDNumber: c.ID.Full(), Phone: c.Phone})
 	if err != nil {
 		return domain.Person{}, err
 	}
-	aead, err := hl.sealer(ref)
+	id, key, err := hl.keys.Vault.Key(ctx, ref)
+	if err != nil {
+		return domain.Person{}, err
+	}
+	aead, err := gcm(key)
 	if err != nil {
 		return domain.Person{}, err
 	}
@@ -32,13 +41,35 @@ func (hl *Hall) Person(c domain.Checked) (domain.Person, error) {
 		return domain.Person{}, err
 	}
 	return domain.Person{Ref: ref, Name: domain.MaskName(c.Name), ID: c.ID.Masked(), Phone: domain.MaskPhone(c.Phone),
-		Sealed: aead.Seal(nonce, nonce, full, []byte(ref))}, nil
+		Key: id, Sealed: aead.Seal(nonce, nonce, full, []byte(ref))}, nil
 }
 
-// Unseal opens a person's full details.
-func (hl *Hall) Unseal(p domain.Person) (domain.Applicant, error) {
+// Unseal opens a person's full details; ErrErased once they are erased.
+func (hl *Hall) Unseal(ctx context.Context, p domain.Person) (domain.Applicant, error) {
 	var a domain.Applicant
-	aead, err := hl.sealer(p.Ref)
+	var key []byte
+	if p.Key != "" {
+		k, ok, err := hl.keys.Vault.Get(ctx, p.Key)
+		if err != nil {
+			return a, err
+		}
+		if !ok {
+			return a, ErrErased
+		}
+		key = k
+	} else { // sealed before keys were stored: derived, and erased by record
+		erased, err := hl.keys.Vault.Erased(ctx, p.Ref)
+		if err != nil {
+			return a, err
+		}
+		if erased {
+			return a, ErrErased
+		}
+		m := hmac.New(sha256.New, hl.keys.Seal)
+		m.Write([]byte("seal\x00" + p.Ref))
+		key = m.Sum(nil)
+	}
+	aead, err := gcm(key)
 	if err != nil {
 		return a, err
 	}
@@ -52,13 +83,8 @@ func (hl *Hall) Unseal(p domain.Person) (domain.Applicant, error) {
 	return a, json.Unmarshal(plain, &a)
 }
 
-// sealer is the resident's cipher. The key is derived from the sealing key
-// and the reference; erasing one resident's details (a key stored per
-// resident and deleted on request) is not built.
-func (hl *Hall) sealer(ref string) (cipher.AEAD, error) {
-	m := hmac.New(sha256.New, hl.keys.Seal)
-	m.Write([]byte("seal\x00" + ref))
-	block, err := aes.NewCipher(m.Sum(nil))
+func gcm(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,7 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 		if err != nil {
 			return err
 		}
-		person, err := h.hall.Person(checked)
+		person, err := h.hall.Person(ctx, checked)
 		if err != nil {
 			return err
 		}

@@ -76,6 +76,10 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer passwords.Close()
+	if keys.Vault, err = openVault(ctx, c); err != nil {
+		return err
+	}
+	defer keys.Vault.Close()
 	application, err := app.New(log, engine, c.loc, domain.DefaultPolicy, keys.Keys, passwords)
 	if err != nil {
 		return err

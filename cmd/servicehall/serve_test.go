@@ -19,6 +19,7 @@ import (
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 	"github.com/servicehall/servicehall/internal/apitest"
+	"github.com/servicehall/servicehall/vault"
 )
 
 // seed sets up a station with two weeks of Saturday windows and books one
@@ -37,6 +38,10 @@ func seed(t *testing.T, data string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if keys.Vault, err = vault.OpenSQLite(filepath.Join(data, "vault.db")); err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Vault.Close()
 	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, keys.Keys, nil)
 	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: time.Now()}
 	if _, err := hall.SetUp(ctx, command.Setup{

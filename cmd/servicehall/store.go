@@ -14,6 +14,7 @@ import (
 	"github.com/servicehall/servicehall/eventstore/pgstore"
 	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 	"github.com/servicehall/servicehall/logins"
+	"github.com/servicehall/servicehall/vault"
 )
 
 // openStore opens the event store SERVICEHALL_EVENTSTORE names.
@@ -32,33 +33,43 @@ func openStore(ctx context.Context, c *config) (eventstore.Store, error) {
 	}
 }
 
-// openAnswers opens where the answers to idempotent requests are kept: the
-// PostgreSQL database that processes share, if the event store or the views
-// are in one, else a SQLite file beside the log.
-func openAnswers(ctx context.Context, c *config) (answers.Store, error) {
+// beside opens a store of what the processes share beside the log: in the
+// PostgreSQL database when the log or the views are there, in memory for
+// the in-memory log, else in the SQLite file named file in the data folder.
+func beside[S any](ctx context.Context, c *config, file string, pg func(context.Context, string) (S, error), memory func() S, sqlite func(string) (S, error)) (S, error) {
 	for _, v := range []string{c.EventStore, c.ReadModels} {
 		if pgstore.IsURL(v) {
-			return answers.OpenPostgres(ctx, v)
+			return pg(ctx, v)
 		}
 	}
 	if strings.EqualFold(c.EventStore, "memory") {
-		return answers.NewMemory(), nil
+		return memory(), nil
 	}
-	return answers.OpenSQLite(filepath.Join(c.Data, "answers.db"))
+	return sqlite(filepath.Join(c.Data, file))
 }
 
-// openLogins opens the password store where the answers are: the shared
-// PostgreSQL database, memory, or a SQLite file beside the log.
+// openAnswers opens the answers to idempotent requests.
+func openAnswers(ctx context.Context, c *config) (answers.Store, error) {
+	return beside[answers.Store](ctx, c, "answers.db",
+		func(ctx context.Context, url string) (answers.Store, error) { return answers.OpenPostgres(ctx, url) },
+		func() answers.Store { return answers.NewMemory() },
+		func(path string) (answers.Store, error) { return answers.OpenSQLite(path) })
+}
+
+// openLogins opens the password hashes and login codes.
 func openLogins(ctx context.Context, c *config) (logins.Store, error) {
-	for _, v := range []string{c.EventStore, c.ReadModels} {
-		if pgstore.IsURL(v) {
-			return logins.OpenPostgres(ctx, v)
-		}
-	}
-	if strings.EqualFold(c.EventStore, "memory") {
-		return logins.NewMemory(), nil
-	}
-	return logins.OpenSQLite(filepath.Join(c.Data, "logins.db"))
+	return beside[logins.Store](ctx, c, "logins.db",
+		func(ctx context.Context, url string) (logins.Store, error) { return logins.OpenPostgres(ctx, url) },
+		func() logins.Store { return logins.NewMemory() },
+		func(path string) (logins.Store, error) { return logins.OpenSQLite(path) })
+}
+
+// openVault opens the residents' sealing keys.
+func openVault(ctx context.Context, c *config) (vault.Store, error) {
+	return beside[vault.Store](ctx, c, "vault.db",
+		func(ctx context.Context, url string) (vault.Store, error) { return vault.OpenPostgres(ctx, url) },
+		func() vault.Store { return vault.NewMemory() },
+		func(path string) (vault.Store, error) { return vault.OpenSQLite(path) })
 }
 
 // now is the wall clock, read here and passed down: the domain never reads it.
