@@ -109,6 +109,7 @@ func (s *Server) routes() []route {
 		return route{method: http.MethodGet, path: path, summary: summary, roles: roles, query: query, out: out, handle: handle}
 	}
 	created := func(r route) route { r.status = http.StatusCreated; return r }
+	accepted := func(r route) route { r.status = http.StatusAccepted; return r }
 	limit := func(r route, l *limiter, key func(*gin.Context) string) route {
 		r.pre, r.limited = append(r.pre, s.limit(l, key)), true
 		return r
@@ -150,6 +151,8 @@ func (s *Server) routes() []route {
 		post(v1+"/appointments/:id/check-in", "Check in on arrival: a ticket (签到取号)", arrival, nil, checkInOut{}, s.checkIn),
 		get(v1+"/me/appointments", "My appointments (我的预约)", resident, nil, []appointmentOut{}, s.myAppointments),
 		get(v1+"/me/applications", "My applications (我的办件)", resident, nil, []applicationOut{}, s.myApplications),
+		accepted(post(v1+"/me/erase", "Erase my details: every person I booked or applied for; live appointments from today on are cancelled (删除我的个人信息)", resident, nil, erasedOut{}, s.eraseMe)),
+		accepted(post(v1+"/admin/erasures", "Erase the details of the person an ID number names (删除个人信息)", admins, erasureRequest{}, erasedOut{}, s.eraseByID)),
 
 		created(post(v1+"/stations/:id/tickets", "A walk-in ticket (现场取号)", issuers, ticketRequest{}, issuedOut{}, s.issueTicket)),
 		get(v1+"/stations/:id/queue", "The day's queue with estimated waits (当日队列)", hallRole, nil, nil, s.queue),

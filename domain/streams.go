@@ -21,6 +21,7 @@ func StationStream(id string) string     { return "station-" + id }
 func UserStream(name string) string      { return "user-" + name }
 func ResidentStream(ref string) string   { return "resident-" + ref } // older logs' fair-booking records
 func AccountStream(login string) string  { return "account-" + login }
+func ErasureStream(ref string) string    { return "erasure-" + ref }
 func AppointmentStream(id string) string { return "appointment-" + id }
 func ApplicationStream(id string) string { return "application-" + id }
 func QueueStream(station string, d calendar.Date) string {

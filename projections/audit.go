@@ -57,6 +57,9 @@ type Residents struct{}
 func (Residents) Name() string { return "residents" }
 
 func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	if x, ok := e.(domain.ResidentErased); ok {
+		return forget(v, "appointments", x.Ref, func(a *AppointmentView) { a.Resident = a.Resident.Forget() })
+	}
 	id, ok := domain.StreamID("appointment", r.Stream)
 	if !ok {
 		return nil
@@ -75,6 +78,9 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		}
 		v.Add("by-resident", owner+"/"+e.ID, e.ID)
 		v.Add("booked", a.Date+"/"+id, id)
+		if err := remember(v, e.Resident.Ref, id); err != nil {
+			return err
+		}
 		found = true
 	case domain.AppointmentRescheduled:
 		v.Delete("booked", a.Date+"/"+id)

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
@@ -142,6 +143,9 @@ type Applications struct{}
 func (Applications) Name() string { return "applications" }
 
 func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	if x, ok := e.(domain.ResidentErased); ok {
+		return forget(v, "apps", x.Ref, func(a *AppView) { a.Applicant = a.Applicant.Forget() })
+	}
 	id, ok := domain.StreamID("application", r.Stream)
 	if !ok {
 		return nil
@@ -158,6 +162,9 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			owner = e.Applicant.Ref
 		}
 		v.Add("by-resident", owner+"/"+e.ID, e.ID)
+		if err := remember(v, e.Applicant.Ref, id); err != nil {
+			return err
+		}
 	case domain.ApplicationAccepted:
 		a.Status, a.Accepted, a.Deadline = domain.Accepted, e.Date, e.Deadline
 	case domain.SupplementRequested:
@@ -290,6 +297,36 @@ func (Completion) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		return bump(a.Deadline, func(c *Counts) { c.Withdrawn++ })
 	case domain.ApplicationRated:
 		return bump(a.Deadline, func(c *Counts) { c.Ratings++; c.ScoreSum += e.Score })
+	}
+	return nil
+}
+
+// remember files id under the person ref, so that an erasure finds what
+// the person's details are shown on.
+func remember(v *View, ref, id string) error {
+	ids, _, err := Get[[]string](v, "by-ref", ref)
+	if err != nil || slices.Contains(ids, id) {
+		return err
+	}
+	v.Put("by-ref", ref, append(ids, id))
+	return nil
+}
+
+// forget applies erase to every document of table filed under ref.
+func forget[T any](v *View, table, ref string, erase func(*T)) error {
+	ids, _, err := Get[[]string](v, "by-ref", ref)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		doc, found, err := Get[T](v, table, id)
+		if err != nil {
+			return err
+		}
+		if found {
+			erase(&doc)
+			v.Put(table, id, doc)
+		}
 	}
 	return nil
 }

@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/idnumber"
 )
 
 // ErrErased is the answer for a person's details after their erasure.
@@ -89,4 +91,50 @@ func gcm(key []byte) (cipher.AEAD, error) {
 		return nil, err
 	}
 	return cipher.NewGCM(block)
+}
+
+// RefOf is the reference of the person an ID number names.
+func (hl *Hall) RefOf(idNumber string, at time.Time) (string, error) {
+	id, err := idnumber.Parse(idNumber, at.In(hl.loc))
+	if err != nil {
+		return "", &domain.FieldError{Field: "id_number", Err: fmt.Errorf("%w: %w", domain.ErrInvalid, err)}
+	}
+	return hl.Ref(domain.Checked{ID: id}), nil
+}
+
+// Erase erases people at their request (PIPL art. 47): the appointments in
+// cancel (their live ones from today on, found by the caller; each is
+// checked on its stream) are cancelled, their sealing keys destroyed, and
+// each erasure recorded, so that the views forget them. Every other event
+// stays, and so does every statistic. It answers how many appointments it
+// cancelled.
+func (hl *Hall) Erase(ctx context.Context, refs, cancel []string, m Meta) (int, error) {
+	step := func(name string) Meta {
+		m := m
+		if m.CommandID != "" {
+			m.CommandID += "/" + name
+		}
+		return m
+	}
+	n := 0
+	for _, id := range cancel {
+		res, err := hl.Cancel(ctx, id, "erased at the resident's request (应本人要求删除个人信息)", step("cancel-"+id))
+		if err != nil && !errors.Is(err, domain.ErrState) && !errors.Is(err, domain.ErrNotFound) {
+			return n, fmt.Errorf("erase: cancel %s: %w", id, err)
+		}
+		if len(res.Events) > 0 {
+			n++
+		}
+	}
+	for _, ref := range refs {
+		if err := hl.keys.Vault.Erase(ctx, ref, m.At); err != nil {
+			return n, fmt.Errorf("erase: %w", err)
+		}
+		if _, err := Execute(ctx, hl.h, domain.ErasureStream(ref), step("erase-"+ref), func(x *domain.Erasure) ([]domain.Event, error) {
+			return x.Erase(ref, m.Actor.ID, m.At)
+		}); err != nil {
+			return n, fmt.Errorf("erase: %w", err)
+		}
+	}
+	return n, nil
 }

@@ -6,7 +6,9 @@ package sample
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -137,7 +139,9 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	residents := map[string]*domain.Resident{}
 	var open []string
 	seq := 0
+	end := start
 	for d := start; l.count < n; d = d.AddDays(1) {
+		end = d
 		slots := st.SlotsOn(d, cal)
 		if len(slots) == 0 {
 			continue
@@ -381,6 +385,13 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			}
 		}
 		open = kept
+	}
+	// One resident asks to be erased at the end: the views forget them.
+	if refs := slices.Sorted(maps.Keys(residents)); len(refs) > 0 {
+		x := &domain.Erasure{}
+		last := end.In(loc).Add(20 * time.Hour)
+		evs, err := x.Erase(refs[0], admin.ID, last)
+		l.add(domain.ErasureStream(refs[0]), admin, last, evs, err)
 	}
 	return l, nil
 }
