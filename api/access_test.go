@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -274,5 +277,71 @@ func TestAdminChangesAUser(t *testing.T) {
 	}
 	if resp, _ := send(t, "PATCH", api+"/users/nobody", admin, `{"disabled":true}`); resp.StatusCode != 404 {
 		t.Fatalf("an unknown user: %d", resp.StatusCode)
+	}
+}
+
+// However many displays watch a station's board, one reader follows its
+// queue; one address may hold only so many streams.
+func TestBoardsShareOneReader(t *testing.T) {
+	t.Parallel()
+	api, _, _ := configured(t, 0, call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`})
+	root := strings.TrimSuffix(api, "/api/v1")
+	metric := func(name string) string {
+		t.Helper()
+		resp, err := http.Get(root + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(raw), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	var open []*http.Response
+	defer func() {
+		for _, r := range open {
+			r.Body.Close()
+		}
+	}()
+	for i := range 17 {
+		resp, err := http.Get(api + "/stations/gulou/board")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 16 {
+			if resp.StatusCode != 429 {
+				t.Fatalf("a 17th stream from one address: %d", resp.StatusCode)
+			}
+			resp.Body.Close()
+			break
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("stream %d: %d", i, resp.StatusCode)
+		}
+		open = append(open, resp)
+	}
+	if s, r := metric("servicehall_board_streams"), metric("servicehall_board_readers"); s != "16" || r != "1" {
+		t.Fatalf("16 displays of one station: %s streams, %s readers; want 16 and 1", s, r)
+	}
+	// Each display got the day at once.
+	for i, r := range open {
+		line, err := bufio.NewReader(r.Body).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "event:") {
+			t.Fatalf("display %d: %q %v", i, line, err)
+		}
+	}
+	// When the displays go, so does the reader.
+	for _, r := range open {
+		r.Body.Close()
+	}
+	open = nil
+	for deadline := time.Now().Add(5 * time.Second); metric("servicehall_board_readers") != "0"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the displays closed: %s streams, %s readers", metric("servicehall_board_streams"), metric("servicehall_board_readers"))
+		}
 	}
 }

@@ -41,6 +41,7 @@ type Server struct {
 	demoOTP  bool
 	codes    logins.Store
 	tokens   *keyring
+	boards   boards
 	users    users
 	horizon  int
 	views    *projections.Engine
@@ -156,7 +157,15 @@ func New(c Config) (*Server, error) {
 		h, _ := s.queries.Head(context.Background())
 		return float64(h)
 	})
-	s.reg.MustRegister(s.reqs, s.latency, lag, head, collectors.NewGoCollector())
+	streams := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_board_streams", Help: "Hall board streams open."}, func() float64 {
+		n, _ := s.boards.counts()
+		return float64(n)
+	})
+	readers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "servicehall_board_readers", Help: "Stations whose queue a board reader follows: one each, however many displays."}, func() float64 {
+		_, n := s.boards.counts()
+		return float64(n)
+	})
+	s.reg.MustRegister(s.reqs, s.latency, lag, head, streams, readers, collectors.NewGoCollector())
 	return s, nil
 }
 
