@@ -1,9 +1,14 @@
 package api
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/gin-gonic/gin"
 
@@ -50,7 +55,12 @@ func problem(c *gin.Context, err error) {
 			break
 		}
 	}
-	if p.Status == http.StatusInternalServerError {
+	if p.Status == http.StatusInternalServerError && unavailable(err) {
+		// A database out of reach: nothing was decided; come back soon.
+		c.Header("Retry-After", "5")
+		p = Problem{Type: "/problems/unavailable", Title: "Temporarily unavailable; try again shortly (服务暂时不可用，请稍后重试)", Status: http.StatusServiceUnavailable}
+	}
+	if p.Status >= http.StatusInternalServerError {
 		c.Error(err) // logged by the logging middleware; not shown to the caller
 	}
 	p.Errors = fieldIssues(err)
@@ -94,4 +104,12 @@ func fieldIssues(err error) []FieldIssue {
 // invalid is a 422 about one query or body field.
 func invalid(field, message string) error {
 	return &domain.FieldError{Field: field, Err: fmt.Errorf("%w: %s", domain.ErrInvalid, message)}
+}
+
+// unavailable says whether err is a store out of reach (a refused or cut
+// connection, a timeout) rather than a fault of the request or the code.
+func unavailable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, context.DeadlineExceeded)
 }

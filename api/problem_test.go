@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +33,8 @@ func TestProblemStatuses(t *testing.T) {
 		{fmt.Errorf("x: %w", domain.ErrNotFound), 404, nil},
 		{&eventstore.ConflictError{Stream: "s", Actual: -1}, 409, nil},
 		{errors.New("disk on fire"), 500, nil},
+		{fmt.Errorf("append: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), 503, nil},
+		{fmt.Errorf("read: %w", io.ErrUnexpectedEOF), 503, nil},
 	}
 	gin.SetMode(gin.TestMode) // quiet: no debug banner
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -160,11 +161,16 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		fmt.Fprintln(stdout, l)
 	}
 
+	// A feed or a listener that stops on its own (its database gone, say)
+	// stops the process with the error: a server that answers nothing must
+	// not look alive.
+	fed := false
 	select {
 	case <-ctx.Done():
 	case err = <-served:
 	case err = <-feedDone:
-		err = fmt.Errorf("feed stopped: %w", err)
+		fed = true
+		err = fmt.Errorf("feed stopped: %w", cmp.Or(err, errors.New("without an error")))
 	}
 	srv.Close()
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -173,8 +179,10 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		err = serr
 	}
 	stopFeed()
-	if ferr := <-feedDone; ferr != nil && err == nil {
-		err = ferr
+	if !fed {
+		if ferr := <-feedDone; ferr != nil && err == nil {
+			err = ferr
+		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
