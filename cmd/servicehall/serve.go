@@ -180,8 +180,10 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	}
 	stopFeed()
 	if !fed {
-		if ferr := <-feedDone; ferr != nil && err == nil {
-			err = ferr
+		// Told to stop, a feed may answer with whatever its cut-off read
+		// said: logged, not the process's failure.
+		if ferr := <-feedDone; ferr != nil {
+			logger.Warn("the feed stopped", "error", ferr)
 		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
