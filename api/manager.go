@@ -259,7 +259,11 @@ func (s *Server) rebuild(c *gin.Context) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		err := s.views.Rebuild(s.life, []string{name}, func(pos, head uint64) {
+		rebuild := s.views.Rebuild
+		if ahead, err := s.views.Ahead(s.life, name); err == nil && ahead { // past the log's head: end at it
+			rebuild = s.views.Reset
+		}
+		err := rebuild(s.life, []string{name}, func(pos, head uint64) {
 			s.rebuilds.mu.Lock()
 			st.Position, st.Head = pos, head
 			s.rebuilds.mu.Unlock()

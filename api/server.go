@@ -275,11 +275,17 @@ func (s *Server) ready(c *gin.Context) {
 	for _, name := range s.views.Names() {
 		st := projectionState{Name: name, Position: s.views.Position(name)}
 		lag, err := s.views.Lag(ctx, name)
+		ahead := false
+		if err == nil {
+			ahead, err = s.views.Ahead(ctx, name)
+		}
 		switch {
 		case err != nil:
 			st.Error, ok = "log: "+err.Error(), false
 		case s.views.Err(name) != nil:
 			st.Error, ok = s.views.Err(name).Error(), false
+		case ahead:
+			st.Error, ok = "the view claims more than the log holds: rebuild it (视图超前于日志，需重建)", false
 		case lag > 1000:
 			ok = false
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -378,6 +379,89 @@ func (e *Engine) WaitFor(ctx context.Context, name string, pos uint64) error {
 // the log, in one pass, while the live ones keep serving; then swaps each in:
 // readers never see a half-built view. progress is called after each batch.
 func (e *Engine) Rebuild(ctx context.Context, names []string, progress func(pos, head uint64)) error {
+	return e.rebuild(ctx, names, progress, false)
+}
+
+// Reset rebuilds the named projections as Rebuild does, and leaves them at
+// the log's head even where they claimed to be past it.
+func (e *Engine) Reset(ctx context.Context, names []string, progress func(pos, head uint64)) error {
+	return e.rebuild(ctx, names, progress, true)
+}
+
+// logMark is the checkpoint that names the log the views follow: its first
+// event's id, which another log does not share.
+const logMark = "log:"
+
+func (e *Engine) logID(ctx context.Context) (string, error) {
+	first, err := e.log.ReadAll(ctx, 0, 1)
+	if err != nil || len(first) == 0 {
+		return "", err
+	}
+	return first[0].ID.String(), nil
+}
+
+// Check lists the projections that do not follow this log: every one when
+// the views were built from another log, else those checkpointed past its
+// head (a log restored from an older backup). Serving them would show what
+// the log does not hold.
+func (e *Engine) Check(ctx context.Context) ([]string, error) {
+	id, err := e.logID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	head, err := e.log.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cps, err := e.store.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	other := false
+	for name, c := range cps {
+		if mark, ok := strings.CutPrefix(name, logMark); ok && c.Generation == 1 && mark != id {
+			other = true
+		}
+	}
+	var stale []string
+	for _, name := range e.names {
+		if other || e.Position(name) > head {
+			stale = append(stale, name)
+		}
+	}
+	return stale, nil
+}
+
+// MarkLog records which log the views follow, once the log holds an event.
+func (e *Engine) MarkLog(ctx context.Context) error {
+	id, err := e.logID(ctx)
+	if err != nil || id == "" {
+		return err
+	}
+	cps, err := e.store.Checkpoints(ctx)
+	if err != nil {
+		return err
+	}
+	if c, ok := cps[logMark+id]; ok && c.Generation == 1 {
+		return nil
+	}
+	var b Batch // a mark is live at generation 1; another log's is retired at 0
+	for name := range cps {
+		if strings.HasPrefix(name, logMark) {
+			b.Checkpoints = append(b.Checkpoints, Checkpoint{Name: name})
+		}
+	}
+	b.Checkpoints = append(b.Checkpoints, Checkpoint{Name: logMark + id, Generation: 1})
+	return e.store.Write(ctx, b)
+}
+
+// Ahead says whether a projection claims more than the log holds.
+func (e *Engine) Ahead(ctx context.Context, name string) (bool, error) {
+	head, err := e.log.Head(ctx)
+	return e.Position(name) > head, err
+}
+
+func (e *Engine) rebuild(ctx context.Context, names []string, progress func(pos, head uint64), reset bool) error {
 	type job struct {
 		live, next *runner
 		gen        int
@@ -443,6 +527,9 @@ func (e *Engine) Rebuild(ctx context.Context, names []string, progress func(pos,
 	for _, j := range jobs {
 		name := j.live.p.Name()
 		at := max(pos, j.live.pos.Load()) // an empty tail leaves it where the live view is
+		if reset {
+			at = pos
+		}
 		b := Batch{
 			Drops:       []string{fmt.Sprintf("%s/%d/", name, j.live.gen)},
 			Checkpoints: []Checkpoint{{Name: name, Generation: j.gen, Position: at}, {Name: j.building, Generation: j.gen, Position: 0}},

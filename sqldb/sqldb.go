@@ -33,6 +33,10 @@ func OpenSQLite(path, synchronous string) (*DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite would serialise them anyway
+	if err := QuickCheck(db, path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &DB{DB: db}, nil
 }
 
@@ -89,4 +93,32 @@ func (db *DB) Q(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// QuickCheck runs SQLite's quick_check on db, the file at path, at open: a
+// damaged file stops the process with a message saying so, rather than
+// answering from damaged pages.
+func QuickCheck(db *sql.DB, path string) error {
+	rows, err := db.Query(`PRAGMA quick_check`)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("check %s: %w", path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("check %s: %w", path, err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s is damaged (%s): restore it from a backup (数据文件已损坏，请从备份恢复)", path, strings.Join(problems[:min(3, len(problems))], "; "))
+	}
+	return nil
 }

@@ -171,8 +171,12 @@ func TestDatabaseDropLeavesNoZombie(t *testing.T) {
 			break
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("the server stopped after the database returned: %v", err)
+		case err := <-done: // its feed died in the cut: stopping with the error is the other way out
+			if err == nil {
+				t.Fatal("the server stopped without an error after its database dropped")
+			}
+			t.Logf("the server stopped with %v", err)
+			return
 		default:
 		}
 		if time.Now().After(deadline.Add(30 * time.Second)) {

@@ -60,6 +60,9 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer closeAll()
+	if err := followThisLog(ctx, c, engine, logger); err != nil {
+		return err
+	}
 	bus, err := openBus(c, logger)
 	if err != nil {
 		return err
@@ -282,4 +285,27 @@ func openBus(c *config, logger *slog.Logger) (projections.Bus, error) {
 		return projections.NATS(v, c.BusTopic, logger)
 	}
 	return projections.Bus{}, fmt.Errorf("SERVICEHALL_BUS %q: want gochannel or nats://… (消息总线配置不正确)", c.Bus)
+}
+
+// followThisLog rebuilds, before anything is served, the embedded views
+// that do not follow this log (built from another log, or past the head of
+// a log restored from an older backup), and records which log they
+// follow. Views shared with other processes are not rebuilt behind their
+// backs: /readyz reports them until an admin rebuilds them.
+func followThisLog(ctx context.Context, c *config, engine *projections.Engine, logger *slog.Logger) error {
+	stale, err := engine.Check(ctx)
+	if err != nil {
+		return err
+	}
+	if len(stale) > 0 {
+		if sharedViews(c) {
+			logger.Error("the views do not follow this log; rebuild them (视图与日志不符，请重建)", "projections", stale)
+			return nil
+		}
+		logger.Warn("the views do not follow this log: rebuilding them (视图与日志不符，正在重建)", "projections", stale)
+		if err := engine.Reset(ctx, stale, nil); err != nil {
+			return fmt.Errorf("rebuild the views: %w", err)
+		}
+	}
+	return engine.MarkLog(ctx)
 }

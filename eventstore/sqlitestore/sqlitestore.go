@@ -28,6 +28,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/servicehall/servicehall/eventstore"
+	"github.com/servicehall/servicehall/sqldb"
 )
 
 // Each event row points at its stream's previous event (prev) and a small
@@ -132,6 +133,13 @@ func Open(path string) (*Store, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
+	if err := sqldb.QuickCheck(write, path); err != nil {
+		write.Close()
+		if held != nil {
+			held.Close()
+		}
+		return nil, err
+	}
 	if _, err := write.Exec(schema); err != nil {
 		write.Close()
 		if held != nil {

@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/servicehall/servicehall/projections"
+	"github.com/servicehall/servicehall/sqldb"
 )
 
 //go:embed migrations
@@ -51,6 +52,10 @@ func OpenSQLite(path string) (*Store, error) {
 		return nil, fmt.Errorf("open read models %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
+	if err := sqldb.QuickCheck(db, path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return open(context.Background(), db, goose.DialectSQLite3, "sqlite", func(int) string { return "?" }, "")
 }
 
