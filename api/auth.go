@@ -309,7 +309,7 @@ func (s *Server) login(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if ok, wait := s.limits.loginByAccountClient.allow(req.Username+"\x00"+c.ClientIP(), s.now()); !ok {
+	if ok, wait := s.limits.loginByAccountClient.allow(c.Request.Context(), req.Username+"\x00"+c.ClientIP(), s.now()); !ok {
 		tooMany(c, wait)
 		return
 	}

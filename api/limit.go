@@ -1,6 +1,9 @@
 package api
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,26 +16,41 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter spends tokens per key (a client address, a phone, a login): a
-// key that asks too fast is told to come back later. The last 100 000 keys
-// are remembered.
-type limiter struct {
-	mu    sync.Mutex
-	every rate.Limit
-	burst int
-	keys  *lru.Cache[string, *rate.Limiter]
+// Buckets keeps token buckets where every process counts them (the
+// PostgreSQL database they share).
+type Buckets interface {
+	Take(ctx context.Context, key string, every time.Duration, burst int, now time.Time) (bool, time.Duration, error)
 }
 
-func newLimiter(per time.Duration, burst int) *limiter {
+// limiter spends tokens per key (a client address, a phone, a login): a
+// key that asks too fast is told to come back later. In memory the last
+// 100 000 keys are remembered; with shared buckets every process counts.
+type limiter struct {
+	name   string
+	per    time.Duration
+	shared Buckets
+	mu     sync.Mutex
+	every  rate.Limit
+	burst  int
+	keys   *lru.Cache[string, *rate.Limiter]
+}
+
+func newLimiter(name string, per time.Duration, burst int, shared Buckets) *limiter {
 	keys, _ := lru.New[string, *rate.Limiter](100_000) // a positive size cannot fail
-	return &limiter{every: rate.Every(per), burst: burst, keys: keys}
+	return &limiter{name: name, per: per, shared: shared, every: rate.Every(per), burst: burst, keys: keys}
 }
 
 // allow takes a token for key, or says how long until one is free. A nil
-// limiter allows everything (limits switched off).
-func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+// limiter allows everything (limits switched off); so does a shared store
+// out of reach, rather than locking everyone out.
+func (l *limiter) allow(ctx context.Context, key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
+	}
+	if l.shared != nil {
+		sum := sha256.Sum256([]byte(key)) // no phone or address stored
+		ok, wait, err := l.shared.Take(ctx, l.name+"/"+hex.EncodeToString(sum[:16]), l.per, l.burst, now)
+		return ok || err != nil, wait
 	}
 	l.mu.Lock()
 	lim, ok := l.keys.Get(key)
@@ -57,18 +75,18 @@ type limits struct {
 	loginByAccountClient, verifyByPhoneClient *limiter
 }
 
-func defaultLimits() limits {
+func defaultLimits(shared Buckets) limits {
 	return limits{
 		// An address may be a carrier's NAT with hundreds of residents
 		// behind it: its limits leave them room. The tight limits are on
 		// what an abuser cannot multiply cheaply: the phone, the account.
-		otpByClient:    newLimiter(200*time.Millisecond, 300), // 300 at once, then five a second
-		otpByPhone:     newLimiter(time.Minute, 1),            // one code a minute per phone
-		loginByClient:  newLimiter(100*time.Millisecond, 600),
-		bookByResident: newLimiter(6*time.Second, 10),
+		otpByClient:    newLimiter("otpByClient", 200*time.Millisecond, 300, shared), // 300 at once, then five a second
+		otpByPhone:     newLimiter("otpByPhone", time.Minute, 1, shared),             // one code a minute per phone
+		loginByClient:  newLimiter("loginByClient", 100*time.Millisecond, 600, shared),
+		bookByResident: newLimiter("bookByResident", 6*time.Second, 10, shared),
 
-		loginByAccountClient: newLimiter(time.Minute, 5),
-		verifyByPhoneClient:  newLimiter(time.Minute, 5),
+		loginByAccountClient: newLimiter("loginByAccountClient", time.Minute, 5, shared),
+		verifyByPhoneClient:  newLimiter("verifyByPhoneClient", time.Minute, 5, shared),
 	}
 }
 
@@ -83,7 +101,7 @@ func tooMany(c *gin.Context, wait time.Duration) {
 // limit is a middleware spending one token of l per request, keyed by key.
 func (s *Server) limit(l *limiter, key func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if ok, wait := l.allow(key(c), s.now()); !ok {
+		if ok, wait := l.allow(c.Request.Context(), key(c), s.now()); !ok {
 			tooMany(c, wait)
 		}
 	}

@@ -3,12 +3,14 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/servicehall/servicehall/api"
+	"github.com/servicehall/servicehall/logins"
 )
 
 // clock is a server's time, moved by the test.
@@ -174,5 +176,31 @@ func TestStrangersCannotLockTheOwnerOut(t *testing.T) {
 	}
 	if got, out := sendAs(t, base+"/auth/login", owner, `{"username":"admin","password":"admin-pass-1"}`); got != http.StatusOK {
 		t.Fatalf("the owner's login after the guesses: %d %v", got, out)
+	}
+}
+
+// Two processes sharing the logins database count limits together: a
+// phone's code sent through one is the minute's one for the other, and the
+// code verifies on the other.
+func TestLimitsAndCodesAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	shared, err := logins.OpenSQLite(filepath.Join(t.TempDir(), "logins.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	c := &clock{now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	cfg := apiConfig(c)
+	cfg.Logins, cfg.Buckets = shared, shared
+	one, two := serveConfig(t, cfg), serveConfig(t, cfg)
+	status, out := sendAs(t, one+"/auth/otp", "", `{"phone":"13812345678"}`)
+	if status != 202 {
+		t.Fatalf("a code through one: %d", status)
+	}
+	if got, _ := sendAs(t, two+"/auth/otp", "", `{"phone":"13812345678"}`); got != 429 {
+		t.Fatalf("a second code for the phone through the other: %d, want 429", got)
+	}
+	if got, _ := sendAs(t, two+"/auth/verify", "", fmt.Sprintf(`{"phone":"13812345678","code":%q}`, out["dev_code"])); got != 200 {
+		t.Fatalf("the code verified through the other: %d", got)
 	}
 }

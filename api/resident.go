@@ -82,7 +82,7 @@ func (s *Server) sendCode(c *gin.Context) {
 		write(c, Problem{Type: "/problems/unavailable", Title: ErrNoGateway.Error(), Status: http.StatusServiceUnavailable})
 		return
 	}
-	if ok, wait := s.limits.otpByPhone.allow(req.Phone, s.now()); !ok {
+	if ok, wait := s.limits.otpByPhone.allow(c.Request.Context(), req.Phone, s.now()); !ok {
 		tooMany(c, wait)
 		return
 	}
@@ -119,7 +119,7 @@ func (s *Server) verifyCode(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	if ok, wait := s.limits.verifyByPhoneClient.allow(req.Phone+"\x00"+c.ClientIP(), s.now()); !ok {
+	if ok, wait := s.limits.verifyByPhoneClient.allow(c.Request.Context(), req.Phone+"\x00"+c.ClientIP(), s.now()); !ok {
 		tooMany(c, wait)
 		return
 	}

@@ -81,6 +81,9 @@ type Config struct {
 	// Logins keeps residents' login codes where every process finds them
 	// (nil: in memory, for one process).
 	Logins logins.Store
+	// Buckets, when given, keeps the abuse limits' counts where every
+	// process counts them; without, each process counts its own.
+	Buckets Buckets
 	// DemoOTP returns login codes in responses: demo and tests only.
 	DemoOTP bool
 	Loc     *time.Location
@@ -137,7 +140,7 @@ func New(c Config) (*Server, error) {
 	life, closeFn := context.WithCancel(context.Background())
 	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: c.Logins, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
 	if !c.Unlimited {
-		s.limits = defaultLimits()
+		s.limits = defaultLimits(c.Buckets)
 	}
 	if c.Escalation != (domain.Escalation{}) {
 		s.escalation = c.Escalation

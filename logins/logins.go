@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -118,6 +119,11 @@ const schema = `CREATE TABLE IF NOT EXISTS login_credentials (
 	credential TEXT PRIMARY KEY,
 	hash       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rate_buckets (
+	key    TEXT PRIMARY KEY,
+	tokens DOUBLE PRECISION NOT NULL,
+	at     BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS login_codes (
 	phone   TEXT   NOT NULL,
 	code    TEXT   NOT NULL,
@@ -202,5 +208,44 @@ func (s *SQL) UseCode(ctx context.Context, phone, value string, now time.Time) (
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// Take spends a token of key's bucket (burst tokens, one more every every)
+// where every process sharing the database counts, or says how long until
+// one is free.
+func (s *SQL) Take(ctx context.Context, key string, every time.Duration, burst int, now time.Time) (bool, time.Duration, error) {
+	if mrand.IntN(1000) == 0 { // now and then, forget the buckets full for a day
+		if _, err := s.db.ExecContext(ctx, s.db.Q(`DELETE FROM rate_buckets WHERE at < ?`), now.Add(-24*time.Hour).UnixNano()); err != nil {
+			return false, 0, fmt.Errorf("logins: sweep: %w", err)
+		}
+	}
+	rate := 1 / float64(every.Nanoseconds()) // tokens a nanosecond
+	least := "min"                           // SQLite's name for it
+	if s.db.Postgres {
+		least = "LEAST"
+	}
+	var left float64
+	// The casts keep PostgreSQL from taking the rate for an integer.
+	err := s.db.QueryRowContext(ctx, s.db.Q(`INSERT INTO rate_buckets (key, tokens, at) VALUES (?, CAST(? AS DOUBLE PRECISION), ?)
+		ON CONFLICT (key) DO UPDATE SET
+			tokens = `+least+`(CAST(? AS DOUBLE PRECISION), rate_buckets.tokens + (excluded.at - rate_buckets.at) * CAST(? AS DOUBLE PRECISION)) - 1, at = excluded.at
+		WHERE `+least+`(CAST(? AS DOUBLE PRECISION), rate_buckets.tokens + (excluded.at - rate_buckets.at) * CAST(? AS DOUBLE PRECISION)) >= 1
+		RETURNING tokens`), key, float64(burst-1), now.UnixNano(), float64(burst), rate, float64(burst), rate).Scan(&left)
+	if err == nil {
+		return true, 0, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, 0, fmt.Errorf("logins: take: %w", err)
+	}
+	var tokens float64
+	var at int64
+	if err := s.db.QueryRowContext(ctx, s.db.Q(`SELECT tokens, at FROM rate_buckets WHERE key = ?`), key).Scan(&tokens, &at); err != nil {
+		return false, 0, fmt.Errorf("logins: take: %w", err)
+	}
+	have := min(float64(burst), tokens+float64(now.UnixNano()-at)*rate)
+	return false, time.Duration((1 - have) / rate), nil
+}
+
+// Shared says whether other processes may share the store (PostgreSQL).
+func (s *SQL) Shared() bool { return s.db.Postgres }
 
 func (s *SQL) Close() error { return s.db.Close() }

@@ -85,3 +85,59 @@ func TestStores(t *testing.T) {
 		})
 	}
 }
+
+// A bucket kept in the database spends its burst, refuses with the wait
+// until the next token, and refills with time, for every process alike.
+func TestSharedBuckets(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "logins.db")
+	for name, open := range map[string]func(t *testing.T) *logins.SQL{
+		"sqlite": func(t *testing.T) *logins.SQL {
+			s, err := logins.OpenSQLite(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		"postgres": func(t *testing.T) *logins.SQL {
+			s, err := logins.OpenPostgres(ctx, testenv.Postgres(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			one, two := open(t), open(t) // two processes' connections
+			defer one.Close()
+			defer two.Close()
+			key := "test/" + rand.Text()
+			now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+			passed := 0
+			for i := range 8 {
+				s := one
+				if i%2 == 1 {
+					s = two
+				}
+				ok, wait, err := s.Take(ctx, key, 3*time.Second, 5, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok {
+					passed++
+				} else if wait <= 0 || wait > 3*time.Second {
+					t.Fatalf("refused with a wait of %v", wait)
+				}
+			}
+			if passed != 5 {
+				t.Fatalf("%d of 8 passed at once, want the burst of 5", passed)
+			}
+			if ok, _, _ := two.Take(ctx, key, 3*time.Second, 5, now.Add(3100*time.Millisecond)); !ok {
+				t.Fatal("no token 3 s later")
+			}
+			if ok, _, _ := one.Take(ctx, key, 3*time.Second, 5, now.Add(3200*time.Millisecond)); ok {
+				t.Fatal("two tokens 3 s later")
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/jobs"
+	"github.com/servicehall/servicehall/logins"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -118,7 +119,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	defer replies.Close()
 	srv, err := api.New(api.Config{App: application, TokenKeys: keys.Token, ReloadTokenKeys: tokenKeys(c.Data), Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
-		TrustedProxies: c.trustedProxies(), Notifier: notifier, Logins: passwords})
+		TrustedProxies: c.trustedProxies(), Notifier: notifier, Logins: passwords, Buckets: sharedBuckets(passwords)})
 	if err != nil {
 		return err
 	}
@@ -308,4 +309,13 @@ func followThisLog(ctx context.Context, c *config, engine *projections.Engine, l
 		}
 	}
 	return engine.MarkLog(ctx)
+}
+
+// sharedBuckets counts the abuse limits in the database the processes share,
+// when the logins store is one (PostgreSQL); a lone process counts in memory.
+func sharedBuckets(s logins.Store) api.Buckets {
+	if sql, ok := s.(*logins.SQL); ok && sql.Shared() {
+		return sql
+	}
+	return nil
 }
