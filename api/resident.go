@@ -31,29 +31,46 @@ type Webhook struct {
 	Client *http.Client // default: a 10 s timeout
 }
 
+// Notify posts {phone, text} to the gateway, trying three times while it is
+// out of reach or answers 5xx or 429 (a gateway that refuses the message,
+// 4xx, is not asked again).
 func (w Webhook) Notify(ctx context.Context, phone, text string) error {
 	body, err := json.Marshal(map[string]string{"phone": phone, "text": text})
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("sms webhook: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
 	client := w.Client
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("sms webhook: %w", err)
+	pause := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("sms webhook: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			switch {
+			case resp.StatusCode/100 == 2:
+				return nil
+			case resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusTooManyRequests:
+				return fmt.Errorf("sms webhook: the gateway refused the message: %s", resp.Status)
+			}
+			err = fmt.Errorf("the gateway answered %s", resp.Status)
+		}
+		if attempt == 3 {
+			return fmt.Errorf("sms webhook, %d attempts: %w", attempt, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sms webhook: %w", ctx.Err())
+		case <-time.After(pause):
+		}
+		pause *= 3
 	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("sms webhook: the gateway answered %s", resp.Status)
-	}
-	return nil
 }
 
 // ErrNoGateway is the answer to a login code asked for where no SMS gateway

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -69,5 +70,35 @@ func TestLoginCodesGoToTheGatewayOnly(t *testing.T) {
 		t.Fatal(err)
 	} else if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a code without a gateway: %d, want 503", resp.StatusCode)
+	}
+}
+
+// The gateway is tried three times while it fails, and not again when it
+// refuses the message.
+func TestWebhookRetries(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		answers []int
+		hits    int
+		ok      bool
+	}{
+		{[]int{503, 502, 200}, 3, true},
+		{[]int{429, 200}, 2, true},
+		{[]int{503, 503, 503, 200}, 3, false},
+		{[]int{400, 200}, 1, false},
+	} {
+		var mu sync.Mutex
+		hits := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			w.WriteHeader(c.answers[min(hits, len(c.answers)-1)])
+			hits++
+		}))
+		err := api.Webhook{URL: srv.URL}.Notify(context.Background(), "13812345678", "servicehall")
+		srv.Close()
+		if (err == nil) != c.ok || hits != c.hits {
+			t.Errorf("answers %v: %d requests, %v; want %d, ok %v", c.answers, hits, err, c.hits, c.ok)
+		}
 	}
 }
