@@ -89,6 +89,15 @@ func start(t *testing.T, cfg api.Config) (base string, stop func() error) {
 // call is one request of a test's setup.
 type call struct{ method, path, body string }
 
+func setUp(t *testing.T, api, token string, calls []call) {
+	t.Helper()
+	var cs []apitest.Call
+	for _, c := range calls {
+		cs = append(cs, apitest.Call{Method: c.method, Path: c.path, Body: c.body})
+	}
+	apitest.SetUp(t, api, token, cs...)
+}
+
 // configured serves the API with resident codes answered and slots
 // released horizon days ahead (14 for 0), makes the admin's calls, and
 // answers the API's base URL, the admin's token and the stop function.
@@ -97,28 +106,8 @@ func configured(t *testing.T, horizon int, calls ...call) (base, admin string, s
 	base, stop = start(t, api.Config{DemoOTP: true, Horizon: horizon})
 	_, out := send(t, "POST", base+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	admin = out["token"].(string)
-	last := "0"
-	for _, c := range calls {
-		resp, out := send(t, c.method, base+c.path, admin, c.body)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", c.method, c.path, resp.StatusCode, out)
-		}
-		if p := resp.Header.Get("X-Position"); p != "" {
-			last = p
-		}
-	}
-	// The views have taken in the setup before the test reads them.
-	if resp := getJSON(t, base+"/services", map[string]string{"X-Min-Position": last}, nil); resp.StatusCode != 200 {
-		t.Fatalf("the views did not reach the setup's position %s: %d", last, resp.StatusCode)
-	}
+	setUp(t, base, admin, calls)
 	return base, admin, stop
 }
 
-func shanghai(t *testing.T) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
+var shanghai = apitest.Shanghai

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -13,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/servicehall/servicehall/internal/testenv"
 )
@@ -85,20 +82,9 @@ func (p *proxy) Restore() {
 // error. Either way it stops when told to.
 func TestDatabaseDropLeavesNoZombie(t *testing.T) {
 	t.Parallel()
-	pg := testenv.Postgres(t)
-	admin, err := sql.Open("pgx", pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := "servicehall_drop_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-	u, _ := url.Parse(pg)
+	u, _ := url.Parse(testenv.FreshPostgres(t, "servicehall_drop"))
 	p := newProxy(t, u.Host)
-	u.Host, u.Path = p.ln.Addr().String(), "/"+name
+	u.Host = p.ln.Addr().String()
 	db := u.String()
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	natsgo "github.com/nats-io/nats.go"
 
 	"github.com/servicehall/servicehall/domain"
@@ -36,24 +34,14 @@ import (
 // at every start, wrote each slot once.
 func TestThreeProcesses(t *testing.T) {
 	t.Parallel()
-	pg, nats := testenv.Postgres(t), testenv.NATS(t)
+	nats := testenv.NATS(t)
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("the three-process test is not short")
 	}
 	// A database and a JetStream stream of its own.
-	admin, err := sql.Open("pgx", pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := "servicehall_multi_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-	u, _ := url.Parse(pg)
-	u.Path = "/" + name
-	db := u.String()
+	db := testenv.FreshPostgres(t, "servicehall_multi")
+	parsed, _ := url.Parse(db)
+	name := strings.TrimPrefix(parsed.Path, "/")
 	topic := name
 	defer func() {
 		if nc, err := natsgo.Connect(nats); err == nil {

@@ -348,6 +348,15 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 // call is one request of a test's setup.
 type call struct{ method, path, body string }
 
+func setUp(t *testing.T, api, token string, calls []call) {
+	t.Helper()
+	var cs []apitest.Call
+	for _, c := range calls {
+		cs = append(cs, apitest.Call{Method: c.method, Path: c.path, Body: c.body})
+	}
+	apitest.SetUp(t, api, token, cs...)
+}
+
 // configuredIn starts serve on the data folder with a known admin password
 // and resident codes answered, makes the admin's calls, and returns the
 // API's base URL, the admin's token and the stop function. (The routes'
@@ -358,33 +367,11 @@ func configuredIn(t *testing.T, data string, extra []string, calls ...call) (api
 	api = base + "/api/v1"
 	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	admin = out["token"].(string)
-	last := "0"
-	for _, c := range calls {
-		resp, out := send(t, c.method, api+c.path, admin, c.body)
-		if resp.StatusCode >= 300 {
-			stop()
-			t.Fatalf("%s %s: %d %v", c.method, c.path, resp.StatusCode, out)
-		}
-		if p := resp.Header.Get("X-Position"); p != "" {
-			last = p
-		}
-	}
-	// The views have taken in the setup before the test reads them.
-	if resp := getJSON(t, api+"/services", map[string]string{"X-Min-Position": last}, nil); resp.StatusCode != 200 {
-		stop()
-		t.Fatalf("the views did not reach the setup's position %s: %d", last, resp.StatusCode)
-	}
+	setUp(t, api, admin, calls)
 	return api, admin, stop
 }
 
-func shanghai(t *testing.T) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
+var shanghai = apitest.Shanghai
 
 // A booking retried with its Idempotency-Key, even by eight clients at
 // once, is made once and answered alike; the key with another body is

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Send makes a request with a JSON body and an optional bearer token, and
@@ -88,4 +89,36 @@ func ResidentLogin(t testing.TB, api, phone string) string {
 		t.Fatalf("verify: %d %v", resp.StatusCode, out)
 	}
 	return out["token"].(string)
+}
+
+// Call is one request of a test's setup.
+type Call struct{ Method, Path, Body string }
+
+// SetUp makes the setup's calls as token, and waits until the views have
+// taken them in.
+func SetUp(t testing.TB, api, token string, calls ...Call) {
+	t.Helper()
+	last := "0"
+	for _, c := range calls {
+		resp, out := Send(t, c.Method, api+c.Path, token, c.Body)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", c.Method, c.Path, resp.StatusCode, out)
+		}
+		if p := resp.Header.Get("X-Position"); p != "" {
+			last = p
+		}
+	}
+	if resp := Get(t, api+"/services", map[string]string{"X-Min-Position": last}, nil); resp.StatusCode != 200 {
+		t.Fatalf("the views did not reach the setup's position %s: %d", last, resp.StatusCode)
+	}
+}
+
+// Shanghai is the service halls' time zone.
+func Shanghai(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

@@ -4,11 +4,17 @@
 package testenv
 
 import (
+	"database/sql"
+	"strings"
+
 	"net"
 	"net/url"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 )
 
 // Postgres is the URL of a PostgreSQL database for tests:
@@ -44,4 +50,27 @@ func server(t testing.TB, env, def, what string) string {
 	}
 	conn.Close()
 	return u
+}
+
+// FreshPostgres is the URL of a database of its own on the test server,
+// named after prefix and dropped when the test ends.
+func FreshPostgres(t testing.TB, prefix string) string {
+	t.Helper()
+	pg := Postgres(t)
+	admin, err := sql.Open("pgx", pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := prefix + "_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		admin.Close()
+	})
+	u, _ := url.Parse(pg)
+	u.Path = "/" + name
+	return u.String()
 }
