@@ -87,8 +87,24 @@ func (m *Memory) Erased(_ context.Context, ref string) (bool, error) {
 
 func (m *Memory) Close() error { return nil }
 
-// SQL is a Store in a SQLite file or a PostgreSQL database.
-type SQL struct{ db *sqldb.DB }
+// SQL is a Store in a SQLite file or a PostgreSQL database. New keys are
+// written in groups: each booking of a new person needs one, and one
+// synced commit for all that arrive together, not one each, keeps the
+// booking rush at its pace.
+type SQL struct {
+	db      *sqldb.DB
+	mu      sync.Mutex
+	pending []newRow
+	batch   *batch // the group the pending rows will commit in
+	writing bool
+}
+
+type newRow struct{ id, ref, key string }
+
+type batch struct {
+	done chan struct{}
+	err  error
+}
 
 const schema = `CREATE TABLE IF NOT EXISTS vault_keys (
 	id  TEXT PRIMARY KEY,
@@ -125,7 +141,7 @@ func open(db *sqldb.DB) (*SQL, error) {
 		db.Close()
 		return nil, fmt.Errorf("vault: create tables: %w", err)
 	}
-	return &SQL{db: db}, nil
+	return &SQL{db: db, batch: &batch{done: make(chan struct{})}}, nil
 }
 
 // Keys are stored as base64 text, which both databases take alike.
@@ -142,10 +158,61 @@ func (s *SQL) Key(ctx context.Context, ref string) (string, []byte, error) {
 	// Two bookings of one person at once may both make one: both stay
 	// valid, and an erasure destroys both.
 	id, key := newKey()
-	if _, err := s.db.ExecContext(ctx, s.db.Q(`INSERT INTO vault_keys (id, ref, key) VALUES (?, ?, ?)`), id, ref, base64.StdEncoding.EncodeToString(key)); err != nil {
+	if err := s.insert(ctx, newRow{id, ref, base64.StdEncoding.EncodeToString(key)}); err != nil {
 		return "", nil, fmt.Errorf("vault: new key: %w", err)
 	}
 	return id, key, nil
+}
+
+// insert writes row with whatever other rows arrive meanwhile, in one
+// transaction, and returns once it is committed.
+func (s *SQL) insert(ctx context.Context, row newRow) error {
+	s.mu.Lock()
+	s.pending = append(s.pending, row)
+	b := s.batch
+	if !s.writing {
+		s.writing = true
+		go s.write()
+	}
+	s.mu.Unlock()
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// write commits the pending rows, group after group, until none is left.
+func (s *SQL) write() {
+	for {
+		s.mu.Lock()
+		rows, b := s.pending, s.batch
+		s.pending, s.batch = nil, &batch{done: make(chan struct{})}
+		if len(rows) == 0 {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		b.err = s.commit(rows)
+		close(b.done)
+	}
+}
+
+func (s *SQL) commit(rows []newRow) error {
+	ctx := context.Background() // a caller gone does not undo the others' keys
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO vault_keys (id, ref, key) VALUES (?, ?, ?)`), r.id, r.ref, r.key); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 func (s *SQL) Get(ctx context.Context, id string) ([]byte, bool, error) {

@@ -119,7 +119,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	defer replies.Close()
 	srv, err := api.New(api.Config{App: application, TokenKeys: keys.Token, ReloadTokenKeys: tokenKeys(c.Data), Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
-		TrustedProxies: c.trustedProxies(), Notifier: notifier, Logins: passwords, Buckets: sharedBuckets(passwords)})
+		TrustedProxies: c.trustedProxies(), Notifier: notifier, Logins: sharedCodes(passwords), Buckets: sharedBuckets(passwords)})
 	if err != nil {
 		return err
 	}
@@ -314,6 +314,16 @@ func followThisLog(ctx context.Context, c *config, engine *projections.Engine, l
 // sharedBuckets counts the abuse limits in the database the processes share,
 // when the logins store is one (PostgreSQL); a lone process counts in memory.
 func sharedBuckets(s logins.Store) api.Buckets {
+	if sql, ok := s.(*logins.SQL); ok && sql.Shared() {
+		return sql
+	}
+	return nil
+}
+
+// sharedCodes keeps login codes where other processes find them; a lone
+// process (SQLite locks the log to one) keeps them in memory, sparing two
+// synced writes per login.
+func sharedCodes(s logins.Store) logins.Store {
 	if sql, ok := s.(*logins.SQL); ok && sql.Shared() {
 		return sql
 	}
