@@ -219,6 +219,11 @@ func feed(ctx context.Context, c *config, engine *projections.Engine, log events
 			if err := engine.Refresh(ctx); err != nil {
 				return err
 			}
+			// The writer, alone under the lock, rebuilds shared views that
+			// do not follow this log.
+			if err := resetStale(ctx, engine, logger); err != nil {
+				return err
+			}
 			logger.Info("this process now writes the views")
 			return projections.RunFeed(ctx, engine, log, bus, logger)
 		}
@@ -291,18 +296,23 @@ func openBus(c *config, logger *slog.Logger) (projections.Bus, error) {
 // followThisLog rebuilds, before anything is served, the embedded views
 // that do not follow this log (built from another log, or past the head of
 // a log restored from an older backup), and records which log they
-// follow. Views shared with other processes are not rebuilt behind their
-// backs: /readyz reports them until an admin rebuilds them.
+// follow. Views shared with other processes are rebuilt by the one that
+// writes them, under its lock; /readyz reports them meanwhile.
 func followThisLog(ctx context.Context, c *config, engine *projections.Engine, logger *slog.Logger) error {
+	if sharedViews(c) {
+		return nil // the process that writes them checks them (feed)
+	}
+	return resetStale(ctx, engine, logger)
+}
+
+// resetStale rebuilds the views that do not follow this log to its head,
+// and records which log they follow.
+func resetStale(ctx context.Context, engine *projections.Engine, logger *slog.Logger) error {
 	stale, err := engine.Check(ctx)
 	if err != nil {
 		return err
 	}
 	if len(stale) > 0 {
-		if sharedViews(c) {
-			logger.Error("the views do not follow this log; rebuild them (视图与日志不符，请重建)", "projections", stale)
-			return nil
-		}
 		logger.Warn("the views do not follow this log: rebuilding them (视图与日志不符，正在重建)", "projections", stale)
 		if err := engine.Reset(ctx, stale, nil); err != nil {
 			return fmt.Errorf("rebuild the views: %w", err)
