@@ -30,14 +30,13 @@ type limiter struct {
 	per    time.Duration
 	shared Buckets
 	mu     sync.Mutex
-	every  rate.Limit
 	burst  int
 	keys   *lru.Cache[string, *rate.Limiter]
 }
 
 func newLimiter(name string, per time.Duration, burst int, shared Buckets) *limiter {
 	keys, _ := lru.New[string, *rate.Limiter](100_000) // a positive size cannot fail
-	return &limiter{name: name, per: per, shared: shared, every: rate.Every(per), burst: burst, keys: keys}
+	return &limiter{name: name, per: per, shared: shared, burst: burst, keys: keys}
 }
 
 // allow takes a token for key, or says how long until one is free. A nil
@@ -55,7 +54,7 @@ func (l *limiter) allow(ctx context.Context, key string, now time.Time) (bool, t
 	l.mu.Lock()
 	lim, ok := l.keys.Get(key)
 	if !ok {
-		lim = rate.NewLimiter(l.every, l.burst)
+		lim = rate.NewLimiter(rate.Every(l.per), l.burst)
 		l.keys.Add(key, lim)
 	}
 	l.mu.Unlock()

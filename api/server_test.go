@@ -86,17 +86,8 @@ func start(t *testing.T, cfg api.Config) (base string, stop func() error) {
 	return srv.URL + "/api/v1", stop
 }
 
-// call is one request of a test's setup.
-type call struct{ method, path, body string }
-
-func setUp(t *testing.T, api, token string, calls []call) {
-	t.Helper()
-	var cs []apitest.Call
-	for _, c := range calls {
-		cs = append(cs, apitest.Call{Method: c.method, Path: c.path, Body: c.body})
-	}
-	apitest.SetUp(t, api, token, cs...)
-}
+// call is one request of a test's setup: method, path and body.
+type call = apitest.Call
 
 // configured serves the API with resident codes answered and slots
 // released horizon days ahead (14 for 0), makes the admin's calls, and
@@ -106,7 +97,7 @@ func configured(t *testing.T, horizon int, calls ...call) (base, admin string, s
 	base, stop = start(t, api.Config{DemoOTP: true, Horizon: horizon})
 	_, out := send(t, "POST", base+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	admin = out["token"].(string)
-	setUp(t, base, admin, calls)
+	apitest.SetUp(t, base, admin, calls...)
 	return base, admin, stop
 }
 

@@ -345,17 +345,8 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 	}
 }
 
-// call is one request of a test's setup.
-type call struct{ method, path, body string }
-
-func setUp(t *testing.T, api, token string, calls []call) {
-	t.Helper()
-	var cs []apitest.Call
-	for _, c := range calls {
-		cs = append(cs, apitest.Call{Method: c.method, Path: c.path, Body: c.body})
-	}
-	apitest.SetUp(t, api, token, cs...)
-}
+// call is one request of a test's setup: method, path and body.
+type call = apitest.Call
 
 // configuredIn starts serve on the data folder with a known admin password
 // and resident codes answered, makes the admin's calls, and returns the
@@ -367,7 +358,7 @@ func configuredIn(t *testing.T, data string, extra []string, calls ...call) (api
 	api = base + "/api/v1"
 	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	admin = out["token"].(string)
-	setUp(t, api, admin, calls)
+	apitest.SetUp(t, api, admin, calls...)
 	return api, admin, stop
 }
 

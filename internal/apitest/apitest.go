@@ -91,8 +91,8 @@ func ResidentLogin(t testing.TB, api, phone string) string {
 	return out["token"].(string)
 }
 
-// Call is one request of a test's setup.
-type Call struct{ Method, Path, Body string }
+// Call is one request of a test's setup: method, path and body.
+type Call [3]string
 
 // SetUp makes the setup's calls as token, and waits until the views have
 // taken them in.
@@ -100,9 +100,9 @@ func SetUp(t testing.TB, api, token string, calls ...Call) {
 	t.Helper()
 	last := "0"
 	for _, c := range calls {
-		resp, out := Send(t, c.Method, api+c.Path, token, c.Body)
+		resp, out := Send(t, c[0], api+c[1], token, c[2])
 		if resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", c.Method, c.Path, resp.StatusCode, out)
+			t.Fatalf("%s %s: %d %v", c[0], c[1], resp.StatusCode, out)
 		}
 		if p := resp.Header.Get("X-Position"); p != "" {
 			last = p
