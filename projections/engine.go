@@ -1,13 +1,17 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/eventstore"
@@ -115,8 +119,8 @@ func Scan[T any](ctx context.Context, store Store, ns, from, to string) ([]T, er
 	return out, nil
 }
 
-func (v *View) batch() (Batch, error) {
-	var b Batch
+// batch adds the documents written since the last batch to b.
+func (v *View) batch(b *Batch) error {
 	for _, k := range v.dirty {
 		d := v.docs[k]
 		if d.deleted {
@@ -125,11 +129,11 @@ func (v *View) batch() (Batch, error) {
 		}
 		raw, err := json.Marshal(d.val)
 		if err != nil {
-			return Batch{}, fmt.Errorf("%s%s/%s: %w", v.prefix, k.table, k.key, err)
+			return fmt.Errorf("%s%s/%s: %w", v.prefix, k.table, k.key, err)
 		}
 		b.Puts = append(b.Puts, KV{NS: v.prefix + k.table, Key: k.key, Doc: raw})
 	}
-	return b, nil
+	return nil
 }
 
 // Engine runs projections over the log into a read-model store.
@@ -212,21 +216,7 @@ func (e *Engine) Handle(ctx context.Context, name string, recs []eventstore.Reco
 		r.failed.Store(&err)
 		return err
 	}
-	return e.handle(ctx, r, recs, evs)
-}
-
-func (e *Engine) handle(ctx context.Context, r *runner, recs []eventstore.Record, evs []domain.Event) error {
-	name := r.p.Name()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	err := e.apply(ctx, r, r.gen, recs, evs, name)
-	if err != nil {
-		err = fmt.Errorf("projection %s: %w", name, err)
-		r.failed.Store(&err)
-		return err
-	}
-	r.failed.Store(nil)
-	return nil
+	return e.step(ctx, []*runner{r}, recs, evs)
 }
 
 // decodeAll decodes a batch once for every projection that reads it.
@@ -242,40 +232,104 @@ func decodeAll(recs []eventstore.Record) ([]domain.Event, error) {
 	return evs, nil
 }
 
-func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstore.Record, evs []domain.Event, checkpoint string) error {
-	from := r.pos.Load()
-	if checkpoint != r.p.Name() {
-		from = 0 // a rebuild tracks its own position
+// target is a runner applying a batch: into its live generation, or into
+// the next one while a rebuild builds it under its own checkpoint.
+type target struct {
+	r          *runner
+	gen        int
+	from       uint64 // the position it has applied
+	checkpoint string
+	live       bool // the checkpoint is the projection's own: advance it and wake waiters
+	v          *View
+	last       uint64
+}
+
+// step applies a batch to every runner given (held in the engine's order)
+// and writes all their documents and checkpoints in one transaction. A
+// projection that fails is left out, stopped where it was; the others go on.
+func (e *Engine) step(ctx context.Context, rs []*runner, recs []eventstore.Record, evs []domain.Event) error {
+	for _, r := range rs {
+		r.mu.Lock()
+		defer r.mu.Unlock()
 	}
-	if r.cache == nil || len(r.cache) > cacheSize {
-		r.cache, r.complete = map[docKey]*doc{}, false
+	ts := make([]*target, len(rs))
+	for i, r := range rs {
+		ts[i] = &target{r: r, gen: r.gen, from: r.pos.Load(), checkpoint: r.p.Name(), live: true}
 	}
-	v := newView(ctx, e.store, r.p.Name(), gen, r.cache)
-	v.complete = r.complete
-	last := uint64(0)
-	for i, rec := range recs {
-		if rec.Position <= from {
+	if err := e.write(ctx, ts, recs, evs); err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range ts {
+		if p := t.r.failed.Load(); p != nil {
+			errs = append(errs, *p)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// write applies a batch to targets and commits what they wrote in one
+// transaction. A target whose projection fails is marked failed and left
+// out; a failed write fails them all, and their caches are dropped.
+func (e *Engine) write(ctx context.Context, ts []*target, recs []eventstore.Record, evs []domain.Event) error {
+	var b Batch
+	var done []*target
+	for _, t := range ts {
+		r := t.r
+		if r.cache == nil || len(r.cache) > cacheSize {
+			r.cache, r.complete = map[docKey]*doc{}, false
+		}
+		t.v = newView(ctx, e.store, r.p.Name(), t.gen, r.cache)
+		t.v.complete = r.complete
+		err := t.apply(recs, evs)
+		if err == nil && t.last > 0 {
+			err = t.v.batch(&b)
+		}
+		if err != nil {
+			r.cache = nil // it holds what was not written
+			err = fmt.Errorf("projection %s: %w", r.p.Name(), err)
+			r.failed.Store(&err)
 			continue
 		}
-		if err := r.p.Apply(v, rec, evs[i]); err != nil {
-			r.cache = nil
-			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
+		if t.last > 0 {
+			b.Checkpoints = append(b.Checkpoints, Checkpoint{Name: t.checkpoint, Generation: t.gen, Position: t.last})
+			done = append(done, t)
 		}
-		last = rec.Position
+		if t.live {
+			r.failed.Store(nil)
+		}
 	}
-	if last == 0 {
+	if len(done) == 0 {
 		return nil
 	}
-	b, err := v.batch()
-	if err != nil {
-		r.cache = nil // it holds what was not written
-		return err
-	}
-	b.Checkpoints = []Checkpoint{{Name: checkpoint, Generation: gen, Position: last}}
 	if err := e.store.Write(ctx, b); err != nil {
-		r.cache = nil
+		for _, t := range done {
+			t.r.cache = nil
+		}
 		return err
 	}
+	for _, t := range done {
+		t.committed()
+	}
+	return nil
+}
+
+func (t *target) apply(recs []eventstore.Record, evs []domain.Event) error {
+	for i, rec := range recs {
+		if rec.Position <= t.from {
+			continue
+		}
+		if err := t.r.p.Apply(t.v, rec, evs[i]); err != nil {
+			return fmt.Errorf("event %d (%s): %w", rec.Position, rec.Type, err)
+		}
+		t.last = rec.Position
+	}
+	return nil
+}
+
+// committed keeps what the cache may serve next and moves the checkpoint.
+func (t *target) committed() {
+	r, v := t.r, t.v
 	r.tablesMu.Lock()
 	if r.tables == nil {
 		r.tables = map[string]bool{}
@@ -291,38 +345,99 @@ func (e *Engine) apply(ctx context.Context, r *runner, gen int, recs []eventstor
 			d.dirty = false
 		}
 	}
-	if checkpoint == r.p.Name() {
-		r.pos.Store(last)
+	if t.live {
+		r.pos.Store(t.last)
 		r.waitMu.Lock()
 		close(r.changed)
 		r.changed = make(chan struct{})
 		r.waitMu.Unlock()
 	}
-	return nil
 }
 
 // CatchUp reads the log from the slowest projection's position to the head
-// in large batches, applying each batch to every projection that needs it.
+// in large batches, each applied to every projection and written in one
+// transaction.
 func (e *Engine) CatchUp(ctx context.Context) error {
-	from := e.minPosition()
 	for {
-		recs, err := e.log.ReadAll(ctx, from, 5000)
-		if err != nil {
+		n, err := e.next(ctx, e.all(), 5000)
+		if err != nil || n == 0 {
 			return err
 		}
-		if len(recs) == 0 {
-			return nil
-		}
-		evs, err := decodeAll(recs)
-		if err != nil {
-			return err
-		}
-		for _, name := range e.names {
-			if err := e.handle(ctx, e.runners[name], recs, evs); err != nil {
-				return err
+	}
+}
+
+// next reads up to limit events after the slowest of rs and steps them all
+// through the batch; n is how many it read.
+func (e *Engine) next(ctx context.Context, rs []*runner, limit int) (n int, err error) {
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	from := rs[0].pos.Load()
+	for _, r := range rs[1:] {
+		from = min(from, r.pos.Load())
+	}
+	recs, err := e.log.ReadAll(ctx, from, limit)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	evs, err := decodeAll(recs)
+	if err != nil {
+		return 0, err
+	}
+	return len(recs), e.step(ctx, rs, recs, evs)
+}
+
+// all is every runner in the engine's order, the order batches lock them in.
+func (e *Engine) all() []*runner {
+	rs := make([]*runner, len(e.names))
+	for i, name := range e.names {
+		rs[i] = e.runners[name]
+	}
+	return rs
+}
+
+// Follow applies what the log holds past the views each time wake fires,
+// in batches written in one transaction for every projection, until ctx
+// ends. It also looks once a second, in case a wake-up went missing, and
+// retries a projection that failed on its own then, so that one view that
+// cannot take an event does not hold the others back.
+func (e *Engine) Follow(ctx context.Context, wake <-chan struct{}, logger *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-tick.C:
+			for _, name := range e.names {
+				if e.Err(name) == nil {
+					continue
+				}
+				head, err := e.log.Head(ctx)
+				if err == nil {
+					err = e.catchUpOne(ctx, name, head)
+				}
+				if err != nil && ctx.Err() == nil {
+					logger.Warn("a view is stopped (视图已停止)", "projection", name, "error", err)
+				}
 			}
 		}
-		from = recs[len(recs)-1].Position
+		for {
+			var healthy []*runner
+			for _, r := range e.all() {
+				if r.failed.Load() == nil {
+					healthy = append(healthy, r)
+				}
+			}
+			n, err := e.next(ctx, healthy, 5000)
+			if err != nil && ctx.Err() == nil {
+				logger.Warn("the views could not take the next events", "error", err)
+			}
+			if err != nil || n == 0 {
+				break
+			}
+		}
 	}
 }
 
@@ -462,84 +577,180 @@ func (e *Engine) Ahead(ctx context.Context, name string) (bool, error) {
 }
 
 func (e *Engine) rebuild(ctx context.Context, names []string, progress func(pos, head uint64), reset bool) error {
-	type job struct {
-		live, next *runner
-		gen        int
-		building   string
-	}
-	var jobs []job
-	for _, name := range names {
-		r, ok := e.runners[name]
-		if !ok {
-			return fmt.Errorf("no projection %q", name)
+	var ts []*target
+	for _, name := range e.names { // the engine's order, which batches lock in
+		if !slices.Contains(names, name) {
+			continue
 		}
+		r := e.runners[name]
 		r.mu.Lock()
 		gen := r.gen + 1
 		r.mu.Unlock()
 		fresh := &runner{p: r.p, cache: map[docKey]*doc{}, complete: true} // a new generation starts empty
-		jobs = append(jobs, job{r, fresh, gen, fmt.Sprintf("%s#%d", name, gen)})
+		ts = append(ts, &target{r: fresh, gen: gen, checkpoint: fmt.Sprintf("%s#%d", name, gen)})
+	}
+	for _, name := range names {
+		if _, ok := e.runners[name]; !ok {
+			return fmt.Errorf("no projection %q", name)
+		}
 	}
 	head, err := e.log.Head(ctx)
 	if err != nil {
 		return err
 	}
-	var pos uint64
-	step := func() (bool, error) {
-		recs, err := e.log.ReadAll(ctx, pos, 10000)
-		if err != nil || len(recs) == 0 {
-			return false, err
-		}
-		evs, err := decodeAll(recs)
-		if err != nil {
-			return false, fmt.Errorf("rebuild: %w", err)
-		}
-		for _, j := range jobs {
-			if err := e.apply(ctx, j.next, j.gen, recs, evs, j.building); err != nil {
-				return false, fmt.Errorf("rebuild %s: %w", j.live.p.Name(), err)
-			}
-		}
-		pos = recs[len(recs)-1].Position
-		if progress != nil {
-			progress(pos, max(head, pos))
-		}
-		return true, nil
+	b := &bulk{e: e, ts: ts}
+	b.open(ctx)
+	// Catch up without holding up the live views: reading and decoding run
+	// ahead of applying, on goroutines of their own.
+	pos, err := b.run(ctx, 0, head, progress)
+	if err != nil {
+		return err
 	}
-	for pos < head { // catch up without holding up the live views
-		if more, err := step(); err != nil {
-			return err
-		} else if !more {
-			break
-		}
+	for _, t := range ts { // the last events, with the live views held still
+		live := e.runners[t.r.p.Name()]
+		live.mu.Lock()
+		defer live.mu.Unlock()
 	}
-	for _, j := range jobs { // the last events, with the live views held still
-		j.live.mu.Lock()
-		defer j.live.mu.Unlock()
+	if pos, err = b.run(ctx, pos, 0, progress); err != nil {
+		return err
 	}
-	for {
-		more, err := step()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+	if err := b.flush(ctx); err != nil {
+		return err
 	}
-	for _, j := range jobs {
-		name := j.live.p.Name()
-		at := max(pos, j.live.pos.Load()) // an empty tail leaves it where the live view is
+	for _, t := range ts {
+		name := t.r.p.Name()
+		live := e.runners[name]
+		at := max(pos, live.pos.Load()) // an empty tail leaves it where the live view is
 		if reset {
 			at = pos
 		}
 		b := Batch{
-			Drops:       []string{fmt.Sprintf("%s/%d/", name, j.live.gen)},
-			Checkpoints: []Checkpoint{{Name: name, Generation: j.gen, Position: at}, {Name: j.building, Generation: j.gen, Position: 0}},
+			Drops:       []string{fmt.Sprintf("%s/%d/", name, live.gen)},
+			Checkpoints: []Checkpoint{{Name: name, Generation: t.gen, Position: at}, {Name: t.checkpoint, Generation: t.gen, Position: 0}},
 		}
 		if err := e.store.Write(ctx, b); err != nil {
 			return err
 		}
-		j.live.gen, j.live.cache = j.gen, j.next.cache
-		j.live.pos.Store(at)
+		live.gen, live.cache, live.complete = t.gen, t.r.cache, t.r.complete
+		live.pos.Store(at)
 	}
+	return nil
+}
+
+// bulk applies the log to fresh generations in memory and writes them in
+// few large transactions, each document once and in key order.
+type bulk struct {
+	e     *Engine
+	ts    []*target
+	dirty int
+}
+
+// flushAt is how many documents a rebuild gathers before it writes them.
+const flushAt = 200_000
+
+func (b *bulk) open(ctx context.Context) {
+	for _, t := range b.ts {
+		if t.r.cache == nil || len(t.r.cache) > cacheSize {
+			t.r.cache, t.r.complete = map[docKey]*doc{}, false
+		}
+		t.v = newView(ctx, b.e.store, t.r.p.Name(), t.gen, t.r.cache)
+		t.v.complete = t.r.complete
+	}
+}
+
+type decoded struct {
+	recs []eventstore.Record
+	evs  []domain.Event
+	err  error
+}
+
+// run applies the events after from, up to to (0: as far as the log goes).
+func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head uint64)) (uint64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	read := make(chan decoded, 2)
+	go func() {
+		defer close(read)
+		for pos := from; to == 0 || pos < to; {
+			recs, err := b.e.log.ReadAll(ctx, pos, 10000)
+			if err != nil || len(recs) == 0 {
+				if err != nil {
+					read <- decoded{err: err}
+				}
+				return
+			}
+			pos = recs[len(recs)-1].Position
+			select {
+			case read <- decoded{recs: recs}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	batches := make(chan decoded, 2)
+	go func() {
+		defer close(batches)
+		for d := range read {
+			if d.err == nil {
+				d.evs, d.err = decodeAll(d.recs)
+			}
+			select {
+			case batches <- d:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	pos := from
+	for d := range batches {
+		if d.err != nil {
+			return pos, fmt.Errorf("rebuild: %w", d.err)
+		}
+		for _, t := range b.ts {
+			before := len(t.v.dirty)
+			if err := t.apply(d.recs, d.evs); err != nil {
+				return pos, fmt.Errorf("rebuild %s: %w", t.r.p.Name(), err)
+			}
+			t.from = t.last
+			b.dirty += len(t.v.dirty) - before
+		}
+		pos = d.recs[len(d.recs)-1].Position
+		if b.dirty >= flushAt {
+			if err := b.flush(ctx); err != nil {
+				return pos, err
+			}
+		}
+		if progress != nil {
+			progress(pos, max(to, pos))
+		}
+	}
+	return pos, nil
+}
+
+// flush writes every document gathered, sorted, in one transaction.
+func (b *bulk) flush(ctx context.Context) error {
+	var batch Batch
+	var done []*target
+	for _, t := range b.ts {
+		if t.last == 0 {
+			continue
+		}
+		if err := t.v.batch(&batch); err != nil {
+			return fmt.Errorf("rebuild %s: %w", t.r.p.Name(), err)
+		}
+		batch.Checkpoints = append(batch.Checkpoints, Checkpoint{Name: t.checkpoint, Generation: t.gen, Position: t.last})
+		done = append(done, t)
+	}
+	slices.SortFunc(batch.Puts, func(a, b KV) int { return cmp.Or(strings.Compare(a.NS, b.NS), strings.Compare(a.Key, b.Key)) })
+	if err := b.e.store.Write(ctx, batch); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	for _, t := range done {
+		t.committed()
+		t.v.dirty = nil
+	}
+	b.dirty = 0
+	b.open(ctx)
 	return nil
 }
 

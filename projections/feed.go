@@ -37,11 +37,12 @@ func GoChannel(logger *slog.Logger) Bus {
 }
 
 // RunFeed catches the projections up from the log, then moves each new
-// event from the log into the bus (the pump) and from the bus into every
-// projection (the router), until ctx ends. The pump starts from the slowest
-// projection's checkpoint, so an event appended but never published before
-// a crash is published after the restart; projections skip what they have
-// seen, so publishing twice is harmless.
+// event from the log into the bus (the pump), and lets what comes off the
+// bus wake the views, until ctx ends. The views read the log itself from
+// their checkpoints, in batches of whatever arrived meanwhile, every
+// projection's documents and checkpoint in one transaction; so a message
+// lost, repeated or out of order changes nothing, and an event appended
+// but never published before a crash is read after the restart.
 func RunFeed(ctx context.Context, e *Engine, log eventstore.Store, bus Bus, logger *slog.Logger) error {
 	if err := e.CatchUp(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -53,31 +54,19 @@ func RunFeed(ctx context.Context, e *Engine, log eventstore.Store, bus Bus, logg
 	if err != nil {
 		return err
 	}
-	router.AddMiddleware(
-		middleware.Recoverer,
-		middleware.CorrelationID,
-		middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2, Logger: watermill.NewSlogLogger(logger)}.Middleware,
-	)
-	for _, name := range e.Names() {
-		sub, err := bus.Subscriber(name)
-		if err != nil {
-			return fmt.Errorf("subscribe %s: %w", name, err)
-		}
-		router.AddConsumerHandler(name, bus.Topic, sub, func(msg *message.Message) error {
-			var rec eventstore.Record
-			if err := json.Unmarshal(msg.Payload, &rec); err != nil {
-				return fmt.Errorf("message %s: %w", msg.UUID, err)
-			}
-			// A message that does not follow what the projection has read
-			// means one went missing on the way: read the gap from the log.
-			if prev, _ := strconv.ParseUint(msg.Metadata.Get("prev"), 10, 64); prev > e.Position(name) {
-				if err := e.catchUpOne(msg.Context(), name, prev); err != nil {
-					return err
-				}
-			}
-			return e.Handle(msg.Context(), name, []eventstore.Record{rec})
-		})
+	router.AddMiddleware(middleware.Recoverer, middleware.CorrelationID)
+	sub, err := bus.Subscriber(viewsHandler)
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", viewsHandler, err)
 	}
+	wake := make(chan struct{}, 1)
+	router.AddConsumerHandler(viewsHandler, bus.Topic, sub, func(*message.Message) error {
+		select {
+		case wake <- struct{}{}:
+		default: // a wake-up is pending: it will read this event too
+		}
+		return nil
+	})
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- router.Run(ctx) }()
 	select {
@@ -85,19 +74,29 @@ func RunFeed(ctx context.Context, e *Engine, log eventstore.Store, bus Bus, logg
 	case err := <-routerDone:
 		return fmt.Errorf("router: %w", err)
 	}
+	fctx, stopFollowing := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		e.Follow(fctx, wake, logger)
+	}()
 	pumpErr := pump(ctx, e.MinPosition(), log, bus)
+	stopFollowing()
 	router.Close()
 	if rerr := <-routerDone; rerr != nil && pumpErr == nil {
 		pumpErr = rerr
 	}
+	<-followed
 	if errors.Is(pumpErr, context.Canceled) {
 		return nil
 	}
 	return pumpErr
 }
 
+// viewsHandler names the views' consumer on the bus.
+const viewsHandler = "views"
+
 func pump(ctx context.Context, from uint64, log eventstore.Store, bus Bus) error {
-	prev := from
 	for rec, err := range log.Subscribe(ctx, from) {
 		if err != nil {
 			return err
@@ -108,9 +107,7 @@ func pump(ctx context.Context, from uint64, log eventstore.Store, bus Bus) error
 		}
 		msg := message.NewMessage(rec.ID.String(), payload)
 		msg.Metadata.Set("position", strconv.FormatUint(rec.Position, 10))
-		msg.Metadata.Set("prev", strconv.FormatUint(prev, 10))
 		msg.Metadata.Set("type", rec.Type)
-		prev = rec.Position
 		if rec.CorrelationID != "" {
 			middleware.SetCorrelationID(rec.CorrelationID, msg)
 		}

@@ -10,10 +10,10 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 )
 
-// NATS is the bus over NATS JetStream at url. Each projection reads through
-// a durable consumer of its own, with one message in flight, so that a
-// redelivery can never overtake the message after it. topic names the
-// JetStream stream (no dots).
+// NATS is the bus over NATS JetStream at url. The views read through a
+// durable consumer with many messages in flight: a message only wakes them
+// (they read the log itself), so order and redelivery do not matter. topic
+// names the JetStream stream (no dots).
 func NATS(url, topic string, logger *slog.Logger) (Bus, error) {
 	wlog := watermill.NewSlogLogger(logger)
 	js := nats.JetStreamConfig{AutoProvision: true, TrackMsgId: true}
@@ -26,7 +26,7 @@ func NATS(url, topic string, logger *slog.Logger) (Bus, error) {
 		durable := topic + "_" + handler
 		cfg := js
 		cfg.DurablePrefix = durable
-		cfg.SubscribeOptions = []natsgo.SubOpt{natsgo.DeliverAll(), natsgo.AckExplicit(), natsgo.MaxAckPending(1)}
+		cfg.SubscribeOptions = []natsgo.SubOpt{natsgo.DeliverAll(), natsgo.AckExplicit(), natsgo.MaxAckPending(inFlight)}
 		return nats.NewSubscriber(nats.SubscriberConfig{
 			URL: url, QueueGroupPrefix: durable, SubscribersCount: 1,
 			AckWaitTimeout: 30 * time.Second, CloseTimeout: 10 * time.Second,
@@ -35,3 +35,6 @@ func NATS(url, topic string, logger *slog.Logger) (Bus, error) {
 		}, wlog)
 	}}, nil
 }
+
+// inFlight is how many messages the views' consumer may hold unacknowledged.
+const inFlight = 1024

@@ -45,7 +45,7 @@ func TestFeedOverNATS(t *testing.T) {
 	}()
 	// Events appended after the catch-up travel through JetStream.
 	before, _ := log.Head(ctx)
-	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute) // one message in flight per projection: slow on a busy machine
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
 	defer wcancel()
 	for _, name := range e.Names() {
 		if err := e.WaitFor(wctx, name, before); err != nil {
