@@ -162,6 +162,14 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 	if len(trail) < 2 {
 		t.Errorf("the bureau manager reads %d of xicheng's decisions, want the application and the ticket", len(trail))
 	}
+	// A station's trail is its own manager's and the bureau's to read.
+	if resp, body := send(t, "GET", api+"/audit?station_id=xicheng", outsiders["manager"], ""); resp.StatusCode != 404 {
+		t.Errorf("gulou's manager reads xicheng's trail: %d %s", resp.StatusCode, body)
+	}
+	getJSONAuth(t, api+"/audit?station_id=xicheng", bureau, nil, &trail)
+	if len(trail) < 3 || trail[0]["station_id"] != "xicheng" {
+		t.Errorf("the bureau manager reads xicheng's trail as %v", trail)
+	}
 	// A tied manager's figures default to their station; a bureau manager
 	// asks for one or gets every station.
 	if resp, _ := send(t, "GET", api+"/stats/completion?"+span, outsiders["manager"], ""); resp.StatusCode != 200 {

@@ -146,51 +146,57 @@ func (s *Server) queueStats(c *gin.Context) {
 
 func round1(x float64) float64 { return float64(int(x*10+0.5)) / 10 }
 
-// audit reads a stream's history (from the log) or an actor's decisions
-// (from the audit view).
+// audit reads a stream's history (from the log), or an actor's decisions
+// or a station's events (the audit view's index, then the log).
 func (s *Server) audit(c *gin.Context) {
-	stream, actor := c.Query("stream"), c.Query("actor")
-	if (stream == "") == (actor == "") {
-		problem(c, invalid("stream", "give stream or actor, one of them (请提供 stream 或 actor 之一)"))
+	stream, actor, station := c.Query("stream"), c.Query("actor"), c.Query("station_id")
+	if given := btoi(stream != "") + btoi(actor != "") + btoi(station != ""); given != 1 {
+		problem(c, invalid("stream", "give one of stream, actor or station_id (请提供 stream、actor 或 station_id 之一)"))
 		return
 	}
+	ctx, w := c.Request.Context(), who(c)
 	var (
 		out []projections.Entry
 		err error
 	)
-	if stream != "" {
-		out, err = s.queries.History(c.Request.Context(), stream)
-	} else {
-		out, err = s.queries.AuditByActor(c.Request.Context(), actor)
+	switch {
+	case stream != "":
+		out, err = s.queries.History(ctx, stream)
+		if err == nil && len(out) > 0 {
+			var st string
+			if st, err = s.queries.StationOf(ctx, stream); err == nil && !w.reaches("", st) {
+				out = nil // another station's stream is not found
+			}
+		}
+		if err == nil && len(out) == 0 {
+			err = fmt.Errorf("%w: stream %q (记录不存在)", domain.ErrNotFound, stream)
+		}
+	case station != "":
+		if !w.reaches("", station) {
+			err = fmt.Errorf("%w: station %q (派出所不存在)", domain.ErrNotFound, station)
+			break
+		}
+		out, err = s.queries.AuditByStation(ctx, station)
+	default:
+		// An actor's decisions at other stations are left out.
+		out, err = s.queries.AuditByActor(ctx, actor)
+		out = slices.DeleteFunc(out, func(e projections.Entry) bool { return !w.reaches("", e.Station) })
 	}
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	// A station's manager reads its streams only: another station's stream
-	// is not found, and an actor's decisions elsewhere are left out.
-	w, stations := who(c), map[string]bool{}
-	kept := []projections.Entry{}
-	for _, e := range out {
-		reached, seen := stations[e.Stream]
-		if !seen {
-			st, err := s.queries.StationOf(c.Request.Context(), e.Stream)
-			if err != nil {
-				problem(c, err)
-				return
-			}
-			reached = w.reaches("", st)
-			stations[e.Stream] = reached
-		}
-		if reached {
-			kept = append(kept, e)
-		}
+	if out == nil {
+		out = []projections.Entry{}
 	}
-	if stream != "" && len(kept) == 0 {
-		problem(c, fmt.Errorf("%w: stream %q (记录不存在)", domain.ErrNotFound, stream))
-		return
+	c.JSON(http.StatusOK, out)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
-	c.JSON(http.StatusOK, kept)
+	return 0
 }
 
 // rebuilds tracks the rebuilds the admin started over HTTP.

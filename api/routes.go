@@ -75,8 +75,9 @@ type (
 		State     string `query:"state"`
 	}
 	auditQuery struct {
-		Stream string `query:"stream"`
-		Actor  string `query:"actor"`
+		Stream  string `query:"stream"`
+		Actor   string `query:"actor"`
+		Station string `query:"station_id"`
 	}
 	statusOut struct {
 		Status string `json:"status"`
@@ -187,7 +188,7 @@ func (s *Server) routes() []route {
 		get(v1+"/stats/completion", "Completion and on-time rates by service, day or month; as_of for a past view (办结率)", heads, completionQuery{}, nil, s.completionStats),
 		get(v1+"/stats/queue", "A day's tickets, served, no-shows, waits (排队统计)", heads, queueStatsQuery{}, nil, s.queueStats),
 		get(v1+"/sla", "Open applications with deadlines and escalation (时限监控)", heads, slaQuery{}, nil, s.sla),
-		get(v1+"/audit", "Who decided what, by stream or by actor (审计)", heads, auditQuery{}, nil, s.audit),
+		get(v1+"/audit", "Who decided what, by stream, actor or station (审计)", heads, auditQuery{}, nil, s.audit),
 		get(v1+"/admin/projections", "Projections with position and lag (投影状态)", admins, nil, nil, s.projectionList),
 		func() route {
 			r := post(v1+"/admin/projections/:name/rebuild", "Rebuild a projection blue/green (重建投影)", admins, nil, rebuildStarted{}, s.rebuild)

@@ -12,6 +12,7 @@ import (
 type Entry struct {
 	Position uint64    `json:"position"`
 	Stream   string    `json:"stream"`
+	Station  string    `json:"station_id,omitempty"`
 	Version  uint64    `json:"version"`
 	Type     string    `json:"type"`
 	At       time.Time `json:"at"`
@@ -19,18 +20,68 @@ type Entry struct {
 	Role     string    `json:"role"`
 }
 
-// Audit files every event by actor (谁审批谁负责). A stream's own history
-// needs no view: the log reads it directly (AuditByStream).
+// Mark is an event of the log in an actor's index, with its station.
+type Mark struct {
+	Position uint64 `json:"p"`
+	Station  string `json:"s,omitempty"`
+}
+
+// Audit indexes the log by actor (谁审批谁负责) and by station: one list of
+// positions per actor or station and day; the entries themselves are read
+// from the log (AuditByActor, AuditByStation). It keeps the station of each
+// stream whose name does not say it. A stream's own history needs no index:
+// the log reads it directly (AuditByStream).
 type Audit struct{}
 
 func (Audit) Name() string { return "audit" }
 
-func (Audit) Apply(v *View, r eventstore.Record, _ domain.Event) error {
-	e := Entry{r.Position, r.Stream, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
+func (Audit) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	station, ok := domain.StationOfStream(r.Stream)
+	if !ok {
+		var err error
+		if station, err = streamStation(v, r.Stream, e); err != nil {
+			return err
+		}
+	}
+	day := r.OccurredAt.UTC().Format(time.DateOnly)
 	if r.Actor.ID != "" {
-		v.Add("by-actor", fmt.Sprintf("%s/%020d", r.Actor.ID, r.Position), e)
+		key := r.Actor.ID + "/" + day
+		marks, _, err := Get[[]Mark](v, "by-actor", key)
+		if err != nil {
+			return err
+		}
+		v.Put("by-actor", key, append(marks, Mark{r.Position, station}))
+	}
+	if station != "" {
+		key := station + "/" + day
+		ps, _, err := Get[[]uint64](v, "by-station", key)
+		if err != nil {
+			return err
+		}
+		v.Put("by-station", key, append(ps, r.Position))
 	}
 	return nil
+}
+
+// streamStation is the station of an appointment, application or user
+// stream, which the stream's first event names.
+func streamStation(v *View, stream string, e domain.Event) (string, error) {
+	var station string
+	switch e := e.(type) {
+	case domain.AppointmentBooked:
+		station = e.StationID
+	case domain.ApplicationSubmitted:
+		station = e.StationID
+	case domain.UserCreated:
+		station = e.StationID
+	default:
+		s, _, err := Get[string](v, "streams", stream)
+		return s, err
+	}
+	if station != "" {
+		v.Put("streams", stream, station)
+	}
+	return station, nil
 }
 
 // AppointmentView is an appointment as its resident and the staff see it.

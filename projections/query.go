@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -174,14 +175,72 @@ func AuditByStream(ctx context.Context, log eventstore.Store, stream string) ([]
 	}
 	out := make([]Entry, len(recs))
 	for i, r := range recs {
-		out[i] = Entry{r.Position, r.Stream, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
+		out[i] = entry(r, "")
 	}
 	return out, nil
 }
 
-// AuditByActor is everything one actor did, in log order.
-func AuditByActor(ctx context.Context, v Views, actor string) ([]Entry, error) {
-	return Scan[Entry](ctx, v.Store(), v.NS("audit", "by-actor"), actor+"/", PrefixEnd(actor+"/"))
+func entry(r eventstore.Record, station string) Entry {
+	return Entry{r.Position, r.Stream, station, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
+}
+
+// AuditByActor is everything one actor did, in log order: the audit
+// view's index, read from the log.
+func AuditByActor(ctx context.Context, v Views, log eventstore.Store, actor string) ([]Entry, error) {
+	days, err := Scan[[]Mark](ctx, v.Store(), v.NS("audit", "by-actor"), actor+"/", PrefixEnd(actor+"/"))
+	if err != nil {
+		return nil, err
+	}
+	var marks []Mark
+	for _, d := range days {
+		marks = append(marks, d...)
+	}
+	return readMarks(ctx, log, marks)
+}
+
+// AuditByStation is everything done at one station, in log order.
+func AuditByStation(ctx context.Context, v Views, log eventstore.Store, station string) ([]Entry, error) {
+	days, err := Scan[[]uint64](ctx, v.Store(), v.NS("audit", "by-station"), station+"/", PrefixEnd(station+"/"))
+	if err != nil {
+		return nil, err
+	}
+	var marks []Mark
+	for _, d := range days {
+		for _, p := range d {
+			marks = append(marks, Mark{p, station})
+		}
+	}
+	return readMarks(ctx, log, marks)
+}
+
+// readMarks reads the events an index points at, in log order; a run of
+// neighbouring positions in one read.
+func readMarks(ctx context.Context, log eventstore.Store, marks []Mark) ([]Entry, error) {
+	slices.SortFunc(marks, func(a, b Mark) int { return cmp.Compare(a.Position, b.Position) })
+	out := make([]Entry, 0, len(marks))
+	for i := 0; i < len(marks); {
+		n := 1
+		for i+n < len(marks) && marks[i+n].Position == marks[i].Position+uint64(n) {
+			n++
+		}
+		recs, err := log.ReadAll(ctx, marks[i].Position-1, n)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		for _, r := range recs {
+			for i < len(marks) && marks[i].Position < r.Position {
+				i++ // not in the log: a log restored from an older backup
+			}
+			if i < len(marks) && marks[i].Position == r.Position {
+				out = append(out, entry(r, marks[i].Station))
+				i++
+			}
+		}
+		if len(recs) == 0 {
+			i += n
+		}
+	}
+	return out, nil
 }
 
 // AppointmentOf reads one appointment.

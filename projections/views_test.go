@@ -202,8 +202,11 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 	if err != nil || len(trail) != 11 || trail[5].Actor != jobU.ID {
 		t.Errorf("audit of %s = %+v, %v", pa, trail, err)
 	}
-	if done, _ := projections.AuditByActor(ctx, e, "u-lead"); len(done) != 1 || done[0].Type != "ApplicationApproved" {
+	if done, _ := projections.AuditByActor(ctx, e, log, "u-lead"); len(done) != 1 || done[0].Type != "ApplicationApproved" || done[0].Station != "gulou" {
 		t.Errorf("u-lead did %+v", done)
+	}
+	if at, _ := projections.AuditByStation(ctx, e, log, "gulou"); len(at) < len(trail) || at[len(at)-1].Position <= at[0].Position {
+		t.Errorf("the audit of gulou holds %d events, its application alone %d", len(at), len(trail))
 	}
 
 	// The SLA list as it stood at the end of 30 Oct: overdue, escalated;

@@ -96,9 +96,14 @@ func (q *Queries) Days(ctx context.Context, station string, to calendar.Date) ([
 	return projections.Scan[projections.DayView](ctx, v.Store(), v.NS("queue", "days"), station+"/", station+"/"+to.String())
 }
 
-// AuditByActor is who did what, for one actor (audit).
+// AuditByActor is who did what, for one actor (audit, and the log).
 func (q *Queries) AuditByActor(ctx context.Context, actor string) ([]projections.Entry, error) {
-	return projections.AuditByActor(ctx, q.v(), actor)
+	return projections.AuditByActor(ctx, q.v(), q.log, actor)
+}
+
+// AuditByStation is what was done at one station (audit, and the log).
+func (q *Queries) AuditByStation(ctx context.Context, station string) ([]projections.Entry, error) {
+	return projections.AuditByStation(ctx, q.v(), q.log, station)
 }
 
 // AppointmentView is one appointment as residents and staff see it
