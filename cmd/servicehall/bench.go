@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,9 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/internal/bench"
@@ -16,7 +20,19 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// The rush's own processes, run by the rush itself: the load generator
+	// and the baseline server.
+	if len(args) > 0 {
+		switch args[0] {
+		case "rush-load":
+			return bench.LoadMain(ctx, args[1:], os.Stdin, stdout)
+		case "rush-baseline":
+			return bench.BaselineMain(ctx, os.Stdin, stdout)
+		}
+	}
 	var asJSON bool
+	var rates string
+	var step time.Duration
 	var cpuprofile string
 	var writers, ops, events, residents, slots, tickets, counters, kills int
 	c, pos, err := parse("bench", args, stderr, func(fs *flag.FlagSet) {
@@ -25,8 +41,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&writers, "writers", 256, "append: concurrent writers")
 		fs.IntVar(&ops, "ops", 100_000, "append: events to append in all")
 		fs.IntVar(&events, "events", 1_000_000, "rebuild: events in the generated log")
-		fs.IntVar(&residents, "residents", 2000, "rush: residents booking at once, each with their own login")
-		fs.IntVar(&slots, "slots", 500, "rush: places to book, in slots of 10")
+		fs.IntVar(&residents, "residents", 0, "rush: residents logged in beforehand, each booking at most 3 places (0: enough for every place); crash: residents booking, at most 300")
+		fs.IntVar(&slots, "slots", 24000, "rush: places released, in slots of 10 filled one after another (larger slots when the release horizon holds too few); the rates stop when they are gone")
+		fs.StringVar(&rates, "rates", joinInts(bench.DefaultRates), "rush: arrival rates tried in turn, bookings a second (open loop), until two in a row fail p99 < 50 ms without errors")
+		fs.DurationVar(&step, "step", 3*time.Second, "rush: how long each arrival rate lasts")
 		fs.IntVar(&tickets, "tickets", 2000, "callnext: tickets waiting")
 		fs.IntVar(&counters, "counters", 8, "callnext: counters serving them")
 		fs.IntVar(&kills, "kills", 20, "crash: times the server is killed with SIGKILL")
@@ -72,11 +90,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "rebuild":
 		r, err = bench.Rebuild(ctx, bc, events, stderr)
 	case "rush":
-		r, err = bench.Rush(ctx, bc, residents, slots, stderr)
+		var o bench.RushOptions
+		if o.Rates, err = splitInts(rates); err != nil {
+			return fmt.Errorf("bench: --rates: %w", err)
+		}
+		o.Residents, o.Places, o.Step = residents, slots, step
+		r, err = bench.Rush(ctx, bc, o, stderr)
 	case "callnext":
 		r, err = bench.Callnext(ctx, bc, tickets, counters, stderr)
 	case "crash":
-		r, err = bench.Crash(ctx, bc, kills, min(residents, 300), stderr)
+		r, err = bench.Crash(ctx, bc, kills, min(cmp.Or(residents, 300), 300), stderr)
 	default:
 		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild, callnext or crash", pos[0])
 	}
@@ -89,4 +112,25 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b, _ := json.MarshalIndent(r, "", "  ")
 	fmt.Fprintf(stdout, "%s\n", b)
 	return nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// splitInts reads a comma-separated list of positive numbers.
+func splitInts(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

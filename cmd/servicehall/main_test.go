@@ -131,21 +131,41 @@ func TestBenchRebuildJSON(t *testing.T) {
 	}
 }
 
-// A small rush: more residents than places; every place taken once, every
-// acknowledged booking in the log.
+// A small rush: two short steps, open loop; every booking sent finds a
+// place, every acknowledged one is in the log, none overbooks; the
+// baseline ran too.
 func TestBenchRushJSON(t *testing.T) {
 	t.Parallel()
-	out, _, err := runCmd(t, "bench", "rush", "--json", "--residents", "60", "--slots", "20")
+	out, _, err := runCmd(t, "bench", "rush", "--json", "--slots", "300", "--rates", "40,80", "--step", "1s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r map[string]any
+	type step struct {
+		Rate, Sent, OK, Errors int
+		P99                    float64 `json:"p99_ms"`
+	}
+	var r struct {
+		Scenario             string
+		Places, Sent, Booked int
+		BookedInLog          int `json:"booked_in_log"`
+		Full                 int `json:"full_409"`
+		Overbooked, Lost     int
+		Baseline             *float64 `json:"baseline_ops_per_sec"`
+		Ratio                *float64
+		Steps                []step
+		BaselineSteps        []step `json:"baseline_steps"`
+	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("output is not one JSON object: %q", out)
 	}
-	if r["scenario"] != "rush" || r["ops"].(float64) != 60 || r["errors"].(float64) != 0 || r["booked"].(float64) != 20 ||
-		r["booked_in_log"].(float64) != 20 || r["full_409"].(float64) != 40 || r["overbooked"].(float64) != 0 || r["lost"].(float64) != 0 {
-		t.Errorf("result %s", out)
+	if r.Scenario != "rush" || r.Places != 300 || r.Sent != 40+80 || r.Booked != r.Sent || r.BookedInLog != r.Sent || r.Full != 0 ||
+		r.Overbooked != 0 || r.Lost != 0 || r.Baseline == nil || r.Ratio == nil || len(r.Steps) != 2 || len(r.BaselineSteps) != 2 {
+		t.Fatalf("result %s", out)
+	}
+	for _, s := range append(r.Steps, r.BaselineSteps...) {
+		if s.OK != s.Sent || s.Errors != 0 || s.P99 <= 0 {
+			t.Errorf("step %+v in %s", s, out)
+		}
 	}
 }
 

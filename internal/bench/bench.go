@@ -19,7 +19,9 @@ type Config struct {
 	Data    string         // a folder for the stores a benchmark makes
 	Loc     *time.Location // the stations' time zone
 	Horizon int            // days of slots released ahead
-	// Exe is the program itself, which the crash benchmark runs and kills.
+	// Exe is the program itself, which the crash benchmark runs and kills,
+	// and the rush runs as its load generator and its baseline server
+	// (servicehall bench rush-load, bench rush-baseline).
 	Exe string
 	// Serve runs the product in-process on the embedded stores in data,
 	// with the login codes in responses and no abuse limits, until ctx

@@ -7,22 +7,15 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
-	"github.com/servicehall/servicehall/domain/calendar"
-	"github.com/servicehall/servicehall/domain/idnumber"
-	"github.com/servicehall/servicehall/eventstore/sqlitestore"
 )
 
 // Client runs a server in this process on a free loopback port over
@@ -194,133 +187,6 @@ func Parallel(n, workers int, job func(i int) error) error {
 	close(next)
 	wg.Wait()
 	return first
-}
-
-// benchRush: residents, each logged in with their own token, book the
-// places of one day at once; every 201 must be in the log afterwards and
-// no slot may hold more bookings than places.
-func Rush(ctx context.Context, c Config, residents, places int, stderr io.Writer) (Result, error) {
-	const capacity = 10
-	slots := (places + capacity - 1) / capacity
-	if slots < 1 || slots > 190 {
-		return Result{}, errors.New("bench rush: --slots from 1 to 1900 places")
-	}
-	s, err := startServer(ctx, c)
-	if err != nil {
-		return Result{}, err
-	}
-	defer s.close()
-	if err := s.Setup(0, slots*5, capacity); err != nil {
-		return Result{}, err
-	}
-	today := calendar.DateOf(time.Now().In(c.Loc))
-	var free []struct {
-		Date  calendar.Date `json:"date"`
-		Start domain.Clock  `json:"start"`
-	}
-	if _, err := s.Call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(1), today.AddDays(c.Horizon-1)), "", nil, &free); err != nil {
-		return Result{}, err
-	}
-	if len(free) == 0 {
-		return Result{}, errors.New("bench rush: no slots released")
-	}
-	day := free[0].Date
-	var starts []domain.Clock
-	for _, f := range free {
-		if f.Date == day {
-			starts = append(starts, f.Start)
-		}
-	}
-	fmt.Fprintf(stderr, "rush: %d residents log in, then book %d places in %d slots on %s\n", residents, len(starts)*capacity, len(starts), day)
-	tokens := make([]string, residents)
-	people := make([]domain.Applicant, residents)
-	if err := Parallel(residents, 64, func(i int) error {
-		phone := fmt.Sprintf("139%08d", i)
-		first := fmt.Sprintf("110105%d%02d%02d%03d", 1950+i%50, 1+i%12, 1+i%28, i%1000)
-		people[i] = domain.Applicant{Name: "居民" + fmt.Sprint(i), IDNumber: first + string(idnumber.CheckDigit(first)), Phone: phone}
-		var code struct {
-			DevCode string `json:"dev_code"`
-		}
-		if _, err := s.Call("POST", "/auth/otp", "", map[string]string{"phone": phone}, &code); err != nil {
-			return err
-		}
-		var tok struct{ Token string }
-		if _, err := s.Call("POST", "/auth/verify", "", map[string]string{"phone": phone, "code": code.DevCode}, &tok); err != nil {
-			return err
-		}
-		tokens[i] = tok.Token
-		return nil
-	}); err != nil {
-		return Result{}, err
-	}
-
-	gate := make(chan struct{})
-	lats := make([]latencies, residents)
-	var mu sync.Mutex
-	var acked []string
-	var errs, full int
-	var wg sync.WaitGroup
-	for i := range residents {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := starts[mrand.IntN(len(starts))]
-			body := map[string]any{"station_id": "bench", "service_id": "birth", "date": day, "start": start, "resident": people[i]}
-			<-gate
-			t0 := time.Now()
-			var out struct{ ID string }
-			status, err := s.Call("POST", "/appointments", tokens[i], body, &out)
-			d := time.Since(t0)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				errs++
-			case status == http.StatusConflict:
-				full++
-				lats[i] = latencies{d}
-			default:
-				acked = append(acked, out.ID)
-				lats[i] = latencies{d}
-			}
-		}()
-	}
-	t0 := time.Now()
-	close(gate)
-	wg.Wait()
-	elapsed := time.Since(t0)
-	r := summarize("rush", lats, errs, elapsed)
-	if err := s.stop(); err != nil {
-		return r, fmt.Errorf("bench rush: the server stopped with %w", err)
-	}
-
-	// What the log holds, read after the server is gone.
-	log, err := sqlitestore.Open(filepath.Join(s.data, "events.db"))
-	if err != nil {
-		return r, err
-	}
-	defer log.Close()
-	lost, overbooked, booked := 0, 0, 0
-	for _, id := range acked {
-		recs, err := log.ReadStream(ctx, domain.AppointmentStream(id), 0)
-		if err != nil {
-			return r, err
-		}
-		if len(recs) == 0 {
-			lost++
-		}
-	}
-	for _, st := range starts {
-		sl, _, err := command.Load[domain.Slot](ctx, log, domain.SlotStream("bench", day, st, "birth"))
-		if err != nil {
-			return r, err
-		}
-		booked += len(sl.Holders())
-		overbooked += max(0, len(sl.Holders())-sl.Online())
-	}
-	r.Extra = map[string]any{"residents": residents, "places": len(starts) * capacity, "booked": len(acked), "booked_in_log": booked,
-		"full_409": full, "overbooked": overbooked, "lost": lost}
-	return r, nil
 }
 
 // benchCallnext: tickets wait; each counter, with its own staff login,
