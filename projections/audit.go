@@ -26,14 +26,16 @@ type Mark struct {
 	Station  string `json:"s,omitempty"`
 }
 
-// Audit indexes the log by actor (谁审批谁负责) and by station: one list of
-// positions per actor or station and day; the entries themselves are read
-// from the log (AuditByActor, AuditByStation). It keeps the station of each
+// Audit indexes the log by actor (谁审批谁负责) and by station: lists of
+// positions, one document per actor or station and batch; the entries
+// themselves are read from the log (AuditByActor, AuditByStation). It keeps the station of each
 // stream whose name does not say it. A stream's own history needs no index:
 // the log reads it directly (AuditByStream).
 type Audit struct{}
 
 func (Audit) Name() string { return "audit" }
+
+func (Audit) Lists() []string { return []string{"by-actor", "by-station"} }
 
 func (Audit) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	station, ok := domain.StationOfStream(r.Stream)
@@ -43,22 +45,11 @@ func (Audit) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			return err
 		}
 	}
-	day := r.OccurredAt.UTC().Format(time.DateOnly)
 	if r.Actor.ID != "" {
-		key := r.Actor.ID + "/" + day
-		marks, _, err := Get[[]Mark](v, "by-actor", key)
-		if err != nil {
-			return err
-		}
-		v.Put("by-actor", key, append(marks, Mark{r.Position, station}))
+		v.Append("by-actor", r.Actor.ID, r.Position, Mark{r.Position, station})
 	}
 	if station != "" {
-		key := station + "/" + day
-		ps, _, err := Get[[]uint64](v, "by-station", key)
-		if err != nil {
-			return err
-		}
-		v.Put("by-station", key, append(ps, r.Position))
+		v.Append("by-station", station, r.Position, r.Position)
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ type View struct {
 	prefix string          // "{name}/{generation}/"
 	docs   map[docKey]*doc // the runner's cache: only it writes its namespace
 	dirty  []docKey
+	lists  map[docKey]*list // appended this batch, by table and owner
 	// complete says the cache holds every readable document of this
 	// generation (a rebuild from nothing): a miss needs no store lookup.
 	complete bool
@@ -44,6 +45,8 @@ type doc struct {
 	dirty   bool
 	deleted bool
 	once    bool // written, never read back: leaves the cache once stored
+	stored  bool // in the store, its value dropped from the cache to save memory
+	hot     bool // read or written since the cache was last cooled
 }
 
 // cacheSize bounds the documents a runner keeps decoded between batches.
@@ -60,6 +63,14 @@ func Get[T any](v *View, table, key string) (T, bool, error) {
 		if d.deleted {
 			return zero, false, nil
 		}
+		d.hot = true
+		if d.stored {
+			t, ok, err := load[T](v, table, key)
+			if err != nil || !ok {
+				return zero, false, orMissing(err, ok, "document", v.prefix+table+"/"+key)
+			}
+			d.val, d.stored = t, false
+		}
 		t, ok := d.val.(T)
 		if !ok {
 			return zero, false, fmt.Errorf("%s%s/%s holds %T, not %T", v.prefix, table, key, d.val, zero)
@@ -69,24 +80,54 @@ func Get[T any](v *View, table, key string) (T, bool, error) {
 	if v.complete {
 		return zero, false, nil
 	}
-	raw, ok, err := v.store.Get(v.ctx, v.prefix+table, key)
+	t, ok, err := load[T](v, table, key)
 	if err != nil || !ok {
 		return zero, false, err
 	}
+	v.docs[docKey{table, key}] = &doc{val: t, hot: true}
+	return t, true, nil
+}
+
+func load[T any](v *View, table, key string) (T, bool, error) {
 	var t T
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return zero, false, fmt.Errorf("%s%s/%s: %w", v.prefix, table, key, err)
+	raw, ok, err := v.store.Get(v.ctx, v.prefix+table, key)
+	if err != nil || !ok {
+		return t, false, err
 	}
-	v.docs[docKey{table, key}] = &doc{val: t}
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return t, false, fmt.Errorf("%s%s/%s: %w", v.prefix, table, key, err)
+	}
 	return t, true, nil
 }
 
 // Put stores val (a value, not a pointer) under key.
 func (v *View) Put(table, key string, val any) {
-	v.set(docKey{table, key}, &doc{val: val, dirty: true})
+	v.set(docKey{table, key}, &doc{val: val, dirty: true, hot: true})
 }
 
 func (v *View) Delete(table, key string) { v.set(docKey{table, key}, &doc{dirty: true, deleted: true}) }
+
+// list is the items appended to one owner's list in one batch.
+type list struct {
+	key   string
+	items []any
+}
+
+// Append adds item to a list the projection never reads back (an index):
+// each batch files an owner's new items in one document, keyed by the
+// owner and the position of the first, so that reading the documents of
+// an owner in key order gives the items in log order.
+func (v *View) Append(table, owner string, pos uint64, item any) {
+	k := docKey{table, owner}
+	if l, ok := v.lists[k]; ok {
+		l.items = append(l.items, item)
+		return
+	}
+	if v.lists == nil {
+		v.lists = map[docKey]*list{}
+	}
+	v.lists[k] = &list{key: fmt.Sprintf("%s/%020d", owner, pos), items: []any{item}}
+}
 
 // Add stores a document the projection never reads back (an index entry, a
 // line of a trail): it is not kept in the cache once written.
@@ -133,8 +174,19 @@ func (v *View) batch(b *Batch) error {
 		}
 		b.Puts = append(b.Puts, KV{NS: v.prefix + k.table, Key: k.key, Doc: raw})
 	}
+	for k, l := range v.lists {
+		raw, err := json.Marshal(l.items)
+		if err != nil {
+			return fmt.Errorf("%s%s/%s: %w", v.prefix, k.table, l.key, err)
+		}
+		b.Puts = append(b.Puts, KV{NS: v.prefix + k.table, Key: l.key, Doc: raw})
+	}
 	return nil
 }
+
+// Lister is a projection that keeps lists (View.Append) in the tables it
+// names.
+type Lister interface{ Lists() []string }
 
 // Engine runs projections over the log into a read-model store.
 type Engine struct {
@@ -337,7 +389,11 @@ func (t *target) committed() {
 	for _, k := range v.dirty {
 		r.tables[k.table] = true
 	}
+	for k := range v.lists {
+		r.tables[k.table] = true
+	}
 	r.tablesMu.Unlock()
+	v.lists = nil
 	for _, k := range v.dirty {
 		if d := v.docs[k]; d.deleted || d.once {
 			delete(v.docs, k)
@@ -617,6 +673,9 @@ func (e *Engine) rebuild(ctx context.Context, names []string, progress func(pos,
 	if err := b.flush(ctx); err != nil {
 		return err
 	}
+	if err := b.wait(); err != nil {
+		return err
+	}
 	for _, t := range ts {
 		name := t.r.p.Name()
 		live := e.runners[name]
@@ -633,29 +692,59 @@ func (e *Engine) rebuild(ctx context.Context, names []string, progress func(pos,
 		}
 		live.gen, live.cache, live.complete = t.gen, t.r.cache, t.r.complete
 		live.pos.Store(at)
+		live.tablesMu.Lock()
+		for tb := range t.r.tables {
+			if live.tables == nil {
+				live.tables = map[string]bool{}
+			}
+			live.tables[tb] = true
+		}
+		live.tablesMu.Unlock()
 	}
 	return nil
 }
 
 // bulk applies the log to fresh generations in memory and writes them in
-// few large transactions, each document once and in key order.
+// large transactions, each document once per transaction and in key order,
+// on a goroutine of its own while the next events are applied.
 type bulk struct {
-	e     *Engine
-	ts    []*target
-	dirty int
+	e       *Engine
+	ts      []*target
+	dirty   int
+	writing chan error // the write under way, if any
 }
 
 // flushAt is how many documents a rebuild gathers before it writes them.
-const flushAt = 200_000
+const flushAt = 100_000
 
+// open starts a new batch of documents for each projection. Documents that
+// were neither read nor written since the last batch give up their value,
+// which is stored: the cache still knows every document there is, and
+// reads back only those it needs again.
 func (b *bulk) open(ctx context.Context) {
 	for _, t := range b.ts {
-		if t.r.cache == nil || len(t.r.cache) > cacheSize {
-			t.r.cache, t.r.complete = map[docKey]*doc{}, false
+		for _, d := range t.r.cache {
+			if !d.hot && !d.stored && !d.dirty {
+				d.val, d.stored = nil, true
+			}
+			d.hot = false
 		}
 		t.v = newView(ctx, b.e.store, t.r.p.Name(), t.gen, t.r.cache)
 		t.v.complete = t.r.complete
 	}
+}
+
+// wait returns once the write under way, if any, is done.
+func (b *bulk) wait() error {
+	if b.writing == nil {
+		return nil
+	}
+	err := <-b.writing
+	b.writing = nil
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	return nil
 }
 
 type decoded struct {
@@ -666,13 +755,13 @@ type decoded struct {
 
 // run applies the events after from, up to to (0: as far as the log goes).
 func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head uint64)) (uint64, error) {
-	ctx, cancel := context.WithCancel(ctx)
+	rctx, cancel := context.WithCancel(ctx) // the readers' own: writes outlive this run
 	defer cancel()
 	read := make(chan decoded, 2)
 	go func() {
 		defer close(read)
 		for pos := from; to == 0 || pos < to; {
-			recs, err := b.e.log.ReadAll(ctx, pos, 10000)
+			recs, err := b.e.log.ReadAll(rctx, pos, 10000)
 			if err != nil || len(recs) == 0 {
 				if err != nil {
 					read <- decoded{err: err}
@@ -682,7 +771,7 @@ func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head
 			pos = recs[len(recs)-1].Position
 			select {
 			case read <- decoded{recs: recs}:
-			case <-ctx.Done():
+			case <-rctx.Done():
 				return
 			}
 		}
@@ -696,7 +785,7 @@ func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head
 			}
 			select {
 			case batches <- d:
-			case <-ctx.Done():
+			case <-rctx.Done():
 				return
 			}
 		}
@@ -707,12 +796,12 @@ func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head
 			return pos, fmt.Errorf("rebuild: %w", d.err)
 		}
 		for _, t := range b.ts {
-			before := len(t.v.dirty)
+			before := len(t.v.dirty) + len(t.v.lists)
 			if err := t.apply(d.recs, d.evs); err != nil {
 				return pos, fmt.Errorf("rebuild %s: %w", t.r.p.Name(), err)
 			}
 			t.from = t.last
-			b.dirty += len(t.v.dirty) - before
+			b.dirty += len(t.v.dirty) + len(t.v.lists) - before
 		}
 		pos = d.recs[len(d.recs)-1].Position
 		if b.dirty >= flushAt {
@@ -727,8 +816,13 @@ func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head
 	return pos, nil
 }
 
-// flush writes every document gathered, sorted, in one transaction.
+// flush starts writing every document gathered, sorted, in one
+// transaction, once the write before it is done. Only what that earlier
+// write stored is let go of by open.
 func (b *bulk) flush(ctx context.Context) error {
+	if err := b.wait(); err != nil {
+		return err
+	}
 	var batch Batch
 	var done []*target
 	for _, t := range b.ts {
@@ -742,15 +836,13 @@ func (b *bulk) flush(ctx context.Context) error {
 		done = append(done, t)
 	}
 	slices.SortFunc(batch.Puts, func(a, b KV) int { return cmp.Or(strings.Compare(a.NS, b.NS), strings.Compare(a.Key, b.Key)) })
-	if err := b.e.store.Write(ctx, batch); err != nil {
-		return fmt.Errorf("rebuild: %w", err)
-	}
 	for _, t := range done {
 		t.committed()
-		t.v.dirty = nil
 	}
 	b.dirty = 0
 	b.open(ctx)
+	b.writing = make(chan error, 1)
+	go func() { b.writing <- b.e.store.Write(ctx, batch) }()
 	return nil
 }
 
@@ -769,16 +861,34 @@ func (e *Engine) Tables(name string) []string {
 }
 
 // Dump reads every document of a projection's live tables, keyed
-// "table/key": to compare two engines' views of the same log.
+// "table/key": to compare two engines' views of the same log. A list
+// (Append) reads as one document per owner, however batches split it.
 func (e *Engine) Dump(ctx context.Context, name string, tables []string) (map[string]string, error) {
+	r, ok := e.runners[name]
+	if !ok {
+		return nil, fmt.Errorf("no projection %q", name)
+	}
 	out := map[string]string{}
 	for _, table := range tables {
 		kvs, err := e.store.Scan(ctx, e.NS(name, table), "", "")
 		if err != nil {
 			return nil, err
 		}
+		isList := false
+		if l, ok := r.p.(Lister); ok {
+			isList = slices.Contains(l.Lists(), table)
+		}
 		for _, kv := range kvs {
-			out[table+"/"+kv.Key] = string(kv.Doc)
+			if !isList {
+				out[table+"/"+kv.Key] = string(kv.Doc)
+				continue
+			}
+			owner := table + "/" + kv.Key[:strings.LastIndexByte(kv.Key, '/')]
+			items := strings.TrimSuffix(strings.TrimPrefix(string(kv.Doc), "["), "]")
+			if held, ok := out[owner]; ok {
+				items = held + "," + items
+			}
+			out[owner] = items
 		}
 	}
 	return out, nil

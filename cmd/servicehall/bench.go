@@ -89,6 +89,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		r, err = bench.Append(ctx, bc, writers, ops, stderr)
 	case "rebuild":
 		r, err = bench.Rebuild(ctx, bc, events, stderr)
+	case "rebuild-log": // the measured half of rebuild, in its own process
+		r, err = bench.RebuildLog(ctx, c.Data, stderr)
 	case "rush":
 		var o bench.RushOptions
 		if o.Rates, err = splitInts(rates); err != nil {
