@@ -715,7 +715,7 @@ type bulk struct {
 }
 
 // flushAt is how many documents a rebuild gathers before it writes them.
-const flushAt = 100_000
+const flushAt = 50_000
 
 // open starts a new batch of documents for each projection. Documents that
 // were neither read nor written since the last batch give up their value,
@@ -757,7 +757,7 @@ type decoded struct {
 func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head uint64)) (uint64, error) {
 	rctx, cancel := context.WithCancel(ctx) // the readers' own: writes outlive this run
 	defer cancel()
-	read := make(chan decoded, 2)
+	read := make(chan decoded, 1)
 	go func() {
 		defer close(read)
 		for pos := from; to == 0 || pos < to; {
@@ -776,7 +776,7 @@ func (b *bulk) run(ctx context.Context, from, to uint64, progress func(pos, head
 			}
 		}
 	}()
-	batches := make(chan decoded, 2)
+	batches := make(chan decoded, 1)
 	go func() {
 		defer close(batches)
 		for d := range read {

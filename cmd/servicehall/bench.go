@@ -90,6 +90,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "rebuild":
 		r, err = bench.Rebuild(ctx, bc, events, stderr)
 	case "rebuild-log": // the measured half of rebuild, in its own process
+		lean()
 		r, err = bench.RebuildLog(ctx, c.Data, stderr)
 	case "rush":
 		var o bench.RushOptions

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +68,7 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) > 0 {
 		return fmt.Errorf("rebuild: unexpected %q", pos)
 	}
+	lean()
 	log, e, closeAll, err := openEngine(ctx, c)
 	if err != nil {
 		return err
@@ -103,4 +106,14 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	secs := time.Since(start).Seconds()
 	fmt.Fprintf(stdout, "rebuilt %s up to position %d in %.1fs: %.0f events/s (重建完成)\n", strings.Join(names, ", "), events, secs, float64(events)/secs)
 	return nil
+}
+
+// lean makes a process that only rebuilds collect garbage at half the
+// usual growth (GOGC=50) unless GOGC says otherwise: the views it gathers
+// in memory then keep its peak near 310-320 MB for a million events
+// (500-600 MB at GOGC=100), at no speed the runs could tell apart.
+func lean() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 }
