@@ -162,7 +162,16 @@ func DayOf(ctx context.Context, v Views, station string, d calendar.Date) (DayVi
 		return DayView{}, err
 	}
 	if !ok {
-		day = DayView{Station: station, Date: d.String(), Tickets: map[string]*TicketView{}, Counters: map[string]domain.CounterState{}}
+		day = DayView{Station: station, Date: d.String(), Counters: map[string]domain.CounterState{}}
+	}
+	key := station + "/" + d.String() + "/"
+	tickets, err := Scan[TicketView](ctx, v.Store(), v.NS("queue", "tickets"), key, PrefixEnd(key))
+	if err != nil {
+		return DayView{}, err
+	}
+	day.Tickets = make(map[string]*TicketView, len(tickets))
+	for i := range tickets {
+		day.Tickets[tickets[i].ID] = &tickets[i]
 	}
 	return day, nil
 }

@@ -33,11 +33,13 @@ type Call struct {
 	Recall  bool      `json:"recall,omitempty"`
 }
 
-// DayView is a station's queue on one day, with its statistics.
+// DayView is a station's queue on one day, with its statistics. The view
+// keeps it as a small summary (this, without Tickets) and one document per
+// ticket, so that an event writes what it changed; DayOf puts them together.
 type DayView struct {
 	Station  string                         `json:"station_id"`
 	Date     string                         `json:"date"`
-	Tickets  map[string]*TicketView         `json:"tickets"`
+	Tickets  map[string]*TicketView         `json:"tickets,omitempty"`
 	Counters map[string]domain.CounterState `json:"counters"` // counter → state
 	Calls    []Call                         `json:"calls"`    // the latest, newest last
 	CallSeq  int                            `json:"call_seq"` // calls made today
@@ -119,22 +121,25 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		return err
 	}
 	if !found {
-		d = DayView{Station: station, Date: date, Tickets: map[string]*TicketView{}, Counters: map[string]domain.CounterState{}, ServiceMinutes: map[string]Mean{}}
+		d = DayView{Station: station, Date: date, Counters: map[string]domain.CounterState{}, ServiceMinutes: map[string]Mean{}}
 	}
-	ticket := func(id string) (*TicketView, error) {
-		t, ok := d.Tickets[id]
-		if !ok {
-			return nil, fmt.Errorf("ticket %s not in the view of %s", id, key)
+	// ticket reads a ticket of the day; put writes it back.
+	ticket := func(id string) (TicketView, error) {
+		t, ok, err := Get[TicketView](v, "tickets", key+"/"+id)
+		if err == nil && !ok {
+			err = fmt.Errorf("ticket %s not in the view of %s", id, key)
 		}
-		return t, nil
+		return t, err
 	}
-	call := func(id, counter string, at time.Time, recall bool) error {
+	put := func(t TicketView) { v.Put("tickets", key+"/"+t.ID, t) }
+	call := func(id, counter string, at time.Time, recall bool, recalls int) error {
 		t, err := ticket(id)
 		if err != nil {
 			return err
 		}
+		t.Recalls = recalls
 		if !recall {
-			t.State, t.Counter, t.Called, t.Recalls = domain.Called, counter, at, 0
+			t.State, t.Counter, t.Called = domain.Called, counter, at
 			d.Stats.Wait.Add(at.Sub(t.Issued).Minutes())
 		}
 		d.CallSeq++
@@ -142,19 +147,26 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		if len(d.Calls) > boardLines {
 			d.Calls = d.Calls[len(d.Calls)-boardLines:]
 		}
+		put(t)
 		return nil
 	}
-	set := func(id string, state domain.TicketState) error {
+	// set moves a ticket to state, then lets change amend it.
+	set := func(id string, state domain.TicketState, change func(t *TicketView)) error {
 		t, err := ticket(id)
-		if err == nil {
-			t.State = state
+		if err != nil {
+			return err
 		}
-		return err
+		t.State = state
+		if change != nil {
+			change(&t)
+		}
+		put(t)
+		return nil
 	}
 	switch e := e.(type) {
 	case domain.TicketIssued:
-		d.Tickets[e.TicketID] = &TicketView{ID: e.TicketID, Number: e.Number, Service: e.ServiceID, Priority: e.Priority,
-			InSlot: e.InSlot, Seq: e.Seq, State: domain.Waiting, Issued: e.At}
+		put(TicketView{ID: e.TicketID, Number: e.Number, Service: e.ServiceID, Priority: e.Priority,
+			InSlot: e.InSlot, Seq: e.Seq, State: domain.Waiting, Issued: e.At})
 		d.Stats.Tickets++
 	case domain.CounterOpened:
 		d.Counters[e.CounterID] = domain.Open
@@ -163,42 +175,36 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.CounterClosed:
 		d.Counters[e.CounterID] = domain.Closed
 	case domain.TicketCalled:
-		err = call(e.TicketID, e.CounterID, e.At, false)
+		err = call(e.TicketID, e.CounterID, e.At, false, 0)
 	case domain.TicketRecalled:
-		if err = call(e.TicketID, e.CounterID, e.At, true); err == nil {
-			d.Tickets[e.TicketID].Recalls = e.Count
-		}
+		err = call(e.TicketID, e.CounterID, e.At, true, e.Count)
 	case domain.ServiceStarted:
-		err = set(e.TicketID, domain.Serving)
+		return set(e.TicketID, domain.Serving, nil) // the day's summary is unchanged
 	case domain.TicketCompleted:
-		if err = set(e.TicketID, domain.Done); err == nil {
-			t := d.Tickets[e.TicketID]
+		err = set(e.TicketID, domain.Done, func(t *TicketView) {
 			minutes := e.At.Sub(t.Called).Minutes()
 			d.Stats.Served++
 			d.Stats.Service.Add(minutes)
 			m := d.ServiceMinutes[t.Service]
 			m.Add(minutes)
 			d.ServiceMinutes[t.Service] = m
-		}
+		})
 	case domain.TicketNoShow:
-		if err = set(e.TicketID, domain.Skipped); err == nil {
+		if err = set(e.TicketID, domain.Skipped, nil); err == nil {
 			d.Stats.NoShows++
 		}
 	case domain.TicketParked:
-		err = set(e.TicketID, domain.Parked)
+		return set(e.TicketID, domain.Parked, nil)
 	case domain.TicketResumed:
-		if err = set(e.TicketID, domain.Serving); err == nil {
-			d.Tickets[e.TicketID].Counter = e.CounterID
-		}
+		return set(e.TicketID, domain.Serving, func(t *TicketView) { t.Counter = e.CounterID })
 	case domain.TicketTransferred:
-		if err = set(e.TicketID, domain.Waiting); err == nil {
-			t := d.Tickets[e.TicketID]
+		return set(e.TicketID, domain.Waiting, func(t *TicketView) {
 			t.Service, t.Counter = e.To, ""
 			t.Transfers++
-		}
+		})
 	case domain.DayClosed:
 		for _, id := range e.Cancelled {
-			if err = set(id, domain.Dropped); err != nil {
+			if err = set(id, domain.Dropped, nil); err != nil {
 				break
 			}
 			d.Stats.Cancelled++

@@ -90,7 +90,7 @@ func (q *Queries) Day(ctx context.Context, station string, d calendar.Date) (pro
 	return projections.DayOf(ctx, q.v(), station, d)
 }
 
-// Days are a station's queue days before to (queue).
+// Days are the summaries (without tickets) of a station's queue days before to (queue).
 func (q *Queries) Days(ctx context.Context, station string, to calendar.Date) ([]projections.DayView, error) {
 	v := q.v()
 	return projections.Scan[projections.DayView](ctx, v.Store(), v.NS("queue", "days"), station+"/", station+"/"+to.String())
