@@ -126,7 +126,8 @@ func TestBenchRebuildJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not one JSON object: %q", out)
 	}
-	if r["scenario"] != "rebuild" || r["ops"].(float64) < 3000 || r["baseline_ops_per_sec"].(float64) <= 0 || r["ops_per_sec"].(float64) <= 0 {
+	rss, _ := r["rss_mb"].(float64)
+	if r["scenario"] != "rebuild" || r["ops"].(float64) < 3000 || r["baseline_ops_per_sec"].(float64) <= 0 || r["ops_per_sec"].(float64) <= 0 || rss <= 0 {
 		t.Errorf("result %s", out)
 	}
 }
@@ -183,6 +184,10 @@ func TestBenchCallnextJSON(t *testing.T) {
 	// makes one last call that finds nobody.
 	if r["scenario"] != "callnext" || r["served"].(float64) != 30 || r["errors"].(float64) != 0 || r["ops"].(float64) != 30*3+3*2 {
 		t.Errorf("result %s", out)
+	}
+	// Every action's position was seen by the views.
+	if lag, _ := r["view_lag_p99_ms"].(float64); lag <= 0 || r["view_lag_samples"] != r["ops"] {
+		t.Errorf("view lag not measured: %s", out)
 	}
 }
 

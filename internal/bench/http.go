@@ -225,6 +225,33 @@ func Callnext(ctx context.Context, c Config, tickets, counters int, stderr io.Wr
 	calls := make([]latencies, counters)
 	errs := make([]int, counters)
 	served := make([]int, counters)
+	// The view's lag: from each action's answer until a read that waits
+	// for the views to reach the action's position (X-Min-Position) comes
+	// back, on goroutines beside the counters'.
+	var lagMu sync.Mutex
+	var lags latencies
+	var watchers sync.WaitGroup
+	watch := make(chan struct{}, 256)
+	lag := func(pos string, answered time.Time) {
+		watch <- struct{}{}
+		watchers.Add(1)
+		go func() {
+			defer func() { <-watch; watchers.Done() }()
+			req, _ := http.NewRequest("GET", s.Base+"/services", nil)
+			req.Header.Set("X-Min-Position", pos)
+			resp, err := s.HTTP.Do(req)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				lagMu.Lock()
+				lags = append(lags, time.Since(answered))
+				lagMu.Unlock()
+			}
+		}()
+	}
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for i := range counters {
@@ -232,31 +259,36 @@ func Callnext(ctx context.Context, c Config, tickets, counters int, stderr io.Wr
 		go func() {
 			defer wg.Done()
 			counter := fmt.Sprintf("/counters/w%d/", i+1)
-			act := func(action string, body any) (int, error) {
+			act := func(action string, body any) (int, bool) {
 				start := time.Now()
-				status, err := s.Call("POST", counter+action, staff[i], body, nil)
+				status, pos, err := s.act(counter+action, staff[i], body)
 				d := time.Since(start)
 				lats[i] = append(lats[i], d)
 				if action == "call-next" {
 					calls[i] = append(calls[i], d)
 				}
-				if err != nil {
+				// A conflict ends the counter's work: an error, as any other.
+				if err != nil || status == http.StatusConflict {
 					errs[i]++
+					return status, false
 				}
-				return status, err
+				if pos != "" {
+					lag(pos, start.Add(d))
+				}
+				return status, true
 			}
-			if _, err := act("open", map[string]any{"service_ids": []string{"birth"}}); err != nil {
+			if _, ok := act("open", map[string]any{"service_ids": []string{"birth"}}); !ok {
 				return
 			}
 			for {
-				status, err := act("call-next", nil)
-				if err != nil || status == http.StatusNoContent || status == http.StatusConflict {
+				status, ok := act("call-next", nil)
+				if !ok || status == http.StatusNoContent {
 					return
 				}
-				if _, err := act("start", nil); err != nil {
+				if _, ok := act("start", nil); !ok {
 					return
 				}
-				if _, err := act("complete", nil); err == nil {
+				if _, ok := act("complete", nil); ok {
 					served[i]++
 				}
 			}
@@ -264,6 +296,7 @@ func Callnext(ctx context.Context, c Config, tickets, counters int, stderr io.Wr
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	watchers.Wait()
 	total, failed := 0, 0
 	for i := range counters {
 		total += served[i]
@@ -271,6 +304,33 @@ func Callnext(ctx context.Context, c Config, tickets, counters int, stderr io.Wr
 	}
 	r := summarize("callnext", lats, failed, elapsed)
 	cn := summarize("", calls, 0, elapsed)
-	r.Extra = map[string]any{"tickets": tickets, "counters": counters, "served": total, "call_next_p50_ms": cn.P50ms, "call_next_p99_ms": cn.P99ms}
+	vl := summarize("", []latencies{lags}, 0, elapsed)
+	r.Extra = map[string]any{"tickets": tickets, "counters": counters, "served": total, "call_next_p50_ms": cn.P50ms, "call_next_p99_ms": cn.P99ms,
+		"view_lag_p50_ms": vl.P50ms, "view_lag_p99_ms": vl.P99ms, "view_lag_samples": len(lags)}
 	return r, nil
+}
+
+// act POSTs an action and answers its status and the log position it wrote
+// (X-Position); a 409 is a status, not an error.
+func (s *Client) act(path, token string, body any) (int, string, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, "", err
+	}
+	req, err := http.NewRequest("POST", s.Base+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusConflict {
+		return resp.StatusCode, "", fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, resp.Header.Get("X-Position"), nil
 }
