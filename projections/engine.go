@@ -452,6 +452,9 @@ func (e *Engine) all() []*runner {
 	return rs
 }
 
+// gather is the least time between two batches of the live feed.
+const gather = 10 * time.Millisecond
+
 // Follow applies what the log holds past the views each time wake fires,
 // in batches written in one transaction for every projection, until ctx
 // ends. It also looks once a second, in case a wake-up went missing, and
@@ -460,6 +463,7 @@ func (e *Engine) all() []*runner {
 func (e *Engine) Follow(ctx context.Context, wake <-chan struct{}, logger *slog.Logger) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var last time.Time // when a batch was last applied
 	for {
 		select {
 		case <-ctx.Done():
@@ -479,6 +483,15 @@ func (e *Engine) Follow(ctx context.Context, wake <-chan struct{}, logger *slog.
 				}
 			}
 		}
+		// Under load, events gather for a moment: one transaction for
+		// many events writes each page of the views once, not once each.
+		if wait := time.Until(last.Add(gather)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
 		for {
 			var healthy []*runner
 			for _, r := range e.all() {
@@ -487,6 +500,9 @@ func (e *Engine) Follow(ctx context.Context, wake <-chan struct{}, logger *slog.
 				}
 			}
 			n, err := e.next(ctx, healthy, 5000)
+			if n > 0 {
+				last = time.Now()
+			}
 			if err != nil && ctx.Err() == nil {
 				logger.Warn("the views could not take the next events", "error", err)
 			}

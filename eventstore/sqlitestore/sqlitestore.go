@@ -70,9 +70,11 @@ const maxBatch = 1024
 
 // Store is the embedded adapter. It is safe for concurrent use.
 type Store struct {
-	held  *os.File // the lock on the file, for this process alone
-	read  *sql.DB
-	write *sql.DB
+	held   *os.File // the lock on the file, for this process alone
+	read   *sql.DB
+	write  *sql.DB
+	reads  sqldb.Stmts // the queries of read, prepared once
+	heads1 *sql.Stmt   // a stream's head, in the writer's transaction
 
 	reqs    chan *request
 	stop    chan struct{}
@@ -166,6 +168,7 @@ func Open(path string) (*Store, error) {
 		changed: make(chan struct{}),
 		heads:   make(map[string]head),
 		stmts:   make(map[stmtKey]*sql.Stmt),
+		reads:   sqldb.Stmts{DB: read},
 	}
 	var head sql.NullInt64
 	if err := read.QueryRow(`SELECT max(position) FROM events`).Scan(&head); err != nil {
@@ -193,6 +196,7 @@ func (s *Store) closeDBs() {
 func (s *Store) Close() error {
 	s.closing.Do(func() { close(s.stop) })
 	<-s.stopped
+	s.reads.Close()
 	err := errors.Join(s.read.Close(), s.write.Close())
 	if s.held != nil {
 		err = errors.Join(err, s.held.Close())
@@ -493,7 +497,7 @@ func (s *Store) headOf(ctx context.Context, tx *sql.Tx, p *pending, stream strin
 		return h, nil
 	}
 	var h head
-	err := tx.QueryRowContext(ctx, `SELECT version, last FROM streams WHERE name = ?`, stream).Scan(&h.version, &h.last)
+	err := tx.StmtContext(ctx, s.heads1).QueryRowContext(ctx, stream).Scan(&h.version, &h.last)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return head{}, fmt.Errorf("append to %s: read head: %w", stream, err)
 	}
@@ -565,6 +569,11 @@ func (s *Store) prepare() error {
 			s.stmts[stmtKey{p.prefix, n}] = st
 		}
 	}
+	var err error
+	s.heads1, err = s.write.Prepare(`SELECT version, last FROM streams WHERE name = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
 	return nil
 }
 
@@ -611,7 +620,11 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 }
 
 func (s *Store) query(ctx context.Context, what, q string, args ...any) ([]eventstore.Record, error) {
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	st, err := s.reads.Prepare(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

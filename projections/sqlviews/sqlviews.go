@@ -33,6 +33,7 @@ type Store struct {
 	bind    func(i int) string // the i-th placeholder, from 1
 	collate string             // makes keys compare byte by byte
 	puts    map[int]*sql.Stmt  // upserts of 1, 2, 4 … 256 documents
+	stmts   sqldb.Stmts        // every other query, prepared once
 }
 
 // OpenSQLite opens or creates the read models in the file at path. They are
@@ -92,7 +93,13 @@ func open(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string, bi
 	if _, err := p.Up(ctx); err != nil {
 		return fail(fmt.Errorf("migrate: %w", err))
 	}
-	s := &Store{db: db, bind: bind, collate: collate, puts: map[int]*sql.Stmt{}}
+	s := &Store{db: db, bind: bind, collate: collate, puts: map[int]*sql.Stmt{}, stmts: sqldb.Stmts{DB: db}}
+	// Those a write uses, before any write holds a connection.
+	for _, q := range []string{dropNS, deleteDoc, putCheckpoint} {
+		if _, err := s.prepare(ctx, q); err != nil {
+			return fail(err)
+		}
+	}
 	for n := 1; n <= 256; n *= 2 {
 		var q strings.Builder
 		q.WriteString(`INSERT INTO docs (ns, key, doc) VALUES `)
@@ -116,6 +123,7 @@ func (s *Store) Close() error {
 	for _, st := range s.puts {
 		st.Close()
 	}
+	s.stmts.Close()
 	return s.db.Close()
 }
 
@@ -135,9 +143,25 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
+// prepare readies query, with the dialect's placeholders and key order.
+func (s *Store) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.stmts.Prepare(ctx, s.q(query))
+}
+
+const (
+	dropNS        = `DELETE FROM docs WHERE ns{c} >= ? AND ns{c} < ?`
+	deleteDoc     = `DELETE FROM docs WHERE ns = ? AND key = ?`
+	putCheckpoint = `INSERT INTO checkpoints (name, generation, position) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, position = excluded.position`
+)
+
 func (s *Store) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
+	st, err := s.prepare(ctx, `SELECT doc FROM docs WHERE ns = ? AND key = ?`)
+	if err != nil {
+		return nil, false, fmt.Errorf("get %s/%s: %w", ns, key, err)
+	}
 	var doc []byte
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT doc FROM docs WHERE ns = ? AND key = ?`), ns, key).Scan(&doc)
+	err = st.QueryRowContext(ctx, ns, key).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -152,7 +176,11 @@ func (s *Store) Scan(ctx context.Context, ns, from, to string) ([]projections.KV
 	if to != "" {
 		q, args = `SELECT key, doc FROM docs WHERE ns = ? AND key{c} >= ? AND key{c} < ? ORDER BY key{c}`, append(args, to)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	st, err := s.prepare(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", ns, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", ns, err)
 	}
@@ -175,7 +203,7 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 	}
 	defer tx.Rollback()
 	for _, prefix := range b.Drops {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM docs WHERE ns{c} >= ? AND ns{c} < ?`), prefix, projections.PrefixEnd(prefix)); err != nil {
+		if _, err := s.inTx(ctx, tx, dropNS).ExecContext(ctx, prefix, projections.PrefixEnd(prefix)); err != nil {
 			return fmt.Errorf("drop %s: %w", prefix, err)
 		}
 	}
@@ -195,13 +223,12 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 		puts = puts[n:]
 	}
 	for _, kv := range b.Deletes {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM docs WHERE ns = ? AND key = ?`), kv.NS, kv.Key); err != nil {
+		if _, err := s.inTx(ctx, tx, deleteDoc).ExecContext(ctx, kv.NS, kv.Key); err != nil {
 			return fmt.Errorf("delete %s/%s: %w", kv.NS, kv.Key, err)
 		}
 	}
 	for _, c := range b.Checkpoints {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO checkpoints (name, generation, position) VALUES (?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, position = excluded.position`), c.Name, c.Generation, int64(c.Position)); err != nil {
+		if _, err := s.inTx(ctx, tx, putCheckpoint).ExecContext(ctx, c.Name, c.Generation, int64(c.Position)); err != nil {
 			return fmt.Errorf("checkpoint %s: %w", c.Name, err)
 		}
 	}
@@ -209,6 +236,12 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 		return fmt.Errorf("write read models: %w", err)
 	}
 	return nil
+}
+
+// inTx is a statement prepared when the store opened, in tx.
+func (s *Store) inTx(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	st, _ := s.prepare(ctx, query) // prepared in open: found, not prepared again
+	return tx.StmtContext(ctx, st)
 }
 
 func (s *Store) Checkpoints(ctx context.Context) (map[string]projections.Checkpoint, error) {
