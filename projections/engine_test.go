@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -134,6 +135,19 @@ func rebuiltEqualsLive(t testing.TB, size int) {
 			t.Fatalf("%s is empty after %d events", name, n)
 		}
 	}
+	// The batched feed: the same events appended to another log while the
+	// feed runs, in the same order, so at the same positions.
+	fed := feedCopy(t, all)
+	for _, name := range e.Names() {
+		if got := dump(t, fed, name, tables[name]...); !maps.Equal(got, live[name]) {
+			for k, v := range live[name] {
+				if got[k] != v {
+					t.Fatalf("%s %s differs:\nlive %s\nfed  %s", name, k, v, got[k])
+				}
+			}
+			t.Fatalf("%s: %d documents fed, %d live", name, len(got), len(live[name]))
+		}
+	}
 	if err := e.Rebuild(ctx, e.Names(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +172,57 @@ func rebuiltEqualsLive(t testing.TB, size int) {
 		}
 	}
 	t.Logf("%d events, %d projections rebuilt equal", n, len(e.Names()))
+}
+
+// feedCopy appends recs to a new log while the feed runs on it, in runs of
+// distinct streams (one multi-stream append each), and answers the engine
+// once its views have read them all.
+func feedCopy(t testing.TB, recs []eventstore.Record) *projections.Engine {
+	t.Helper()
+	log := openLog(t)
+	e, err := projections.NewEngine(ctx, log, openViews(t), projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- projections.RunFeed(fctx, e, log, projections.GoChannel(quiet), quiet) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("feed: %v", err)
+		}
+	}()
+	var parts []eventstore.Part
+	in := map[string]int{}
+	flush := func() {
+		if _, err := log.(eventstore.Atomic).AppendAll(ctx, parts...); err != nil {
+			t.Fatal(err)
+		}
+		parts, in = nil, map[string]int{}
+	}
+	for _, r := range recs {
+		i, ok := in[r.Stream]
+		if ok && i != len(parts)-1 {
+			flush() // the stream again, after another: a new append keeps the order
+		}
+		if i, ok = in[r.Stream]; ok {
+			parts[i].Events = append(parts[i].Events, r.Event)
+			continue
+		}
+		in[r.Stream] = len(parts)
+		parts = append(parts, eventstore.Part{Stream: r.Stream, Expected: eventstore.Any, Events: []eventstore.Event{r.Event}})
+	}
+	flush()
+	head, _ := log.Head(ctx)
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	for _, name := range e.Names() {
+		if err := e.WaitFor(wctx, name, head); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
 }
 
 // twice publishes every message twice, as an at-least-once transport may.
