@@ -184,9 +184,9 @@ func (v *View) batch(b *Batch) error {
 	return nil
 }
 
-// Lister is a projection that keeps lists (View.Append) in the tables it
+// lister is a projection that keeps lists (View.Append) in the tables it
 // names.
-type Lister interface{ Lists() []string }
+type lister interface{ Lists() []string }
 
 // Engine runs projections over the log into a read-model store.
 type Engine struct {
@@ -891,7 +891,7 @@ func (e *Engine) Dump(ctx context.Context, name string, tables []string) (map[st
 			return nil, err
 		}
 		isList := false
-		if l, ok := r.p.(Lister); ok {
+		if l, ok := r.p.(lister); ok {
 			isList = slices.Contains(l.Lists(), table)
 		}
 		for _, kv := range kvs {
