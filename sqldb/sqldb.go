@@ -20,6 +20,14 @@ import (
 type DB struct {
 	*sql.DB
 	Postgres bool
+	stmts    Stmts
+}
+
+// Stmt is query, written with ? placeholders, prepared once for the pool.
+// Not inside a transaction: on SQLite the pool's one connection is the
+// transaction's.
+func (db *DB) Stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return db.stmts.Prepare(ctx, db.Q(query))
 }
 
 // OpenSQLite opens or creates the SQLite file at path in WAL mode with the
@@ -38,7 +46,7 @@ func OpenSQLite(path, synchronous string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return &DB{DB: db}, nil
+	return &DB{DB: db, stmts: Stmts{DB: db}}, nil
 }
 
 // OpenPostgres opens the PostgreSQL database at url.
@@ -52,7 +60,7 @@ func OpenPostgres(ctx context.Context, url string, conns int) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return &DB{DB: db, Postgres: true}, nil
+	return &DB{DB: db, Postgres: true, stmts: Stmts{DB: db}}, nil
 }
 
 // Create runs a schema of CREATE ... IF NOT EXISTS statements. On
@@ -155,4 +163,10 @@ func (s *Stmts) Close() {
 		st.(*sql.Stmt).Close()
 		return true
 	})
+}
+
+// Close closes the statements prepared, then the pool.
+func (db *DB) Close() error {
+	db.stmts.Close()
+	return db.DB.Close()
 }

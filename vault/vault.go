@@ -147,7 +147,10 @@ func open(db *sqldb.DB) (*SQL, error) {
 // Keys are stored as base64 text, which both databases take alike.
 func (s *SQL) Key(ctx context.Context, ref string) (string, []byte, error) {
 	var id, text string
-	err := s.db.QueryRowContext(ctx, s.db.Q(`SELECT id, key FROM vault_keys WHERE ref = ? ORDER BY id LIMIT 1`), ref).Scan(&id, &text)
+	st, err := s.db.Stmt(ctx, `SELECT id, key FROM vault_keys WHERE ref = ? ORDER BY id LIMIT 1`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, ref).Scan(&id, &text)
+	}
 	if err == nil {
 		key, err := base64.StdEncoding.DecodeString(text)
 		return id, key, err
@@ -217,7 +220,10 @@ func (s *SQL) commit(rows []newRow) error {
 
 func (s *SQL) Get(ctx context.Context, id string) ([]byte, bool, error) {
 	var text string
-	err := s.db.QueryRowContext(ctx, s.db.Q(`SELECT key FROM vault_keys WHERE id = ?`), id).Scan(&text)
+	st, err := s.db.Stmt(ctx, `SELECT key FROM vault_keys WHERE id = ?`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, id).Scan(&text)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -245,7 +251,11 @@ func (s *SQL) Erase(ctx context.Context, ref string, at time.Time) error {
 
 func (s *SQL) Erased(ctx context.Context, ref string) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, s.db.Q(`SELECT count(*) FROM vault_erased WHERE ref = ?`), ref).Scan(&n); err != nil {
+	st, err := s.db.Stmt(ctx, `SELECT count(*) FROM vault_erased WHERE ref = ?`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, ref).Scan(&n)
+	}
+	if err != nil {
 		return false, fmt.Errorf("vault: erased: %w", err)
 	}
 	return n > 0, nil

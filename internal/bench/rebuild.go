@@ -9,7 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -117,11 +117,27 @@ func RebuildLog(ctx context.Context, dir string, stderr io.Writer) (Result, erro
 	r.BaselineOpsPerSec = round(baseline)
 	r.Ratio = round(r.OpsPerSec / baseline)
 	r.Extra = map[string]any{"events": read, "projections": len(e.Names()), "batch": 10000, "latency_of": "one batch of 10000 events"}
-	// The process's own peak: the parent's count of its child would include
-	// the parent's memory, shared with the child until it ran this program.
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err == nil {
-		r.Extra["rss_mb"] = round(float64(u.Maxrss) / 1024) // kilobytes on Linux
+	if mb, ok := peakMB(); ok {
+		r.Extra["rss_mb"] = mb
 	}
 	return r, nil
+}
+
+// peakMB is this program's peak resident memory since it started. Not
+// getrusage: for a child it counts the parent's memory too, which the child
+// shared until it ran this program (vfork).
+func peakMB() (float64, bool) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%f kB", &kb); err == nil {
+				return round(kb / 1024), true
+			}
+		}
+	}
+	return 0, false
 }
