@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/servicehall/servicehall/app/command"
@@ -154,6 +155,9 @@ func (l rushLayout) slot(k int) (day, start int) {
 // slot may hold more bookings than places. The same generator then runs
 // against a minimal gin server in its own process, the baseline.
 func Rush(ctx context.Context, c Config, o RushOptions, stderr io.Writer) (Result, error) {
+	// The child processes' stderr is copied in by os/exec's goroutines
+	// while this one reports its steps.
+	stderr = &lockedWriter{w: stderr}
 	if len(o.Rates) == 0 {
 		o.Rates = DefaultRates
 	}
@@ -319,4 +323,16 @@ func Rush(ctx context.Context, c Config, o RushOptions, stderr io.Writer) (Resul
 		delete(r.Extra, "ratio")
 	}
 	return r, nil
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
