@@ -291,3 +291,80 @@ func mustJSON(v any) string {
 }
 
 func decodeJSON(resp *http.Response, v any) { json.NewDecoder(resp.Body).Decode(v) }
+
+// A process that starts on PostgreSQL and NATS with read models behind the
+// log (a new read-model database) runs its start-up jobs only once they
+// have caught up: the release job then opens the days its longer horizon
+// adds, where on empty views it found no station and opened nothing.
+func TestStartUpJobsWaitForTheViews(t *testing.T) {
+	t.Parallel()
+	nats := testenv.NATS(t)
+	events := testenv.FreshPostgres(t, "servicehall_start_log")
+	first, second := testenv.FreshPostgres(t, "servicehall_start_a"), testenv.FreshPostgres(t, "servicehall_start_b")
+	parsed, _ := url.Parse(events)
+	topic := strings.TrimPrefix(parsed.Path, "/")
+	defer func() {
+		if nc, err := natsgo.Connect(nats); err == nil {
+			if js, err := nc.JetStream(); err == nil {
+				js.DeleteStream(topic)
+			}
+			nc.Close()
+		}
+	}()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	start := func(views string, more ...string) *bench.Process {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &bench.Process{Exe: exe, Data: data, Addr: ln.Addr().String(), Password: "start-admin-pass",
+			Stores: append([]string{"--eventstore", events, "--readmodels", views, "--bus", nats, "--bus-topic", topic}, more...)}
+		ln.Close()
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if p.Running() {
+				p.Kill()
+			}
+		})
+		return p
+	}
+	login := func(p *bench.Process) *bench.Client {
+		s := &bench.Client{Base: "http://" + p.Addr + "/api/v1", HTTP: &http.Client{Timeout: 20 * time.Second}}
+		var tok struct{ Token string }
+		if _, err := s.Call("POST", "/auth/login", "", map[string]string{"username": "admin", "password": "start-admin-pass"}, &tok); err != nil {
+			t.Fatal(err)
+		}
+		s.Admin = tok.Token
+		return s
+	}
+	a := start(first)
+	if err := login(a).Setup(0, 60, 3); err != nil { // releases 14 days
+		t.Fatal(err)
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	b := start(second, "--release-horizon-days", "21")
+	s := login(b)
+	today := calendar.DateOf(time.Now().In(shanghai(t)))
+	var free []struct {
+		Date calendar.Date `json:"date"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := s.Call("GET", fmt.Sprintf("/stations/bench/availability?service_id=birth&from=%s&to=%s", today.AddDays(15), today.AddDays(20)), "", nil, &free); err != nil {
+			t.Fatal(err)
+		}
+		if len(free) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(free) == 0 {
+		t.Fatal("the release job at start opened nothing beyond the first process's 14 days: it ran on views that had not caught up")
+	}
+}

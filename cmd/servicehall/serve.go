@@ -136,23 +136,22 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 			return err
 		}
 	}
-	// Missed ticks are caught up before the server answers, on views that
-	// are up to date. Views shared with other processes are written by one
-	// of them (see feed): here they are only read.
-	catchUp := engine.CatchUp
-	if sharedViews(c) {
-		catchUp = engine.Refresh
-	}
-	if err := catchUp(ctx); err != nil {
-		return err
-	}
-	runner.CatchUp(ctx, clock())
-	if err := catchUp(ctx); err != nil {
-		return err
+	if !sharedViews(c) {
+		if err := engine.CatchUp(ctx); err != nil {
+			return err
+		}
 	}
 	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
 	feedDone := make(chan error, 1)
 	go func() { feedDone <- feed(feedCtx, c, engine, log, bus, logger, lock) }()
+	// Missed ticks are caught up before the server answers, once the views
+	// have read what the log holds: on views behind it the release job
+	// finds no station and opens nothing. Views shared with other processes
+	// are written by whichever holds their lock (see feed), maybe this one.
+	if caughtUp(ctx, engine, log, logger) {
+		runner.CatchUp(ctx, clock())
+		caughtUp(ctx, engine, log, logger) // the jobs' writes, before the first answer
+	}
 	runner.Start()
 	defer runner.Stop()
 
@@ -195,6 +194,27 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	}
 	fmt.Fprintln(stdout, "servicehall stopped (服务已停止)")
 	return err
+}
+
+// caughtUp waits, up to two minutes, for every view to reach the log's
+// head as it is now, and says whether they did.
+func caughtUp(ctx context.Context, e *projections.Engine, log eventstore.Store, logger *slog.Logger) bool {
+	head, err := log.Head(ctx)
+	if err != nil {
+		logger.Warn("the log's head (日志读取失败)", "error", err)
+		return false
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for _, name := range e.Names() {
+		if err := e.WaitFor(wctx, name, head); err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("the views did not catch up with the log: missed job ticks wait for their next time (视图未追上日志)", "projection", name, "error", err)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // sharedViews says whether the read models may be shared with other
