@@ -65,8 +65,9 @@ func (s *Server) board(c *gin.Context) {
 					c.SSEvent("call", call)
 				}
 			}
+			// Parked tickets are still to be served: they count.
 			waiting := map[string]int{}
-			for _, t := range d.Waiting() {
+			for _, t := range append(d.Waiting(), d.Parked()...) {
 				waiting[t.Service]++
 			}
 			c.SSEvent("waiting", waiting)

@@ -54,18 +54,20 @@ func (s *Server) issueTicket(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusCreated, res, issuedOut{ID: t.ID, Number: t.Number, Position: t.Position, EstimatedWait: s.estimate(c, station, svc.ID)})
+	written(c, http.StatusCreated, res, issuedOut{ID: t.ID, Number: t.Number, Position: t.Position, EstimatedWait: s.estimate(c, station, svc.ID, t.Position)})
 }
 
-// estimate is the wait, in minutes, the day's queue view gives a new
-// ticket for service; 0 when the view cannot be read (the ticket stands).
-func (s *Server) estimate(c *gin.Context, station, service string) int {
+// estimate is the wait, in minutes, of a ticket for service with ahead
+// tickets before it, as the command that issued it counted them in the
+// call order; the day's view gives the service times and open counters. It
+// is 0 when the view cannot be read (the ticket stands).
+func (s *Server) estimate(c *gin.Context, station, service string, ahead int) int {
 	day, err := s.queries.Day(c.Request.Context(), station, s.today())
 	if err != nil {
 		s.logger.Warn("wait estimate", "station", station, "error", err)
 		return 0
 	}
-	return day.EstimatedWait(service, openFor(day, service, s.counters(c, station)))
+	return day.EstimatedWait(service, ahead, openFor(day, service, s.counters(c, station)))
 }
 
 // counters maps a station's counters to the services they may serve.
@@ -108,22 +110,36 @@ func (s *Server) queue(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	waiting := day.Waiting()
-	if waiting == nil {
-		waiting = []*projections.TicketView{}
+	counters := s.counters(c, station)
+	// Each waiting ticket with its place among its service's tickets and
+	// the wait that place gives; per service, the wait of a new ticket.
+	waiting := []waitingRow{}
+	places, waits := map[string]int{}, map[string]int{}
+	for _, t := range day.Waiting() {
+		ahead := places[t.Service]
+		places[t.Service]++
+		waiting = append(waiting, waitingRow{t, ahead, day.EstimatedWait(t.Service, ahead, openFor(day, t.Service, counters))})
+	}
+	for service, n := range places {
+		waits[service] = day.EstimatedWait(service, n, openFor(day, service, counters))
+	}
+	parked := day.Parked()
+	if parked == nil {
+		parked = []*projections.TicketView{}
 	}
 	serving := []servingRow{}
 	for counter, t := range day.Serving() {
 		serving = append(serving, servingRow{counter, t})
 	}
-	counters := s.counters(c, station)
-	waits := map[string]int{}
-	for _, t := range waiting {
-		if _, done := waits[t.Service]; !done {
-			waits[t.Service] = day.EstimatedWait(t.Service, openFor(day, t.Service, counters))
-		}
-	}
-	c.JSON(http.StatusOK, gin.H{"date": day.Date, "waiting": waiting, "serving": serving, "estimated_wait_minutes": waits, "stats": day.Stats})
+	c.JSON(http.StatusOK, gin.H{"date": day.Date, "waiting": waiting, "parked": parked, "serving": serving, "estimated_wait_minutes": waits, "stats": day.Stats})
+}
+
+// waitingRow is a waiting ticket with the tickets of its service before it
+// and the wait they give.
+type waitingRow struct {
+	*projections.TicketView
+	Ahead         int `json:"ahead"`
+	EstimatedWait int `json:"estimated_wait_minutes"`
 }
 
 // atCounter answers a counter's step of type S at the staff's own station,

@@ -45,7 +45,7 @@ func (s *Server) station(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, st)
+	c.JSON(http.StatusOK, stationOut{st, s.hall.Policy().Notes()})
 }
 
 type slotRow struct {
@@ -84,6 +84,9 @@ func (s *Server) availability(c *gin.Context) {
 	now := s.now()
 	out := make([]slotRow, 0, len(slots))
 	for _, sl := range slots {
+		if sl.Closed != "" || !now.Before(sl.End.On(sl.Date, s.loc)) {
+			continue // closed or over: never offered
+		}
 		// Capacity is what residents can book: walk-in places are not offered.
 		out = append(out, slotRow{sl.Date, sl.Start, sl.End, sl.Capacity - sl.WalkIn, sl.Booked, sl.Available(now)})
 	}

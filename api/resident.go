@@ -220,7 +220,7 @@ func (s *Server) book(c *gin.Context) {
 		b = a.AppointmentBooked
 	}
 	written(c, http.StatusCreated, res, bookedOut{ID: id, Status: domain.Booked, StationID: b.StationID, ServiceID: b.ServiceID,
-		Date: b.Date, Start: b.Start, End: b.End, Resident: s.person(c, owner, b.Resident)})
+		Date: b.Date, Start: b.Start, End: b.End, Resident: s.person(c, owner, b.Resident), Notes: s.hall.Policy().Notes()})
 }
 
 func (s *Server) appointment(c *gin.Context) {
@@ -320,5 +320,5 @@ func (s *Server) checkIn(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, checkInOut{AppointmentID: a.ID, ServiceID: svc.ID, Ticket: t, EstimatedWait: s.estimate(c, a.StationID, svc.ID)})
+	written(c, http.StatusOK, res, checkInOut{AppointmentID: a.ID, ServiceID: svc.ID, Ticket: t, EstimatedWait: s.estimate(c, a.StationID, svc.ID, t.Position)})
 }

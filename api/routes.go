@@ -37,7 +37,7 @@ var (
 	everyone = []string{domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin}
 	desk     = []string{domain.RoleStaff, domain.RoleManager}
 	hallRole = []string{domain.RoleStaff, domain.RoleManager, domain.RoleAdmin}
-	arrival  = []string{domain.RoleResident, domain.RoleStaff, domain.RoleManager, domain.RoleAdmin, domain.RoleKiosk}
+	arrival  = []string{domain.RoleStaff, domain.RoleManager, domain.RoleKiosk} // at the hall only
 	issuers  = []string{domain.RoleStaff, domain.RoleManager, domain.RoleAdmin, domain.RoleKiosk}
 	heads    = []string{domain.RoleManager, domain.RoleAdmin}
 	staff    = []string{domain.RoleStaff}
@@ -133,7 +133,7 @@ func (s *Server) routes() []route {
 		get(v1+"/services", "The service catalogue (业务目录)", nil, nil, []domain.Service{}, s.services),
 		created(post(v1+"/services", "Define a service (定义业务)", admins, domain.Service{}, domain.Service{}, s.defineService)),
 		get(v1+"/stations", "The stations (派出所列表)", nil, nil, []projections.StationView{}, s.stations),
-		get(v1+"/stations/:id", "A station with counters and hours (派出所详情)", nil, nil, projections.StationView{}, s.station),
+		get(v1+"/stations/:id", "A station with counters, hours and booking notes (派出所详情与预约须知)", nil, nil, stationOut{}, s.station),
 		created(post(v1+"/stations", "Register a station (新增派出所)", admins, stationRequest{}, stationRequest{}, s.registerStation)),
 		created(post(v1+"/stations/:id/counters", "Add a counter (新增窗口)", admins, domain.Counter{}, domain.Counter{}, s.addCounter)),
 		{method: http.MethodPut, path: v1 + "/stations/:id/hours", summary: "Set weekly hours and weekend windows; releases the horizon's slots (设置办公时间)", roles: admins, in: command.Hours{}, handle: s.setHours},
@@ -142,6 +142,7 @@ func (s *Server) routes() []route {
 		get(v1+"/calendar/deadline", "The deadline N working days after a day (期限计算)", nil, deadlineQuery{}, nil, s.deadline),
 		created(post(v1+"/users", "Create a user (新增用户)", admins, userRequest{}, nil, s.createUser)),
 		{method: http.MethodPatch, path: v1 + "/users/:name", summary: "Disable or enable a user, or set a password; their earlier tokens stop working (停用、启用、重设密码)", roles: admins, in: command.UserChange{}, out: userOut{}, handle: s.changeUser},
+		post(v1+"/stations/:id/closures", "Close released slots of a day, or part of it; their bookings are cancelled and the residents told (临时闭厅)", heads, closureRequest{}, closureOut{}, s.closeSlots),
 		get(v1+"/stations/:id/availability", "Free places per slot (可约时段)", nil, availabilityQuery{}, []slotRow{}, s.availability),
 		get(v1+"/stations/:id/board", "The hall board's calls, as server-sent events (叫号大屏)", nil, nil, nil, s.board),
 
@@ -156,6 +157,7 @@ func (s *Server) routes() []route {
 		accepted(post(v1+"/admin/erasures", "Erase the details of the person an ID number names (删除个人信息)", admins, erasureRequest{}, erasedOut{}, s.eraseByID)),
 
 		created(post(v1+"/stations/:id/tickets", "A walk-in ticket (现场取号)", issuers, ticketRequest{}, issuedOut{}, s.issueTicket)),
+		post(v1+"/stations/:id/walk-ins/stop", "Stop walk-in tickets for the rest of the day (停止现场取号)", desk, stopRequest{}, nil, s.stopWalkIns),
 		get(v1+"/stations/:id/queue", "The day's queue with estimated waits (当日队列)", hallRole, nil, nil, s.queue),
 		post(v1+"/counters/:id/open", "Open a counter for service lines (开窗)", staff, command.OpenCounter{}, counterOut{}, atCounter[command.OpenCounter](s)),
 		post(v1+"/counters/:id/call-next", "Call the next ticket; 204 when none waits (叫下一位)", staff, nil, counterOut{}, atCounter[command.CallNext](s)),

@@ -101,11 +101,14 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
 		call{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
 		call{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
+		call{"POST", "/users", `{"username":"desk.gulou","password":"counter-pass-3","role":"staff","station_id":"gulou"}`},
 		call{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"11:00","service_ids":["birth"],"slot_minutes":60,"capacity":1}]}`},
 	)
 	defer stop()
 	_, out := send(t, "POST", api+"/auth/login", "", `{"username":"other.staff","password":"counter-pass-2"}`)
 	otherStaff := out["token"].(string)
+	_, out = send(t, "POST", api+"/auth/login", "", `{"username":"desk.gulou","password":"counter-pass-3"}`)
+	desk := out["token"].(string)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	sat := calendar.DateOf(time.Now().In(loc)).AddDays(1)
 	for sat.Weekday() != 6 {
@@ -126,8 +129,11 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/cancel", otherStaff, ""); resp.StatusCode != 404 {
 		t.Fatalf("another station's staff cancels: %d", resp.StatusCode)
 	}
-	// Checking in before the day is refused.
-	if resp, out := send(t, "POST", api+"/appointments/"+id+"/check-in", zhang, ""); resp.StatusCode != 409 {
+	// Check-in is at the hall only, and refused before the day.
+	if resp, out := send(t, "POST", api+"/appointments/"+id+"/check-in", zhang, ""); resp.StatusCode != 403 {
+		t.Fatalf("check-in from the resident's phone: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := send(t, "POST", api+"/appointments/"+id+"/check-in", desk, ""); resp.StatusCode != 409 || !strings.Contains(out["detail"].(string), "请于") {
 		t.Fatalf("check-in before the day: %d %v", resp.StatusCode, out)
 	}
 	// Reschedule to 10:00 the week after; the 09:00 place is freed.
@@ -162,7 +168,7 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	if a["status"] != "cancelled" {
 		t.Fatalf("after cancel: %v", a)
 	}
-	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/check-in", zhang, ""); resp.StatusCode != 409 {
+	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/check-in", desk, ""); resp.StatusCode != 409 {
 		t.Fatalf("check-in after cancel: %d", resp.StatusCode)
 	}
 	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/cancel", zhang, `{"reason":"again"}`); resp.StatusCode != 200 {
@@ -177,6 +183,7 @@ func TestCounterDayOverHTTP(t *testing.T) {
 		call{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
 		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
 		call{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
+		call{"POST", "/services", `{"id":"passport","name":"Passport","name_zh":"护照","category":"license","time_limit_days":7,"online":true,"materials":[]}`},
 		call{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth","permit"]}`},
 		call{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
 		call{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
@@ -190,17 +197,23 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	issue := func(token, body string) (*http.Response, map[string]any) {
 		return send(t, "POST", api+"/stations/gulou/tickets", token, body)
 	}
-	if resp, out := issue(staff, `{"service_id":"birth"}`); resp.StatusCode != 201 || out["number"] != "A001" || out["position"].(float64) != 0 {
+	resp, out := issue(staff, `{"service_id":"birth"}`)
+	if resp.StatusCode != 201 || out["number"] != "A001" || out["position"].(float64) != 0 {
 		t.Fatalf("first walk-in: %d %v", resp.StatusCode, out)
 	}
-	if resp, out := issue(staff, `{"service_id":"birth","priority":"elderly"}`); resp.StatusCode != 201 || out["number"] != "A002" || out["position"].(float64) != 0 {
+	// The estimate follows the call order, after the ticket's own write:
+	// the elderly ticket goes first and waits for nobody.
+	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	var q map[string]any
+	getJSONAuth(t, api+"/stations/gulou/queue", staff, pos, &q)
+	if resp, out := issue(staff, `{"service_id":"birth","priority":"elderly"}`); resp.StatusCode != 201 || out["number"] != "A002" || out["position"].(float64) != 0 || out["estimated_wait_minutes"].(float64) != 0 {
 		t.Fatalf("elderly walk-in goes first: %d %v", resp.StatusCode, out)
 	}
-	resp, out := issue(staff, `{"service_id":"permit"}`)
+	resp, out = issue(staff, `{"service_id":"permit"}`)
 	if resp.StatusCode != 201 || out["number"] != "B001" {
 		t.Fatalf("license walk-in: %d %v", resp.StatusCode, out)
 	}
-	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	pos = map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
 	if resp, _ := issue(staff, `{"service_id":"birth","priority":"vip"}`); resp.StatusCode != 422 {
 		t.Fatalf("unknown priority: %d", resp.StatusCode)
 	}
@@ -210,11 +223,13 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	if resp, _ := issue(resident, `{"service_id":"birth"}`); resp.StatusCode != 403 {
 		t.Fatalf("a resident at the counter API: %d", resp.StatusCode)
 	}
-	var q map[string]any
 	getJSONAuth(t, api+"/stations/gulou/queue", staff, pos, &q)
 	waiting := q["waiting"].([]any)
 	if len(waiting) != 3 || waiting[0].(map[string]any)["number"] != "A002" || waiting[1].(map[string]any)["number"] != "A001" {
 		t.Fatalf("queue = %v", q)
+	}
+	if a001 := waiting[1].(map[string]any); a001["ahead"].(float64) != 1 || a001["estimated_wait_minutes"].(float64) != 5 {
+		t.Fatalf("A001 behind the elderly ticket: %v, want one ahead and 5 minutes", a001)
 	}
 
 	counter := func(token, action, body string) (*http.Response, map[string]any) {
@@ -222,6 +237,9 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	}
 	if resp, _ := counter(staff, "call-next", ""); resp.StatusCode != 409 {
 		t.Fatalf("calling at a closed counter: %d", resp.StatusCode)
+	}
+	if resp, out := counter(staff, "open", `{"service_ids":["passport"]}`); resp.StatusCode != 422 {
+		t.Fatalf("opening a birth and permit counter for passports: %d %v", resp.StatusCode, out)
 	}
 	if resp, out := counter(staff, "open", `{"service_ids":["birth"]}`); resp.StatusCode != 204 && resp.StatusCode != 200 {
 		t.Fatalf("open: %d %v", resp.StatusCode, out)
@@ -283,6 +301,29 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	}
 	if resp, _ := counter(other, "call-next", ""); resp.StatusCode != 404 {
 		t.Fatalf("another station's staff at w1: %d", resp.StatusCode)
+	}
+	// A parked ticket stays in the queue until it is resumed.
+	if resp, out := issue(staff, `{"service_id":"birth"}`); resp.StatusCode != 201 || out["number"] != "A003" {
+		t.Fatalf("walk-in: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := counter(staff, "call-next", ""); resp.StatusCode != 200 || out["ticket"].(map[string]any)["number"] != "A003" {
+		t.Fatalf("call A003: %d %v", resp.StatusCode, out)
+	}
+	resp, out = counter(staff, "park", "")
+	if resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "parked" {
+		t.Fatalf("park: %d %v", resp.StatusCode, out)
+	}
+	parkedID := out["ticket"].(map[string]any)["id"].(string)
+	pos = map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+	getJSONAuth(t, api+"/stations/gulou/queue", staff, pos, &q)
+	if parked := q["parked"].([]any); len(parked) != 1 || parked[0].(map[string]any)["number"] != "A003" {
+		t.Fatalf("parked tickets in the queue: %v", q["parked"])
+	}
+	if resp, out := counter(staff, "resume", fmt.Sprintf(`{"ticket_id":%q}`, parkedID)); resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "serving" {
+		t.Fatalf("resume: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := counter(staff, "complete", ""); resp.StatusCode != 200 {
+		t.Fatalf("complete A003: %d", resp.StatusCode)
 	}
 	if resp, _ := counter(staff, "close", ""); resp.StatusCode != 204 && resp.StatusCode != 200 {
 		t.Fatalf("close: %d", resp.StatusCode)

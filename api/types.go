@@ -4,6 +4,7 @@ import (
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/projections"
 )
 
 // The bodies of requests and answers that are not the views' own rows.
@@ -28,6 +29,13 @@ type (
 		Start     domain.Clock  `json:"start"`
 		End       domain.Clock  `json:"end"`
 		Resident  personOut     `json:"resident"`
+		Notes     []domain.Note `json:"booking_notes"`
+	}
+	// stationOut is a station with the booking notes (预约须知) that
+	// apply to its appointments.
+	stationOut struct {
+		projections.StationView
+		Notes []domain.Note `json:"booking_notes"`
 	}
 	appointmentStatus struct {
 		ID     string        `json:"id"`

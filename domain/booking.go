@@ -26,6 +26,12 @@ type (
 		AppointmentID string    `json:"AppointmentID"`
 		ReturnsAt     time.Time `json:"ReturnsAt"`
 	}
+	// SlotClosed takes a released slot off the calendar (临时闭厅): it
+	// takes no more bookings.
+	SlotClosed struct {
+		Reason string    `json:"Reason"`
+		At     time.Time `json:"At"`
+	}
 )
 
 // Slot guards a slot's capacity: never more live bookings than its online
@@ -34,6 +40,7 @@ type Slot struct {
 	Spec      SlotSpec
 	EndsAt    time.Time
 	Released  bool
+	Closed    string          // why the hall closed the slot, if it did
 	booked    map[string]bool // live appointment ids
 	returning []time.Time     // freed places not yet back in the pool
 }
@@ -56,7 +63,27 @@ func (s *Slot) Apply(e Event) {
 	case SlotFreed:
 		delete(s.booked, e.AppointmentID)
 		s.returning = append(s.returning, e.ReturnsAt)
+	case SlotClosed:
+		s.Closed = e.Reason
 	}
+}
+
+// Close takes the slot off the calendar; closing it again changes nothing.
+// The hall cancels its bookings in the same write.
+func (s *Slot) Close(reason string, at time.Time) ([]Event, error) {
+	if !s.Released {
+		return nil, fmt.Errorf("%w: no such slot (该时段未开放预约)", ErrNotFound)
+	}
+	if s.Closed != "" {
+		return nil, nil
+	}
+	if reason == "" {
+		return nil, &FieldError{"reason", invalid("a reason is required (请填写原因)")}
+	}
+	if err := CheckText("reason", reason); err != nil {
+		return nil, err
+	}
+	return []Event{SlotClosed{reason, at}}, nil
 }
 
 // Release opens the slot once; releasing it again changes nothing.
@@ -90,6 +117,8 @@ func (s *Slot) Book(appointmentID, residentRef string, now time.Time) ([]Event, 
 		return nil, fmt.Errorf("%w: no such slot (该时段未开放预约)", ErrNotFound)
 	case s.booked[appointmentID]:
 		return nil, nil
+	case s.Closed != "":
+		return nil, illegal("the slot is closed: %s (该时段已停止办理：%s)", s.Closed, s.Closed)
 	case !now.Before(s.EndsAt):
 		return nil, illegal("the slot is over (该时段已结束)")
 	case s.Taken(now) >= s.Online():
@@ -116,6 +145,13 @@ type Policy struct {
 	Suspension   time.Duration // how long booking stays suspended
 	FreeDelay    time.Duration // before a cancelled place returns to the pool
 	Grace        time.Duration // after a slot ends before an appointment is a no-show
+	// CancelCutoff is how long before its start an appointment can still
+	// be cancelled freely; a later cancellation counts as a no-show.
+	CancelCutoff time.Duration
+	// CheckInEarly and CheckInLate bound the check-in window around the
+	// slot's start.
+	CheckInEarly time.Duration
+	CheckInLate  time.Duration
 }
 
 var DefaultPolicy = Policy{
@@ -127,6 +163,51 @@ var DefaultPolicy = Policy{
 	Suspension:   90 * 24 * time.Hour,
 	FreeDelay:    10 * time.Minute,
 	Grace:        15 * time.Minute,
+	CheckInEarly: 60 * time.Minute,
+	CheckInLate:  15 * time.Minute,
+}
+
+// Note is one line of the booking notes (预约须知), in both languages.
+type Note struct {
+	ZH string `json:"zh"`
+	EN string `json:"en"`
+}
+
+// Notes states the policy's rules as a resident reads them before booking.
+func (p Policy) Notes() []Note {
+	cutoffZH, cutoffEN := "时段开始前", "before the slot starts"
+	if p.CancelCutoff > 0 {
+		cutoffZH = fmt.Sprintf("时段开始%s前", zhDuration(p.CancelCutoff))
+		cutoffEN = fmt.Sprintf("up to %s before the slot starts", enDuration(p.CancelCutoff))
+	}
+	return []Note{
+		{fmt.Sprintf("请在时段开始前%s至开始后%s之间到大厅签到（自助机或窗口），逾时请现场取号。", zhDuration(p.CheckInEarly), zhDuration(p.CheckInLate)),
+			fmt.Sprintf("Check in at the hall (kiosk or counter) from %s before to %s after the slot starts; later, take a walk-in ticket.", enDuration(p.CheckInEarly), enDuration(p.CheckInLate))},
+		{fmt.Sprintf("%s可免费取消；之后取消按爽约计。", cutoffZH),
+			fmt.Sprintf("Cancel freely %s; a later cancellation counts as a no-show.", cutoffEN)},
+		{fmt.Sprintf("%d个月内爽约%d次，暂停网上预约%d天。", int(p.NoShowWindow.Hours()/24/30.5), p.NoShowLimit, int(p.Suspension.Hours()/24)),
+			fmt.Sprintf("%d no-shows within %d months suspend online booking for %d days.", p.NoShowLimit, int(p.NoShowWindow.Hours()/24/30.5), int(p.Suspension.Hours()/24))},
+		{fmt.Sprintf("每个账号最多同时持有%d个预约。", p.MaxLive), fmt.Sprintf("A login holds at most %d live bookings.", p.MaxLive)},
+	}
+}
+
+func zhDuration(d time.Duration) string {
+	if d%time.Hour == 0 && d > 0 {
+		return fmt.Sprintf("%d小时", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d分钟", int(d.Minutes()))
+}
+
+func enDuration(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "1 hour"
+	case d%time.Hour == 0 && d > 0:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d == time.Minute:
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", int(d.Minutes()))
 }
 
 // Events of a fair-booking account (stream "account-{login}"; older logs
@@ -322,6 +403,18 @@ type (
 	}
 	AppointmentCancelled struct {
 		Reason string `json:"Reason"`
+		// Late marks a cancellation after the cut-off: it counts as a
+		// no-show.
+		Late bool `json:"Late,omitempty"`
+		// ByHall marks a cancellation the hall made (a closure): the
+		// resident is sent a notice.
+		ByHall bool `json:"ByHall,omitempty"`
+	}
+	// NoticeSent records that a notice went to the resident (sent at
+	// least once, recorded once).
+	NoticeSent struct {
+		Kind string    `json:"Kind"`
+		At   time.Time `json:"At"`
 	}
 	AppointmentCheckedIn struct {
 		TicketID string `json:"TicketID"`
@@ -347,8 +440,10 @@ func (b AppointmentBooked) HoldStream() string {
 // Appointment is one booking's life.
 type Appointment struct {
 	AppointmentBooked
-	Status   Status
-	Reminded bool
+	Status     Status
+	Reminded   bool
+	LateCancel bool            // cancelled after the cut-off
+	Noticed    map[string]bool // notices sent, by kind
 }
 
 func (a *Appointment) Apply(e Event) {
@@ -358,14 +453,45 @@ func (a *Appointment) Apply(e Event) {
 	case AppointmentRescheduled:
 		a.Date, a.Start, a.End, a.EndsAt = e.Date, e.Start, e.End, e.EndsAt
 	case AppointmentCancelled:
-		a.Status = Cancelled
+		a.Status, a.LateCancel = Cancelled, e.Late
 	case AppointmentCheckedIn:
 		a.Status = CheckedIn
 	case AppointmentNoShow:
 		a.Status = NoShow
 	case ReminderSent:
 		a.Reminded = true
+	case NoticeSent:
+		if a.Noticed == nil {
+			a.Noticed = map[string]bool{}
+		}
+		a.Noticed[e.Kind] = true
 	}
+}
+
+// Notice kinds.
+const NoticeCancelled = "cancelled"
+
+// Notify records a sent notice of kind, once.
+func (a *Appointment) Notify(kind string, at time.Time) ([]Event, error) {
+	if !a.Exists() {
+		return nil, fmt.Errorf("%w: appointment (预约不存在)", ErrNotFound)
+	}
+	if a.Noticed[kind] {
+		return nil, nil
+	}
+	return []Event{NoticeSent{kind, at}}, nil
+}
+
+// CancelByHall cancels a live appointment for the hall's reason (a
+// closure): it never counts against the resident, who is sent a notice.
+func (a *Appointment) CancelByHall(reason string) ([]Event, error) {
+	if a.Status == Cancelled {
+		return nil, nil
+	}
+	if err := a.live(); err != nil {
+		return nil, err
+	}
+	return []Event{AppointmentCancelled{Reason: reason, ByHall: true}}, nil
 }
 
 // Remind records a sent reminder, once, for a booking still to come; for
@@ -423,7 +549,9 @@ func (a *Appointment) Reschedule(date calendar.Date, start, end Clock, endsAt ti
 	return []Event{AppointmentRescheduled{a.Date, a.Start, date, start, end, endsAt}}, nil
 }
 
-func (a *Appointment) Cancel(reason string) ([]Event, error) {
+// Cancel cancels a live appointment; late says the cut-off has passed, so
+// the cancellation counts as a no-show.
+func (a *Appointment) Cancel(reason string, late bool) ([]Event, error) {
 	if a.Status == Cancelled {
 		return nil, nil
 	}
@@ -433,16 +561,35 @@ func (a *Appointment) Cancel(reason string) ([]Event, error) {
 	if err := CheckText("reason", reason); err != nil {
 		return nil, err
 	}
-	return []Event{AppointmentCancelled{reason}}, nil
+	return []Event{AppointmentCancelled{Reason: reason, Late: late}}, nil
 }
 
-// CheckIn is allowed on the day of the appointment only.
-func (a *Appointment) CheckIn(ticketID, number string, today calendar.Date, inSlot bool) ([]Event, error) {
+// StartsAt is when the appointment's slot starts.
+func (a *Appointment) StartsAt(loc *time.Location) time.Time { return a.Start.On(a.Date, loc) }
+
+// LateToCancel says whether a cancellation at now is past the cut-off.
+func (a *Appointment) LateToCancel(now time.Time, loc *time.Location, p Policy) bool {
+	return !now.Before(a.StartsAt(loc).Add(-p.CancelCutoff))
+}
+
+// CheckIn is allowed within the policy's window around the slot's start
+// (now and the start in the station's zone).
+func (a *Appointment) CheckIn(ticketID, number string, now, start time.Time, p Policy, inSlot bool) ([]Event, error) {
 	if err := a.live(); err != nil {
 		return nil, err
 	}
-	if today != a.Date {
-		return nil, illegal("the appointment is on %s, not today (预约日期为 %s，不是今天)", a.Date, a.Date)
+	opens, closes := start.Add(-p.CheckInEarly), start.Add(p.CheckInLate)
+	layout := "15:04"
+	if calendar.DateOf(now.In(start.Location())) != a.Date {
+		layout = "2006-01-02 15:04"
+	}
+	if now.Before(opens) {
+		at := opens.Format(layout)
+		return nil, illegal("check-in opens at %s; please come back then (签到时间未到，请于 %s 后再来签到)", at, at)
+	}
+	if now.After(closes) {
+		at := closes.Format(layout)
+		return nil, illegal("check-in closed at %s; please take a walk-in ticket (签到已于 %s 截止，请现场取号)", at, at)
 	}
 	return []Event{AppointmentCheckedIn{ticketID, number, inSlot}}, nil
 }
@@ -466,6 +613,8 @@ func init() {
 		"SlotReleased":           SlotReleased{},
 		"SlotBooked":             SlotBooked{},
 		"SlotFreed":              SlotFreed{},
+		"SlotClosed":             SlotClosed{},
+		"NoticeSent":             NoticeSent{},
 		"BookingHeld":            BookingHeld{},
 		"BookingMoved":           BookingMoved{},
 		"BookingEnded":           BookingEnded{},

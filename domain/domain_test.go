@@ -339,15 +339,25 @@ func TestAppointment(t *testing.T) {
 	a := given[domain.Appointment](t)
 	got, err := a.Book(booked())
 	then(t, got, err, booked())
-	got, err = a.Cancel("changed my mind")
+	got, err = a.Cancel("changed my mind", false)
 	thenError(t, got, err, domain.ErrNotFound)
 
 	a = given[domain.Appointment](t, booked())
 	got, err = a.Book(booked())
 	then(t, got, err) // a retried booking completes
-	got, err = a.CheckIn("t1", "A001", day("2025-10-10"), false)
+	p, start := domain.DefaultPolicy, at("2025-10-11 09:00")
+	got, err = a.CheckIn("t1", "A001", at("2025-10-10 09:00"), start, p, false)
 	thenError(t, got, err, domain.ErrState) // not the day
-	got, err = a.CheckIn("t1", "A001", day("2025-10-11"), true)
+	got, err = a.CheckIn("t1", "A001", at("2025-10-11 07:59"), start, p, false)
+	thenError(t, got, err, domain.ErrState) // more than an hour early
+	if !strings.Contains(err.Error(), "请于 08:00 后再来签到") {
+		t.Errorf("early check-in: %v, want the time to come back", err)
+	}
+	got, err = a.CheckIn("t1", "A001", at("2025-10-11 09:16"), start, p, false)
+	thenError(t, got, err, domain.ErrState) // more than 15 minutes late
+	got, err = a.CheckIn("t1", "A001", at("2025-10-11 08:00"), start, p, false)
+	then(t, got, err, domain.AppointmentCheckedIn{TicketID: "t1", Number: "A001"})
+	got, err = a.CheckIn("t1", "A001", at("2025-10-11 09:15"), start, p, true)
 	then(t, got, err, domain.AppointmentCheckedIn{TicketID: "t1", Number: "A001", InSlot: true})
 	got, err = a.MarkNoShow(at("2025-10-11 09:40"), 15*time.Minute)
 	thenError(t, got, err, domain.ErrState) // within the grace period
@@ -358,9 +368,9 @@ func TestAppointment(t *testing.T) {
 		Date: day("2025-10-13"), Start: clock("10:00"), End: clock("10:30"), EndsAt: at("2025-10-13 10:30")})
 
 	a = given[domain.Appointment](t, booked(), domain.AppointmentCancelled{Reason: "x"})
-	got, err = a.CheckIn("t1", "A001", day("2025-10-11"), true)
+	got, err = a.CheckIn("t1", "A001", at("2025-10-11 09:00"), start, p, true)
 	thenError(t, got, err, domain.ErrState) // no check-in after cancel
-	got, err = a.Cancel("again")
+	got, err = a.Cancel("again", true)
 	then(t, got, err)
 	got, err = a.Reschedule(day("2025-10-13"), clock("10:00"), clock("10:30"), at("2025-10-13 10:30"))
 	thenError(t, got, err, domain.ErrState)
@@ -703,6 +713,67 @@ func TestTextIsVisibleAndBounded(t *testing.T) {
 		t.Errorf("501 characters: %v", err)
 	}
 	a := given[domain.Appointment](t, booked())
-	got, err := a.Cancel("plans\u202echanged")
+	got, err := a.Cancel("plans\u202echanged", false)
 	thenError(t, got, err, domain.ErrInvalid)
+}
+
+func TestLateCancellationIsANoShow(t *testing.T) {
+	a := given[domain.Appointment](t, booked()) // 2025-10-11 09:00
+	p := domain.DefaultPolicy
+	for _, c := range []struct {
+		at     string
+		cutoff time.Duration
+		late   bool
+	}{
+		{"2025-10-11 08:59", 0, false},
+		{"2025-10-11 09:00", 0, true}, // the default cut-off: the start
+		{"2025-10-11 10:00", 0, true}, // after the slot, before the sweep
+		{"2025-10-10 20:59", 12 * time.Hour, false},
+		{"2025-10-10 21:00", 12 * time.Hour, true},
+	} {
+		p.CancelCutoff = c.cutoff
+		if got := a.LateToCancel(at(c.at), shanghai, p); got != c.late {
+			t.Errorf("cancel at %s with cut-off %v: late = %v, want %v", c.at, c.cutoff, got, c.late)
+		}
+	}
+	got, err := a.Cancel("overslept", true)
+	then(t, got, err, domain.AppointmentCancelled{Reason: "overslept", Late: true})
+	a = given[domain.Appointment](t, booked(), domain.AppointmentCancelled{Reason: "overslept", Late: true})
+	if !a.LateCancel {
+		t.Error("a late cancellation is not remembered: a retry would end the hold as a plain cancellation")
+	}
+}
+
+func TestCounterOpensOnlyForItsServices(t *testing.T) {
+	q := given[domain.Queue](t)
+	got, err := q.OpenCounter("w1", []string{"passport"}, []string{"birth", "transfer"})
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = q.OpenCounter("w1", []string{"birth"}, []string{"birth", "transfer"})
+	then(t, got, err, domain.CounterOpened{CounterID: "w1", ServiceIDs: []string{"birth"}})
+}
+
+func TestClosedSlotTakesNoBooking(t *testing.T) {
+	s := given[domain.Slot](t)
+	got, err := s.Close("停电检修", at("2025-10-10 12:00"))
+	thenError(t, got, err, domain.ErrNotFound) // not released
+	s = given[domain.Slot](t, released(2, 0), domain.SlotBooked{AppointmentID: "a1", ResidentRef: "r1"})
+	got, err = s.Close("", at("2025-10-10 12:00"))
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = s.Close("停电检修", at("2025-10-10 12:00"))
+	then(t, got, err, domain.SlotClosed{Reason: "停电检修", At: at("2025-10-10 12:00")})
+	s = given[domain.Slot](t, released(2, 0), domain.SlotClosed{Reason: "停电检修", At: at("2025-10-10 12:00")})
+	got, err = s.Book("a2", "r2", at("2025-10-10 13:00"))
+	thenError(t, got, err, domain.ErrState)
+	got, err = s.Close("again", at("2025-10-10 13:00"))
+	then(t, got, err) // closed once
+}
+
+func TestWalkInsStop(t *testing.T) {
+	q := given[domain.Queue](t, domain.WalkInsStopped{Reason: "今日号已发完", At: at("2025-10-11 15:00")})
+	got, err := q.Issue("t1", "birth", "A", domain.Normal, "", false, at("2025-10-11 15:10"))
+	thenError(t, got, err, domain.ErrState)
+	got, err = q.Issue("t2", "birth", "A", domain.Normal, "a1", true, at("2025-10-11 15:10"))
+	then(t, got, err, domain.TicketIssued{TicketID: "t2", Number: "A001", ServiceID: "birth", Priority: domain.Normal, AppointmentID: "a1", InSlot: true, Seq: 1, At: at("2025-10-11 15:10")})
+	got, err = q.StopWalkIns("again", at("2025-10-11 15:20"))
+	then(t, got, err)
 }

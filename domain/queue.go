@@ -105,6 +105,12 @@ type (
 		To        string    `json:"To"`
 		At        time.Time `json:"At"`
 	}
+	// WalkInsStopped ends walk-in tickets for the rest of the day;
+	// checked-in appointments still get theirs.
+	WalkInsStopped struct {
+		Reason string    `json:"Reason"`
+		At     time.Time `json:"At"`
+	}
 	DayClosed struct {
 		Cancelled []string  `json:"Cancelled"`
 		Reason    string    `json:"Reason"`
@@ -167,6 +173,7 @@ type Queue struct {
 	numbers  map[string]int // last number per prefix
 	Seq      int
 	Closed   bool
+	NoWalkIn string // why walk-ins stopped, if they did
 }
 
 // Ticket returns a copy of one of the day's tickets: a decision reads the
@@ -240,6 +247,8 @@ func (q *Queue) Apply(e Event) {
 		q.finish(e.TicketID, e.CounterID, Waiting)
 		t := q.tickets[e.TicketID]
 		t.ServiceID, t.Counter = e.To, ""
+	case WalkInsStopped:
+		q.NoWalkIn = e.Reason
 	case DayClosed:
 		for _, id := range e.Cancelled {
 			q.tickets[id].State = Dropped
@@ -279,6 +288,9 @@ func (q *Queue) Issue(ticketID, service, prefix string, priority Priority, appoi
 			return nil, nil
 		}
 		return nil, illegal("ticket %s exists", ticketID)
+	}
+	if appointmentID == "" && q.NoWalkIn != "" {
+		return nil, illegal("no more walk-in tickets today: %s (今日现场取号已停止：%s)", q.NoWalkIn, q.NoWalkIn)
 	}
 	switch priority {
 	case "":
@@ -340,13 +352,37 @@ func (q *Queue) Position(ticketID string) int {
 	return 0
 }
 
-// OpenCounter opens (or reopens) a counter for some service lines.
-func (q *Queue) OpenCounter(counter string, services []string) ([]Event, error) {
+// StopWalkIns stops walk-in tickets for the rest of the day; stopping them
+// again changes nothing.
+func (q *Queue) StopWalkIns(reason string, at time.Time) ([]Event, error) {
+	if err := q.open(); err != nil {
+		return nil, err
+	}
+	if q.NoWalkIn != "" {
+		return nil, nil
+	}
+	if reason == "" {
+		return nil, &FieldError{"reason", invalid("a reason is required (请填写原因)")}
+	}
+	if err := CheckText("reason", reason); err != nil {
+		return nil, err
+	}
+	return []Event{WalkInsStopped{reason, at}}, nil
+}
+
+// OpenCounter opens (or reopens) a counter for some of the service lines
+// it is configured for.
+func (q *Queue) OpenCounter(counter string, services, configured []string) ([]Event, error) {
 	if err := q.open(); err != nil {
 		return nil, err
 	}
 	if len(services) == 0 {
 		return nil, &FieldError{"service_ids", invalid("at least one service (至少一项业务)")}
+	}
+	for _, s := range services {
+		if !slices.Contains(configured, s) {
+			return nil, &FieldError{"service_ids", invalid("counter %s is not configured for %s, only for %v (该窗口未配置业务 %s)", counter, s, configured, s)}
+		}
 	}
 	if c, ok := q.counters[counter]; ok && c.State == Open && slices.Equal(c.Services, services) {
 		return nil, nil
@@ -590,5 +626,6 @@ func init() {
 		"TicketResumed":     TicketResumed{},
 		"TicketTransferred": TicketTransferred{},
 		"DayClosed":         DayClosed{},
+		"WalkInsStopped":    WalkInsStopped{},
 	})
 }

@@ -31,8 +31,8 @@ type Config struct {
 	// ReleaseAt is the daily release time, "HH:MM" (default "08:00").
 	ReleaseAt  string
 	Escalation domain.Escalation
-	// Reminder sends the day-before reminders (default: logged, masked).
-	Reminder Reminder
+	// Notifier sends reminders and notices (default: logged, masked).
+	Notifier Notifier
 	// Lock decides which process runs a tick (default: in this process).
 	Lock Locker
 	Now  func() time.Time
@@ -84,8 +84,8 @@ func New(c Config) (*Runner, error) {
 	if c.Escalation == (domain.Escalation{}) {
 		c.Escalation = domain.DefaultEscalation
 	}
-	if c.Reminder == nil {
-		c.Reminder = LogReminder{c.Logger}
+	if c.Notifier == nil {
+		c.Notifier = LogNotifier{c.Logger}
 	}
 	if c.Lock == nil {
 		c.Lock = &LocalLock{}
@@ -101,6 +101,7 @@ func New(c Config) (*Runner, error) {
 		{name: "sweep-no-shows", schedule: "*/5 * * * *", run: w.sweepNoShows},
 		{name: "close-day", schedule: "*/15 * * * *", run: w.closeDays},
 		{name: "send-reminders", schedule: "0 18 * * *", run: w.sendReminders},
+		{name: "send-notices", schedule: "* * * * *", run: w.sendNotices},
 		{name: "recover-places", schedule: "*/30 * * * *", run: w.recoverPlaces},
 	}
 	for _, j := range r.jobs {

@@ -60,7 +60,7 @@ type reminders struct {
 	ids []string
 }
 
-func (r *reminders) Remind(_ context.Context, a projections.AppointmentView) error {
+func (r *reminders) Notify(_ context.Context, a projections.AppointmentView, _ string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ids = append(r.ids, a.ID)
@@ -94,7 +94,7 @@ func (x *hall) jobs(lock jobs.Locker) (*command.Handler, *command.Hall, *jobs.Ru
 	h, hl := application.Commands.Handler(), application.Commands
 	sent := &reminders{}
 	r, err := jobs.New(jobs.Config{App: application, Loc: loc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Reminder: sent, Lock: lock})
+		Notifier: sent, Lock: lock})
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -391,8 +391,37 @@ func TestCatchUpAfterADayOfDowntime(t *testing.T) {
 		t.Fatalf("a second catch-up wrote %d events", again-head)
 	}
 	st := x.runner.Status()
-	if len(st) != 6 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
+	if len(st) != 7 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
 		!strings.HasPrefix(st[0].LastResult, "opened 0 slots") {
 		t.Fatalf("status: %+v", st)
+	}
+}
+
+func TestClosureNoticesGoOutOnce(t *testing.T) {
+	x := newHall(t)
+	x.station(at("2025-10-01 12:00"))
+	x.sync()
+	x.run("release-slots", at("2025-10-13 08:00"))
+	x.sync()
+	_, err := x.hall.Book(ctx, command.Booking{AppointmentID: "ap-1", StationID: "gulou", ServiceID: "birth", Date: day("2025-10-14"), Start: 9 * 60, Resident: resident},
+		command.Meta{Actor: admin, At: at("2025-10-13 09:00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, _, err := x.hall.CloseSlot(ctx, "gulou", day("2025-10-14"), 9*60, "birth", "停电检修", command.Meta{Actor: admin, At: at("2025-10-13 10:00")})
+	if err != nil || len(cancelled) != 1 || cancelled[0] != "ap-1" {
+		t.Fatalf("closure cancelled %v, %v", cancelled, err)
+	}
+	x.sync()
+	if out := x.run("send-notices", at("2025-10-13 10:01")); !strings.Contains(out, "sent 1") {
+		t.Fatalf("notices: %s", out)
+	}
+	x.sync()
+	if out := x.run("send-notices", at("2025-10-13 10:02")); !strings.Contains(out, "sent 0") || len(x.sent.ids) != 1 {
+		t.Fatalf("notices again: %s, sent %v", out, x.sent.ids)
+	}
+	// No reminder for the cancelled appointment.
+	if out := x.run("send-reminders", at("2025-10-13 18:00")); !strings.Contains(out, "sent 0") {
+		t.Fatalf("reminders after the closure: %s", out)
 	}
 }

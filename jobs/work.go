@@ -177,7 +177,7 @@ func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) 
 		if a.Reminded || !now.Before(a.Start.On(d, w.Loc)) {
 			continue
 		}
-		if err := w.Reminder.Remind(ctx, a); err != nil {
+		if err := w.Notifier.Notify(ctx, a, reminderText(a)); err != nil {
 			return "", fmt.Errorf("remind %s: %w", a.ID, err)
 		}
 		if _, err := w.Hall.Reminded(ctx, a.ID, w.meta("send-reminders", "remind-"+a.ID, now)); err != nil {
@@ -188,36 +188,61 @@ func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) 
 	return fmt.Sprintf("sent %d reminders", sent), nil
 }
 
-// Reminder sends a resident the reminder of an appointment.
-type Reminder interface {
-	Remind(ctx context.Context, a projections.AppointmentView) error
+// sendNotices tells each resident whose appointment the hall cancelled (a
+// closure) why, once: sent, then recorded, as reminders are.
+func (w work) sendNotices(ctx context.Context, now time.Time) (string, error) {
+	due, err := w.App.Queries.NoticesDue(ctx)
+	if err != nil {
+		return "", err
+	}
+	sent := 0
+	for _, a := range due {
+		if err := w.Notifier.Notify(ctx, a, cancelText(a)); err != nil {
+			return "", fmt.Errorf("notify %s: %w", a.ID, err)
+		}
+		if _, err := w.Hall.Noticed(ctx, a.ID, domain.NoticeCancelled, w.meta("send-notices", "notice-"+a.ID, now)); err != nil {
+			return "", fmt.Errorf("record notice %s: %w", a.ID, err)
+		}
+		sent++
+	}
+	return fmt.Sprintf("sent %d notices", sent), nil
+}
+
+// Notifier sends a resident a text about one of their appointments.
+type Notifier interface {
+	Notify(ctx context.Context, a projections.AppointmentView, text string) error
 }
 
 func reminderText(a projections.AppointmentView) string {
 	return fmt.Sprintf("您预约了 %s %s 的业务，请准时到达。Your appointment is on %s at %s.", a.Date, a.Start, a.Date, a.Start)
 }
 
-// LogReminder logs reminders, masked: for a machine without an SMS gateway.
-type LogReminder struct{ Logger *slog.Logger }
+func cancelText(a projections.AppointmentView) string {
+	return fmt.Sprintf("很抱歉，您 %s %s 的预约因“%s”已取消，请重新预约。Sorry: your appointment on %s at %s was cancelled (%s); please book again.",
+		a.Date, a.Start, a.Reason, a.Date, a.Start, a.Reason)
+}
 
-func (l LogReminder) Remind(_ context.Context, a projections.AppointmentView) error {
-	l.Logger.Info("reminder", "phone", a.Resident.Phone, "appointment", a.ID, "text", reminderText(a))
+// LogNotifier logs the texts, masked: for a machine without an SMS gateway.
+type LogNotifier struct{ Logger *slog.Logger }
+
+func (l LogNotifier) Notify(_ context.Context, a projections.AppointmentView, text string) error {
+	l.Logger.Info("notice", "phone", a.Resident.Phone, "appointment", a.ID, "text", text)
 	return nil
 }
 
-// SMSReminder sends reminders as text messages to the phone sealed in the
-// appointment, which only the hall's key opens.
-type SMSReminder struct {
+// SMSNotifier sends the texts to the phone sealed in the appointment, which
+// only the hall's key opens.
+type SMSNotifier struct {
 	Send   func(ctx context.Context, phone, text string) error
 	Unseal func(context.Context, domain.Person) (domain.Applicant, error)
 }
 
-func (r SMSReminder) Remind(ctx context.Context, a projections.AppointmentView) error {
-	who, err := r.Unseal(ctx, a.Resident)
+func (n SMSNotifier) Notify(ctx context.Context, a projections.AppointmentView, text string) error {
+	who, err := n.Unseal(ctx, a.Resident)
 	if err != nil {
-		return fmt.Errorf("reminder for %s: %w", a.ID, err)
+		return fmt.Errorf("text for %s: %w", a.ID, err)
 	}
-	return r.Send(ctx, who.Phone, reminderText(a))
+	return n.Send(ctx, who.Phone, text)
 }
 
 // recoverPlaces gives back places and holds that no live appointment owns.

@@ -89,11 +89,17 @@ type AppointmentView struct {
 	Number   string        `json:"ticket_number,omitempty"`
 	Owner    string        `json:"owner,omitempty"`
 	Reminded bool          `json:"reminded,omitempty"`
+	// Why it was cancelled; Late if after the cut-off (a no-show), ByHall
+	// if the hall cancelled it (a closure).
+	Reason string `json:"cancel_reason,omitempty"`
+	Late   bool   `json:"late_cancel,omitempty"`
+	ByHall bool   `json:"cancelled_by_hall,omitempty"`
 }
 
 // Residents keeps appointments by id and by owner (the login that booked,
-// else the resident's reference), for "my appointments"; and the bookings
-// still open by date, for the jobs that remind and sweep no-shows.
+// else the resident's reference), for "my appointments"; the bookings
+// still open by date, for the jobs that remind and sweep no-shows; and the
+// cancellations whose notice is still to be sent.
 type Residents struct{}
 
 func (Residents) Name() string { return "residents" }
@@ -129,8 +135,13 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		a.Date, a.Start, a.End = e.Date.String(), e.Start, e.End
 		v.Add("booked", a.Date+"/"+id, id)
 	case domain.AppointmentCancelled:
-		a.Status = domain.Cancelled
+		a.Status, a.Reason, a.Late, a.ByHall = domain.Cancelled, e.Reason, e.Late, e.ByHall
 		v.Delete("booked", a.Date+"/"+id)
+		if e.ByHall {
+			v.Add("notices", id, id) // until the notice is sent
+		}
+	case domain.NoticeSent:
+		v.Delete("notices", id)
 	case domain.AppointmentCheckedIn:
 		a.Status, a.TicketID, a.Number = domain.CheckedIn, e.TicketID, e.Number
 		v.Delete("booked", a.Date+"/"+id)

@@ -296,6 +296,26 @@ func BookedBetween(ctx context.Context, v Views, from, to calendar.Date) ([]Appo
 	return out, nil
 }
 
+// NoticesDue lists the appointments the hall cancelled whose resident has
+// not yet been sent a notice.
+func NoticesDue(ctx context.Context, v Views) ([]AppointmentView, error) {
+	ids, err := Scan[string](ctx, v.Store(), v.NS("residents", "notices"), "", "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppointmentView, 0, len(ids))
+	for _, id := range ids {
+		a, ok, err := AppointmentOf(ctx, v, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 func decode[T any](kv KV) (T, error) {
 	var t T
 	if err := json.Unmarshal(kv.Doc, &t); err != nil {

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
@@ -86,16 +87,36 @@ func (d DayView) Waiting() []*TicketView {
 	return out
 }
 
-// EstimatedWait is the waiting tickets ahead of a new one for service,
-// times the mean observed service time (5 minutes before any is observed),
-// spread over the counters open for it.
-func (d DayView) EstimatedWait(service string, counters int) int {
-	ahead := 0
-	for _, t := range d.Waiting() {
-		if t.Service == service {
-			ahead++
+// Parked lists the tickets set aside while their resident fetches a
+// document, in arrival order: they are still the hall's to serve.
+func (d DayView) Parked() []*TicketView {
+	var out []*TicketView
+	for _, t := range d.Tickets {
+		if t.State == domain.Parked {
+			out = append(out, t)
 		}
 	}
+	slices.SortFunc(out, func(a, b *TicketView) int { return a.Seq - b.Seq })
+	return out
+}
+
+// Ahead counts the waiting tickets of service: as many go before a new
+// ordinary ticket.
+func (d DayView) Ahead(service string) int {
+	n := 0
+	for _, t := range d.Tickets {
+		if t.State == domain.Waiting && t.Service == service {
+			n++
+		}
+	}
+	return n
+}
+
+// EstimatedWait is the wait, in minutes, of a ticket for service with
+// ahead tickets before it in the call order: they are served at the mean
+// observed service time (5 minutes before any is observed), spread over
+// the counters open for the service.
+func (d DayView) EstimatedWait(service string, ahead, counters int) int {
 	mean := d.ServiceMinutes[service].Value()
 	if mean == 0 {
 		mean = 5

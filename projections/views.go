@@ -26,6 +26,7 @@ type SlotView struct {
 	WalkIn    int           `json:"walk_in"`
 	Booked    int           `json:"booked"`
 	Returning []time.Time   `json:"returning,omitempty"` // freed places not yet back
+	Closed    string        `json:"closed,omitempty"`    // why the hall closed it
 }
 
 // Available is what a resident can still book at now.
@@ -56,7 +57,7 @@ func (Availability) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		key := SlotKey(s.Station, s.Service, s.Date, s.Start)
 		v.Put("slots", key, SlotView{Station: s.Station, Service: s.Service, Date: s.Date, Start: s.Start, End: s.End, Capacity: s.Capacity, WalkIn: s.WalkIn})
 		v.Put("streams", r.Stream, key)
-	case domain.SlotBooked, domain.SlotFreed:
+	case domain.SlotBooked, domain.SlotFreed, domain.SlotClosed:
 		key, ok, err := Get[string](v, "streams", r.Stream)
 		if err != nil || !ok {
 			return orMissing(err, ok, "slot", r.Stream)
@@ -65,11 +66,14 @@ func (Availability) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		if err != nil || !ok {
 			return orMissing(err, ok, "slot", key)
 		}
-		if f, freed := e.(domain.SlotFreed); freed {
+		switch e := e.(type) {
+		case domain.SlotFreed:
 			s.Booked--
-			s.Returning = append(s.Returning, f.ReturnsAt)
-		} else {
+			s.Returning = append(s.Returning, e.ReturnsAt)
+		case domain.SlotBooked:
 			s.Booked++
+		case domain.SlotClosed:
+			s.Closed = e.Reason
 		}
 		v.Put("slots", key, s)
 	}

@@ -63,7 +63,7 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 	for id, who := range map[string]domain.Applicant{"a-zhang": zhang, "a-li": li} {
 		must(hall.Book(ctx, command.Booking{AppointmentID: id, StationID: "gulou", ServiceID: "birth", Date: spec.Date, Start: spec.Start, Resident: who}, m(eventstore.Actor{ID: id, Role: "resident"}, "2025-09-11 10:00")))
 	}
-	must(command.Execute(ctx, h, "appointment-a-li", m(staffU, "2025-09-12 09:00"), func(a *domain.Appointment) ([]domain.Event, error) { return a.Cancel("plans changed") }))
+	must(command.Execute(ctx, h, "appointment-a-li", m(staffU, "2025-09-12 09:00"), func(a *domain.Appointment) ([]domain.Event, error) { return a.Cancel("plans changed", false) }))
 	must(command.Execute(ctx, h, spec.Stream(), m(staffU, "2025-09-12 09:00"), func(s *domain.Slot) ([]domain.Event, error) {
 		return s.Free("a-li", at("2025-09-12 09:00"), 10*time.Minute)
 	}))
@@ -74,7 +74,9 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 		when   string
 		decide func(*domain.Queue) ([]domain.Event, error)
 	}{
-		{"09:00", func(q *domain.Queue) ([]domain.Event, error) { return q.OpenCounter("w1", []string{"birth"}) }},
+		{"09:00", func(q *domain.Queue) ([]domain.Event, error) {
+			return q.OpenCounter("w1", []string{"birth"}, []string{"birth"})
+		}},
 		{"09:01", func(q *domain.Queue) ([]domain.Event, error) {
 			return q.Issue("t1", "birth", "A", "", "", false, at("2025-09-15 09:01"))
 		}},
@@ -169,8 +171,14 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 	if len(d.Calls) != 4 || d.Calls[2].Number != "A002" || !d.Calls[2].Recall {
 		t.Errorf("board calls = %+v", d.Calls)
 	}
-	if w := d.EstimatedWait("permit", 1); w != 5 {
+	if n := d.Ahead("permit"); n != 1 {
+		t.Errorf("permit tickets waiting = %d, want 1", n)
+	}
+	if w := d.EstimatedWait("permit", d.Ahead("permit"), 1); w != 5 {
 		t.Errorf("estimated wait for permit = %d minutes, want 5 (one ahead, no permit service seen yet)", w)
+	}
+	if w := d.EstimatedWait("birth", 3, 2); w != 15 {
+		t.Errorf("estimated wait for birth, three ahead at two counters = %d minutes, want 15 (10 minutes observed)", w)
 	}
 	if d.ServiceMinutes["birth"].Value() != 10 {
 		t.Errorf("observed birth service time %v, want 10", d.ServiceMinutes["birth"].Value())

@@ -152,21 +152,26 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 }
 
 // Cancel cancels an appointment, gives its place back to the slot after the
-// policy's delay and releases the resident's hold, in one write. Cancelling
-// twice changes nothing; cancelling a cancelled appointment completes what
-// a crash left undone.
+// policy's delay and releases the resident's hold, in one write; after the
+// cut-off the hold ends as a no-show. Cancelling twice changes nothing;
+// cancelling a cancelled appointment completes what a crash left undone.
 func (hl *Hall) Cancel(ctx context.Context, id, reason string, m Meta) (Result, error) {
 	return ExecuteTx(ctx, hl.h, domain.AppointmentStream(id), m, func(tx *Tx, a *domain.Appointment) ([]Change, error) {
-		cancelled, err := a.Cancel(reason)
+		late := a.Status == domain.Booked && a.LateToCancel(m.At, hl.loc, hl.policy)
+		cancelled, err := a.Cancel(reason, late)
 		if err != nil {
 			return nil, err
 		}
-		return hl.release(tx, a, "cancelled", m, cancelled)
+		if a.Status == domain.Cancelled { // a retry: as it was decided
+			late = a.LateCancel
+		}
+		return hl.release(tx, a, "cancelled", late, m, cancelled)
 	})
 }
 
-// release frees an appointment's place and ends the resident's hold.
-func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, m Meta, own []domain.Event) ([]Change, error) {
+// release frees an appointment's place and ends the resident's hold, as a
+// no-show if noShow.
+func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, noShow bool, m Meta, own []domain.Event) ([]Change, error) {
 	id := a.AppointmentBooked.ID
 	slot := domain.SlotStream(a.StationID, a.Date, a.Start, a.ServiceID)
 	s, err := Read[domain.Slot](tx, slot)
@@ -181,7 +186,11 @@ func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, m Meta, own [
 	if err != nil {
 		return nil, err
 	}
-	ended, err := r.End(id, why)
+	end := func() ([]domain.Event, error) { return r.End(id, why) }
+	if noShow {
+		end = func() ([]domain.Event, error) { return r.CountNoShow(id, m.At) }
+	}
+	ended, err := end()
 	if err != nil {
 		return nil, err
 	}
@@ -308,8 +317,9 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 				return []Change{{Stream: a.HoldStream(), Events: ended}}, err
 			}
 		}
-		inSlot := !now.Before(a.Start.On(a.Date, hl.loc).Add(-30*time.Minute)) && now.Before(a.EndsAt)
-		if _, err := a.CheckIn(ticketID, "", today, inSlot); err != nil {
+		start := a.StartsAt(hl.loc)
+		inSlot := !now.Before(start.Add(-30*time.Minute)) && now.Before(a.EndsAt)
+		if _, err := a.CheckIn(ticketID, "", now, start, hl.policy, inSlot); err != nil {
 			return nil, err
 		}
 		issued, err := q.Issue(ticketID, a.ServiceID, svc.Prefix(), domain.Normal, id, inSlot, m.At)
@@ -322,7 +332,7 @@ func (hl *Hall) CheckIn(ctx context.Context, id string, svc domain.Service, m Me
 		} else {
 			t = Ticket{ticketID, issued[0].(domain.TicketIssued).Number, q.Ahead(a.ServiceID, domain.Normal, inSlot)}
 		}
-		checked, err := a.CheckIn(ticketID, t.Number, today, inSlot)
+		checked, err := a.CheckIn(ticketID, t.Number, now, start, hl.policy, inSlot)
 		if err != nil {
 			return nil, err
 		}

@@ -259,6 +259,36 @@ func TestCheckInIssuesOneTicket(t *testing.T) {
 	}
 }
 
+func TestLateCancellationCountsAsANoShow(t *testing.T) {
+	store := openStore(t)
+	release(t, store, spec) // 2025-10-11 09:00-09:30
+	hl := hall(t, store)
+	checked, _ := resident.Check(now)
+	holds := domain.AccountStream(hl.Ref(checked))
+	for _, c := range []struct {
+		id, at string
+		want   string
+	}{
+		{"a-early", "2025-10-11 08:59", "[BookingHeld BookingEnded]"},
+		{"a-late", "2025-10-11 09:10", "[BookingHeld BookingEnded BookingHeld NoShowCounted]"},
+	} {
+		if _, err := hl.Book(ctx, booking(c.id, spec, resident), command.Meta{At: now}); err != nil {
+			t.Fatal(err)
+		}
+		when, _ := time.ParseInLocation("2006-01-02 15:04", c.at, loc)
+		if _, err := hl.Cancel(ctx, c.id, "plans changed", command.Meta{At: when}); err != nil {
+			t.Fatal(err)
+		}
+		// A retry decides as the first try did.
+		if _, err := hl.Cancel(ctx, c.id, "plans changed", command.Meta{At: when}); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(types(t, store, holds)); got != c.want {
+			t.Fatalf("cancelled at %s: the account holds %s, want %s", c.at, got, c.want)
+		}
+	}
+}
+
 func TestSealedDetailsOpenOnlyForTheirResident(t *testing.T) {
 	hl := hall(t, openStore(t))
 	checked, err := resident.Check(now)

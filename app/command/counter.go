@@ -12,7 +12,7 @@ import (
 // CounterStep is one step a counter takes in the day's queue. The types
 // below are the steps, each with the body its request carries.
 type CounterStep interface {
-	decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error)
+	decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error)
 }
 
 type (
@@ -38,41 +38,41 @@ type (
 	CloseCounter struct{}
 )
 
-func (s OpenCounter) decide(q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-	return q.OpenCounter(counter, s.ServiceIDs)
+func (s OpenCounter) decide(q *domain.Queue, k domain.Counter, _ time.Time) ([]domain.Event, error) {
+	return q.OpenCounter(k.ID, s.ServiceIDs, k.ServiceIDs)
 }
-func (CallNext) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.CallNext(counter, at)
+func (CallNext) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.CallNext(k.ID, at)
 }
-func (s Call) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.Call(counter, s.Number, at)
+func (s Call) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.Call(k.ID, s.Number, at)
 }
-func (Recall) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.Recall(counter, domain.MaxRecalls, at)
+func (Recall) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.Recall(k.ID, domain.MaxRecalls, at)
 }
-func (StartService) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.Start(counter, at)
+func (StartService) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.Start(k.ID, at)
 }
-func (Complete) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.Complete(counter, at)
+func (Complete) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.Complete(k.ID, at)
 }
-func (MissedCall) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.NoShow(counter, at)
+func (MissedCall) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.NoShow(k.ID, at)
 }
-func (Park) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.Park(counter, at)
+func (Park) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.Park(k.ID, at)
 }
-func (s Resume) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.Resume(counter, s.TicketID, at)
+func (s Resume) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.Resume(k.ID, s.TicketID, at)
 }
-func (s Transfer) decide(q *domain.Queue, counter string, at time.Time) ([]domain.Event, error) {
-	return q.Transfer(counter, s.ServiceID, at)
+func (s Transfer) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return q.Transfer(k.ID, s.ServiceID, at)
 }
-func (PauseCounter) decide(q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-	return q.Pause(counter)
+func (PauseCounter) decide(q *domain.Queue, k domain.Counter, _ time.Time) ([]domain.Event, error) {
+	return q.Pause(k.ID)
 }
-func (CloseCounter) decide(q *domain.Queue, counter string, _ time.Time) ([]domain.Event, error) {
-	return q.CloseCounter(counter)
+func (CloseCounter) decide(q *domain.Queue, k domain.Counter, _ time.Time) ([]domain.Event, error) {
+	return q.CloseCounter(k.ID)
 }
 
 // AtCounter takes step at one of station's counters in the day's queue. It
@@ -81,8 +81,10 @@ func (CloseCounter) decide(q *domain.Queue, counter string, _ time.Time) ([]doma
 func (hl *Hall) AtCounter(ctx context.Context, station, counter string, step CounterStep, m Meta) (domain.Ticket, bool, Result, error) {
 	// The station from the handler's cache: read once, not at every call;
 	// a counter missing from it is looked for again in the log.
+	var k domain.Counter
 	if _, err := Execute(ctx, hl.h, domain.StationStream(station), m, func(st *domain.Station) ([]domain.Event, error) {
-		if _, ok := st.Counter(counter); !ok {
+		var ok bool
+		if k, ok = st.Counter(counter); !ok {
 			return nil, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter)
 		}
 		return nil, nil
@@ -92,7 +94,7 @@ func (hl *Hall) AtCounter(ctx context.Context, station, counter string, step Cou
 	var ticket domain.Ticket
 	var found bool
 	res, err := Execute(ctx, hl.h, domain.QueueStream(station, calendar.DateOf(m.At.In(hl.loc))), m, func(q *domain.Queue) ([]domain.Event, error) {
-		evs, err := step.decide(q, counter, m.At)
+		evs, err := step.decide(q, k, m.At)
 		if err == nil {
 			ticket, found = concerned(q, counter, evs)
 		}

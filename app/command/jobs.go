@@ -84,3 +84,10 @@ func (hl *Hall) Reminded(ctx context.Context, id string, m Meta) (Result, error)
 		return a.Remind(m.At)
 	})
 }
+
+// Noticed records that a notice of kind went to an appointment's resident.
+func (hl *Hall) Noticed(ctx context.Context, id, kind string, m Meta) (Result, error) {
+	return Execute(ctx, hl.h, domain.AppointmentStream(id), m, func(a *domain.Appointment) ([]domain.Event, error) {
+		return a.Notify(kind, m.At)
+	})
+}

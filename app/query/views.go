@@ -122,3 +122,9 @@ func (q *Queries) AppointmentsOf(ctx context.Context, owner string) ([]projectio
 func (q *Queries) BookedBetween(ctx context.Context, from, to calendar.Date) ([]projections.AppointmentView, error) {
 	return projections.BookedBetween(ctx, q.v(), from, to)
 }
+
+// NoticesDue are the hall's cancellations whose notice is still to be sent
+// (residents).
+func (q *Queries) NoticesDue(ctx context.Context) ([]projections.AppointmentView, error) {
+	return projections.NoticesDue(ctx, q.v())
+}

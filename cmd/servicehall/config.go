@@ -32,6 +32,9 @@ type config struct {
 	SMSWebhook     string
 	WarnDays       int // working days left when an application is warned
 	EscalateAfter  int // working days past the deadline before the second escalation
+	CancelCutoff   int // minutes before a slot's start after which a cancellation is a no-show
+	CheckInEarly   int // minutes before a slot's start check-in opens
+	CheckInLate    int // minutes after a slot's start check-in closes
 
 	loc *time.Location
 }
@@ -65,7 +68,22 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.WarnDays, "warn-days", warn, "warn an application with this many working days left (SERVICEHALL_WARN_DAYS)")
 	after, _ := strconv.Atoi(env("ESCALATE_AFTER_DAYS", "3"))
 	fs.IntVar(&c.EscalateAfter, "escalate-after-days", after, "escalate one level higher this many working days past the deadline (SERVICEHALL_ESCALATE_AFTER_DAYS)")
+	cutoff, _ := strconv.Atoi(env("CANCEL_CUTOFF_MINUTES", "0"))
+	fs.IntVar(&c.CancelCutoff, "cancel-cutoff-minutes", cutoff, "minutes before a slot's start after which a cancellation counts as a no-show (SERVICEHALL_CANCEL_CUTOFF_MINUTES)")
+	early, _ := strconv.Atoi(env("CHECKIN_EARLY_MINUTES", "60"))
+	fs.IntVar(&c.CheckInEarly, "checkin-early-minutes", early, "minutes before a slot's start check-in opens (SERVICEHALL_CHECKIN_EARLY_MINUTES)")
+	late, _ := strconv.Atoi(env("CHECKIN_LATE_MINUTES", "15"))
+	fs.IntVar(&c.CheckInLate, "checkin-late-minutes", late, "minutes after a slot's start check-in closes (SERVICEHALL_CHECKIN_LATE_MINUTES)")
 	fs.StringVar(&c.ReleaseAt, "release-at", env("RELEASE_AT", "08:00"), "the daily slot release time, HH:MM (SERVICEHALL_RELEASE_AT)")
+}
+
+// policy is the booking policy with the configured cut-off and window.
+func (c *config) policy() domain.Policy {
+	p := domain.DefaultPolicy
+	p.CancelCutoff = time.Duration(c.CancelCutoff) * time.Minute
+	p.CheckInEarly = time.Duration(c.CheckInEarly) * time.Minute
+	p.CheckInLate = time.Duration(c.CheckInLate) * time.Minute
+	return p
 }
 
 // trustedProxies splits SERVICEHALL_TRUSTED_PROXIES.
@@ -87,6 +105,10 @@ func (c *config) check() error {
 	c.loc = loc
 	if c.WarnDays < 0 || c.WarnDays > 30 || c.EscalateAfter < 1 || c.EscalateAfter > 60 {
 		return fmt.Errorf("SERVICEHALL_WARN_DAYS %d, SERVICEHALL_ESCALATE_AFTER_DAYS %d: want 0..30 and 1..60", c.WarnDays, c.EscalateAfter)
+	}
+	if c.CancelCutoff < 0 || c.CancelCutoff > 7*24*60 || c.CheckInEarly < 0 || c.CheckInEarly > 24*60 || c.CheckInLate < 0 || c.CheckInLate > 24*60 {
+		return fmt.Errorf("SERVICEHALL_CANCEL_CUTOFF_MINUTES %d, SERVICEHALL_CHECKIN_EARLY_MINUTES %d, SERVICEHALL_CHECKIN_LATE_MINUTES %d: want 0..10080, 0..1440 and 0..1440",
+			c.CancelCutoff, c.CheckInEarly, c.CheckInLate)
 	}
 	if c.ReleaseHorizon < 1 || c.ReleaseHorizon > 366 {
 		return fmt.Errorf("SERVICEHALL_RELEASE_HORIZON_DAYS %d: want 1..366", c.ReleaseHorizon)

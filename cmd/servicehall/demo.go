@@ -285,7 +285,7 @@ func seedQueue(ctx context.Context, h *hall, cat map[string]domain.Service, cal 
 					svcs = append(svcs, s)
 				}
 			}
-			return q.OpenCounter(id, svcs)
+			return q.OpenCounter(id, svcs, svcs) // as the setup configures them
 		}); err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		return err
 	}
 	defer keys.Vault.Close()
-	application, err := app.New(log, engine, c.loc, domain.DefaultPolicy, keys.Keys, passwords)
+	application, err := app.New(log, engine, c.loc, c.policy(), keys.Keys, passwords)
 	if err != nil {
 		return err
 	}
@@ -101,14 +101,14 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	// Codes and reminders go to the SMS gateway when there is one; without
 	// it reminders are logged masked, and codes are never logged.
 	var notifier api.Notifier
-	var reminder jobs.Reminder
+	var texts jobs.Notifier
 	if c.SMSWebhook != "" {
 		gateway := api.Webhook{URL: c.SMSWebhook}
 		notifier = gateway
-		reminder = jobs.SMSReminder{Send: gateway.Notify, Unseal: application.Commands.Unseal}
+		texts = jobs.SMSNotifier{Send: gateway.Notify, Unseal: application.Commands.Unseal}
 	}
 	runner, err := jobs.New(jobs.Config{App: application, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
-		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation(), Reminder: reminder})
+		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation(), Notifier: texts})
 	if err != nil {
 		return err
 	}

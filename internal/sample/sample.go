@@ -156,7 +156,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			}
 		}
 		for _, c := range st.Counters {
-			evs, err := q.OpenCounter(c.ID, c.ServiceIDs)
+			evs, err := q.OpenCounter(c.ID, c.ServiceIDs, c.ServiceIDs)
 			do(staff, morning, evs, err)
 		}
 		for _, spec := range slots {
@@ -165,6 +165,34 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			l.add(spec.Stream(), system, morning.Add(-48*time.Hour), evs, err)
 			for _, e := range evs {
 				slot.Apply(e)
+			}
+			if spec == slots[len(slots)-1] && rng.IntN(4) == 0 {
+				// The hall closes the day's last slot (临时闭厅): its one
+				// booking is cancelled and its resident told.
+				seq++
+				id, ref := fmt.Sprintf("a%d-%d", seed, seq), fmt.Sprintf("c%d-%d", seed, seq)
+				who := eventstore.Actor{ID: ref, Role: "resident"}
+				booked, closed := morning.Add(-24*time.Hour), morning.Add(-2*time.Hour)
+				res, rs := &domain.Resident{}, domain.AccountStream(ref)
+				appt, as := &domain.Appointment{}, domain.AppointmentStream(id)
+				evs, err := slot.Book(id, ref, booked)
+				l.add(spec.Stream(), who, booked, evs, err)
+				evs, err = res.Hold(id, ref, spec.Service, d, booked, domain.DefaultPolicy)
+				l.add(rs, who, booked, evs, err)
+				res.Apply(evs[0])
+				evs, err = appt.Book(domain.AppointmentBooked{ID: id, StationID: "gulou", ServiceID: spec.Service, Date: d, Start: spec.Start, End: spec.End,
+					EndsAt: spec.End.On(d, loc), Resident: domain.Person{Ref: ref, Name: "李*", ID: "110***********002X", Phone: "139****5678"}, Account: ref})
+				l.add(as, who, booked, evs, err)
+				appt.Apply(evs[0])
+				evs, err = slot.Close("停电检修", closed)
+				l.add(spec.Stream(), staff, closed, append(evs, domain.SlotFreed{AppointmentID: id, ReturnsAt: closed}), err)
+				evs, err = appt.CancelByHall("停电检修")
+				l.add(as, staff, closed, evs, err)
+				evs, err = res.End(id, "closed by the hall")
+				l.add(rs, staff, closed, evs, err)
+				evs, err = appt.Notify(domain.NoticeCancelled, closed.Add(time.Minute))
+				l.add(as, system, closed.Add(time.Minute), evs, err)
+				continue
 			}
 			for b := 0; b < slot.Online(); b++ {
 				seq++
@@ -206,7 +234,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				slotStart := spec.Start.On(d, loc)
 				switch r := rng.IntN(10); {
 				case r == 0:
-					evs, err = appt.Cancel("plans changed")
+					evs, err = appt.Cancel("plans changed", false)
 					l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, booked.Add(time.Hour), evs, err)
 					evs, err = slot.Free(id, booked.Add(time.Hour), 10*time.Minute)
 					l.add(spec.Stream(), eventstore.Actor{ID: ref, Role: "resident"}, booked.Add(time.Hour), evs, err)
@@ -242,7 +270,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					svc, _ := cat.Services[spec.Service]
 					evs, err = q.Issue(ticket, spec.Service, svc.Prefix(), domain.Normal, id, true, slotStart.Add(-5*time.Minute))
 					do(eventstore.Actor{ID: ref, Role: "resident"}, slotStart.Add(-5*time.Minute), evs, err)
-					evs, err = appt.CheckIn(ticket, ticketOf(q, ticket).Number, d, true)
+					evs, err = appt.CheckIn(ticket, ticketOf(q, ticket).Number, slotStart.Add(-5*time.Minute), slotStart, domain.DefaultPolicy, true)
 					l.add(as, eventstore.Actor{ID: ref, Role: "resident"}, slotStart.Add(-5*time.Minute), evs, err)
 					evs, err = res.End(id, "checked in")
 					resident(slotStart.Add(-5*time.Minute), evs, err)
@@ -256,6 +284,10 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			svc := Services[rng.IntN(len(Services))]
 			prio := []domain.Priority{domain.Normal, domain.Normal, domain.Elderly, domain.Green}[rng.IntN(4)]
 			evs, err := q.Issue(fmt.Sprintf("w%d-%d", seed, seq), svc.ID, svc.Prefix(), prio, "", false, now)
+			do(staff, now, evs, err)
+		}
+		if rng.IntN(4) == 0 {
+			evs, err := q.StopWalkIns("今日号已发完", now)
 			do(staff, now, evs, err)
 		}
 		for round := 0; ; round++ {
