@@ -53,7 +53,13 @@ func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
 			return "", fmt.Errorf("station %s: %w", st.ID, err)
 		}
 	}
-	return fmt.Sprintf("opened %d slots at %d stations, through %s", opened, len(stations), today.AddDays(w.Horizon-1)), nil
+	out := fmt.Sprintf("opened %d slots at %d stations, through %s", opened, len(stations), today.AddDays(w.Horizon-1))
+	for _, y := range []int{today.Year, today.Year + 1} {
+		if cal.Provisional(y) {
+			out += fmt.Sprintf("; warning: the State Council's holiday notice for %d is not imported, its statutory holidays are computed and make-up days unknown (%d 年放假安排尚未导入，节假日为推算，调休未知)", y, y)
+		}
+	}
+	return out, nil
 }
 
 // escalateOverdue warns, marks overdue and escalates open applications.

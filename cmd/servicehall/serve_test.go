@@ -296,9 +296,18 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 		js[0]["name"] != "release-slots" || js[0]["next_run"] == nil || js[0]["last_run"] == nil {
 		t.Fatalf("jobs: %d %v", resp.StatusCode, js)
 	}
+	// The embedded calendars end with the current year's notice at most:
+	// next year's holidays are computed, and the job says so.
+	next := time.Now().Year() + 1
 	if resp, out := send(t, "POST", api+"/admin/jobs/release-slots/run", admin, ""); resp.StatusCode != 200 ||
-		!strings.HasPrefix(out["result"].(string), "opened 0 slots at 1 stations") {
+		!strings.HasPrefix(out["result"].(string), "opened 0 slots at 1 stations") ||
+		!strings.Contains(out["result"].(string), fmt.Sprintf("%d 年放假安排尚未导入", next)) {
 		t.Fatalf("run release-slots: %d %v", resp.StatusCode, out)
+	}
+	var days map[string][]map[string]any
+	getJSON(t, fmt.Sprintf("%s/calendar/working-days?from=%d-01-01&to=%d-01-01", api, next, next), nil, &days)
+	if d := days["days"]; len(d) != 1 || d[0]["working"] != false || d[0]["reason"] != "provisional" || d[0]["name"] != "元旦" {
+		t.Fatalf("New Year's Day of a year without a notice: %v", d)
 	}
 	if resp, _ := send(t, "POST", api+"/admin/jobs/nope/run", admin, ""); resp.StatusCode != 404 {
 		t.Fatalf("run an unknown job: %d", resp.StatusCode)

@@ -63,7 +63,8 @@ const (
 func (u Unit) Valid() bool { return u == WorkingDays || u == CalendarDays }
 
 // Calendar answers whether a date is a working day. It is immutable; With
-// returns a new one. Years without a notice fall back to Monday-Friday.
+// returns a new one. A year without a notice has its statutory holidays,
+// computed and provisional (Statutory), and no make-up days.
 type Calendar struct {
 	special map[Date]entry
 	years   map[int]bool
@@ -122,6 +123,9 @@ const (
 	ReasonWeekend = "weekend"
 	ReasonHoliday = "holiday"
 	ReasonMakeUp  = "makeup"
+	// ReasonProvisional is a statutory holiday of a year whose official
+	// notice is not yet imported, computed (see Statutory).
+	ReasonProvisional = "provisional"
 )
 
 // Describe tells whether d is a working day, why, and the holiday's name.
@@ -132,21 +136,31 @@ func (c *Calendar) Describe(d Date) (working bool, reason, name string) {
 		}
 		return true, ReasonMakeUp, day.Name
 	}
+	if !c.years[d.Year] {
+		if name, ok := provisional(d); ok {
+			return false, ReasonProvisional, name
+		}
+	}
 	if d.Weekday() >= 6 {
 		return false, ReasonWeekend, ""
 	}
 	return true, ReasonWorkday, ""
 }
 
+// Provisional says whether year's days come from Statutory, for want of
+// the year's official notice.
+func (c *Calendar) Provisional(year int) bool { return !c.years[year] }
+
 func (c *Calendar) IsWorkingDay(d Date) bool {
 	w, _, _ := c.Describe(d)
 	return w
 }
 
-// IsHoliday reports an official public holiday (not an ordinary weekend).
+// IsHoliday reports a public holiday, official or provisional (not an
+// ordinary weekend).
 func (c *Calendar) IsHoliday(d Date) bool {
-	day, ok := c.special[d]
-	return ok && day.OffDay
+	_, reason, _ := c.Describe(d)
+	return reason == ReasonHoliday || reason == ReasonProvisional
 }
 
 // IsMakeUpDay reports a weekend day that is an official working day.

@@ -155,3 +155,68 @@ func TestDateJSON(t *testing.T) {
 		t.Fatalf("marshal = %s", b)
 	}
 }
+
+// The computed holidays are a subset of what each official notice gave:
+// the notices only add bridging days and make-up days around them.
+func TestStatutoryHolidaysAgreeWithTheNotices(t *testing.T) {
+	notices, err := calendar.Official()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range notices {
+		if len(n.Days) == 0 {
+			continue
+		}
+		official := calendar.New(n)
+		days := calendar.Statutory(n.Year)
+		want := 13
+		if n.Year < 2025 {
+			want = 11
+		}
+		if len(days) != want {
+			t.Errorf("%d: %d statutory holidays, want %d", n.Year, len(days), want)
+		}
+		for _, d := range days {
+			if working, reason, name := official.Describe(d.Date); working || reason != calendar.ReasonHoliday {
+				t.Errorf("%d: computed %s %s, but the notice says %v %s %s", n.Year, d.Date, d.Name, working, reason, name)
+			}
+		}
+	}
+}
+
+func TestYearWithoutNoticeIsProvisional(t *testing.T) {
+	notices, err := calendar.Official()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := calendar.New(notices...) // 2027's notice is not out: its file is empty
+	for _, c := range []struct {
+		date    string
+		working bool
+		reason  string
+		name    string
+	}{
+		{"2027-01-01", false, calendar.ReasonProvisional, "元旦"},
+		{"2027-02-05", false, calendar.ReasonProvisional, "春节"}, // the eve, lunar 12-30
+		{"2027-02-08", false, calendar.ReasonProvisional, "春节"},
+		{"2027-02-09", true, calendar.ReasonWorkday, ""},
+		{"2027-04-05", false, calendar.ReasonProvisional, "清明节"},
+		{"2027-06-09", false, calendar.ReasonProvisional, "端午节"},
+		{"2027-09-15", false, calendar.ReasonProvisional, "中秋节"},
+		{"2027-10-04", true, calendar.ReasonWorkday, ""}, // a notice would bridge it; nothing computes that
+		{"2026-01-01", false, calendar.ReasonHoliday, "元旦"},
+	} {
+		working, reason, name := cal.Describe(date(t, c.date))
+		if working != c.working || reason != c.reason || name != c.name {
+			t.Errorf("%s: %v %s %s, want %v %s %s", c.date, working, reason, name, c.working, c.reason, c.name)
+		}
+	}
+	if !cal.Provisional(2027) || cal.Provisional(2026) {
+		t.Error("Provisional: 2027 has no notice, 2026 has one")
+	}
+	// Importing the notice replaces the computed days.
+	withNotice := cal.With(calendar.Notice{Year: 2027, Days: []calendar.Day{{Name: "元旦", Date: date(t, "2027-01-01"), OffDay: true}}})
+	if _, reason, _ := withNotice.Describe(date(t, "2027-02-05")); reason != calendar.ReasonWorkday {
+		t.Errorf("after the import, 2027-02-05 is %s: the notice decides", reason)
+	}
+}
