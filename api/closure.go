@@ -54,8 +54,9 @@ func (s *Server) closeSlots(c *gin.Context) {
 	case to <= from:
 		problem(c, invalid("to", "the end must come after the start (结束时间须晚于开始时间)"))
 		return
-	case req.Reason == "":
-		problem(c, invalid("reason", "a reason is required (请填写原因)"))
+	}
+	if err := domain.CheckReason(req.Reason); err != nil { // also when no slot is open that day
+		problem(c, err)
 		return
 	}
 	ctx := c.Request.Context()

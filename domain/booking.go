@@ -77,10 +77,7 @@ func (s *Slot) Close(reason string, at time.Time) ([]Event, error) {
 	if s.Closed != "" {
 		return nil, nil
 	}
-	if reason == "" {
-		return nil, &FieldError{"reason", invalid("a reason is required (请填写原因)")}
-	}
-	if err := CheckText("reason", reason); err != nil {
+	if err := CheckReason(reason); err != nil {
 		return nil, err
 	}
 	return []Event{SlotClosed{reason, at}}, nil

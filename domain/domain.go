@@ -254,6 +254,14 @@ func CheckID(field, id string) error {
 	return nil
 }
 
+// CheckReason refuses a missing reason, and one CheckText refuses.
+func CheckReason(reason string) error {
+	if reason == "" {
+		return &FieldError{"reason", invalid("a reason is required (请填写原因)")}
+	}
+	return CheckText("reason", reason)
+}
+
 // MaxText is the longest free text a decision or a rating may carry.
 const MaxText = 500
 

@@ -361,10 +361,7 @@ func (q *Queue) StopWalkIns(reason string, at time.Time) ([]Event, error) {
 	if q.NoWalkIn != "" {
 		return nil, nil
 	}
-	if reason == "" {
-		return nil, &FieldError{"reason", invalid("a reason is required (请填写原因)")}
-	}
-	if err := CheckText("reason", reason); err != nil {
+	if err := CheckReason(reason); err != nil {
 		return nil, err
 	}
 	return []Event{WalkInsStopped{reason, at}}, nil

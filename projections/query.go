@@ -279,7 +279,13 @@ func AppointmentsOf(ctx context.Context, v Views, ref string) ([]AppointmentView
 // BookedBetween lists the appointments still booked (not cancelled,
 // checked in or missed) dated from..to.
 func BookedBetween(ctx context.Context, v Views, from, to calendar.Date) ([]AppointmentView, error) {
-	ids, err := Scan[string](ctx, v.Store(), v.NS("residents", "booked"), from.String(), to.AddDays(1).String())
+	return appointmentsIn(ctx, v, "booked", from.String(), to.AddDays(1).String())
+}
+
+// appointmentsIn reads the appointments a residents table lists in
+// [from, to) ("" for no end).
+func appointmentsIn(ctx context.Context, v Views, table, from, to string) ([]AppointmentView, error) {
+	ids, err := Scan[string](ctx, v.Store(), v.NS("residents", table), from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -299,21 +305,7 @@ func BookedBetween(ctx context.Context, v Views, from, to calendar.Date) ([]Appo
 // NoticesDue lists the appointments the hall cancelled whose resident has
 // not yet been sent a notice.
 func NoticesDue(ctx context.Context, v Views) ([]AppointmentView, error) {
-	ids, err := Scan[string](ctx, v.Store(), v.NS("residents", "notices"), "", "")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]AppointmentView, 0, len(ids))
-	for _, id := range ids {
-		a, ok, err := AppointmentOf(ctx, v, id)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return appointmentsIn(ctx, v, "notices", "", "")
 }
 
 func decode[T any](kv KV) (T, error) {
