@@ -156,8 +156,13 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 // cut-off the hold ends as a no-show. Cancelling twice changes nothing;
 // cancelling a cancelled appointment completes what a crash left undone.
 func (hl *Hall) Cancel(ctx context.Context, id, reason string, m Meta) (Result, error) {
+	return hl.cancel(ctx, id, reason, true, m)
+}
+
+// cancel cancels; after the cut-off as a no-show only if cutoff.
+func (hl *Hall) cancel(ctx context.Context, id, reason string, cutoff bool, m Meta) (Result, error) {
 	return ExecuteTx(ctx, hl.h, domain.AppointmentStream(id), m, func(tx *Tx, a *domain.Appointment) ([]Change, error) {
-		late := a.Status == domain.Booked && a.LateToCancel(m.At, hl.loc, hl.policy)
+		late := cutoff && a.Status == domain.Booked && a.LateToCancel(m.At, hl.loc, hl.policy)
 		cancelled, err := a.Cancel(reason, late)
 		if err != nil {
 			return nil, err

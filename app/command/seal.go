@@ -118,7 +118,8 @@ func (hl *Hall) Erase(ctx context.Context, refs, cancel []string, m Meta) (int, 
 	}
 	n := 0
 	for _, id := range cancel {
-		res, err := hl.Cancel(ctx, id, "erased at the resident's request (应本人要求删除个人信息)", step("cancel-"+id))
+		// Erasure is no late cancellation: it never counts as a no-show.
+		res, err := hl.cancel(ctx, id, "erased at the resident's request (应本人要求删除个人信息)", false, step("cancel-"+id))
 		if err != nil && !errors.Is(err, domain.ErrState) && !errors.Is(err, domain.ErrNotFound) {
 			return n, fmt.Errorf("erase: cancel %s: %w", id, err)
 		}
