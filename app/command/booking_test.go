@@ -289,6 +289,23 @@ func TestLateCancellationCountsAsANoShow(t *testing.T) {
 	}
 }
 
+func TestErasureAfterTheStartIsNoNoShow(t *testing.T) {
+	store := openStore(t)
+	release(t, store, spec) // 2025-10-11 09:00-09:30
+	hl := hall(t, store)
+	checked, _ := resident.Check(now)
+	if _, err := hl.Book(ctx, booking("a-erased", spec, resident), command.Meta{At: now}); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Date(2025, 10, 11, 9, 10, 0, 0, loc)
+	if n, err := hl.Erase(ctx, []string{hl.Ref(checked)}, []string{"a-erased"}, command.Meta{At: after}); err != nil || n != 1 {
+		t.Fatalf("erase: %d, %v", n, err)
+	}
+	if got := fmt.Sprint(types(t, store, domain.AccountStream(hl.Ref(checked)))); got != "[BookingHeld BookingEnded]" {
+		t.Fatalf("the account after an erasure: %s, want the hold ended, not a no-show", got)
+	}
+}
+
 func TestSealedDetailsOpenOnlyForTheirResident(t *testing.T) {
 	hl := hall(t, openStore(t))
 	checked, err := resident.Check(now)
