@@ -320,7 +320,9 @@ func Rush(ctx context.Context, c Config, o RushOptions, stderr io.Writer) (Resul
 		r.BaselineOpsPerSec = float64(bsteps[bbest].Rate)
 		r.Ratio = round(float64(sustained) / r.BaselineOpsPerSec)
 		delete(r.Extra, "baseline_ops_per_sec")
-		delete(r.Extra, "ratio")
+		if r.Ratio != 0 { // else the field is left out: Extra says 0
+			delete(r.Extra, "ratio")
+		}
 	}
 	return r, nil
 }
