@@ -40,17 +40,7 @@ func TestThreeProcesses(t *testing.T) {
 	}
 	// A database and a JetStream stream of its own.
 	db := testenv.FreshPostgres(t, "servicehall_multi")
-	parsed, _ := url.Parse(db)
-	name := strings.TrimPrefix(parsed.Path, "/")
-	topic := name
-	defer func() {
-		if nc, err := natsgo.Connect(nats); err == nil {
-			if js, err := nc.JetStream(); err == nil {
-				js.DeleteStream(topic)
-			}
-			nc.Close()
-		}
-	}()
+	topic := streamFor(t, nats, db)
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -282,6 +272,22 @@ func TestThreeProcesses(t *testing.T) {
 	}
 }
 
+// streamFor names a JetStream stream after the test's database, deleted
+// when the test ends.
+func streamFor(t *testing.T, nats, db string) string {
+	parsed, _ := url.Parse(db)
+	topic := strings.TrimPrefix(parsed.Path, "/")
+	t.Cleanup(func() {
+		if nc, err := natsgo.Connect(nats); err == nil {
+			if js, err := nc.JetStream(); err == nil {
+				js.DeleteStream(topic)
+			}
+			nc.Close()
+		}
+	})
+	return topic
+}
+
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -301,16 +307,7 @@ func TestStartUpJobsWaitForTheViews(t *testing.T) {
 	nats := testenv.NATS(t)
 	events := testenv.FreshPostgres(t, "servicehall_start_log")
 	first, second := testenv.FreshPostgres(t, "servicehall_start_a"), testenv.FreshPostgres(t, "servicehall_start_b")
-	parsed, _ := url.Parse(events)
-	topic := strings.TrimPrefix(parsed.Path, "/")
-	defer func() {
-		if nc, err := natsgo.Connect(nats); err == nil {
-			if js, err := nc.JetStream(); err == nil {
-				js.DeleteStream(topic)
-			}
-			nc.Close()
-		}
-	}()
+	topic := streamFor(t, nats, events)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
