@@ -16,6 +16,7 @@ import (
 	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/projections"
+	"github.com/servicehall/servicehall/webhooks"
 )
 
 // route is one operation: how it is served and how it is documented, from
@@ -197,6 +198,10 @@ func (s *Server) routes() []route {
 			r.status = http.StatusAccepted
 			return r
 		}(),
+		get(v1+"/admin/webhooks", "Outbound webhooks (事件订阅)", admins, nil, []webhookOut{}, s.webhookList),
+		created(post(v1+"/admin/webhooks", "Subscribe a URL to event types: signed deliveries, at least once (新增事件订阅)", admins, webhookRequest{}, webhookOut{}, s.subscribe)),
+		get(v1+"/admin/webhooks/dead-letters", "Deliveries that failed every retry (投递失败列表)", admins, nil, []domain.DeadLetter{}, s.deadLetters),
+		post(v1+"/admin/webhooks/dead-letters/replay", "Deliver dead letters again (重新投递)", admins, replayRequest{}, []webhooks.Replayed{}, s.replay),
 		get(v1+"/admin/jobs", "Jobs with schedule, last and next run (定时任务)", admins, nil, []jobs.Status{}, s.jobList),
 		post(v1+"/admin/jobs/:name/run", "Run a job now (立即执行任务)", admins, nil, jobRun{}, s.runJob),
 	}

@@ -34,6 +34,7 @@ import (
 type Server struct {
 	life     context.Context // ends with Close
 	close    context.CancelFunc
+	app      *app.Application
 	hall     *command.Hall
 	queries  *query.Queries
 	jobs     Jobs
@@ -61,6 +62,7 @@ type Server struct {
 	doc        []byte
 	docErr     error
 	limits     limits
+	hooks      *http.Client
 }
 
 // Config is what a Server needs; Now defaults to the wall clock.
@@ -84,6 +86,8 @@ type Config struct {
 	// Buckets, when given, keeps the abuse limits' counts where every
 	// process counts them; without, each process counts its own.
 	Buckets Buckets
+	// Hooks delivers dead letters again on replay (default: 10 s timeout).
+	Hooks *http.Client
 	// DemoOTP returns login codes in responses: demo and tests only.
 	DemoOTP bool
 	Loc     *time.Location
@@ -138,7 +142,10 @@ func New(c Config) (*Server, error) {
 		c.Logins = logins.NewMemory()
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: c.Logins, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies}
+	s := &Server{life: life, close: closeFn, app: c.App, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: c.Logins, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies, hooks: c.Hooks}
+	if s.hooks == nil {
+		s.hooks = &http.Client{Timeout: 10 * time.Second}
+	}
 	if !c.Unlimited {
 		s.limits = defaultLimits(c.Buckets)
 	}

@@ -777,3 +777,31 @@ func TestWalkInsStop(t *testing.T) {
 	got, err = q.StopWalkIns("again", at("2025-10-11 15:20"))
 	then(t, got, err)
 }
+
+func TestWebhooks(t *testing.T) {
+	w := given[domain.Webhooks](t)
+	sub := domain.WebhookSubscribed{ID: "h1", URL: "https://example.org/hook", EventTypes: []string{"AppointmentBooked"}, Secret: []byte("sealed"), After: 5}
+	bad := sub
+	bad.URL = "javascript:alert(1)"
+	got, err := w.Subscribe(bad)
+	thenError(t, got, err, domain.ErrInvalid)
+	bad = sub
+	bad.EventTypes = []string{"NoSuchEvent"}
+	got, err = w.Subscribe(bad)
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = w.Subscribe(sub)
+	then(t, got, err, sub)
+
+	dl := domain.DeadLetter{ID: "h1-9", Subscription: "h1", Position: 9, EventType: "AppointmentBooked", Error: "500"}
+	w = given[domain.Webhooks](t, sub, domain.WebhooksDelivered{Through: 9}, dl)
+	got, err = w.Subscribe(sub)
+	then(t, got, err) // a retry
+	got, err = w.Deliver(9)
+	then(t, got, err) // delivered through 9 already
+	got, err = w.Fail(dl)
+	then(t, got, err) // dead-lettered once
+	got, err = w.Replayed("h1-9", at("2025-10-11 10:00"))
+	then(t, got, err, domain.WebhookReplayed{ID: "h1-9", At: at("2025-10-11 10:00")})
+	got, err = w.Replayed("h1-10", at("2025-10-11 10:00"))
+	thenError(t, got, err, domain.ErrNotFound)
+}

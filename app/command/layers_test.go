@@ -11,10 +11,10 @@ import (
 	"testing"
 )
 
-// The HTTP API and the jobs go through the application: neither imports
+// The HTTP API, the jobs and the webhooks go through the application: none imports
 // the store, nor decides on a stream itself (Execute, ExecuteTx, Load).
 func TestOnlyAppReachesTheStore(t *testing.T) {
-	for _, dir := range []string{"../../api", "../../jobs"} {
+	for _, dir := range []string{"../../api", "../../jobs", "../../webhooks"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		if len(files) == 0 {
 			t.Fatalf("no Go files in %s", dir)

@@ -50,6 +50,11 @@ func (q *Queries) History(ctx context.Context, stream string) ([]projections.Ent
 	return projections.AuditByStream(ctx, q.log, stream)
 }
 
+// Since is up to limit events of the log after position after.
+func (q *Queries) Since(ctx context.Context, after uint64, limit int) ([]eventstore.Record, error) {
+	return q.log.ReadAll(ctx, after, limit)
+}
+
 // Views are the live views, for the reads that name one.
 func (q *Queries) Views() *projections.Engine { return q.views }
 

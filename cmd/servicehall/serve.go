@@ -23,6 +23,7 @@ import (
 	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/logins"
 	"github.com/servicehall/servicehall/projections"
+	"github.com/servicehall/servicehall/webhooks"
 )
 
 // clock is the server's time. Tests in this package move it, to serve a
@@ -154,6 +155,17 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	}
 	runner.Start()
 	defer runner.Stop()
+	hooks, err := webhooks.New(webhooks.Config{App: application, Logger: logger, Lock: lock, Now: clock})
+	if err != nil {
+		return err
+	}
+	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	hooksDone := make(chan error, 1)
+	go func() { hooksDone <- hooks.Run(hooksCtx) }()
+	defer func() {
+		stopHooks()
+		<-hooksDone
+	}()
 
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}

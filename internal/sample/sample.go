@@ -134,6 +134,27 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 		}
 	}
 
+	// An outbound webhook, one batch delivered, one delivery dead-lettered
+	// and replayed.
+	hooks := &domain.Webhooks{}
+	for _, step := range []func() ([]domain.Event, error){
+		func() ([]domain.Event, error) {
+			return hooks.Subscribe(domain.WebhookSubscribed{ID: "hook-1", URL: "https://example.org/hook", EventTypes: []string{"StationRegistered"},
+				Secret: []byte("sealed-secret"), After: 1, At: at})
+		},
+		func() ([]domain.Event, error) { return hooks.Deliver(2) },
+		func() ([]domain.Event, error) {
+			return hooks.Fail(domain.DeadLetter{ID: "hook-1-2", Subscription: "hook-1", Position: 2, EventType: "StationRegistered", Error: "503 Service Unavailable", At: at})
+		},
+		func() ([]domain.Event, error) { return hooks.Replayed("hook-1-2", at) },
+	} {
+		evs, err := step()
+		l.add(domain.WebhooksStream, admin, at, evs, err)
+		for _, e := range evs {
+			hooks.Apply(e)
+		}
+	}
+
 	apps := map[string]*domain.Application{}
 	slow := map[string]bool{} // left alone until escalated twice
 	residents := map[string]*domain.Resident{}
