@@ -466,7 +466,10 @@ func (a *Appointment) Apply(e Event) {
 }
 
 // Notice kinds.
-const NoticeCancelled = "cancelled"
+const (
+	NoticeCancelled = "cancelled"
+	NoticeTurn      = "turn" // a few tickets ahead: come to the waiting area
+)
 
 // Notify records a sent notice of kind, once.
 func (a *Appointment) Notify(kind string, at time.Time) ([]Event, error) {

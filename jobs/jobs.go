@@ -31,6 +31,9 @@ type Config struct {
 	// ReleaseAt is the daily release time, "HH:MM" (default "08:00").
 	ReleaseAt  string
 	Escalation domain.Escalation
+	// TurnAhead is how many tickets ahead a checked-in resident is told
+	// their turn is coming (default 3).
+	TurnAhead int
 	// Notifier sends reminders and notices (default: logged, masked).
 	Notifier Notifier
 	// Lock decides which process runs a tick (default: in this process).
@@ -84,6 +87,9 @@ func New(c Config) (*Runner, error) {
 	if c.Escalation == (domain.Escalation{}) {
 		c.Escalation = domain.DefaultEscalation
 	}
+	if c.TurnAhead <= 0 {
+		c.TurnAhead = 3
+	}
 	if c.Notifier == nil {
 		c.Notifier = LogNotifier{c.Logger}
 	}
@@ -102,6 +108,7 @@ func New(c Config) (*Runner, error) {
 		{name: "close-day", schedule: "*/15 * * * *", run: w.closeDays},
 		{name: "send-reminders", schedule: "0 18 * * *", run: w.sendReminders},
 		{name: "send-notices", schedule: "* * * * *", run: w.sendNotices},
+		{name: "send-turn-notices", schedule: "* * * * *", run: w.sendTurnNotices},
 		{name: "recover-places", schedule: "*/30 * * * *", run: w.recoverPlaces},
 	}
 	for _, j := range r.jobs {

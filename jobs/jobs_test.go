@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -391,7 +392,7 @@ func TestCatchUpAfterADayOfDowntime(t *testing.T) {
 		t.Fatalf("a second catch-up wrote %d events", again-head)
 	}
 	st := x.runner.Status()
-	if len(st) != 7 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
+	if len(st) != 8 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
 		!strings.HasPrefix(st[0].LastResult, "opened 0 slots") {
 		t.Fatalf("status: %+v", st)
 	}
@@ -423,5 +424,58 @@ func TestClosureNoticesGoOutOnce(t *testing.T) {
 	// No reminder for the cancelled appointment.
 	if out := x.run("send-reminders", at("2025-10-13 18:00")); !strings.Contains(out, "sent 0") {
 		t.Fatalf("reminders after the closure: %s", out)
+	}
+}
+
+func TestTurnNoticeOnceWhenFewAreAhead(t *testing.T) {
+	x := newHall(t)
+	x.station(at("2025-10-01 12:00"))
+	x.sync()
+	x.run("release-slots", at("2025-10-13 08:00"))
+	x.sync()
+	// Four walk-ins, then the appointment checks in within its slot: it
+	// goes first, with nobody ahead.
+	for i := range 4 {
+		do(x, "queue-gulou-2025-10-14", at("2025-10-14 08:40"), func(q *domain.Queue) ([]domain.Event, error) {
+			return q.Issue(fmt.Sprintf("w-%d", i), "birth", "A", domain.Normal, "", false, at("2025-10-14 08:40"))
+		})
+	}
+	_, err := x.hall.Book(ctx, command.Booking{AppointmentID: "ap-1", StationID: "gulou", ServiceID: "birth", Date: day("2025-10-14"), Start: 10 * 60, Resident: resident},
+		command.Meta{Actor: admin, At: at("2025-10-13 09:00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.sync()
+	if out := x.run("send-turn-notices", at("2025-10-14 09:00")); !strings.Contains(out, "sent 0") {
+		t.Fatalf("before check-in: %s", out)
+	}
+	// Checked in early, outside its slot: behind the four walk-ins.
+	if _, _, err := x.hall.CheckIn(ctx, "ap-1", birth, command.Meta{Actor: admin, At: at("2025-10-14 09:05")}); err != nil {
+		t.Fatal(err)
+	}
+	x.sync()
+	if out := x.run("send-turn-notices", at("2025-10-14 09:06")); !strings.Contains(out, "sent 0") {
+		t.Fatalf("four ahead: %s", out)
+	}
+	do(x, "queue-gulou-2025-10-14", at("2025-10-14 09:10"), func(q *domain.Queue) ([]domain.Event, error) {
+		if evs, err := q.OpenCounter("w1", []string{"birth"}, []string{"birth"}); err != nil || len(evs) > 0 {
+			return evs, err
+		}
+		return q.CallNext("w1", at("2025-10-14 09:10"))
+	})
+	x.sync()
+	if out := x.run("send-turn-notices", at("2025-10-14 09:11")); !strings.Contains(out, "sent 0") {
+		t.Fatalf("the counter only opened: %s", out)
+	}
+	do(x, "queue-gulou-2025-10-14", at("2025-10-14 09:12"), func(q *domain.Queue) ([]domain.Event, error) {
+		return q.CallNext("w1", at("2025-10-14 09:12"))
+	})
+	x.sync()
+	if out := x.run("send-turn-notices", at("2025-10-14 09:13")); !strings.Contains(out, "sent 1") {
+		t.Fatalf("three ahead: %s", out)
+	}
+	x.sync()
+	if out := x.run("send-turn-notices", at("2025-10-14 09:14")); !strings.Contains(out, "sent 0") {
+		t.Fatalf("told twice: %s", out)
 	}
 }

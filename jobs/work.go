@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -212,6 +213,51 @@ func (w work) sendNotices(ctx context.Context, now time.Time) (string, error) {
 		sent++
 	}
 	return fmt.Sprintf("sent %d notices", sent), nil
+}
+
+// sendTurnNotices tells each checked-in resident with TurnAhead tickets
+// or fewer before them in today's queue that their turn is coming, once.
+// Walk-in tickets carry no phone: they watch the board.
+func (w work) sendTurnNotices(ctx context.Context, now time.Time) (string, error) {
+	stations, err := w.App.Queries.Stations(ctx)
+	if err != nil {
+		return "", err
+	}
+	sent := 0
+	for _, st := range stations {
+		day, err := w.App.Queries.Day(ctx, st.ID, w.today(now))
+		if err != nil {
+			return "", err
+		}
+		places := map[string]int{} // tickets before the next one, per service
+		for _, t := range day.Waiting() {
+			ahead := places[t.Service]
+			places[t.Service]++
+			if ahead > w.TurnAhead || t.Appointment == "" {
+				continue
+			}
+			a, err := w.App.Queries.Appointment(ctx, t.Appointment)
+			if err != nil {
+				return "", err
+			}
+			if a.Noticed[domain.NoticeTurn] {
+				continue
+			}
+			v, ok, err := w.App.Queries.AppointmentView(ctx, t.Appointment)
+			if err != nil || !ok {
+				return "", cmp.Or(err, fmt.Errorf("appointment %s not in the view", t.Appointment))
+			}
+			text := fmt.Sprintf("您的号 %s 前面还有 %d 位，请到等候区留意叫号。Ticket %s: %d ahead of you; please wait near the counters.", t.Number, ahead, t.Number, ahead)
+			if err := w.Notifier.Notify(ctx, v, text); err != nil {
+				return "", fmt.Errorf("turn notice %s: %w", t.Number, err)
+			}
+			if _, err := w.Hall.Noticed(ctx, t.Appointment, domain.NoticeTurn, w.meta("send-turn-notices", "turn-"+t.Appointment, now)); err != nil {
+				return "", fmt.Errorf("record turn notice %s: %w", t.Number, err)
+			}
+			sent++
+		}
+	}
+	return fmt.Sprintf("sent %d turn notices", sent), nil
 }
 
 // Notifier sends a resident a text about one of their appointments.

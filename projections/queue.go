@@ -11,18 +11,20 @@ import (
 
 // TicketView is a ticket as the hall sees it.
 type TicketView struct {
-	ID        string             `json:"id"`
-	Number    string             `json:"number"`
-	Service   string             `json:"service_id"`
-	Priority  domain.Priority    `json:"priority"`
-	InSlot    bool               `json:"in_slot,omitempty"`
-	Seq       int                `json:"seq"` // arrival order: kept, or ties would fall to map order
-	State     domain.TicketState `json:"state"`
-	Counter   string             `json:"counter_id,omitempty"`
-	Issued    time.Time          `json:"issued_at"`
-	Called    time.Time          `json:"called_at,omitzero"`
-	Recalls   int                `json:"recalls,omitempty"`
-	Transfers int                `json:"transfers,omitempty"`
+	ID       string          `json:"id"`
+	Number   string          `json:"number"`
+	Service  string          `json:"service_id"`
+	Priority domain.Priority `json:"priority"`
+	InSlot   bool            `json:"in_slot,omitempty"`
+	// Appointment is the checked-in appointment the ticket serves, if any.
+	Appointment string             `json:"appointment_id,omitempty"`
+	Seq         int                `json:"seq"` // arrival order: kept, or ties would fall to map order
+	State       domain.TicketState `json:"state"`
+	Counter     string             `json:"counter_id,omitempty"`
+	Issued      time.Time          `json:"issued_at"`
+	Called      time.Time          `json:"called_at,omitzero"`
+	Recalls     int                `json:"recalls,omitempty"`
+	Transfers   int                `json:"transfers,omitempty"`
 }
 
 // Call is one line of the hall board: a number sent to a counter.
@@ -186,7 +188,7 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	}
 	switch e := e.(type) {
 	case domain.TicketIssued:
-		put(TicketView{ID: e.TicketID, Number: e.Number, Service: e.ServiceID, Priority: e.Priority,
+		put(TicketView{ID: e.TicketID, Number: e.Number, Service: e.ServiceID, Priority: e.Priority, Appointment: e.AppointmentID,
 			InSlot: e.InSlot, Seq: e.Seq, State: domain.Waiting, Issued: e.At})
 		d.Stats.Tickets++
 	case domain.CounterOpened:

@@ -35,6 +35,7 @@ type config struct {
 	CancelCutoff   int // minutes before a slot's start after which a cancellation is a no-show
 	CheckInEarly   int // minutes before a slot's start check-in opens
 	CheckInLate    int // minutes after a slot's start check-in closes
+	TurnAhead      int // tickets ahead when a checked-in resident is told their turn is coming
 
 	loc *time.Location
 }
@@ -74,6 +75,8 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CheckInEarly, "checkin-early-minutes", early, "minutes before a slot's start check-in opens (SERVICEHALL_CHECKIN_EARLY_MINUTES)")
 	late, _ := strconv.Atoi(env("CHECKIN_LATE_MINUTES", "15"))
 	fs.IntVar(&c.CheckInLate, "checkin-late-minutes", late, "minutes after a slot's start check-in closes (SERVICEHALL_CHECKIN_LATE_MINUTES)")
+	ahead, _ := strconv.Atoi(env("TURN_NOTICE_AHEAD", "3"))
+	fs.IntVar(&c.TurnAhead, "turn-notice-ahead", ahead, "tickets ahead when a checked-in resident is texted that their turn is coming (SERVICEHALL_TURN_NOTICE_AHEAD)")
 	fs.StringVar(&c.ReleaseAt, "release-at", env("RELEASE_AT", "08:00"), "the daily slot release time, HH:MM (SERVICEHALL_RELEASE_AT)")
 }
 
@@ -109,6 +112,9 @@ func (c *config) check() error {
 	if c.CancelCutoff < 0 || c.CancelCutoff > 7*24*60 || c.CheckInEarly < 0 || c.CheckInEarly > 24*60 || c.CheckInLate < 0 || c.CheckInLate > 24*60 {
 		return fmt.Errorf("SERVICEHALL_CANCEL_CUTOFF_MINUTES %d, SERVICEHALL_CHECKIN_EARLY_MINUTES %d, SERVICEHALL_CHECKIN_LATE_MINUTES %d: want 0..10080, 0..1440 and 0..1440",
 			c.CancelCutoff, c.CheckInEarly, c.CheckInLate)
+	}
+	if c.TurnAhead < 1 || c.TurnAhead > 50 {
+		return fmt.Errorf("SERVICEHALL_TURN_NOTICE_AHEAD %d: want 1..50", c.TurnAhead)
 	}
 	if c.ReleaseHorizon < 1 || c.ReleaseHorizon > 366 {
 		return fmt.Errorf("SERVICEHALL_RELEASE_HORIZON_DAYS %d: want 1..366", c.ReleaseHorizon)

@@ -109,7 +109,11 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 		texts = jobs.SMSNotifier{Send: gateway.Notify, Unseal: application.Commands.Unseal}
 	}
 	runner, err := jobs.New(jobs.Config{App: application, Loc: c.loc, Logger: logger, Horizon: c.ReleaseHorizon,
-		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation(), Notifier: texts})
+		ReleaseAt: c.ReleaseAt, Lock: lock, Now: clock, Escalation: c.escalation(), Notifier: texts, TurnAhead: c.TurnAhead})
+	if err != nil {
+		return err
+	}
+	hooks, err := webhooks.New(webhooks.Config{App: application, Logger: logger, Lock: lock, Now: clock})
 	if err != nil {
 		return err
 	}
@@ -155,10 +159,6 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	}
 	runner.Start()
 	defer runner.Stop()
-	hooks, err := webhooks.New(webhooks.Config{App: application, Logger: logger, Lock: lock, Now: clock})
-	if err != nil {
-		return err
-	}
 	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
 	hooksDone := make(chan error, 1)
 	go func() { hooksDone <- hooks.Run(hooksCtx) }()
