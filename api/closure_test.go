@@ -108,3 +108,67 @@ func TestWalkInsStop(t *testing.T) {
 		t.Fatalf("walk-in after the stop: %d %v", resp.StatusCode, out)
 	}
 }
+
+func TestWaitlistGetsTheFreedPlaceFirst(t *testing.T) {
+	t.Parallel()
+	api, _, stop := configured(t, 21,
+		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"10:00","service_ids":["birth"],"slot_minutes":60,"capacity":1}]}`},
+	)
+	defer stop()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	sat := calendar.DateOf(time.Now().In(loc)).AddDays(1)
+	for sat.Weekday() != 6 {
+		sat = sat.AddDays(1)
+	}
+	people := map[string][3]string{
+		"zhang": {"13812345678", "张三", "33050219880702447X"},
+		"chen":  {"13912345678", "陈静", "235407195106112745"},
+		"li":    {"13712345678", "李四", "11010519491231002X"},
+	}
+	tokens := map[string]string{}
+	body := func(name string) string {
+		p := people[name]
+		return fmt.Sprintf(`{"station_id":"gulou","service_id":"birth","date":%q,"start":"09:00","resident":{"name":%q,"id_number":%q,"phone":%q}}`, sat, p[1], p[2], p[0])
+	}
+	as := func(name, path string) (int, map[string]any) {
+		if tokens[name] == "" {
+			tokens[name] = residentLogin(t, api, people[name][0])
+		}
+		resp, out := send(t, "POST", api+path, tokens[name], body(name))
+		return resp.StatusCode, out
+	}
+	status, out := as("zhang", "/appointments")
+	if status != 201 {
+		t.Fatalf("book: %d %v", status, out)
+	}
+	booked := out["id"].(string)
+	if status, out := as("chen", "/waitlist"); status != 201 || out["status"] != "waiting" {
+		t.Fatalf("join the waitlist: %d %v", status, out)
+	}
+	if status, _ := as("chen", "/waitlist"); status != 201 {
+		t.Fatalf("joining twice: %d", status)
+	}
+	if status, _ := as("chen", "/appointments"); status != 409 {
+		t.Fatalf("booking a full slot: %d", status)
+	}
+	resp, _ := send(t, "POST", api+"/appointments/"+booked+"/cancel", tokens["zhang"], `{"reason":"plans changed"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("cancel: %d", resp.StatusCode)
+	}
+	// The freed place is held for the first person waiting: not for anyone
+	// else, not even for the one who gave it back.
+	if status, _ := as("li", "/appointments"); status != 409 {
+		t.Fatalf("someone else takes the place held for the waitlist: %d", status)
+	}
+	if status, _ := as("zhang", "/appointments"); status != 409 {
+		t.Fatalf("the canceller takes it back: %d", status)
+	}
+	if status, out := as("chen", "/appointments"); status != 201 {
+		t.Fatalf("the first waiting books the place held for them: %d %v", status, out)
+	}
+	if status, _ := as("li", "/waitlist"); status != 201 {
+		t.Fatalf("li joins the waitlist of the full slot: %d", status)
+	}
+}

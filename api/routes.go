@@ -148,6 +148,7 @@ func (s *Server) routes() []route {
 		get(v1+"/stations/:id/board", "The hall board's calls, as server-sent events (叫号大屏)", nil, nil, nil, s.board),
 
 		limit(created(post(v1+"/appointments", "Book an appointment (预约)", everyone, bookRequest{}, bookedOut{}, s.book)), s.limits.bookByResident, byCaller),
+		limit(created(post(v1+"/waitlist", "Join a full slot's waitlist: a freed place is held for the first person waiting (候补登记)", everyone, bookRequest{}, waitlistOut{}, s.joinWaitlist)), s.limits.bookByResident, byCaller),
 		get(v1+"/appointments/:id", "An appointment (预约详情)", everyone, nil, appointmentOut{}, s.appointment),
 		post(v1+"/appointments/:id/cancel", "Cancel (取消预约)", everyone, cancelRequest{}, appointmentStatus{}, s.cancel),
 		post(v1+"/appointments/:id/reschedule", "Move to another slot (改约)", everyone, rescheduleRequest{}, appointmentStatus{}, s.reschedule),

@@ -32,7 +32,36 @@ type (
 		Reason string    `json:"Reason"`
 		At     time.Time `json:"At"`
 	}
+	// WaitlistJoined puts a person on a full slot's waitlist; their
+	// details, sealed, let the hall tell them when a place is free.
+	WaitlistJoined struct {
+		Person Person    `json:"Person"`
+		At     time.Time `json:"At"`
+	}
+	// PlaceOffered holds a freed place for the first person waiting,
+	// until Until: only they can book it meanwhile.
+	PlaceOffered struct {
+		Ref   string    `json:"Ref"`
+		Until time.Time `json:"Until"`
+		At    time.Time `json:"At"`
+	}
+	// OfferLapsed ends an offer not taken in time.
+	OfferLapsed struct {
+		Ref string    `json:"Ref"`
+		At  time.Time `json:"At"`
+	}
+	// OfferNoticed records that the person offered a place was told.
+	OfferNoticed struct {
+		Ref string    `json:"Ref"`
+		At  time.Time `json:"At"`
+	}
 )
+
+// Offer is a place held for a person from the waitlist.
+type Offer struct {
+	Ref   string
+	Until time.Time
+}
 
 // Slot guards a slot's capacity: never more live bookings than its online
 // places (capacity less those kept for walk-ins).
@@ -43,7 +72,15 @@ type Slot struct {
 	Closed    string          // why the hall closed the slot, if it did
 	booked    map[string]bool // live appointment ids
 	returning []time.Time     // freed places not yet back in the pool
+	waiting   []Person        // the waitlist, first come first
+	offers    []Offer         // places held for someone from the waitlist
 }
+
+// Waiting is the waitlist, first come first.
+func (s *Slot) Waiting() []Person { return slices.Clone(s.waiting) }
+
+// Offers are the places held for people from the waitlist.
+func (s *Slot) Offers() []Offer { return slices.Clone(s.offers) }
 
 // Holds says whether appointment id holds a place in the slot.
 func (s *Slot) Holds(id string) bool { return s.booked[id] }
@@ -60,6 +97,15 @@ func (s *Slot) Apply(e Event) {
 		s.booked = map[string]bool{}
 	case SlotBooked:
 		s.booked[e.AppointmentID] = true
+		s.offers = slices.DeleteFunc(s.offers, func(o Offer) bool { return o.Ref == e.ResidentRef })
+		s.waiting = slices.DeleteFunc(s.waiting, func(p Person) bool { return p.Ref == e.ResidentRef })
+	case WaitlistJoined:
+		s.waiting = append(s.waiting, e.Person)
+	case PlaceOffered:
+		s.offers = append(s.offers, Offer{e.Ref, e.Until})
+		s.waiting = slices.DeleteFunc(s.waiting, func(p Person) bool { return p.Ref == e.Ref })
+	case OfferLapsed:
+		s.offers = slices.DeleteFunc(s.offers, func(o Offer) bool { return o.Ref == e.Ref })
 	case SlotFreed:
 		delete(s.booked, e.AppointmentID)
 		s.returning = append(s.returning, e.ReturnsAt)
@@ -94,7 +140,8 @@ func (s *Slot) Release(spec SlotSpec, loc *time.Location) ([]Event, error) {
 	return []Event{SlotReleased{spec, spec.Start.On(spec.Date, loc), spec.End.On(spec.Date, loc)}}, nil
 }
 
-// Taken counts live bookings and freed places still held back at now.
+// Taken counts live bookings, freed places still held back at now and
+// places held for someone from the waitlist.
 func (s *Slot) Taken(now time.Time) int {
 	n := len(s.booked)
 	for _, t := range s.returning {
@@ -102,7 +149,75 @@ func (s *Slot) Taken(now time.Time) int {
 			n++
 		}
 	}
+	for _, o := range s.offers {
+		if now.Before(o.Until) {
+			n++
+		}
+	}
 	return n
+}
+
+// offered says whether a place is held for ref at now.
+func (s *Slot) offered(ref string, now time.Time) bool {
+	return slices.ContainsFunc(s.offers, func(o Offer) bool { return o.Ref == ref && now.Before(o.Until) })
+}
+
+// Join puts a person on the waitlist of a full slot, once.
+func (s *Slot) Join(p Person, now time.Time, max int) ([]Event, error) {
+	switch {
+	case !s.Released:
+		return nil, fmt.Errorf("%w: no such slot (该时段未开放预约)", ErrNotFound)
+	case s.Closed != "":
+		return nil, illegal("the slot is closed: %s (该时段已停止办理：%s)", s.Closed, s.Closed)
+	case !now.Before(s.EndsAt):
+		return nil, illegal("the slot is over (该时段已结束)")
+	case slices.ContainsFunc(s.waiting, func(w Person) bool { return w.Ref == p.Ref }), s.offered(p.Ref, now):
+		return nil, nil
+	case s.Taken(now) < s.Online():
+		return nil, illegal("the slot has places left: book one instead (该时段仍有名额，请直接预约)")
+	case len(s.waiting) >= max:
+		return nil, fmt.Errorf("%w: the waitlist is full (候补名单已满)", ErrFull)
+	}
+	return []Event{WaitlistJoined{p, now}}, nil
+}
+
+// Give frees a booked place: to the first person waiting, held for them
+// for the policy's offer time, or back to the pool after the anti-hoarding
+// delay.
+func (s *Slot) Give(appointmentID string, now time.Time, p Policy) ([]Event, error) {
+	if !s.booked[appointmentID] {
+		return nil, nil
+	}
+	if len(s.waiting) == 0 || s.Closed != "" || !now.Before(s.EndsAt) {
+		return s.Free(appointmentID, now, p.FreeDelay)
+	}
+	return []Event{SlotFreed{appointmentID, now}, PlaceOffered{s.waiting[0].Ref, now.Add(p.OfferHold), now}}, nil
+}
+
+// Lapse ends the offers not taken by now, each passing its place to the
+// next person waiting.
+func (s *Slot) Lapse(now time.Time, p Policy) ([]Event, error) {
+	var evs []Event
+	next := 0
+	for _, o := range s.offers {
+		if now.Before(o.Until) {
+			continue
+		}
+		evs = append(evs, OfferLapsed{o.Ref, now})
+		if next < len(s.waiting) && now.Before(s.EndsAt) && s.Closed == "" {
+			evs = append(evs, PlaceOffered{s.waiting[next].Ref, now.Add(p.OfferHold), now})
+			next++
+		}
+	}
+	return evs, nil
+}
+
+// Noticed records that the person offered a place was told, once.
+func (s *Slot) Noticed(ref string, now time.Time) ([]Event, error) {
+	if !s.offered(ref, now) {
+		return nil, nil
+	}
+	return []Event{OfferNoticed{ref, now}}, nil
 }
 
 // Online is the number of places residents can book.
@@ -118,8 +233,9 @@ func (s *Slot) Book(appointmentID, residentRef string, now time.Time) ([]Event, 
 		return nil, illegal("the slot is closed: %s (该时段已停止办理：%s)", s.Closed, s.Closed)
 	case !now.Before(s.EndsAt):
 		return nil, illegal("the slot is over (该时段已结束)")
+	case s.offered(residentRef, now): // the place held for them
 	case s.Taken(now) >= s.Online():
-		return nil, fmt.Errorf("%w: no place left in this slot (该时段已约满)", ErrFull)
+		return nil, fmt.Errorf("%w: no place left in this slot; you may join its waitlist (该时段已约满，可登记候补)", ErrFull)
 	}
 	return []Event{SlotBooked{appointmentID, residentRef}}, nil
 }
@@ -141,6 +257,8 @@ type Policy struct {
 	NoShowWindow time.Duration // six months
 	Suspension   time.Duration // how long booking stays suspended
 	FreeDelay    time.Duration // before a cancelled place returns to the pool
+	OfferHold    time.Duration // how long a freed place is held for the first person waiting
+	MaxWaiting   int           // people on one slot's waitlist
 	Grace        time.Duration // after a slot ends before an appointment is a no-show
 	// CancelCutoff is how long before its start an appointment can still
 	// be cancelled freely; a later cancellation counts as a no-show.
@@ -159,6 +277,8 @@ var DefaultPolicy = Policy{
 	NoShowWindow: 183 * 24 * time.Hour,
 	Suspension:   90 * 24 * time.Hour,
 	FreeDelay:    10 * time.Minute,
+	OfferHold:    15 * time.Minute,
+	MaxWaiting:   20,
 	Grace:        15 * time.Minute,
 	CheckInEarly: 60 * time.Minute,
 	CheckInLate:  15 * time.Minute,
@@ -614,6 +734,10 @@ func init() {
 		"SlotBooked":             SlotBooked{},
 		"SlotFreed":              SlotFreed{},
 		"SlotClosed":             SlotClosed{},
+		"WaitlistJoined":         WaitlistJoined{},
+		"PlaceOffered":           PlaceOffered{},
+		"OfferLapsed":            OfferLapsed{},
+		"OfferNoticed":           OfferNoticed{},
 		"NoticeSent":             NoticeSent{},
 		"BookingHeld":            BookingHeld{},
 		"BookingMoved":           BookingMoved{},

@@ -805,3 +805,46 @@ func TestWebhooks(t *testing.T) {
 	got, err = w.Replayed("h1-10", at("2025-10-11 10:00"))
 	thenError(t, got, err, domain.ErrNotFound)
 }
+
+func TestWaitlist(t *testing.T) {
+	now := at("2025-10-09 10:00")
+	p := domain.DefaultPolicy
+	li := domain.Person{Ref: "r-li", Name: "李*"}
+	wang := domain.Person{Ref: "r-wang", Name: "王*"}
+	full := []domain.Event{released(1, 0), domain.SlotBooked{AppointmentID: "a1", ResidentRef: "r1"}}
+
+	s := given[domain.Slot](t, released(2, 0), domain.SlotBooked{AppointmentID: "a1", ResidentRef: "r1"})
+	got, err := s.Join(li, now, p.MaxWaiting)
+	thenError(t, got, err, domain.ErrState) // places left: book instead
+
+	s = given[domain.Slot](t, full...)
+	got, err = s.Join(li, now, p.MaxWaiting)
+	then(t, got, err, domain.WaitlistJoined{Person: li, At: now})
+
+	// A cancellation offers the place to the first waiting, held for them:
+	// nobody else gets it meanwhile, they do.
+	s = given[domain.Slot](t, append(full, domain.WaitlistJoined{Person: li, At: now}, domain.WaitlistJoined{Person: wang, At: now})...)
+	got, err = s.Join(li, now, p.MaxWaiting)
+	then(t, got, err) // once
+	got, err = s.Give("a1", now, p)
+	then(t, got, err, domain.SlotFreed{AppointmentID: "a1", ReturnsAt: now}, domain.PlaceOffered{Ref: "r-li", Until: now.Add(15 * time.Minute), At: now})
+	offered := append(full, domain.WaitlistJoined{Person: li, At: now}, domain.WaitlistJoined{Person: wang, At: now}, got[0], got[1])
+	s = given[domain.Slot](t, offered...)
+	got, err = s.Book("a2", "r-someone", now.Add(time.Minute))
+	thenError(t, got, err, domain.ErrFull)
+	got, err = s.Book("a3", "r-li", now.Add(time.Minute))
+	then(t, got, err, domain.SlotBooked{AppointmentID: "a3", ResidentRef: "r-li"})
+	got, err = s.Lapse(now.Add(14*time.Minute), p)
+	then(t, got, err) // not yet
+
+	// Not taken in time: the place passes to the next one waiting.
+	got, err = s.Lapse(now.Add(15*time.Minute), p)
+	then(t, got, err, domain.OfferLapsed{Ref: "r-li", At: now.Add(15 * time.Minute)},
+		domain.PlaceOffered{Ref: "r-wang", Until: now.Add(30 * time.Minute), At: now.Add(15 * time.Minute)})
+
+	// With nobody waiting a freed place is held back from everyone for the
+	// anti-hoarding delay.
+	s = given[domain.Slot](t, full...)
+	got, err = s.Give("a1", now, p)
+	then(t, got, err, domain.SlotFreed{AppointmentID: "a1", ReturnsAt: now.Add(p.FreeDelay)})
+}

@@ -109,6 +109,7 @@ func New(c Config) (*Runner, error) {
 		{name: "send-reminders", schedule: "0 18 * * *", run: w.sendReminders},
 		{name: "send-notices", schedule: "* * * * *", run: w.sendNotices},
 		{name: "send-turn-notices", schedule: "* * * * *", run: w.sendTurnNotices},
+		{name: "offer-places", schedule: "* * * * *", run: w.offerPlaces},
 		{name: "recover-places", schedule: "*/30 * * * *", run: w.recoverPlaces},
 	}
 	for _, j := range r.jobs {

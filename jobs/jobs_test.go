@@ -61,10 +61,10 @@ type reminders struct {
 	ids []string
 }
 
-func (r *reminders) Notify(_ context.Context, a projections.AppointmentView, _ string) error {
+func (r *reminders) Notify(_ context.Context, to domain.Person, _ string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ids = append(r.ids, a.ID)
+	r.ids = append(r.ids, to.Ref)
 	return nil
 }
 
@@ -392,7 +392,7 @@ func TestCatchUpAfterADayOfDowntime(t *testing.T) {
 		t.Fatalf("a second catch-up wrote %d events", again-head)
 	}
 	st := x.runner.Status()
-	if len(st) != 8 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
+	if len(st) != 9 || st[0].Name != "release-slots" || st[0].Schedule != "0 8 * * *" || !st[0].LastRun.Equal(at("2025-10-15 08:00")) ||
 		!strings.HasPrefix(st[0].LastResult, "opened 0 slots") {
 		t.Fatalf("status: %+v", st)
 	}
@@ -477,5 +477,47 @@ func TestTurnNoticeOnceWhenFewAreAhead(t *testing.T) {
 	x.sync()
 	if out := x.run("send-turn-notices", at("2025-10-14 09:14")); !strings.Contains(out, "sent 0") {
 		t.Fatalf("told twice: %s", out)
+	}
+}
+
+func TestOffersAreToldOnceAndLapseToTheNext(t *testing.T) {
+	x := newHall(t)
+	x.station(at("2025-10-01 12:00"))
+	x.sync()
+	x.run("release-slots", at("2025-10-13 08:00"))
+	x.sync()
+	book := func(id string, who domain.Applicant) {
+		t.Helper()
+		_, err := x.hall.Book(ctx, command.Booking{AppointmentID: id, StationID: "gulou", ServiceID: "birth", Date: day("2025-10-14"), Start: 9 * 60, Resident: who},
+			command.Meta{Actor: admin, At: at("2025-10-13 09:00")})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	book("ap-1", resident)
+	book("ap-2", domain.Applicant{Name: "陈静", IDNumber: "235407195106112745", Phone: "13912345678"})
+	for _, who := range []domain.Applicant{{Name: "李四", IDNumber: "11010519491231002X", Phone: "13712345678"}, {Name: "王五", IDNumber: "210203197503102721", Phone: "13612345678"}} {
+		if _, err := x.hall.JoinWaitlist(ctx, command.Booking{StationID: "gulou", ServiceID: "birth", Date: day("2025-10-14"), Start: 9 * 60, Resident: who},
+			command.Meta{Actor: admin, At: at("2025-10-13 09:30")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := x.hall.Cancel(ctx, "ap-1", "plans changed", command.Meta{Actor: admin, At: at("2025-10-13 10:00")}); err != nil {
+		t.Fatal(err)
+	}
+	x.sync()
+	if out := x.run("offer-places", at("2025-10-13 10:01")); !strings.Contains(out, "told 1 ") {
+		t.Fatalf("offer: %s", out)
+	}
+	x.sync()
+	if out := x.run("offer-places", at("2025-10-13 10:02")); !strings.Contains(out, "told 0 ") {
+		t.Fatalf("told twice: %s", out)
+	}
+	if out := x.run("offer-places", at("2025-10-13 10:15")); !strings.Contains(out, "1 offers lapsed") {
+		t.Fatalf("lapse: %s", out)
+	}
+	x.sync()
+	if out := x.run("offer-places", at("2025-10-13 10:16")); !strings.Contains(out, "told 1 ") || len(x.sent.ids) != 2 || x.sent.ids[0] == x.sent.ids[1] {
+		t.Fatalf("the next one waiting: %s, told %v", out, x.sent.ids)
 	}
 }

@@ -184,7 +184,7 @@ func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) 
 		if a.Reminded || !now.Before(a.Start.On(d, w.Loc)) {
 			continue
 		}
-		if err := w.Notifier.Notify(ctx, a, reminderText(a)); err != nil {
+		if err := w.Notifier.Notify(ctx, a.Resident, reminderText(a)); err != nil {
 			return "", fmt.Errorf("remind %s: %w", a.ID, err)
 		}
 		if _, err := w.Hall.Reminded(ctx, a.ID, w.meta("send-reminders", "remind-"+a.ID, now)); err != nil {
@@ -204,7 +204,7 @@ func (w work) sendNotices(ctx context.Context, now time.Time) (string, error) {
 	}
 	sent := 0
 	for _, a := range due {
-		if err := w.Notifier.Notify(ctx, a, cancelText(a)); err != nil {
+		if err := w.Notifier.Notify(ctx, a.Resident, cancelText(a)); err != nil {
 			return "", fmt.Errorf("notify %s: %w", a.ID, err)
 		}
 		if _, err := w.Hall.Noticed(ctx, a.ID, domain.NoticeCancelled, w.meta("send-notices", "notice-"+a.ID, now)); err != nil {
@@ -248,7 +248,7 @@ func (w work) sendTurnNotices(ctx context.Context, now time.Time) (string, error
 				return "", cmp.Or(err, fmt.Errorf("appointment %s not in the view", t.Appointment))
 			}
 			text := fmt.Sprintf("您的号 %s 前面还有 %d 位，请到等候区留意叫号。Ticket %s: %d ahead of you; please wait near the counters.", t.Number, ahead, t.Number, ahead)
-			if err := w.Notifier.Notify(ctx, v, text); err != nil {
+			if err := w.Notifier.Notify(ctx, v.Resident, text); err != nil {
 				return "", fmt.Errorf("turn notice %s: %w", t.Number, err)
 			}
 			if _, err := w.Hall.Noticed(ctx, t.Appointment, domain.NoticeTurn, w.meta("send-turn-notices", "turn-"+t.Appointment, now)); err != nil {
@@ -260,9 +260,47 @@ func (w work) sendTurnNotices(ctx context.Context, now time.Time) (string, error
 	return fmt.Sprintf("sent %d turn notices", sent), nil
 }
 
-// Notifier sends a resident a text about one of their appointments.
+// offerPlaces tells each person offered a place from a waitlist, once, and
+// passes the places not taken in time to the next person waiting.
+func (w work) offerPlaces(ctx context.Context, now time.Time) (string, error) {
+	offers, err := w.App.Queries.Offers(ctx)
+	if err != nil {
+		return "", err
+	}
+	told, lapsed := 0, 0
+	for _, o := range offers {
+		slot := fmt.Sprintf("%s-%s-%s-%s", o.Station, o.Date, o.Start, o.Service)
+		if !now.Before(o.Until) {
+			res, err := w.Hall.LapseOffers(ctx, o.Station, o.Date, o.Start, o.Service, w.meta("offer-places", "lapse-"+slot+"-"+o.Person.Ref, now))
+			if err != nil {
+				return "", fmt.Errorf("lapse offers of %s: %w", slot, err)
+			}
+			for _, e := range res.Events {
+				if _, ok := e.(domain.OfferLapsed); ok {
+					lapsed++
+				}
+			}
+			continue
+		}
+		if o.Noticed {
+			continue
+		}
+		text := fmt.Sprintf("候补成功：%s %s 的名额为您保留至 %s，请尽快预约。A place on %s at %s is held for you until %s: book it now.",
+			o.Date, o.Start, o.Until.In(w.Loc).Format("15:04"), o.Date, o.Start, o.Until.In(w.Loc).Format("15:04"))
+		if err := w.Notifier.Notify(ctx, o.Person, text); err != nil {
+			return "", fmt.Errorf("offer %s: %w", slot, err)
+		}
+		if _, err := w.Hall.OfferNoticed(ctx, o.Station, o.Date, o.Start, o.Service, o.Person.Ref, w.meta("offer-places", "offer-"+slot+"-"+o.Person.Ref+"-"+o.Until.Format(time.RFC3339), now)); err != nil {
+			return "", fmt.Errorf("record offer %s: %w", slot, err)
+		}
+		told++
+	}
+	return fmt.Sprintf("told %d of a place held for them, %d offers lapsed", told, lapsed), nil
+}
+
+// Notifier sends a resident a text.
 type Notifier interface {
-	Notify(ctx context.Context, a projections.AppointmentView, text string) error
+	Notify(ctx context.Context, to domain.Person, text string) error
 }
 
 func reminderText(a projections.AppointmentView) string {
@@ -277,8 +315,8 @@ func cancelText(a projections.AppointmentView) string {
 // LogNotifier logs the texts, masked: for a machine without an SMS gateway.
 type LogNotifier struct{ Logger *slog.Logger }
 
-func (l LogNotifier) Notify(_ context.Context, a projections.AppointmentView, text string) error {
-	l.Logger.Info("notice", "phone", a.Resident.Phone, "appointment", a.ID, "text", text)
+func (l LogNotifier) Notify(_ context.Context, to domain.Person, text string) error {
+	l.Logger.Info("notice", "phone", to.Phone, "text", text)
 	return nil
 }
 
@@ -289,10 +327,10 @@ type SMSNotifier struct {
 	Unseal func(context.Context, domain.Person) (domain.Applicant, error)
 }
 
-func (n SMSNotifier) Notify(ctx context.Context, a projections.AppointmentView, text string) error {
-	who, err := n.Unseal(ctx, a.Resident)
+func (n SMSNotifier) Notify(ctx context.Context, to domain.Person, text string) error {
+	who, err := n.Unseal(ctx, to)
 	if err != nil {
-		return fmt.Errorf("text for %s: %w", a.ID, err)
+		return fmt.Errorf("text to %s: %w", to.Phone, err)
 	}
 	return n.Send(ctx, who.Phone, text)
 }

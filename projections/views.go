@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -27,17 +28,31 @@ type SlotView struct {
 	Booked    int           `json:"booked"`
 	Returning []time.Time   `json:"returning,omitempty"` // freed places not yet back
 	Closed    string        `json:"closed,omitempty"`    // why the hall closed it
+	Waiting   int           `json:"waiting,omitempty"`   // on the waitlist
+	Offers    []time.Time   `json:"offers,omitempty"`    // until when places are held for people from it
 }
 
 // Available is what a resident can still book at now.
 func (s SlotView) Available(now time.Time) int {
 	n := s.Capacity - s.WalkIn - s.Booked
-	for _, t := range s.Returning {
+	for _, t := range append(s.Returning, s.Offers...) {
 		if now.Before(t) {
 			n--
 		}
 	}
 	return max(0, n)
+}
+
+// OfferView is a place held for a person from a slot's waitlist, with
+// whether they were told.
+type OfferView struct {
+	Station string        `json:"station_id"`
+	Service string        `json:"service_id"`
+	Date    calendar.Date `json:"date"`
+	Start   domain.Clock  `json:"start"`
+	Person  domain.Person `json:"person"`
+	Until   time.Time     `json:"until"`
+	Noticed bool          `json:"noticed,omitempty"`
 }
 
 // SlotKey orders slots for range scans by station, service and date.
@@ -57,7 +72,7 @@ func (Availability) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		key := SlotKey(s.Station, s.Service, s.Date, s.Start)
 		v.Put("slots", key, SlotView{Station: s.Station, Service: s.Service, Date: s.Date, Start: s.Start, End: s.End, Capacity: s.Capacity, WalkIn: s.WalkIn})
 		v.Put("streams", r.Stream, key)
-	case domain.SlotBooked, domain.SlotFreed, domain.SlotClosed:
+	case domain.SlotBooked, domain.SlotFreed, domain.SlotClosed, domain.WaitlistJoined, domain.PlaceOffered, domain.OfferLapsed, domain.OfferNoticed:
 		key, ok, err := Get[string](v, "streams", r.Stream)
 		if err != nil || !ok {
 			return orMissing(err, ok, "slot", r.Stream)
@@ -72,12 +87,62 @@ func (Availability) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			s.Returning = append(s.Returning, e.ReturnsAt)
 		case domain.SlotBooked:
 			s.Booked++
+			err = forgetWaiter(v, &s, key, e.ResidentRef)
+		case domain.WaitlistJoined:
+			s.Waiting++
+			v.Put("waiters", key+"/"+e.Person.Ref, e.Person)
+		case domain.PlaceOffered:
+			p, _, gerr := Get[domain.Person](v, "waiters", key+"/"+e.Ref)
+			if gerr != nil {
+				return gerr
+			}
+			v.Delete("waiters", key+"/"+e.Ref)
+			s.Waiting--
+			s.Offers = append(s.Offers, e.Until)
+			v.Put("offers", key+"/"+e.Ref, OfferView{Station: s.Station, Service: s.Service, Date: s.Date, Start: s.Start, Person: p, Until: e.Until})
+		case domain.OfferLapsed:
+			err = forgetWaiter(v, &s, key, e.Ref)
+		case domain.OfferNoticed:
+			o, ok, gerr := Get[OfferView](v, "offers", key+"/"+e.Ref)
+			if gerr != nil || !ok {
+				return gerr
+			}
+			o.Noticed = true
+			v.Put("offers", key+"/"+e.Ref, o)
 		case domain.SlotClosed:
 			s.Closed = e.Reason
+		}
+		if err != nil {
+			return err
 		}
 		v.Put("slots", key, s)
 	}
 	return nil
+}
+
+// forgetWaiter takes ref off a slot's waitlist or its offers: they booked,
+// or their offer lapsed.
+func forgetWaiter(v *View, s *SlotView, key, ref string) error {
+	if _, ok, err := Get[domain.Person](v, "waiters", key+"/"+ref); err != nil {
+		return err
+	} else if ok {
+		v.Delete("waiters", key+"/"+ref)
+		s.Waiting--
+	}
+	o, ok, err := Get[OfferView](v, "offers", key+"/"+ref)
+	if err != nil || !ok {
+		return err
+	}
+	v.Delete("offers", key+"/"+ref)
+	if i := slices.IndexFunc(s.Offers, func(t time.Time) bool { return t.Equal(o.Until) }); i >= 0 {
+		s.Offers = slices.Delete(s.Offers, i, i+1)
+	}
+	return nil
+}
+
+// Offers lists the places held for people from waitlists.
+func Offers(ctx context.Context, v Views) ([]OfferView, error) {
+	return Scan[OfferView](ctx, v.Store(), v.NS("availability", "offers"), "", "")
 }
 
 func orMissing(err error, ok bool, what, key string) error {

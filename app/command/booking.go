@@ -183,7 +183,7 @@ func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, noShow bool, 
 	if err != nil {
 		return nil, err
 	}
-	freed, err := s.Free(id, m.At, hl.policy.FreeDelay)
+	freed, err := s.Give(id, m.At, hl.policy)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (hl *Hall) Reschedule(ctx context.Context, id string, to When, seen *When, 
 		if err != nil {
 			return nil, err
 		}
-		freed, err := os.Free(id, m.At, hl.policy.FreeDelay)
+		freed, err := os.Give(id, m.At, hl.policy)
 		if err != nil {
 			return nil, err
 		}

@@ -128,3 +128,8 @@ func (q *Queries) BookedBetween(ctx context.Context, from, to calendar.Date) ([]
 func (q *Queries) NoticesDue(ctx context.Context) ([]projections.AppointmentView, error) {
 	return projections.NoticesDue(ctx, q.v())
 }
+
+// Offers are the places held for people from waitlists (availability).
+func (q *Queries) Offers(ctx context.Context) ([]projections.OfferView, error) {
+	return projections.Offers(ctx, q.v())
+}

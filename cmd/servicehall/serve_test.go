@@ -292,7 +292,7 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 
 	// The jobs are listed, and one runs on demand: the slots are open already.
 	var js []map[string]any
-	if resp := getJSONAuth(t, api+"/admin/jobs", admin, nil, &js); resp.StatusCode != 200 || len(js) != 8 ||
+	if resp := getJSONAuth(t, api+"/admin/jobs", admin, nil, &js); resp.StatusCode != 200 || len(js) != 9 ||
 		js[0]["name"] != "release-slots" || js[0]["next_run"] == nil || js[0]["last_run"] == nil {
 		t.Fatalf("jobs: %d %v", resp.StatusCode, js)
 	}

@@ -187,7 +187,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			for _, e := range evs {
 				slot.Apply(e)
 			}
-			if spec == slots[len(slots)-1] && rng.IntN(4) == 0 {
+			if spec == slots[len(slots)-1] && d.Day%4 == 1 {
 				// The hall closes the day's last slot (临时闭厅): its one
 				// booking is cancelled and its resident told.
 				seq++
@@ -297,6 +297,36 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					resident(slotStart.Add(-5*time.Minute), evs, err)
 				}
 			}
+		}
+		if d.Day%3 == 2 {
+			// An evening slot of one place: booked, two people wait, the
+			// booking is cancelled, the place is offered to the first, who
+			// lets it lapse, then to the second, who books it.
+			// (By the day of the month, as the closures: drawing from rng
+			// would shift everything the sample draws after.)
+			spec := domain.SlotSpec{Station: "gulou", Service: "birth", Date: d, Start: 17 * 60, End: 17*60 + 30, Capacity: 1}
+			slot, who := &domain.Slot{}, eventstore.Actor{ID: "r-wait", Role: "resident"}
+			t0 := morning.Add(-24 * time.Hour)
+			step := func(at time.Time) func([]domain.Event, error) {
+				return func(evs []domain.Event, err error) {
+					l.add(spec.Stream(), who, at, evs, err)
+					for _, e := range evs {
+						slot.Apply(e)
+					}
+				}
+			}
+			step(t0)(slot.Release(spec, loc))
+			seq++
+			first, second := fmt.Sprintf("w%d-%d", seed, seq), fmt.Sprintf("v%d-%d", seed, seq)
+			step(t0)(slot.Book("a-"+first, "r-"+first, t0))
+			for _, ref := range []string{first, second} {
+				step(t0)(slot.Join(domain.Person{Ref: "r-w-" + ref, Name: "王*", ID: "110***********002X", Phone: "139****5678"}, t0, domain.DefaultPolicy.MaxWaiting))
+			}
+			step(t0.Add(time.Hour))(slot.Give("a-"+first, t0.Add(time.Hour), domain.DefaultPolicy))
+			step(t0.Add(time.Hour + time.Minute))(slot.Noticed("r-w-"+first, t0.Add(time.Hour+time.Minute)))
+			step(t0.Add(2 * time.Hour))(slot.Lapse(t0.Add(2*time.Hour), domain.DefaultPolicy))
+			step(t0.Add(2*time.Hour + time.Minute))(slot.Book("a-"+second, "r-w-"+second, t0.Add(2*time.Hour+time.Minute)))
+			step(t0.Add(3 * time.Hour))(slot.Free("a-"+second, t0.Add(3*time.Hour), 0)) // and gives it back: the sample keeps no booking without its appointment
 		}
 		// Walk-ins, then the counters work the queue until it is empty.
 		now := morning.Add(time.Hour)
