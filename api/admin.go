@@ -164,10 +164,21 @@ func (s *Server) importCalendar(c *gin.Context) {
 		problem(c, invalid("year", "the document is for "+strconv.Itoa(n.Year)+" (文件年份与路径不符)"))
 		return
 	}
-	res, err := s.hall.ImportCalendar(c.Request.Context(), n, s.meta(c))
+	ctx := c.Request.Context()
+	res, err := s.hall.ImportCalendar(ctx, n, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, gin.H{"year": year, "days": len(n.Days)})
+	out := gin.H{"year": year, "days": len(n.Days)}
+	// The days the notice turns off lose their released slots now, and its
+	// make-up days get theirs, rather than at the next morning's run.
+	if s.jobs != nil && s.views.WaitFor(ctx, "config", res.Position) == nil {
+		result, err := s.jobs.Run(ctx, "release-slots", s.now())
+		if err != nil {
+			s.logger.Warn("release after a calendar import", "error", err)
+		}
+		out["release"] = result
+	}
+	written(c, http.StatusOK, res, out)
 }

@@ -56,6 +56,12 @@ type (
 		Days     int           `json:"Days"`
 		Deadline calendar.Date `json:"Deadline"`
 	}
+	// DeadlineRecomputed follows a change of the calendar (a holiday
+	// notice imported): the same days counted again.
+	DeadlineRecomputed struct {
+		From     calendar.Date `json:"From"`
+		Deadline calendar.Date `json:"Deadline"`
+	}
 	ApplicationApproved struct {
 		By   string `json:"By"`
 		Note string `json:"Note"`
@@ -130,6 +136,8 @@ func (a *Application) Apply(e Event) {
 		a.Left += e.Days
 		a.Deadline = e.Deadline
 		a.Warned = false
+	case DeadlineRecomputed:
+		a.Deadline, a.Warned = e.Deadline, false
 	case ApplicationApproved:
 		a.Status = Approved
 	case ApplicationRejected:
@@ -218,6 +226,20 @@ func (a *Application) ReceiveSupplement(today calendar.Date, cal *calendar.Calen
 		return nil, err
 	}
 	return []Event{SupplementReceived{today, cal.Add(today, a.Left, a.Unit)}}, nil
+}
+
+// Recompute counts an accepted application's days again on cal, from when
+// its clock last started: a holiday notice imported after acceptance moves
+// the deadline. A paused clock is counted when it restarts.
+func (a *Application) Recompute(cal *calendar.Calendar) ([]Event, error) {
+	if a.Status != Accepted {
+		return nil, nil
+	}
+	d := cal.Add(a.ClockStart, a.Left, a.Unit)
+	if d == a.Deadline {
+		return nil, nil
+	}
+	return []Event{DeadlineRecomputed{a.Deadline, d}}, nil
 }
 
 // Extend adds days (in the service's unit) by a manager's decision.
@@ -374,6 +396,7 @@ func init() {
 		"SupplementRequested":  SupplementRequested{},
 		"SupplementReceived":   SupplementReceived{},
 		"DeadlineExtended":     DeadlineExtended{},
+		"DeadlineRecomputed":   DeadlineRecomputed{},
 		"ApplicationApproved":  ApplicationApproved{},
 		"ApplicationRejected":  ApplicationRejected{},
 		"ApplicationCompleted": ApplicationCompleted{},

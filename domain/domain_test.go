@@ -848,3 +848,38 @@ func TestWaitlist(t *testing.T) {
 	got, err = s.Give("a1", now, p)
 	then(t, got, err, domain.SlotFreed{AppointmentID: "a1", ReturnsAt: now.Add(p.FreeDelay)})
 }
+
+// Accepted on 2026-12-21 with 20 working days while 2027's notice is out,
+// then the notice arrives: the deadline is counted again on it.
+func TestDeadlineFollowsAnImportedNotice(t *testing.T) {
+	ns, err := calendar.Official()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := calendar.New(ns...)
+	a := given[domain.Application](t, submitted())
+	got, err := a.Accept("u-staff", day("2026-12-21"), before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := got[0].(domain.ApplicationAccepted)
+	a = given[domain.Application](t, submitted(), accepted)
+	got, err = a.Recompute(before)
+	then(t, got, err) // the same calendar: nothing to do
+	// A notice that makes 2027-01-04 and 05 holidays too: two working days
+	// fewer before the old deadline.
+	notice := calendar.Notice{Year: 2027, Days: []calendar.Day{
+		{Name: "元旦", Date: day("2027-01-01"), OffDay: true},
+		{Name: "元旦", Date: day("2027-01-04"), OffDay: true},
+		{Name: "元旦", Date: day("2027-01-05"), OffDay: true},
+	}}
+	after := before.With(notice)
+	got, err = a.Recompute(after)
+	then(t, got, err, domain.DeadlineRecomputed{From: accepted.Deadline, Deadline: after.Add(day("2026-12-21"), 20, calendar.WorkingDays)})
+	if got[0].(domain.DeadlineRecomputed).Deadline == accepted.Deadline {
+		t.Fatal("the new holidays did not move the deadline")
+	}
+	paused := given[domain.Application](t, submitted(), accepted, domain.SupplementRequested{By: "u-staff", Missing: []string{"x"}, Date: day("2026-12-22"), Left: 19})
+	got, err = paused.Recompute(after)
+	then(t, got, err) // a stopped clock is counted when it restarts
+}

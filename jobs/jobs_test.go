@@ -521,3 +521,50 @@ func TestOffersAreToldOnceAndLapseToTheNext(t *testing.T) {
 		t.Fatalf("the next one waiting: %s, told %v", out, x.sent.ids)
 	}
 }
+
+// A notice imported after the slots were released and an application
+// accepted makes Tuesday 14 October 2025 a holiday: its slots are
+// withdrawn, its booking cancelled and its resident told, and the
+// application's deadline is counted again.
+func TestALateNoticeWithdrawsSlotsAndMovesDeadlines(t *testing.T) {
+	x := newHall(t)
+	x.station(at("2025-10-01 12:00"))
+	x.sync()
+	x.run("release-slots", at("2025-10-13 08:00"))
+	x.application("app-1", at("2025-10-13 10:00")) // 5 working days: 14, 15, 16, 17, 20 October
+	_, err := x.hall.Book(ctx, command.Booking{AppointmentID: "ap-1", StationID: "gulou", ServiceID: "birth", Date: day("2025-10-14"), Start: 9 * 60, Resident: resident},
+		command.Meta{Actor: admin, At: at("2025-10-13 09:00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, _ := calendar.Official()
+	var notice calendar.Notice
+	for _, n := range ns {
+		if n.Year == 2025 {
+			notice = n
+		}
+	}
+	notice.Days = append(slices.Clone(notice.Days), calendar.Day{Name: "临时放假", Date: day("2025-10-14"), OffDay: true})
+	if _, err := x.hall.ImportCalendar(ctx, notice, command.Meta{Actor: admin, At: at("2025-10-13 11:00")}); err != nil {
+		t.Fatal(err)
+	}
+	x.sync()
+	if out := x.run("release-slots", at("2025-10-13 11:01")); !strings.Contains(out, "withdrew 2 slots on public holidays, 1 bookings cancelled") {
+		t.Fatalf("release after the notice: %s", out)
+	}
+	x.sync()
+	if a, ok, err := projections.AppointmentOf(ctx, x.views, "ap-1"); err != nil || !ok || a.Status != domain.Cancelled || !a.ByHall {
+		t.Fatalf("the booking on the new holiday: %+v %v", a, err)
+	}
+	if out := x.run("send-notices", at("2025-10-13 11:02")); !strings.Contains(out, "sent 1") {
+		t.Fatalf("notices: %s", out)
+	}
+	x.run("escalate-overdue", at("2025-10-13 11:10"))
+	x.sync()
+	if a, _, err := projections.ApplicationOf(ctx, x.views, "app-1"); err != nil || a.Deadline != day("2025-10-21") {
+		t.Fatalf("deadline after the notice: %s, %v; want 2025-10-21 (the 14th no longer counts)", a.Deadline, err)
+	}
+	if n, _ := x.count("DeadlineRecomputed"); n != 1 {
+		t.Fatalf("%d DeadlineRecomputed, want 1", n)
+	}
+}

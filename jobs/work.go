@@ -54,13 +54,54 @@ func (w work) releaseSlots(ctx context.Context, now time.Time) (string, error) {
 			return "", fmt.Errorf("station %s: %w", st.ID, err)
 		}
 	}
+	withdrawn, cancelled, err := w.withdraw(ctx, stations, cal, today, now)
+	if err != nil {
+		return "", err
+	}
 	out := fmt.Sprintf("opened %d slots at %d stations, through %s", opened, len(stations), today.AddDays(w.Horizon-1))
+	if withdrawn > 0 {
+		out += fmt.Sprintf("; withdrew %d slots on public holidays, %d bookings cancelled and their residents told", withdrawn, cancelled)
+	}
 	for _, y := range []int{today.Year, today.Year + 1} {
 		if cal.Provisional(y) {
 			out += fmt.Sprintf("; warning: the State Council's holiday notice for %d is not imported, its statutory holidays are computed and make-up days unknown (%d 年放假安排尚未导入，节假日为推算，调休未知)", y, y)
 		}
 	}
 	return out, nil
+}
+
+// withdraw closes released slots that fall on a public holiday: a holiday
+// notice imported after their release made the day off. Their bookings are
+// cancelled by the hall, and the send-notices job tells the residents.
+func (w work) withdraw(ctx context.Context, stations []projections.StationView, cal *calendar.Calendar, today calendar.Date, now time.Time) (slots, cancelled int, err error) {
+	services, err := w.App.Queries.Services(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	const reason = "国务院放假通知：该日为法定节假日 (a public holiday by the State Council's notice)"
+	for _, st := range stations {
+		for _, svc := range services {
+			released, err := w.App.Queries.FreeSlots(ctx, st.ID, svc.ID, today, today.AddDays(w.Horizon-1))
+			if err != nil {
+				return 0, 0, err
+			}
+			for _, sl := range released {
+				if sl.Closed != "" || !cal.IsHoliday(sl.Date) {
+					continue
+				}
+				stream := domain.SlotStream(st.ID, sl.Date, sl.Start, svc.ID)
+				gone, res, err := w.Hall.CloseSlot(ctx, st.ID, sl.Date, sl.Start, svc.ID, reason, w.meta("release-slots", "withdraw-"+stream, now))
+				if err != nil {
+					return 0, 0, fmt.Errorf("withdraw %s: %w", stream, err)
+				}
+				if len(res.Events) > 0 {
+					slots++
+				}
+				cancelled += len(gone)
+			}
+		}
+	}
+	return slots, cancelled, nil
 }
 
 // escalateOverdue warns, marks overdue and escalates open applications.

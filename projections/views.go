@@ -245,6 +245,8 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		if a.Paused {
 			a.Left += e.Days
 		}
+	case domain.DeadlineRecomputed:
+		a.Deadline, a.Warned = e.Deadline, false
 	case domain.ApplicationApproved:
 		a.Status = domain.Approved
 	case domain.ApplicationRejected:
@@ -350,6 +352,8 @@ func (Completion) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.SupplementReceived:
 		return move(e.Deadline)
 	case domain.DeadlineExtended:
+		return move(e.Deadline)
+	case domain.DeadlineRecomputed:
 		return move(e.Deadline)
 	case domain.ApplicationCompleted:
 		return bump(a.Deadline, func(c *Counts) {

@@ -17,10 +17,21 @@ func (hl *Hall) ReleaseSlots(ctx context.Context, station string, from, to calen
 	return n, err
 }
 
-// CheckDeadline warns, marks overdue or escalates an open application, as
-// the rule says for today.
+// CheckDeadline counts an open application's deadline again on cal, then
+// warns, marks overdue or escalates it, as the rule says for today.
 func (hl *Hall) CheckDeadline(ctx context.Context, id string, cal *calendar.Calendar, rule domain.Escalation, m Meta) (Result, error) {
 	today := calendar.DateOf(m.At.In(hl.loc))
+	// The deadline on today's calendar first, then the warnings it calls
+	// for. The recomputation has no command id of its own: the calendar
+	// may change again the same day, and the stream's version keeps two
+	// runs from writing it twice.
+	recompute := m
+	recompute.CommandID = ""
+	if _, err := Execute(ctx, hl.h, domain.ApplicationStream(id), recompute, func(a *domain.Application) ([]domain.Event, error) {
+		return a.Recompute(cal)
+	}); err != nil {
+		return Result{}, err
+	}
 	return Execute(ctx, hl.h, domain.ApplicationStream(id), m, func(a *domain.Application) ([]domain.Event, error) {
 		return a.Check(today, cal, rule)
 	})

@@ -391,6 +391,15 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 					evs, err = a.Accept(staff.ID, d, cal)
 					l.add(as, staff, now, evs, err)
 					a.Apply(evs[0])
+					if d.Day%7 == 3 {
+						// A later notice makes tomorrow a holiday: the
+						// deadline is counted again.
+						evs, err = a.Recompute(cal.With(withDay(ns, d.AddDays(1))))
+						l.add(as, system, now.Add(time.Hour), evs, err)
+						for _, e := range evs {
+							a.Apply(e)
+						}
+					}
 				}
 				evs, err = q.Complete(c.ID, now)
 				do(staff, now, evs, err)
@@ -526,6 +535,19 @@ feed:
 		}
 	}
 	return l.count, err
+}
+
+// withDay is d's year's notice among ns with d made a holiday.
+func withDay(ns []calendar.Notice, d calendar.Date) calendar.Notice {
+	n := calendar.Notice{Year: d.Year}
+	for _, x := range ns {
+		if x.Year == d.Year {
+			n.Days = slices.Clone(x.Days)
+		}
+	}
+	n.Days = slices.DeleteFunc(n.Days, func(x calendar.Day) bool { return x.Date == d })
+	n.Days = append(n.Days, calendar.Day{Name: "临时放假", Date: d, OffDay: true})
+	return n
 }
 
 func ticketOf(q *domain.Queue, id string) domain.Ticket {
