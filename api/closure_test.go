@@ -172,3 +172,47 @@ func TestWaitlistGetsTheFreedPlaceFirst(t *testing.T) {
 		t.Fatalf("li joins the waitlist of the full slot: %d", status)
 	}
 }
+
+// Whoever the hall's closure cancelled may rebook the service there first:
+// the places kept for walk-ins are open to them, not to others.
+func TestClosedOutResidentsRebookFirst(t *testing.T) {
+	t.Parallel()
+	api, admin, stop := configured(t, 21,
+		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
+		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"PUT", "/stations/gulou/hours", `{"weekly":[],"weekend_windows":[{"weekday":6,"start":"09:00","end":"11:00","service_ids":["birth"],"slot_minutes":60,"capacity":2,"walk_in":1}]}`},
+	)
+	defer stop()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	sat := calendar.DateOf(time.Now().In(loc)).AddDays(1)
+	for sat.Weekday() != 6 {
+		sat = sat.AddDays(1)
+	}
+	people := map[string][3]string{
+		"zhang": {"13812345678", "张三", "33050219880702447X"},
+		"chen":  {"13912345678", "陈静", "235407195106112745"},
+		"li":    {"13712345678", "李四", "11010519491231002X"},
+	}
+	tokens := map[string]string{}
+	book := func(name, start string) int {
+		if tokens[name] == "" {
+			tokens[name] = residentLogin(t, api, people[name][0])
+		}
+		p := people[name]
+		resp, _ := send(t, "POST", api+"/appointments", tokens[name],
+			fmt.Sprintf(`{"station_id":"gulou","service_id":"birth","date":%q,"start":%q,"resident":{"name":%q,"id_number":%q,"phone":%q}}`, sat, start, p[1], p[2], p[0]))
+		return resp.StatusCode
+	}
+	if book("zhang", "09:00") != 201 || book("chen", "10:00") != 201 {
+		t.Fatal("the first bookings")
+	}
+	if resp, out := send(t, "POST", api+"/stations/gulou/closures", admin, fmt.Sprintf(`{"date":%q,"from":"09:00","to":"10:00","reason":"停电检修"}`, sat)); resp.StatusCode != 200 {
+		t.Fatalf("closure: %d %v", resp.StatusCode, out)
+	}
+	if got := book("li", "10:00"); got != 409 {
+		t.Fatalf("someone else books the full 10:00 slot: %d", got)
+	}
+	if got := book("zhang", "10:00"); got != 201 {
+		t.Fatalf("the closed-out resident rebooks first: %d", got)
+	}
+}

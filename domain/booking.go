@@ -240,6 +240,24 @@ func (s *Slot) Book(appointmentID, residentRef string, now time.Time) ([]Event, 
 	return []Event{SlotBooked{appointmentID, residentRef}}, nil
 }
 
+// BookFirst takes a place for someone with the right to rebook first: the
+// places kept for walk-ins are theirs too.
+func (s *Slot) BookFirst(appointmentID, residentRef string, now time.Time) ([]Event, error) {
+	switch {
+	case !s.Released:
+		return nil, fmt.Errorf("%w: no such slot (该时段未开放预约)", ErrNotFound)
+	case s.booked[appointmentID]:
+		return nil, nil
+	case s.Closed != "":
+		return nil, illegal("the slot is closed: %s (该时段已停止办理：%s)", s.Closed, s.Closed)
+	case !now.Before(s.EndsAt):
+		return nil, illegal("the slot is over (该时段已结束)")
+	case s.Taken(now) >= s.Spec.Capacity:
+		return nil, fmt.Errorf("%w: no place left in this slot (该时段已约满)", ErrFull)
+	}
+	return []Event{SlotBooked{appointmentID, residentRef}}, nil
+}
+
 // Free gives a booked place back after delay.
 func (s *Slot) Free(appointmentID string, now time.Time, delay time.Duration) ([]Event, error) {
 	if !s.booked[appointmentID] {
@@ -258,6 +276,7 @@ type Policy struct {
 	Suspension   time.Duration // how long booking stays suspended
 	FreeDelay    time.Duration // before a cancelled place returns to the pool
 	OfferHold    time.Duration // how long a freed place is held for the first person waiting
+	RebookWindow time.Duration // how long the hall's cancellations may rebook first
 	MaxWaiting   int           // people on one slot's waitlist
 	Grace        time.Duration // after a slot ends before an appointment is a no-show
 	// CancelCutoff is how long before its start an appointment can still
@@ -278,6 +297,7 @@ var DefaultPolicy = Policy{
 	Suspension:   90 * 24 * time.Hour,
 	FreeDelay:    10 * time.Minute,
 	OfferHold:    15 * time.Minute,
+	RebookWindow: 7 * 24 * time.Hour,
 	MaxWaiting:   20,
 	Grace:        15 * time.Minute,
 	CheckInEarly: 60 * time.Minute,
@@ -349,7 +369,25 @@ type (
 		AppointmentID string    `json:"AppointmentID"`
 		At            time.Time `json:"At"`
 	}
+	// RebookGranted lets a login whose booking the hall cancelled (a
+	// closure, a new holiday) book the same service at the same station
+	// first: into the places kept for walk-ins, until Until.
+	RebookGranted struct {
+		AppointmentID string    `json:"AppointmentID"` // the cancelled one
+		Station       string    `json:"Station"`
+		Service       string    `json:"Service"`
+		Until         time.Time `json:"Until"`
+	}
+	RebookUsed struct {
+		AppointmentID string `json:"AppointmentID"` // the cancelled one
+		By            string `json:"By"`            // the new booking
+	}
 )
+
+type right struct {
+	Station, Service string
+	Until            time.Time
+}
 
 type hold struct {
 	Person, Service string
@@ -364,6 +402,38 @@ type Resident struct {
 	live    map[string]hold
 	noShows []time.Time
 	people  map[string]time.Time // when the login last booked for each person
+	rights  map[string]right     // to rebook first, by the cancelled appointment
+}
+
+// Right is the cancelled appointment whose right to rebook first a booking
+// of service at station may use at now, if there is one.
+func (r *Resident) Right(station, service string, now time.Time) (string, bool) {
+	var ids []string
+	for id, g := range r.rights {
+		if g.Station == station && g.Service == service && now.Before(g.Until) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return "", false
+	}
+	return slices.Min(ids), true
+}
+
+// Grant gives the right to rebook first after the hall cancelled a booking.
+func (r *Resident) Grant(appointmentID, station, service string, until time.Time) ([]Event, error) {
+	if _, ok := r.rights[appointmentID]; ok {
+		return nil, nil
+	}
+	return []Event{RebookGranted{appointmentID, station, service, until}}, nil
+}
+
+// UseRight spends the right a rebooking took.
+func (r *Resident) UseRight(cancelled, by string) ([]Event, error) {
+	if _, ok := r.rights[cancelled]; !ok {
+		return nil, nil
+	}
+	return []Event{RebookUsed{cancelled, by}}, nil
 }
 
 // Holds says whether the resident holds a live booking for appointment id.
@@ -378,6 +448,9 @@ func (r *Resident) Apply(e Event) {
 	}
 	if r.people == nil {
 		r.people = map[string]time.Time{}
+	}
+	if r.rights == nil {
+		r.rights = map[string]right{}
 	}
 	switch e := e.(type) {
 	case BookingHeld:
@@ -394,6 +467,10 @@ func (r *Resident) Apply(e Event) {
 	case NoShowCounted:
 		delete(r.live, e.AppointmentID)
 		r.noShows = append(r.noShows, e.At)
+	case RebookGranted:
+		r.rights[e.AppointmentID] = right{e.Station, e.Service, e.Until}
+	case RebookUsed:
+		delete(r.rights, e.AppointmentID)
 	}
 }
 
@@ -743,6 +820,8 @@ func init() {
 		"BookingMoved":           BookingMoved{},
 		"BookingEnded":           BookingEnded{},
 		"NoShowCounted":          NoShowCounted{},
+		"RebookGranted":          RebookGranted{},
+		"RebookUsed":             RebookUsed{},
 		"AppointmentBooked":      AppointmentBooked{},
 		"AppointmentRescheduled": AppointmentRescheduled{},
 		"AppointmentCancelled":   AppointmentCancelled{},

@@ -883,3 +883,38 @@ func TestDeadlineFollowsAnImportedNotice(t *testing.T) {
 	got, err = paused.Recompute(after)
 	then(t, got, err) // a stopped clock is counted when it restarts
 }
+
+func TestRebookFirst(t *testing.T) {
+	now := at("2025-10-09 10:00")
+	r := given[domain.Resident](t)
+	got, err := r.Grant("a1", "gulou", "birth", now.Add(7*24*time.Hour))
+	then(t, got, err, domain.RebookGranted{AppointmentID: "a1", Station: "gulou", Service: "birth", Until: now.Add(7 * 24 * time.Hour)})
+	r = given[domain.Resident](t, got[0])
+	if id, ok := r.Right("gulou", "birth", now); !ok || id != "a1" {
+		t.Fatalf("right = %q %v", id, ok)
+	}
+	for _, c := range []struct {
+		station, service string
+		at               time.Time
+	}{{"xicheng", "birth", now}, {"gulou", "idcard", now}, {"gulou", "birth", now.Add(7 * 24 * time.Hour)}} {
+		if _, ok := r.Right(c.station, c.service, c.at); ok {
+			t.Errorf("a right for %s %s at %s", c.station, c.service, c.at)
+		}
+	}
+	got, err = r.UseRight("a1", "a2")
+	then(t, got, err, domain.RebookUsed{AppointmentID: "a1", By: "a2"})
+	r = given[domain.Resident](t, domain.RebookGranted{AppointmentID: "a1", Station: "gulou", Service: "birth", Until: now.Add(time.Hour)}, got[0])
+	if _, ok := r.Right("gulou", "birth", now); ok {
+		t.Error("a right used twice")
+	}
+
+	// Rebooking first takes the places kept for walk-ins, not more.
+	s := given[domain.Slot](t, released(2, 1), domain.SlotBooked{AppointmentID: "b1", ResidentRef: "r1"})
+	got, err = s.Book("b2", "r2", now)
+	thenError(t, got, err, domain.ErrFull)
+	got, err = s.BookFirst("b2", "r2", now)
+	then(t, got, err, domain.SlotBooked{AppointmentID: "b2", ResidentRef: "r2"})
+	s = given[domain.Slot](t, released(2, 1), domain.SlotBooked{AppointmentID: "b1", ResidentRef: "r1"}, got[0])
+	got, err = s.BookFirst("b3", "r3", now)
+	thenError(t, got, err, domain.ErrFull)
+}

@@ -121,19 +121,33 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 	slot := domain.SlotStream(b.StationID, b.Date, b.Start, b.ServiceID)
 	return ExecuteTx(ctx, hl.h, slot, m, func(tx *Tx, s *domain.Slot) ([]Change, error) {
 		// A full slot refuses before anything else is read: in a rush most
-		// requests find it full.
-		took, err := s.Book(id, ref, m.At)
-		if err != nil {
-			return nil, err
+		// requests find it full, and few have the right to rebook first.
+		took, full := s.Book(id, ref, m.At)
+		if full != nil && !errors.Is(full, domain.ErrFull) {
+			return nil, full
 		}
 		r, err := Read[domain.Resident](tx, holds)
 		if err != nil {
 			return nil, err
 		}
+		var used []domain.Event
+		if full != nil {
+			cancelled, ok := r.Right(b.StationID, b.ServiceID, m.At)
+			if !ok {
+				return nil, full
+			}
+			if took, err = s.BookFirst(id, ref, m.At); err != nil {
+				return nil, err
+			}
+			if used, err = r.UseRight(cancelled, id); err != nil {
+				return nil, err
+			}
+		}
 		held, err := r.Hold(id, ref, b.ServiceID, b.Date, m.At, hl.policy)
 		if err != nil {
 			return nil, err
 		}
+		held = append(held, used...)
 		a, err := Read[domain.Appointment](tx, domain.AppointmentStream(id))
 		if err != nil {
 			return nil, err

@@ -9,7 +9,8 @@ import (
 
 // CloseSlot takes one released slot off the calendar (临时闭厅) and, in the
 // same write, cancels its bookings for the reason, gives their places
-// back and ends their holds: a closure never counts against a resident.
+// back and ends their holds: a closure never counts against a resident,
+// who may rebook the service there first (RebookWindow).
 // Each resident is sent a notice by the send-notices job. It answers the
 // appointments it cancelled.
 func (hl *Hall) CloseSlot(ctx context.Context, station string, date calendar.Date, start domain.Clock, service, reason string, m Meta) ([]string, Result, error) {
@@ -56,7 +57,11 @@ func (hl *Hall) CloseSlot(ctx context.Context, station string, date calendar.Dat
 			if err != nil {
 				return nil, err
 			}
-			add(a.HoldStream(), ended)
+			first, err := r.Grant(id, station, service, m.At.Add(hl.policy.RebookWindow))
+			if err != nil {
+				return nil, err
+			}
+			add(a.HoldStream(), append(ended, first...))
 			if len(gone) > 0 {
 				cancelled = append(cancelled, id)
 			}

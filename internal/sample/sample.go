@@ -211,6 +211,11 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				l.add(as, staff, closed, evs, err)
 				evs, err = res.End(id, "closed by the hall")
 				l.add(rs, staff, closed, evs, err)
+				evs, err = res.Grant(id, "gulou", spec.Service, closed.Add(domain.DefaultPolicy.RebookWindow))
+				l.add(rs, staff, closed, evs, err)
+				res.Apply(evs[0])
+				evs, err = res.UseRight(id, id+"-again") // rebooked first (the sample does not follow it)
+				l.add(rs, who, closed.Add(time.Hour), evs, err)
 				evs, err = appt.Notify(domain.NoticeCancelled, closed.Add(time.Minute))
 				l.add(as, system, closed.Add(time.Minute), evs, err)
 				continue
