@@ -9,6 +9,7 @@ const dict = {
   title_counter: ["窗口工作台", "Counter console"],
   title_board: ["叫号大屏", "Hall board"],
   title_dashboard: ["管理看板", "Manager dashboard"],
+  notice_missing: ["{y} 年放假安排尚未导入：节假日为按《全国年节及纪念日放假办法》推算的暂定日期，调休未知。", "The State Council's holiday notice for {y} is not imported: its holidays are computed from the statutory list and provisional, make-up days unknown."],
   lang: ["English", "中文"],
   station: ["派出所", "Station"], service: ["业务", "Service"], date: ["日期", "Date"], time: ["时段", "Time"],
   materials: ["所需材料", "Materials"], time_limit: ["办理时限", "Time limit"],

@@ -18,9 +18,22 @@ async function init() {
   $("to").value = addDays(d, 30);
   $("queue-date").value = addDays(d, -1);
   services = await api("GET", "/services");
+  calendarWarning(Number(d.slice(0, 4)) + 1);
   $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   $("audit-form").addEventListener("submit", (ev) => { ev.preventDefault(); audit($("audit-id").value.trim()); });
   await load();
+}
+
+// calendarWarning says so while next year's holiday notice is missing:
+// the slots released into it rest on computed holidays.
+async function calendarWarning(year) {
+  try {
+    const out = await api("GET", `/calendar/working-days?from=${year}-01-01&to=${year}-01-01`);
+    if (out.days.length && out.days[0].reason === "provisional") {
+      $("calendar-warning").textContent = t("notice_missing").replace("{y}", year);
+      $("calendar-warning").hidden = false;
+    }
+  } catch { /* the warning is a courtesy */ }
 }
 
 function name(id) { const s = services.find((x) => x.id === id); return s ? serviceName(s) : id; }
