@@ -29,6 +29,10 @@ type Config struct {
 	Serve func(ctx context.Context, data, adminPassword string, out io.Writer) error
 	// Open opens the log and the live views kept in data (embedded stores).
 	Open func(ctx context.Context, data string) (eventstore.Store, *projections.Engine, func(), error)
+	// Demo seeds the demo into a log in memory, as of DemoAsOf, with its
+	// counter day on that many working days.
+	Demo     func(ctx context.Context, days int) (eventstore.Store, error)
+	DemoAsOf string
 }
 
 // Result is the contract's benchmark output, plus what a scenario adds.
