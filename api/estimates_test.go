@@ -63,23 +63,31 @@ func TestEstimatesAgainstTheWaitsThatFollowed(t *testing.T) {
 		t.Helper()
 		return int(step(clock, "/stations/gulou/tickets", `{"service_id":"birth"}`)["estimated_wait_minutes"].(float64))
 	}
-	told := make([]int, 3)
+	told := make([]int, 4)
 	told[0] = issue("09:00") // nobody ahead
 	told[1] = issue("09:01") // one ahead, no counter open, nothing served
 	step("09:02", "/counters/w1/open", `{"service_ids":["birth"]}`)
 	step("09:02", "/counters/w1/call-next", "") // the first waited 2 minutes
+	told[2] = issue("09:05")                    // one ahead, the counter busy
 	step("09:12", "/counters/w1/complete", "")  // a birth takes 10
-	told[2] = issue("09:13")                    // one ahead, the counter free
+	told[3] = issue("09:13")                    // two ahead, the counter free
 	step("09:14", "/counters/w1/call-next", "") // the second waited 13
 	step("09:20", "/counters/w1/complete", "")
-	step("09:21", "/counters/w1/call-next", "") // the third waited 8
-	issue("09:22")                              // never called
+	step("09:21", "/counters/w1/call-next", "") // the third 16
+	step("09:25", "/counters/w1/complete", "")
+	step("09:26", "/counters/w1/call-next", "") // the fourth 13
+	issue("09:27")                              // never called
 
 	// What the events imply: each ticket's state at issue, the estimator
 	// in use on it, against its wait.
 	e := estimate.InUse()
-	states := []estimate.State{{Service: "birth"}, {Service: "birth", Ahead: 1}, {Service: "birth", Ahead: 1, Counters: 1, Mean: 10}}
-	waited := []float64{2, 13, 8}
+	states := []estimate.State{
+		{Service: "birth"},
+		{Service: "birth", Ahead: 1},
+		{Service: "birth", Ahead: 1, Counters: 1, Busy: 1},
+		{Service: "birth", Ahead: 2, Counters: 1, Mean: 10},
+	}
+	waited := []float64{2, 13, 16, 13}
 	var sum, worst float64
 	for i, st := range states {
 		want := estimate.Tell(e.Estimator, st)
@@ -89,15 +97,15 @@ func TestEstimatesAgainstTheWaitsThatFollowed(t *testing.T) {
 		sum += math.Abs(float64(want) - waited[i])
 		worst = max(worst, math.Abs(float64(want)-waited[i]))
 	}
-	mae := math.Round(sum/3*100) / 100
+	mae := math.Round(sum/4*100) / 100
 
 	var got map[string]any
 	url := fmt.Sprintf("%s/stats/estimates?station_id=gulou&from=%s&to=%s", base, day.AddDays(-3), day)
 	if resp := apitest.GetAuth(t, url, lead, map[string]string{"X-Min-Position": pos}, &got); resp.StatusCode != 200 {
 		t.Fatalf("estimates: %d %v", resp.StatusCode, got)
 	}
-	if got["n"] != 3.0 || got["uncalled"] != 1.0 || got["mae_minutes"] != mae || got["p90_abs_error_minutes"] != worst || got["estimator"] != e.Name {
-		t.Errorf("estimates %v, want n 3, 1 uncalled, MAE %v, p90 %v by %s", got, mae, worst, e.Name)
+	if got["n"] != 4.0 || got["uncalled"] != 1.0 || got["mae_minutes"] != mae || got["p90_abs_error_minutes"] != worst || got["estimator"] != e.Name {
+		t.Errorf("estimates %v, want n 4, 1 uncalled, MAE %v, p90 %v by %s", got, mae, worst, e.Name)
 	}
 	// The bureau reads the same; the station's manager by default.
 	for _, tc := range []struct{ who, token, url string }{
@@ -105,7 +113,7 @@ func TestEstimatesAgainstTheWaitsThatFollowed(t *testing.T) {
 		{"gulou's manager, no station named", lead, fmt.Sprintf("%s/stats/estimates?from=%s&to=%s", base, day, day)},
 	} {
 		var again map[string]any
-		if apitest.GetAuth(t, tc.url, tc.token, nil, &again); again["n"] != 3.0 || again["mae_minutes"] != mae {
+		if apitest.GetAuth(t, tc.url, tc.token, nil, &again); again["n"] != 4.0 || again["mae_minutes"] != mae {
 			t.Errorf("%s reads %v", tc.who, again)
 		}
 	}

@@ -244,6 +244,10 @@ func TestBenchEstimatesJSON(t *testing.T) {
 	if r.Sets["demo"].Estimators[r.Winner] == nil {
 		t.Errorf("the winner %q is none of the estimators", r.Winner)
 	}
+	// The hall tells tickets what the back-test found best.
+	if !testing.Short() && r.Winner != r.InUse {
+		t.Errorf("the back-test's winner is %s, the hall tells tickets by %s", r.Winner, r.InUse)
+	}
 	t.Log(out)
 }
 

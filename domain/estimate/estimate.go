@@ -131,7 +131,7 @@ func All() []Named {
 // InUse is the estimator the hall tells new tickets by: the back-test's
 // winner (servicehall bench estimates). The day's view keeps what it
 // reads; Throughput's call times it does not keep.
-func InUse() Named { return Named{"live", Live{}} }
+func InUse() Named { return Named{"free", Free{}} }
 
 // Best is the name in maes with the lowest mean absolute error, ties going
 // to the first in All's order.
