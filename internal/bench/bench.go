@@ -1,6 +1,7 @@
 // Package bench holds the benchmarks of the contract (servicehall bench …):
-// appends, the booking rush, the counters' calls, rebuilding the views, and
-// the real binary killed under load. Each prints one Result.
+// appends, the booking rush, the counters' calls, rebuilding the views, the
+// real binary killed under load, and the back-test of the wait estimates.
+// Each prints one Result.
 package bench
 
 import (
