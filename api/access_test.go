@@ -90,6 +90,7 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 	query := map[string]string{
 		"/api/v1/stats/completion": "?station_id=xicheng&" + span,
 		"/api/v1/stats/queue":      "?station_id=xicheng&date=" + today.String(),
+		"/api/v1/stats/estimates":  "?station_id=xicheng&" + span,
 		"/api/v1/sla":              "?station_id=xicheng",
 		"/api/v1/audit":            "?stream=application-" + application,
 	}

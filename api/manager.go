@@ -11,6 +11,7 @@ import (
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/domain/estimate"
 	"github.com/servicehall/servicehall/jobs"
 	"github.com/servicehall/servicehall/projections"
 )
@@ -142,6 +143,29 @@ func (s *Server) queueStats(c *gin.Context) {
 		"station_id": station, "date": d, "tickets": st.Tickets, "served": st.Served, "no_shows": st.NoShows, "cancelled": st.Cancelled,
 		"avg_wait_minutes": round1(st.Wait.Value()), "avg_service_minutes": round1(st.Service.Value()),
 	})
+}
+
+// estimateStats replays the station's queue days from the log with the
+// estimator the hall tells new tickets by, and sums up how far each
+// ticket's estimate at issue was from its wait until the first call.
+func (s *Server) estimateStats(c *gin.Context) {
+	station, ok := scope(c, true)
+	if !ok {
+		return
+	}
+	from, to, err := span(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	e := estimate.InUse()
+	sum, err := s.queries.WaitEstimates(c.Request.Context(), station, from, to, e.Estimator)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, estimatesOut{StationID: station, From: from, To: to, Estimator: e.Name,
+		N: sum.N, MAE: sum.MAE, P90: sum.P90, Bias: sum.Bias, Uncalled: sum.Uncalled})
 }
 
 func round1(x float64) float64 { return float64(int(x*10+0.5)) / 10 }

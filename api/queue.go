@@ -59,18 +59,20 @@ func (s *Server) issueTicket(c *gin.Context) {
 
 // estimate is the wait, in minutes, of a ticket for service with ahead
 // tickets before it, as the command that issued it counted them in the
-// call order; the day's view gives the service times and open counters. It
-// is 0 when the view cannot be read (the ticket stands).
+// call order; the day's view gives the service times and the counters
+// open and busy. It is 0 when the view cannot be read (the ticket stands).
 func (s *Server) estimate(c *gin.Context, station, service string, ahead int) int {
 	day, err := s.queries.Day(c.Request.Context(), station, s.today())
 	if err != nil {
 		s.logger.Warn("wait estimate", "station", station, "error", err)
 		return 0
 	}
-	return day.EstimatedWait(service, ahead, openFor(day, service, s.counters(c, station)))
+	return day.EstimatedWait(service, ahead, s.counters(c, station))
 }
 
-// counters maps a station's counters to the services they may serve.
+// counters maps a station's counters to the services they are configured
+// for: the estimate's lines of a counter whose opening the day's view did
+// not record.
 func (s *Server) counters(c *gin.Context, station string) map[string][]string {
 	st, _, err := s.queries.Station(c.Request.Context(), station)
 	out := map[string][]string{}
@@ -80,19 +82,6 @@ func (s *Server) counters(c *gin.Context, station string) map[string][]string {
 		}
 	}
 	return out
-}
-
-// openFor counts the open counters that serve a service.
-func openFor(d projections.DayView, service string, counters map[string][]string) int {
-	n := 0
-	for id, state := range d.Counters {
-		for _, sv := range counters[id] {
-			if state == domain.Open && sv == service {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 type servingRow struct {
@@ -118,10 +107,10 @@ func (s *Server) queue(c *gin.Context) {
 	for _, t := range day.Waiting() {
 		ahead := places[t.Service]
 		places[t.Service]++
-		waiting = append(waiting, waitingRow{t, ahead, day.EstimatedWait(t.Service, ahead, openFor(day, t.Service, counters))})
+		waiting = append(waiting, waitingRow{t, ahead, day.EstimatedWait(t.Service, ahead, counters)})
 	}
 	for service, n := range places {
-		waits[service] = day.EstimatedWait(service, n, openFor(day, service, counters))
+		waits[service] = day.EstimatedWait(service, n, counters)
 	}
 	parked := day.Parked()
 	if parked == nil {

@@ -71,6 +71,10 @@ type (
 		Date      string `query:"date" format:"date" required:"true"`
 		AsOf      string `query:"as_of" format:"date"`
 	}
+	estimatesQuery struct {
+		StationID string `query:"station_id"`
+		spanQuery
+	}
 	slaQuery struct {
 		StationID string `query:"station_id"`
 		State     string `query:"state"`
@@ -191,6 +195,7 @@ func (s *Server) routes() []route {
 
 		get(v1+"/stats/completion", "Completion and on-time rates by service, day or month; as_of for a past view (办结率)", heads, completionQuery{}, nil, s.completionStats),
 		get(v1+"/stats/queue", "A day's tickets, served, no-shows, waits (排队统计)", heads, queueStatsQuery{}, nil, s.queueStats),
+		get(v1+"/stats/estimates", "Wait estimates told at ticket issue against the waits that followed, replayed from the log (等候时间预估与实际等候的偏差)", heads, estimatesQuery{}, estimatesOut{}, s.estimateStats),
 		get(v1+"/sla", "Open applications with deadlines and escalation (时限监控)", heads, slaQuery{}, nil, s.sla),
 		get(v1+"/audit", "Who decided what, by stream, actor or station (审计)", heads, auditQuery{}, nil, s.audit),
 		get(v1+"/admin/projections", "Projections with position and lag (投影状态)", admins, nil, nil, s.projectionList),

@@ -59,6 +59,19 @@ type (
 		Position      int    `json:"position"`
 		EstimatedWait int    `json:"estimated_wait_minutes"`
 	}
+	// estimatesOut is how far the waits told at ticket issue were from
+	// the waits that followed.
+	estimatesOut struct {
+		StationID string        `json:"station_id"`
+		From      calendar.Date `json:"from"`
+		To        calendar.Date `json:"to"`
+		Estimator string        `json:"estimator" description:"the estimator the hall tells new tickets by, replayed on the days"`
+		N         int           `json:"n" description:"tickets called, each with the wait it was told at issue and the wait until its first call"`
+		MAE       float64       `json:"mae_minutes" description:"mean absolute error, minutes"`
+		P90       float64       `json:"p90_abs_error_minutes" description:"90th percentile of the absolute error, minutes"`
+		Bias      float64       `json:"mean_error_minutes" description:"mean of told minus waited: above 0, tickets were told too long"`
+		Uncalled  int           `json:"uncalled" description:"tickets never called, left out of the figures"`
+	}
 	applicationStatus struct {
 		ID       string                  `json:"id"`
 		Status   domain.ApplicationState `json:"status"`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/estimate"
 	"github.com/servicehall/servicehall/eventstore"
 )
 
@@ -43,9 +44,10 @@ type DayView struct {
 	Station  string                         `json:"station_id"`
 	Date     string                         `json:"date"`
 	Tickets  map[string]*TicketView         `json:"tickets,omitempty"`
-	Counters map[string]domain.CounterState `json:"counters"` // counter → state
-	Calls    []Call                         `json:"calls"`    // the latest, newest last
-	CallSeq  int                            `json:"call_seq"` // calls made today
+	Counters map[string]domain.CounterState `json:"counters"`        // counter → state
+	Lines    map[string][]string            `json:"lines,omitempty"` // counter → the services it was last opened for
+	Calls    []Call                         `json:"calls"`           // the latest, newest last
+	CallSeq  int                            `json:"call_seq"`        // calls made today
 	Stats    QueueStats                     `json:"stats"`
 	// Observed service minutes per service line, for estimated waits.
 	ServiceMinutes map[string]Mean `json:"service_minutes"`
@@ -114,16 +116,36 @@ func (d DayView) Ahead(service string) int {
 	return n
 }
 
-// EstimatedWait is the wait, in minutes, of a ticket for service with
-// ahead tickets before it in the call order: they are served at the mean
-// observed service time (5 minutes before any is observed), spread over
-// the counters open for the service.
-func (d DayView) EstimatedWait(service string, ahead, counters int) int {
-	mean := d.ServiceMinutes[service].Value()
-	if mean == 0 {
-		mean = 5
+// WaitState is what an estimate knows of the day for a new ticket of
+// service with ahead tickets before it in the call order: the service's
+// mean observed minutes, and the open counters serving it, by the lines
+// they were opened for (configured gives the lines of counters opened
+// before the view kept them), with those of them on a ticket. The view
+// keeps no call times: an estimator that reads them needs them kept here.
+func (d DayView) WaitState(service string, ahead int, configured map[string][]string) estimate.State {
+	s := estimate.State{Service: service, Ahead: ahead, Mean: d.ServiceMinutes[service].Value()}
+	serving := d.Serving()
+	for id, state := range d.Counters {
+		lines, ok := d.Lines[id]
+		if !ok {
+			lines = configured[id]
+		}
+		if state != domain.Open || !slices.Contains(lines, service) {
+			continue
+		}
+		s.Counters++
+		if serving[id] != nil {
+			s.Busy++
+		}
 	}
-	return int(float64(ahead)*mean/float64(max(1, counters)) + 0.5)
+	return s
+}
+
+// EstimatedWait is the wait, in whole minutes, the hall tells a ticket of
+// service with ahead tickets before it: the back-tested estimator in use
+// (estimate.InUse) on the day's state.
+func (d DayView) EstimatedWait(service string, ahead int, configured map[string][]string) int {
+	return estimate.Tell(estimate.InUse(), d.WaitState(service, ahead, configured))
 }
 
 // Queues keeps each station's day: tickets, counters, calls and statistics.
@@ -193,6 +215,10 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		d.Stats.Tickets++
 	case domain.CounterOpened:
 		d.Counters[e.CounterID] = domain.Open
+		if d.Lines == nil {
+			d.Lines = map[string][]string{}
+		}
+		d.Lines[e.CounterID] = e.ServiceIDs
 	case domain.CounterPaused:
 		d.Counters[e.CounterID] = domain.Paused
 	case domain.CounterClosed:

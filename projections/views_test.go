@@ -174,11 +174,20 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 	if n := d.Ahead("permit"); n != 1 {
 		t.Errorf("permit tickets waiting = %d, want 1", n)
 	}
-	if w := d.EstimatedWait("permit", d.Ahead("permit"), 1); w != 5 {
-		t.Errorf("estimated wait for permit = %d minutes, want 5 (one ahead, no permit service seen yet)", w)
+	// w1, open for birth and free, observed one birth service of 10 minutes.
+	if st := d.WaitState("birth", 3, nil); st.Counters != 1 || st.Busy != 0 || st.Mean != 10 {
+		t.Errorf("the day as a birth ticket's estimate sees it: %+v", st)
 	}
-	if w := d.EstimatedWait("birth", 3, 2); w != 15 {
-		t.Errorf("estimated wait for birth, three ahead at two counters = %d minutes, want 15 (10 minutes observed)", w)
+	if w := d.EstimatedWait("birth", 3, nil); w != 25 {
+		t.Errorf("estimated wait for birth, three ahead of a free counter = %d minutes, want 25 (two and a half services of 10)", w)
+	}
+	if w := d.EstimatedWait("permit", d.Ahead("permit"), nil); w != 3 {
+		t.Errorf("estimated wait for permit = %d minutes, want 3 (one ahead, no counter open for permit, none served yet: half of 5)", w)
+	}
+	// A view kept before the counters' lines were: the configuration tells them.
+	d.Lines = nil
+	if st := d.WaitState("permit", 1, map[string][]string{"w1": {"birth", "permit"}}); st.Counters != 1 {
+		t.Errorf("permit counters by the configuration: %+v", st)
 	}
 	if d.ServiceMinutes["birth"].Value() != 10 {
 		t.Errorf("observed birth service time %v, want 10", d.ServiceMinutes["birth"].Value())

@@ -4,10 +4,13 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
+	"github.com/servicehall/servicehall/domain/estimate"
 	"github.com/servicehall/servicehall/eventstore"
 	"github.com/servicehall/servicehall/projections"
 )
@@ -78,4 +81,39 @@ func (q *Queries) StationOf(ctx context.Context, stream string) (string, error) 
 		return u.StationID, err
 	}
 	return "", nil
+}
+
+// Events is a stream's events decoded, each with the time it happened,
+// read from the log.
+func (q *Queries) Events(ctx context.Context, stream string) ([]estimate.Stamped, error) {
+	recs, err := q.log.ReadStream(ctx, stream, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	out := make([]estimate.Stamped, len(recs))
+	for i, r := range recs {
+		e, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("read %s at version %d: %w", stream, r.Version, err)
+		}
+		out[i] = estimate.Stamped{At: r.OccurredAt, Event: e}
+	}
+	return out, nil
+}
+
+// WaitEstimates replays a station's queue days from one day to another
+// from the log, and sums up how far e's estimates at each ticket's issue
+// were from the waits that followed.
+func (q *Queries) WaitEstimates(ctx context.Context, station string, from, to calendar.Date, e estimate.Estimator) (estimate.Summary, error) {
+	var days []estimate.Result
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		evs, err := q.Events(ctx, domain.QueueStream(station, d))
+		if err != nil {
+			return estimate.Summary{}, err
+		}
+		if len(evs) > 0 {
+			days = append(days, estimate.Replay(evs, e))
+		}
+	}
+	return estimate.Summarize(days...), nil
 }

@@ -34,7 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var rates string
 	var step time.Duration
 	var cpuprofile string
-	var writers, ops, events, residents, slots, tickets, counters, kills int
+	var writers, ops, events, residents, slots, tickets, counters, kills, days int
 	c, pos, err := parse("bench", args, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
@@ -48,12 +48,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&tickets, "tickets", 2000, "callnext: tickets waiting")
 		fs.IntVar(&counters, "counters", 8, "callnext: counters serving them")
 		fs.IntVar(&kills, "kills", 20, "crash: times the server is killed with SIGKILL")
+		fs.IntVar(&days, "days", 20, "estimates: working days of the demo's counter traffic")
 	})
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("bench: name one scenario: append, rush, rebuild, callnext or crash")
+		return errors.New("bench: name one scenario: append, rush, rebuild, callnext, crash or estimates")
 	}
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
@@ -82,6 +83,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			cc.Data, cc.EventStore, cc.ReadModels = data, "sqlite", "sqlite"
 			return openEngine(ctx, &cc)
 		},
+		Demo: func(ctx context.Context, days int) (eventstore.Store, error) {
+			return demoHistory(ctx, c.loc, days)
+		},
+		DemoAsOf: historyAsOf.String(),
 	}
 	var r bench.Result
 	switch pos[0] {
@@ -103,8 +108,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		r, err = bench.Callnext(ctx, bc, tickets, counters, stderr)
 	case "crash":
 		r, err = bench.Crash(ctx, bc, kills, min(cmp.Or(residents, 300), 300), stderr)
+	case "estimates":
+		r, err = bench.Estimates(ctx, bc, days, stderr)
 	default:
-		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild, callnext or crash", pos[0])
+		return fmt.Errorf("bench: unknown scenario %q: want append, rush, rebuild, callnext, crash or estimates", pos[0])
 	}
 	if err != nil {
 		return err

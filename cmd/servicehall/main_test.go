@@ -195,6 +195,62 @@ func TestBenchCallnextJSON(t *testing.T) {
 	}
 }
 
+// The back-test of the wait estimates gives each estimator's figures on
+// both data sets, each with tickets called, and names the winner.
+func TestBenchEstimatesJSON(t *testing.T) {
+	t.Parallel()
+	days := "20" // the benchmark's default: the figures the README gives
+	if testing.Short() {
+		days = "2"
+	}
+	out, _, err := runCmd(t, "bench", "estimates", "--json", "--days", days, "--data", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Scenario string  `json:"scenario"`
+		Ops      float64 `json:"ops"`
+		Errors   float64 `json:"errors"`
+		Sets     map[string]struct {
+			Days       float64                       `json:"days"`
+			Best       string                        `json:"best"`
+			Estimators map[string]map[string]float64 `json:"estimators"`
+		} `json:"data_sets"`
+		Winner string `json:"winner"`
+		InUse  string `json:"in_use"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is not one JSON object: %q", out)
+	}
+	if r.Scenario != "estimates" || r.Ops == 0 || r.Errors != 0 || len(r.Sets) != 2 {
+		t.Fatalf("result %s", out)
+	}
+	for _, set := range []string{"demo", "warsaw"} {
+		s := r.Sets[set]
+		if s.Days == 0 || len(s.Estimators) < 3 || s.Estimators[s.Best] == nil {
+			t.Errorf("%s: %+v", set, s)
+		}
+		for name, e := range s.Estimators {
+			for _, k := range []string{"n", "mae_minutes", "p90_abs_error_minutes"} {
+				if _, ok := e[k]; !ok {
+					t.Errorf("%s %s: no %s", set, name, k)
+				}
+			}
+			if e["n"] <= 0 || e["mae_minutes"] <= 0 || e["p90_abs_error_minutes"] < e["mae_minutes"]/2 {
+				t.Errorf("%s %s: %v", set, name, e)
+			}
+		}
+	}
+	if r.Sets["demo"].Estimators[r.Winner] == nil {
+		t.Errorf("the winner %q is none of the estimators", r.Winner)
+	}
+	// The hall tells tickets what the back-test found best.
+	if !testing.Short() && r.Winner != r.InUse {
+		t.Errorf("the back-test's winner is %s, the hall tells tickets by %s", r.Winner, r.InUse)
+	}
+	t.Log(out)
+}
+
 // TestMain lets the crash test run this test binary as the real server:
 // with SERVICEHALL_TEST_AS_BINARY=1 it is servicehall, not a test.
 func TestMain(m *testing.M) {

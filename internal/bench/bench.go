@@ -1,6 +1,7 @@
 // Package bench holds the benchmarks of the contract (servicehall bench …):
-// appends, the booking rush, the counters' calls, rebuilding the views, and
-// the real binary killed under load. Each prints one Result.
+// appends, the booking rush, the counters' calls, rebuilding the views, the
+// real binary killed under load, and the back-test of the wait estimates.
+// Each prints one Result.
 package bench
 
 import (
@@ -29,6 +30,10 @@ type Config struct {
 	Serve func(ctx context.Context, data, adminPassword string, out io.Writer) error
 	// Open opens the log and the live views kept in data (embedded stores).
 	Open func(ctx context.Context, data string) (eventstore.Store, *projections.Engine, func(), error)
+	// Demo seeds the demo into a log in memory, as of DemoAsOf, with its
+	// counter day on that many working days.
+	Demo     func(ctx context.Context, days int) (eventstore.Store, error)
+	DemoAsOf string
 }
 
 // Result is the contract's benchmark output, plus what a scenario adds.
