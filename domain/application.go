@@ -93,7 +93,7 @@ type (
 	ApplicationRated struct {
 		By      string `json:"By"`
 		Comment string `json:"Comment"`
-		Score   int    `json:"Score"`
+		Scores         // rating.go
 		Round   int    `json:"Round"`
 	}
 	RemediationOpened struct {
@@ -117,9 +117,7 @@ type Application struct {
 	Warned     bool
 	Overdue    bool
 	Escalation int
-	Rounds     int    // ratings given
-	Remedy     string // the last remediation step, while one is open
-	LastScore  int
+	Feedback   Feedback // ratings and remediation (rating.go)
 }
 
 func (a *Application) Apply(e Event) {
@@ -152,12 +150,8 @@ func (a *Application) Apply(e Event) {
 		a.Overdue = true
 	case ApplicationEscalated:
 		a.Escalation = e.Level
-	case ApplicationRated:
-		a.Rounds, a.LastScore, a.Remedy = e.Round, e.Score, ""
-	case RemediationOpened:
-		a.Remedy = "opened"
-	case RemediationStep:
-		a.Remedy = e.Step
+	case ApplicationRated, RemediationOpened, RemediationStep, RemediationWarned, RemediationOverdue, RemediationEscalated:
+		a.Feedback.Apply(e)
 	}
 }
 
@@ -344,49 +338,15 @@ func (a *Application) Check(today calendar.Date, cal *calendar.Calendar, rule Es
 	return out, nil
 }
 
-// Rate records the resident's rating (好差评): once, and once more after a
-// remediation. A rating of 1 or 2 opens a remediation due in five working days.
-func (a *Application) Rate(by string, score int, comment string, today calendar.Date, cal *calendar.Calendar) ([]Event, error) {
+// Rate records the resident's rating (好差评) of a finished application;
+// Feedback decides the rest (rating.go).
+func (a *Application) Rate(by string, sc Scores, comment string, today calendar.Date, cal *calendar.Calendar) ([]Event, error) {
 	if err := a.in(Completed, Rejected); err != nil {
 		return nil, err
 	}
-	if score < 1 || score > 5 {
-		return nil, &FieldError{"score", invalid("1 to 5 (评分应为1-5)")}
-	}
-	if err := CheckText("comment", comment); err != nil {
-		return nil, err
-	}
-	switch {
-	case a.Rounds == 0:
-	case a.Remedy == "reply":
-	default:
-		return nil, illegal("already rated (已评价)")
-	}
-	out := []Event{ApplicationRated{by, comment, score, a.Rounds + 1}}
-	if score <= 2 {
-		out = append(out, RemediationOpened{a.Rounds + 1, cal.AddWorkingDays(today, 5)})
-	}
-	return out, nil
-}
-
-var remedySteps = map[string]string{"verify": "opened", "rectify": "verify", "reply": "rectify"}
-
-// Remedy takes the next remediation step: verify, rectify, reply.
-func (a *Application) Remediate(step, by, note string) ([]Event, error) {
-	before, ok := remedySteps[step]
-	if !ok {
-		return nil, invalid("step %q: verify, rectify or reply", step)
-	}
-	if a.Remedy != before {
-		return nil, illegal("remediation step %s not allowed now (整改步骤顺序不符)", step)
-	}
-	if err := CheckText("note", note); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(note) == "" {
-		return nil, &FieldError{"note", invalid("a note is required (请填写说明)")}
-	}
-	return []Event{RemediationStep{step, by, note}}, nil
+	return a.Feedback.rate(sc, comment, today, cal, func(round int) Event {
+		return ApplicationRated{By: by, Comment: comment, Scores: sc, Round: round}
+	})
 }
 
 func init() {

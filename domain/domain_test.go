@@ -599,19 +599,19 @@ func TestRatingAndRemediation(t *testing.T) {
 		domain.ApplicationApproved{By: "u-lead"},
 		domain.ApplicationCompleted{By: "u-staff", Date: day("2025-10-09"), OnTime: true}}
 	a := given[domain.Application](t, done[:2]...)
-	got, err := a.Rate("r1", 5, "", day("2025-10-09"), cal)
+	got, err := a.Rate("r1", domain.Scores{Score: 5}, "", day("2025-10-09"), cal)
 	thenError(t, got, err, domain.ErrState) // not completed
 
 	a = given[domain.Application](t, done...)
-	got, err = a.Rate("r1", 6, "", day("2025-10-09"), cal)
+	got, err = a.Rate("r1", domain.Scores{Score: 6}, "", day("2025-10-09"), cal)
 	thenError(t, got, err, domain.ErrInvalid)
-	got, err = a.Rate("r1", 2, "等太久", day("2025-10-09"), cal)
-	then(t, got, err, domain.ApplicationRated{By: "r1", Comment: "等太久", Score: 2, Round: 1},
-		domain.RemediationOpened{Round: 1, Due: day("2025-10-15")}) // five working days, the make-up Saturday 11 Oct among them
+	got, err = a.Rate("r1", domain.Scores{Score: 2}, "等太久", day("2025-10-09"), cal)
+	then(t, got, err, domain.ApplicationRated{By: "r1", Comment: "等太久", Scores: domain.Scores{Score: 2}, Round: 1},
+		domain.RemediationOpened{Round: 1, Due: day("2025-10-29")}) // fifteen working days, the make-up Saturday 11 Oct among them
 	for _, e := range got {
 		a.Apply(e)
 	}
-	got, err = a.Rate("r1", 5, "", day("2025-10-10"), cal)
+	got, err = a.Rate("r1", domain.Scores{Score: 5}, "", day("2025-10-10"), cal)
 	thenError(t, got, err, domain.ErrState) // not before the reply
 	got, err = a.Remediate("reply", "u-mgr", "x")
 	thenError(t, got, err, domain.ErrState) // verify first
@@ -620,10 +620,10 @@ func TestRatingAndRemediation(t *testing.T) {
 		then(t, got, err, domain.RemediationStep{Step: step, By: "u-mgr", Note: "已核实并整改"})
 		a.Apply(got[0])
 	}
-	got, err = a.Rate("r1", 4, "", day("2025-10-15"), cal)
-	then(t, got, err, domain.ApplicationRated{By: "r1", Score: 4, Round: 2})
+	got, err = a.Rate("r1", domain.Scores{Score: 4}, "", day("2025-10-15"), cal)
+	then(t, got, err, domain.ApplicationRated{By: "r1", Scores: domain.Scores{Score: 4}, Round: 2})
 	a.Apply(got[0])
-	got, err = a.Rate("r1", 5, "", day("2025-10-16"), cal)
+	got, err = a.Rate("r1", domain.Scores{Score: 5}, "", day("2025-10-16"), cal)
 	thenError(t, got, err, domain.ErrState)
 }
 

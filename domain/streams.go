@@ -24,6 +24,12 @@ func AccountStream(login string) string  { return "account-" + login }
 func ErasureStream(ref string) string    { return "erasure-" + ref }
 func AppointmentStream(id string) string { return "appointment-" + id }
 func ApplicationStream(id string) string { return "application-" + id }
+
+// RatingStream holds a served ticket's rating and its remediation: apart
+// from the day's queue, which is busy while the hall is open and done with
+// by its evening, while a rating may come later and its remediation take
+// weeks. It names its station in its events.
+func RatingStream(ticket string) string { return "rating-" + ticket }
 func QueueStream(station string, d calendar.Date) string {
 	return "queue-" + station + "-" + d.String()
 }

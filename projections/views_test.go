@@ -129,7 +129,7 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 		{leadU, "2025-11-03 10:00", func(a *domain.Application) ([]domain.Event, error) { return a.Approve("u-lead", "材料齐全") }},
 		{staffU, "2025-11-03 11:00", func(a *domain.Application) ([]domain.Event, error) { return a.Complete("u-staff", day("2025-11-03")) }},
 		{eventstore.Actor{ID: "r-zhang", Role: "resident"}, "2025-11-04 09:00", func(a *domain.Application) ([]domain.Event, error) {
-			return a.Rate("r-zhang", 2, "太慢", day("2025-11-04"), cal)
+			return a.Rate("r-zhang", domain.Scores{Score: 2}, "太慢", day("2025-11-04"), cal)
 		}},
 	}
 	for _, s := range appSteps {

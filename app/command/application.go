@@ -32,9 +32,14 @@ type (
 		Days   int    `json:"days"`
 	}
 	Withdraw struct{}
-	Rate     struct {
-		Score   int    `json:"score" minimum:"1" maximum:"5"`
-		Comment string `json:"comment"`
+	// Rate is a rating (好差评) of an application or a visit: the overall
+	// score and, optionally, the dimensions the national system asks about.
+	Rate struct {
+		Score      int    `json:"score" minimum:"1" maximum:"5"`
+		Attitude   int    `json:"attitude,omitempty" minimum:"1" maximum:"5" description:"服务态度, optional"`
+		Efficiency int    `json:"efficiency,omitempty" minimum:"1" maximum:"5" description:"办事效率, optional"`
+		Competence int    `json:"competence,omitempty" minimum:"1" maximum:"5" description:"业务能力, optional"`
+		Comment    string `json:"comment"`
 	}
 	// Remediate is a step of handling a bad rating: verify, rectify, reply.
 	Remediate struct {
@@ -68,8 +73,14 @@ func (Withdraw) decide(a *domain.Application, by string, _ calendar.Date, _ *cal
 	return a.Withdraw(by)
 }
 func (s Rate) decide(a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-	return a.Rate(by, s.Score, s.Comment, today, cal)
+	return a.Rate(by, s.Scores(), s.Comment, today, cal)
 }
+
+// Scores are the rating's scores.
+func (s Rate) Scores() domain.Scores {
+	return domain.Scores{Score: s.Score, Attitude: s.Attitude, Efficiency: s.Efficiency, Competence: s.Competence}
+}
+
 func (s Remediate) decide(a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
 	return a.Remediate(s.Step, by, s.Note)
 }

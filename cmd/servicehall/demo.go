@@ -163,7 +163,7 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 	}
 	rate := func(score int, comment string) step {
 		return func(a *domain.Application, d calendar.Date) ([]domain.Event, error) {
-			return a.Rate("resident", score, comment, d, cal)
+			return a.Rate("resident", domain.Scores{Score: score}, comment, d, cal)
 		}
 	}
 	n := 0

@@ -156,7 +156,8 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	}
 
 	apps := map[string]*domain.Application{}
-	slow := map[string]bool{} // left alone until escalated twice
+	ratings := map[string]*domain.TicketRating{} // by ticket
+	slow := map[string]bool{}                    // left alone until escalated twice
 	residents := map[string]*domain.Resident{}
 	var open []string
 	seq := 0
@@ -421,6 +422,8 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 		}
 		evs, err = q.CloseDay("end of day", d.In(loc).Add(18*time.Hour))
 		do(system, d.In(loc).Add(18*time.Hour), evs, err)
+		rateVisits(l, q, d, d.In(loc).Add(17*time.Hour+30*time.Minute), cal, ratings)
+		remedy(l, ratings, d, d.In(loc).Add(19*time.Hour), cal)
 
 		// Applications move on each day: supplements, decisions, escalation.
 		evening := d.In(loc).Add(17 * time.Hour)
@@ -463,14 +466,14 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				evs, err = a.Complete(staff.ID, d)
 				step(staff, evs, err)
 				score := 1 + rng.IntN(5)
-				evs, err = a.Rate(a.Applicant.Ref, score, "", d, cal)
+				evs, err = a.Rate(a.Applicant.Ref, domain.Scores{Score: score}, "", d, cal)
 				step(eventstore.Actor{ID: a.Applicant.Ref, Role: "resident"}, evs, err)
 				if score <= 2 {
 					for _, s := range []string{"verify", "rectify", "reply"} {
 						evs, err = a.Remediate(s, lead.ID, "已整改")
 						step(lead, evs, err)
 					}
-					evs, err = a.Rate(a.Applicant.Ref, 4, "", d, cal)
+					evs, err = a.Rate(a.Applicant.Ref, domain.Scores{Score: 4}, "", d, cal)
 					step(eventstore.Actor{ID: a.Applicant.Ref, Role: "resident"}, evs, err)
 				}
 			default:
@@ -482,6 +485,11 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			}
 		}
 		open = kept
+	}
+	// The bad ratings still open are followed through on the days after:
+	// the escalation job keeps running when the sample's halls stop.
+	for d := end.AddDays(1); d.Before(end.AddDays(60)); d = d.AddDays(1) {
+		remedy(l, ratings, d, d.In(loc).Add(19*time.Hour), cal)
 	}
 	// One resident asks to be erased at the end: the views forget them.
 	if refs := slices.Sorted(maps.Keys(residents)); len(refs) > 0 {
@@ -540,6 +548,68 @@ feed:
 		}
 	}
 	return l.count, err
+}
+
+var kiosk = eventstore.Actor{ID: "kiosk.gulou", Role: domain.RoleKiosk}
+
+// rateVisits rates some of the day's served tickets, by the day of the
+// month (drawing from the sample's rng would shift everything it draws
+// after): on days 2, 7, 12 … the first walk-in served is rated badly at
+// the kiosk, which opens a remediation; on days divisible by 3 the first
+// appointment served is rated well by its resident.
+func rateVisits(l *Log, q *domain.Queue, d calendar.Date, at time.Time, cal *calendar.Calendar, ratings map[string]*domain.TicketRating) {
+	rate := func(t domain.Ticket, who eventstore.Actor, sc domain.Scores, comment string) {
+		r := &domain.TicketRating{}
+		ratings[t.TicketID] = r
+		served := domain.Served{TicketID: t.TicketID, StationID: "gulou", ServiceID: t.ServiceID, Date: d, CounterID: t.Counter, Staff: staff.ID, AppointmentID: t.AppointmentID}
+		evs, err := r.Rate(served, who.ID, sc, comment, d, cal)
+		l.add(domain.RatingStream(t.TicketID), who, at, evs, err)
+		for _, e := range evs {
+			r.Apply(e)
+		}
+	}
+	walkIn, booked := d.Day%5 == 2, d.Day%3 == 0
+	for _, t := range q.Tickets() {
+		switch {
+		case t.State != domain.Done:
+		case walkIn && t.AppointmentID == "":
+			rate(t, kiosk, domain.Scores{Score: 2, Attitude: 3, Efficiency: 1}, "等候时间太长")
+			walkIn = false
+		case booked && t.AppointmentID != "":
+			rate(t, eventstore.Actor{ID: "r-" + t.AppointmentID, Role: domain.RoleResident}, domain.Scores{Score: 5, Attitude: 5, Efficiency: 5, Competence: 5}, "")
+			booked = false
+		}
+	}
+}
+
+// remedy runs the escalation job's check on the open remediations of bad
+// visit ratings; one escalated twice is verified, rectified and followed
+// up, and its resident rates the visit again at the kiosk.
+func remedy(l *Log, ratings map[string]*domain.TicketRating, d calendar.Date, at time.Time, cal *calendar.Calendar) {
+	for _, id := range slices.Sorted(maps.Keys(ratings)) {
+		r := ratings[id]
+		if !r.Feedback.Remediating() {
+			continue
+		}
+		step := func(who eventstore.Actor, evs []domain.Event, err error) {
+			l.add(domain.RatingStream(id), who, at, evs, err)
+			for _, e := range evs {
+				r.Apply(e)
+			}
+		}
+		evs, err := r.CheckRemediation(d, cal, domain.DefaultEscalation)
+		step(system, evs, err)
+		if r.Feedback.Escalation < 2 {
+			continue
+		}
+		for _, s := range []string{"verify", "rectify", "reply"} {
+			evs, err := r.Remediate(s, lead.ID, "已核实整改，电话回访")
+			step(lead, evs, err)
+		}
+		served := domain.Served{TicketID: id, StationID: r.Ticket.StationID, ServiceID: r.Ticket.ServiceID, Date: r.Ticket.Date, CounterID: r.Ticket.CounterID, Staff: r.Ticket.Staff}
+		evs, err = r.Rate(served, kiosk.ID, domain.Scores{Score: 4}, "", d, cal)
+		step(kiosk, evs, err)
+	}
 }
 
 // withDay is d's year's notice among ns with d made a holiday.
