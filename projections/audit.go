@@ -54,8 +54,8 @@ func (Audit) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	return nil
 }
 
-// streamStation is the station of an appointment, application or user
-// stream, which the stream's first event names.
+// streamStation is the station of an appointment, application, user or
+// rating stream, which the stream's first event names.
 func streamStation(v *View, stream string, e domain.Event) (string, error) {
 	var station string
 	switch e := e.(type) {
@@ -64,6 +64,8 @@ func streamStation(v *View, stream string, e domain.Event) (string, error) {
 	case domain.ApplicationSubmitted:
 		station = e.StationID
 	case domain.UserCreated:
+		station = e.StationID
+	case domain.TicketRated:
 		station = e.StationID
 	default:
 		s, _, err := Get[string](v, "streams", stream)

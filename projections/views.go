@@ -13,7 +13,7 @@ import (
 
 // All returns every projection servicehall keeps.
 func All() []Projection {
-	return []Projection{Availability{}, Applications{}, Completion{}, Queues{}, Audit{}, Residents{}, Config{}}
+	return []Projection{Availability{}, Applications{}, Completion{}, Queues{}, Audit{}, Residents{}, Config{}, Ratings{}}
 }
 
 // SlotView is a slot's free capacity.
@@ -369,7 +369,19 @@ func (Completion) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.ApplicationWithdrawn:
 		return bump(a.Deadline, func(c *Counts) { c.Withdrawn++ })
 	case domain.ApplicationRated:
-		return bump(a.Deadline, func(c *Counts) { c.Ratings++; c.ScoreSum += e.Score })
+		// A rating after a remediation replaces the earlier one: one
+		// rating per application, with its latest score.
+		prev, _, err := Get[int](v, "scores", id)
+		if err != nil {
+			return err
+		}
+		v.Put("scores", id, e.Score)
+		return bump(a.Deadline, func(c *Counts) {
+			if prev == 0 {
+				c.Ratings++
+			}
+			c.ScoreSum += e.Score - prev
+		})
 	}
 	return nil
 }

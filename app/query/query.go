@@ -62,8 +62,9 @@ func (q *Queries) Since(ctx context.Context, after uint64, limit int) ([]eventst
 func (q *Queries) Views() *projections.Engine { return q.views }
 
 // StationOf is the station a stream belongs to, read from its name or its
-// events; "" for streams of no one station (the catalogue, the calendars,
-// residents, the admin's logins).
+// events (appointments, applications, users, ticket ratings); "" for
+// streams of no one station (the catalogue, the calendars, residents, the
+// admin's logins).
 func (q *Queries) StationOf(ctx context.Context, stream string) (string, error) {
 	if st, ok := domain.StationOfStream(stream); ok {
 		return st, nil
@@ -75,6 +76,10 @@ func (q *Queries) StationOf(ctx context.Context, stream string) (string, error) 
 	if _, ok := domain.StreamID("application", stream); ok {
 		a, _, err := command.Load[domain.Application](ctx, q.log, stream)
 		return a.StationID, err
+	}
+	if _, ok := domain.StreamID("rating", stream); ok {
+		r, _, err := command.Load[domain.TicketRating](ctx, q.log, stream)
+		return r.Ticket.StationID, err
 	}
 	if _, ok := domain.StreamID("user", stream); ok {
 		u, _, err := command.Load[domain.User](ctx, q.log, stream)
