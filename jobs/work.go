@@ -104,7 +104,8 @@ func (w work) withdraw(ctx context.Context, stations []projections.StationView, 
 	return slots, cancelled, nil
 }
 
-// escalateOverdue warns, marks overdue and escalates open applications.
+// escalateOverdue warns, marks overdue and escalates open applications, and
+// the open remediations of bad ratings (remediations.go).
 func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error) {
 	cal, err := w.App.Queries.Calendar(ctx)
 	if err != nil {
@@ -124,7 +125,11 @@ func (w work) escalateOverdue(ctx context.Context, now time.Time) (string, error
 		}
 		steps += len(res.Events)
 	}
-	return fmt.Sprintf("checked %d open applications, %d steps", len(open), steps), nil
+	remedies, remedySteps, err := w.escalateRemediations(ctx, cal, now)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("checked %d open applications, %d steps; %d open remediations of bad ratings, %d steps", len(open), steps, remedies, remedySteps), nil
 }
 
 // sweepNoShows marks missed appointments and frees counters held by a
