@@ -15,7 +15,8 @@ import (
 
 // Every route of the document that names a station's object, called by
 // the staff, the kiosk and the manager of another station (gulou) on
-// xicheng's appointment, application, queue, figures and audit trail:
+// xicheng's appointment, application, ticket, queue, figures, remediations
+// and audit trail:
 // each answers 404 and writes nothing. The bureau manager, over every
 // station, and xicheng's own staff get past the check.
 func TestNobodyActsOutsideTheirStation(t *testing.T) {
@@ -74,9 +75,11 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 		t.Fatalf("apply at xicheng: %d %v", resp.StatusCode, out)
 	}
 	application := out["id"].(string)
-	if resp, out := send(t, "POST", api+"/stations/xicheng/tickets", insider, `{"service_id":"birth"}`); resp.StatusCode != 201 {
+	resp, out = send(t, "POST", api+"/stations/xicheng/tickets", insider, `{"service_id":"birth"}`)
+	if resp.StatusCode != 201 {
 		t.Fatalf("walk-in at xicheng: %d %v", resp.StatusCode, out)
 	}
+	ticket := out["id"].(string)
 	pos := map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
 	getJSON(t, api+"/services", pos, nil) // the views have the objects
 
@@ -92,6 +95,7 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 		"/api/v1/stats/queue":      "?station_id=xicheng&date=" + today.String(),
 		"/api/v1/stats/estimates":  "?station_id=xicheng&" + span,
 		"/api/v1/sla":              "?station_id=xicheng",
+		"/api/v1/remediations":     "?station_id=xicheng",
 		"/api/v1/audit":            "?stream=application-" + application,
 	}
 	bodies := map[string]string{"/api/v1/appointments": book, "/api/v1/applications": apply}
@@ -105,6 +109,8 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 			url, scoped = strings.Replace(path, "{id}", appointment, 1), true
 		case strings.HasPrefix(path, "/api/v1/applications/{id}"):
 			url, scoped = strings.Replace(path, "{id}", application, 1), true
+		case strings.HasPrefix(path, "/api/v1/tickets/{id}"):
+			url, scoped = strings.Replace(path, "{id}", ticket, 1), true
 		case strings.HasPrefix(path, "/api/v1/stations/{id}/"):
 			url, scoped = strings.Replace(path, "{id}", "xicheng", 1), true
 		case query[path] != "":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/projections"
 )
 
 type applyRequest struct {
@@ -110,6 +111,12 @@ func (s *Server) application(c *gin.Context) {
 	if !a.Deadline.IsZero() {
 		_, left := a.SLA(s.today(), cal, s.escalation)
 		out["deadline"], out["working_days_left"] = a.Deadline, left
+	}
+	if r, ok, err := s.ratingOf(c, projections.RatedApplication, a.ID); err != nil {
+		problem(c, err)
+		return
+	} else if ok {
+		out["rating"] = r // ratings.go
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -44,6 +44,7 @@ var (
 	staff    = []string{domain.RoleStaff}
 	admins   = []string{domain.RoleAdmin}
 	resident = []string{domain.RoleResident}
+	raters   = []string{domain.RoleResident, domain.RoleKiosk} // a visit's resident, or the hall's kiosk for them
 )
 
 // Query parameters, as the document describes them.
@@ -192,6 +193,12 @@ func (s *Server) routes() []route {
 		s.remediation("verify", "Remediation of a bad rating: verify (差评核实)"),
 		s.remediation("rectify", "Remediation: rectify (差评整改)"),
 		s.remediation("reply", "Remediation: reply to the resident (差评回访)"),
+		post(v1+"/tickets/:id/rate", "Rate a served visit 1–5, with optional attitude, efficiency and competence: its resident, or the hall's kiosk on their behalf; a bad rating opens a remediation due in 15 working days (办件好差评)", raters, command.Rate{}, ratingStatus{}, s.rateTicket),
+		get(v1+"/tickets/:id", "A ticket with its rating and remediation (号票与评价)", everyone, nil, ticketOut{}, s.ticket),
+		s.ticketRemediation("verify", "Remediation of a visit's bad rating: verify (差评核实)"),
+		s.ticketRemediation("rectify", "Remediation of a visit's bad rating: rectify (差评整改)"),
+		s.ticketRemediation("reply", "Remediation of a visit's bad rating: follow up with the resident, which closes it (差评回访)"),
+		get(v1+"/remediations", "Remediations of bad ratings, of visits and applications, by standing (差评整改台账)", heads, remediationsQuery{}, []projections.RemediationRow{}, s.remediations),
 
 		get(v1+"/stats/completion", "Completion and on-time rates by service, day or month; as_of for a past view (办结率)", heads, completionQuery{}, nil, s.completionStats),
 		get(v1+"/stats/queue", "A day's tickets, served, no-shows, waits (排队统计)", heads, queueStatsQuery{}, nil, s.queueStats),

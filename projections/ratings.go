@@ -59,6 +59,23 @@ type RemediationView struct {
 	FollowUp   *RemedyStep   `json:"follow_up,omitempty"` // the reply
 }
 
+// Standing is the remediation's standing at today, by the rule deadlines
+// follow: on_track, warning, overdue, or closed once followed up; with the
+// working days left while it is open (below 0 when overdue).
+func (m RemediationView) Standing(today calendar.Date, cal *calendar.Calendar, rule domain.Escalation) (state string, daysLeft *int) {
+	if m.Closed {
+		return "closed", nil
+	}
+	left := cal.WorkingDaysBetween(today, m.Due)
+	switch {
+	case today.After(m.Due):
+		return "overdue", &left
+	case left <= rule.WarnAt:
+		return "warning", &left
+	}
+	return "on_track", &left
+}
+
 // RemedyStep is one step of a remediation: who did what, and their note.
 type RemedyStep struct {
 	Step string    `json:"step"`
@@ -255,17 +272,8 @@ func Remediations(ctx context.Context, v Views, station string, today calendar.D
 		}
 		m := rv.Remediation
 		row := RemediationRow{Kind: kind, ID: id, Station: rv.Station, Service: rv.Service, Staff: rv.Staff, Score: rv.Score, Round: m.Round,
-			Due: m.Due, State: "closed", Step: m.Step, Escalation: m.Escalation}
-		if !m.Closed {
-			left := cal.WorkingDaysBetween(today, m.Due)
-			row.DaysLeft, row.State = &left, "on_track"
-			switch {
-			case today.After(m.Due):
-				row.State = "overdue"
-			case left <= rule.WarnAt:
-				row.State = "warning"
-			}
-		}
+			Due: m.Due, Step: m.Step, Escalation: m.Escalation}
+		row.State, row.DaysLeft = m.Standing(today, cal, rule)
 		if state == "" || state == "open" && row.State != "closed" || state == row.State {
 			out = append(out, row)
 		}

@@ -12,7 +12,8 @@ import (
 // service, counter and appointment, and the staff member who completed it,
 // who is the actor the TicketCompleted event was written by (the event
 // itself names only the counter). The appointment's owner is whoever may
-// rate it from their phone.
+// rate it from their phone. A ticket not served yet is refused with its
+// facts, so that a caller who may not see it is told it does not exist.
 func (hl *Hall) Served(ctx context.Context, ticket, station string, day calendar.Date) (domain.Served, error) {
 	recs, err := hl.h.Store().ReadStream(ctx, domain.QueueStream(station, day), 0)
 	if err != nil {
@@ -29,9 +30,9 @@ func (hl *Hall) Served(ctx context.Context, ticket, station string, day calendar
 			staff = r.Actor.ID
 		}
 	}
-	t, err := q.Served(ticket)
-	if err != nil {
-		return domain.Served{}, err
+	t, ok := q.Ticket(ticket)
+	if !ok {
+		return domain.Served{}, fmt.Errorf("%w: ticket (无此号)", domain.ErrNotFound)
 	}
 	s := domain.Served{TicketID: ticket, StationID: station, ServiceID: t.ServiceID, Date: day, CounterID: t.Counter, Staff: staff, AppointmentID: t.AppointmentID}
 	if t.AppointmentID != "" {
@@ -41,7 +42,8 @@ func (hl *Hall) Served(ctx context.Context, ticket, station string, day calendar
 		}
 		s.Owner = a.Owner
 	}
-	return s, nil
+	_, err = q.Served(ticket)
+	return s, err
 }
 
 // RateTicket records a rating of a served ticket of station's day (where
@@ -51,7 +53,7 @@ func (hl *Hall) Served(ctx context.Context, ticket, station string, day calendar
 // rating as it stands after.
 func (hl *Hall) RateTicket(ctx context.Context, ticket, station string, day calendar.Date, r Rate, may func(owner, station string) bool, cal *calendar.Calendar, m Meta) (domain.TicketRating, Result, error) {
 	s, err := hl.Served(ctx, ticket, station, day)
-	if err == nil && !may(s.Owner, s.StationID) {
+	if s.TicketID != "" && !may(s.Owner, s.StationID) {
 		err = fmt.Errorf("%w: ticket (无此号)", domain.ErrNotFound)
 	}
 	if err != nil {
