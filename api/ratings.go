@@ -72,8 +72,11 @@ func (s *Server) ratingOf(c *gin.Context, kind, id string) (*ratingOut, bool, er
 // id that cannot be a ticket's is not found.
 func (s *Server) ticketPlace(c *gin.Context) (projections.TicketPlace, error) {
 	id := c.Param("id")
+	if domain.CheckID("id", id) != nil {
+		return projections.TicketPlace{}, fmt.Errorf("%w: ticket (无此号)", domain.ErrNotFound)
+	}
 	p, ok, err := s.queries.TicketPlace(c.Request.Context(), id)
-	if err == nil && (domain.CheckID("id", id) != nil || !ok) {
+	if err == nil && !ok {
 		err = fmt.Errorf("%w: ticket (无此号)", domain.ErrNotFound)
 	}
 	return p, err
@@ -170,6 +173,10 @@ func (s *Server) ticketRemediation(step, summary string) route {
 				return
 			}
 			req.Step = step
+			if domain.CheckID("id", c.Param("id")) != nil { // no stream is named after it
+				problem(c, fmt.Errorf("%w: rating (该号尚无评价)", domain.ErrNotFound))
+				return
+			}
 			after, res, err := s.hall.RemediateTicket(c.Request.Context(), c.Param("id"), req, who(c).reaches, s.meta(c))
 			if err != nil {
 				problem(c, err)
