@@ -102,7 +102,7 @@ func TestRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, progress, err := runCmd(t, "rebuild", "--data", data)
-	if err != nil || !strings.Contains(out, "rebuilt availability, applications, completion, queue, audit, residents, config up to position 1") {
+	if err != nil || !strings.Contains(out, "rebuilt availability, applications, completion, queue, audit, residents, config, ratings up to position 1") {
 		t.Fatalf("rebuild: %q, %v", out, err)
 	}
 	if !strings.Contains(progress, "100%") {
