@@ -8,6 +8,7 @@ import (
 
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/projections"
 )
 
@@ -106,12 +107,36 @@ func (s *Server) application(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	out := gin.H{"id": a.ID, "status": a.Status, "station_id": a.Station, "service_id": a.Service, "escalation_level": a.Escalation,
-		"history": a.History, "applicant": s.person(c, a.Owner, a.Applicant)}
+	out := gin.H{"id": a.ID, "status": a.Status, "station_id": a.Station, "service_id": a.Service, "channel": a.Channel, "escalation_level": a.Escalation,
+		"history": a.History, "applicant": s.person(c, a.Owner, a.Applicant), "time_limit_unit": a.Unit}
 	if !a.Deadline.IsZero() {
 		_, left := a.SLA(s.today(), cal, s.escalation)
 		out["deadline"], out["working_days_left"] = a.Deadline, left
 	}
+	// The decisions' texts: what is missing (一次性告知), why refused, why
+	// extended, where to collect.
+	for k, v := range map[string]any{"missing": a.Missing, "reason": a.Reason, "note": a.Note, "extensions": a.Extensions,
+		"legal_deadline": a.Legal, "accept_by": a.AcceptBy, "collect_at": a.Where, "collected": a.Collected} {
+		switch v := v.(type) {
+		case string:
+			if v != "" {
+				out[k] = v
+			}
+		case []string:
+			if len(v) > 0 {
+				out[k] = v
+			}
+		case []projections.Extension:
+			if len(v) > 0 {
+				out[k] = v
+			}
+		case calendar.Date:
+			if !v.IsZero() {
+				out[k] = v
+			}
+		}
+	}
+	out["ready_for_collection"] = a.Ready
 	if r, ok, err := s.ratingOf(c, projections.RatedApplication, a.ID); err != nil {
 		problem(c, err)
 		return
@@ -130,6 +155,58 @@ func (s *Server) myApplications(c *gin.Context) {
 	out := []applicationOut{}
 	for _, a := range apps {
 		out = append(out, applicationOut{a, s.person(c, a.Owner, a.Applicant)})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type worklistQuery struct {
+	StationID string `query:"station_id" description:"the caller's station when left out"`
+	State     string `query:"state" description:"submitted (待受理), accepted, supplement (待补正), warning (临期), overdue (逾期) or completed (办结)"`
+}
+
+// worklistRow is an application on the desk's worklist.
+type worklistRow struct {
+	ID        string                  `json:"id"`
+	ServiceID string                  `json:"service_id"`
+	Channel   string                  `json:"channel"`
+	Status    domain.ApplicationState `json:"status"`
+	Due       calendar.Date           `json:"due,omitzero" description:"the deadline, or an online application's promised acceptance"`
+	DaysLeft  int                     `json:"days_left"`
+	SLA       string                  `json:"sla,omitempty"`
+	Missing   []string                `json:"missing,omitempty"`
+	Applicant personOut               `json:"applicant"`
+}
+
+// worklist is the desk's list of a station's applications in one state.
+func (s *Server) worklist(c *gin.Context) {
+	station, ok := scope(c, true)
+	if !ok {
+		return
+	}
+	state := c.Query("state")
+	if state == "" {
+		problem(c, invalid("state", "required: submitted, accepted, supplement, warning, overdue or completed (必填)"))
+		return
+	}
+	cal, err := s.queries.Calendar(c.Request.Context())
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	today := s.today()
+	apps, err := s.queries.Worklist(c.Request.Context(), station, state, today, cal, s.escalation)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	out := []worklistRow{}
+	for _, a := range apps {
+		r := worklistRow{ID: a.ID, ServiceID: a.Service, Channel: a.Channel, Status: a.Status, Due: a.Due(), Missing: a.Missing,
+			Applicant: s.person(c, a.Owner, a.Applicant)}
+		if a.Open() {
+			r.SLA, r.DaysLeft = a.SLA(today, cal, s.escalation)
+		}
+		out = append(out, r)
 	}
 	c.JSON(http.StatusOK, out)
 }

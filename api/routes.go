@@ -180,6 +180,7 @@ func (s *Server) routes() []route {
 		post(v1+"/counters/:id/close", "Close the counter (关窗)", staff, nil, counterOut{}, atCounter[command.CloseCounter](s)),
 
 		created(post(v1+"/applications", "Submit an application (提交办件)", everyone, applyRequest{}, applicationStatus{}, s.apply)),
+		get(v1+"/applications", "The desk's worklist: a station's applications in one state, the most urgent first (待办列表)", desk, worklistQuery{}, []worklistRow{}, s.worklist),
 		get(v1+"/applications/:id", "An application with deadline, escalation and history (办件详情)", everyone, nil, nil, s.application),
 		post(v1+"/applications/:id/accept", "Accept: the clock starts (受理)", desk, nil, applicationStatus{}, onApplication[command.Accept](s, nil)),
 		post(v1+"/applications/:id/request-supplement", "Ask for missing materials: the clock stops (一次性告知补正)", desk, command.RequestSupplement{}, applicationStatus{}, onApplication[command.RequestSupplement](s, nil)),
@@ -188,6 +189,8 @@ func (s *Server) routes() []route {
 		post(v1+"/applications/:id/reject", "Reject with a reason (不予办理)", desk, command.Reject{}, applicationStatus{}, onApplication[command.Reject](s, nil)),
 		post(v1+"/applications/:id/complete", "Complete (办结)", desk, nil, applicationStatus{}, onApplication[command.CompleteApplication](s, nil)),
 		post(v1+"/applications/:id/extend", "Extend the deadline (延期)", []string{domain.RoleManager}, command.Extend{}, applicationStatus{}, onApplication[command.Extend](s, nil)),
+		post(v1+"/applications/:id/ready", "The document can be collected; the applicant is told (待领取)", desk, command.MarkReady{}, applicationStatus{}, onApplication[command.MarkReady](s, nil)),
+		post(v1+"/applications/:id/collect", "The applicant took the document (已领取)", desk, nil, applicationStatus{}, onApplication[command.Collect](s, nil)),
 		post(v1+"/applications/:id/withdraw", "Withdraw (撤回)", everyone, nil, applicationStatus{}, onApplication[command.Withdraw](s, nil)),
 		post(v1+"/applications/:id/rate", "Rate the service 1–5 (好差评)", resident, command.Rate{}, applicationStatus{}, onApplication[command.Rate](s, nil)),
 		s.remediation("verify", "Remediation of a bad rating: verify (差评核实)"),

@@ -409,9 +409,10 @@ func TestApplicationOverHTTP(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("manager extends: %d %v", resp.StatusCode, out)
 	}
+	// Open: this one, and the online one awaiting acceptance (next working day).
 	var sla []map[string]any
 	if resp := getJSONAuth(t, api+"/sla", lead, map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}, &sla); resp.StatusCode != 200 ||
-		len(sla) != 1 || sla[0]["application_id"] != id || sla[0]["state"] != "on_track" || sla[0]["working_days_left"].(float64) < 20 {
+		len(sla) != 2 || sla[1]["application_id"] != id || sla[1]["state"] != "on_track" || sla[1]["working_days_left"].(float64) < 20 || sla[0]["state"] != "warning" {
 		t.Fatalf("SLA list while open: %d %v", resp.StatusCode, sla)
 	}
 	if resp := getJSONAuth(t, api+"/sla?state=overdue", lead, nil, &sla); resp.StatusCode != 200 || len(sla) != 0 {

@@ -34,21 +34,61 @@ type (
 		Limit     int           `json:"Limit"`
 		Unit      calendar.Unit `json:"Unit"`
 		Owner     string        `json:"Owner,omitempty"` // the resident login it belongs to
+		// The statute's limit (法定时限), when the catalogue names one
+		// beyond the promised Limit.
+		LegalLimit int           `json:"LegalLimit,omitempty"`
+		LegalUnit  calendar.Unit `json:"LegalUnit,omitempty"`
+		// AcceptBy is when an online application is promised an answer
+		// (待受理 until then).
+		AcceptBy calendar.Date `json:"AcceptBy,omitzero"`
 	}
 	ApplicationAccepted struct {
-		By       string        `json:"By"`
-		Date     calendar.Date `json:"Date"`
-		Deadline calendar.Date `json:"Deadline"`
+		By            string        `json:"By"`
+		Date          calendar.Date `json:"Date"`
+		Deadline      calendar.Date `json:"Deadline"`
+		LegalDeadline calendar.Date `json:"LegalDeadline,omitzero"`
 	}
 	SupplementRequested struct {
-		By      string        `json:"By"`
-		Missing []string      `json:"Missing"`
-		Date    calendar.Date `json:"Date"`
-		Left    int           `json:"Left"` // days of the limit left when the clock stopped
+		By        string        `json:"By"`
+		Missing   []string      `json:"Missing"`
+		Date      calendar.Date `json:"Date"`
+		Left      int           `json:"Left"` // days of the limit left when the clock stopped
+		LegalLeft int           `json:"LegalLeft,omitempty"`
 	}
 	SupplementReceived struct {
+		Date          calendar.Date `json:"Date"`
+		Deadline      calendar.Date `json:"Deadline"`
+		LegalDeadline calendar.Date `json:"LegalDeadline,omitzero"`
+	}
+	// LegalLimitPassed: the statute's limit is over; the application
+	// escalates a level higher and can no longer be extended.
+	LegalLimitPassed struct {
 		Date     calendar.Date `json:"Date"`
 		Deadline calendar.Date `json:"Deadline"`
+	}
+	// AcceptanceWarned and AcceptanceOverdue follow an online application
+	// waiting to be accepted, as the deadline's warnings do.
+	AcceptanceWarned struct {
+		Date calendar.Date `json:"Date"`
+	}
+	AcceptanceOverdue struct {
+		Date     calendar.Date `json:"Date"`
+		AcceptBy calendar.Date `json:"AcceptBy"`
+	}
+	// ApplicationReady: the document can be collected (待领取).
+	ApplicationReady struct {
+		By    string        `json:"By"`
+		Date  calendar.Date `json:"Date"`
+		Where string        `json:"Where,omitempty"`
+	}
+	ApplicationCollected struct {
+		By   string        `json:"By"`
+		Date calendar.Date `json:"Date"`
+	}
+	// ApplicationNoticed records a text sent to the applicant, once.
+	ApplicationNoticed struct {
+		Kind string        `json:"Kind"`
+		Date calendar.Date `json:"Date"`
 	}
 	DeadlineExtended struct {
 		By       string        `json:"By"`
@@ -59,8 +99,9 @@ type (
 	// DeadlineRecomputed follows a change of the calendar (a holiday
 	// notice imported): the same days counted again.
 	DeadlineRecomputed struct {
-		From     calendar.Date `json:"From"`
-		Deadline calendar.Date `json:"Deadline"`
+		From          calendar.Date `json:"From"`
+		Deadline      calendar.Date `json:"Deadline"`
+		LegalDeadline calendar.Date `json:"LegalDeadline,omitzero"`
 	}
 	ApplicationApproved struct {
 		By   string `json:"By"`
@@ -114,10 +155,19 @@ type Application struct {
 	Deadline   calendar.Date
 	ClockStart calendar.Date // acceptance, or the last resumption
 	Left       int           // days of the limit left from ClockStart
-	Warned     bool
-	Overdue    bool
-	Escalation int
-	Feedback   Feedback // ratings and remediation (rating.go)
+	// The statute's deadline, and its days left from ClockStart.
+	LegalDeadline calendar.Date
+	LegalLeft     int
+	LegalPassed   bool
+	AcceptWarned  bool
+	AcceptOverdue bool
+	Ready         bool // the document waits to be collected
+	Collected     bool
+	Noticed       map[string]bool
+	Warned        bool
+	Overdue       bool
+	Escalation    int
+	Feedback      Feedback // ratings and remediation (rating.go)
 }
 
 func (a *Application) Apply(e Event) {
@@ -126,16 +176,35 @@ func (a *Application) Apply(e Event) {
 		a.ApplicationSubmitted, a.Status = e, Submitted
 	case ApplicationAccepted:
 		a.Status, a.Deadline, a.ClockStart, a.Left = Accepted, e.Deadline, e.Date, a.Limit
+		a.LegalDeadline, a.LegalLeft = e.LegalDeadline, a.LegalLimit
 	case SupplementRequested:
-		a.Status, a.Left = Supplying, e.Left
+		a.Status, a.Left, a.LegalLeft = Supplying, e.Left, e.LegalLeft
 	case SupplementReceived:
-		a.Status, a.Deadline, a.ClockStart = Accepted, e.Deadline, e.Date
+		a.Status, a.Deadline, a.ClockStart, a.LegalDeadline = Accepted, e.Deadline, e.Date, e.LegalDeadline
+	case LegalLimitPassed:
+		a.LegalPassed = true
+	case AcceptanceWarned:
+		a.AcceptWarned = true
+	case AcceptanceOverdue:
+		a.AcceptOverdue = true
+	case ApplicationReady:
+		a.Ready = true
+	case ApplicationCollected:
+		a.Ready, a.Collected = false, true
+	case ApplicationNoticed:
+		if a.Noticed == nil {
+			a.Noticed = map[string]bool{}
+		}
+		a.Noticed[e.Kind] = true
 	case DeadlineExtended:
 		a.Left += e.Days
 		a.Deadline = e.Deadline
 		a.Warned = false
 	case DeadlineRecomputed:
 		a.Deadline, a.Warned = e.Deadline, false
+		if !e.LegalDeadline.IsZero() {
+			a.LegalDeadline = e.LegalDeadline
+		}
 	case ApplicationApproved:
 		a.Status = Approved
 	case ApplicationRejected:
@@ -157,6 +226,10 @@ func (a *Application) Apply(e Event) {
 
 func (a *Application) Exists() bool { return a.Status != "" }
 
+// OnlineAcceptDays is the working days within which an online application
+// is promised an answer (网上申请受理时限).
+const OnlineAcceptDays = 1
+
 // Submit opens an application; online only where the service allows it.
 func (a *Application) Submit(s ApplicationSubmitted, svc Service) ([]Event, error) {
 	if a.Exists() {
@@ -175,6 +248,12 @@ func (a *Application) Submit(s ApplicationSubmitted, svc Service) ([]Event, erro
 		return nil, &FieldError{"channel", invalid("online or counter (渠道应为 online 或 counter)")}
 	}
 	s.ServiceID, s.Limit, s.Unit = svc.ID, svc.TimeLimitDays, svc.TimeLimitUnit
+	if svc.LegalLimitDays > 0 {
+		s.LegalLimit, s.LegalUnit = svc.Legal()
+	}
+	if s.Channel != "online" {
+		s.AcceptBy = calendar.Date{} // accepted at the counter, on the spot
+	}
 	return []Event{s}, nil
 }
 
@@ -195,7 +274,16 @@ func (a *Application) Accept(by string, today calendar.Date, cal *calendar.Calen
 	if err := a.in(Submitted); err != nil {
 		return nil, err
 	}
-	return []Event{ApplicationAccepted{by, today, cal.Add(today, a.Limit, a.Unit)}}, nil
+	return []Event{ApplicationAccepted{by, today, cal.Add(today, a.Limit, a.Unit), a.legalDeadline(today, a.LegalLimit, cal)}}, nil
+}
+
+// legalDeadline is the statute's deadline with left days from start, or
+// none when the catalogue names no legal limit.
+func (a *Application) legalDeadline(start calendar.Date, left int, cal *calendar.Calendar) calendar.Date {
+	if a.LegalLimit == 0 {
+		return calendar.Date{}
+	}
+	return cal.Add(start, left, a.LegalUnit)
 }
 
 // RequestSupplement stops the clock until the materials arrive (补正).
@@ -210,7 +298,11 @@ func (a *Application) RequestSupplement(by string, missing []string, today calen
 		return nil, err
 	}
 	left := max(0, a.Left-cal.Between(a.ClockStart, today, a.Unit))
-	return []Event{SupplementRequested{by, missing, today, left}}, nil
+	legalLeft := 0
+	if a.LegalLimit > 0 {
+		legalLeft = max(0, a.LegalLeft-cal.Between(a.ClockStart, today, a.LegalUnit))
+	}
+	return []Event{SupplementRequested{by, missing, today, left, legalLeft}}, nil
 }
 
 // ReceiveSupplement restarts the clock with the days that were left; the day
@@ -219,7 +311,7 @@ func (a *Application) ReceiveSupplement(today calendar.Date, cal *calendar.Calen
 	if err := a.in(Supplying); err != nil {
 		return nil, err
 	}
-	return []Event{SupplementReceived{today, cal.Add(today, a.Left, a.Unit)}}, nil
+	return []Event{SupplementReceived{today, cal.Add(today, a.Left, a.Unit), a.legalDeadline(today, a.LegalLeft, cal)}}, nil
 }
 
 // Recompute counts an accepted application's days again on cal, from when
@@ -229,17 +321,21 @@ func (a *Application) Recompute(cal *calendar.Calendar) ([]Event, error) {
 	if a.Status != Accepted {
 		return nil, nil
 	}
-	d := cal.Add(a.ClockStart, a.Left, a.Unit)
-	if d == a.Deadline {
+	d, legal := cal.Add(a.ClockStart, a.Left, a.Unit), a.legalDeadline(a.ClockStart, a.LegalLeft, cal)
+	if d == a.Deadline && legal == a.LegalDeadline {
 		return nil, nil
 	}
-	return []Event{DeadlineRecomputed{a.Deadline, d}}, nil
+	return []Event{DeadlineRecomputed{a.Deadline, d, legal}}, nil
 }
 
 // Extend adds days (in the service's unit) by a manager's decision.
-func (a *Application) Extend(by, reason string, days int, cal *calendar.Calendar) ([]Event, error) {
+// Only before the legal limit: the statute's time cannot be stretched.
+func (a *Application) Extend(by, reason string, days int, today calendar.Date, cal *calendar.Calendar) ([]Event, error) {
 	if err := a.in(Accepted, Supplying); err != nil {
 		return nil, err
+	}
+	if a.LegalPassed || (!a.LegalDeadline.IsZero() && today.After(a.LegalDeadline)) {
+		return nil, illegal("past the legal limit of %s: no extension (已超过法定时限 %s，不得延期)", a.LegalDeadline, a.LegalDeadline)
 	}
 	if days < 1 || days > 60 {
 		return nil, &FieldError{"days", invalid("1 to 60 days (延期天数应为1-60)")}
@@ -316,10 +412,26 @@ var DefaultEscalation = Escalation{WarnAt: 1, SecondAfter: 3}
 // and escalate past it, escalate again later. Each step happens once; a
 // paused clock does none.
 func (a *Application) Check(today calendar.Date, cal *calendar.Calendar, rule Escalation) ([]Event, error) {
+	if a.Status == Submitted && !a.AcceptBy.IsZero() {
+		return a.checkAcceptance(today, cal, rule), nil
+	}
 	if a.Status != Accepted {
 		return nil, nil
 	}
 	var out []Event
+	if !a.LegalDeadline.IsZero() && today.After(a.LegalDeadline) {
+		if !a.LegalPassed {
+			out = append(out, LegalLimitPassed{today, a.LegalDeadline})
+		}
+		if a.Escalation < 2 {
+			// The statute's limit passed: the level above, whatever the
+			// promised deadline says.
+			if !a.Overdue && today.After(a.Deadline) {
+				out = append(out, ApplicationOverdue{today, a.Deadline})
+			}
+			return append(out, ApplicationEscalated{2, today}), nil
+		}
+	}
 	left := a.DaysLeft(today, cal)
 	if !a.Warned && left >= 0 && cal.WorkingDaysBetween(today, a.Deadline) <= rule.WarnAt {
 		out = append(out, ApplicationWarned{today, left})
@@ -336,6 +448,64 @@ func (a *Application) Check(today calendar.Date, cal *calendar.Calendar, rule Es
 		}
 	}
 	return out, nil
+}
+
+// checkAcceptance warns near and escalates past the promised time to
+// accept an online application.
+func (a *Application) checkAcceptance(today calendar.Date, cal *calendar.Calendar, rule Escalation) []Event {
+	var out []Event
+	if !a.AcceptWarned && !today.After(a.AcceptBy) && cal.WorkingDaysBetween(today, a.AcceptBy) <= rule.WarnAt {
+		out = append(out, AcceptanceWarned{today})
+	}
+	if today.After(a.AcceptBy) {
+		if !a.AcceptOverdue {
+			out = append(out, AcceptanceOverdue{today, a.AcceptBy})
+		}
+		if a.Escalation < 1 {
+			out = append(out, ApplicationEscalated{1, today})
+		}
+	}
+	return out
+}
+
+// MarkReady records that a concluded application's document can be
+// collected; the applicant is told by the send-notices job.
+func (a *Application) MarkReady(by, where string, today calendar.Date) ([]Event, error) {
+	if err := a.in(Completed, Approved); err != nil {
+		return nil, err
+	}
+	if a.Ready {
+		return nil, nil
+	}
+	if a.Collected {
+		return nil, illegal("already collected (已领取)")
+	}
+	if err := CheckText("where", where); err != nil {
+		return nil, err
+	}
+	return []Event{ApplicationReady{by, today, where}}, nil
+}
+
+// Collect records that the applicant took the document.
+func (a *Application) Collect(by string, today calendar.Date) ([]Event, error) {
+	if a.Collected {
+		return nil, nil
+	}
+	if !a.Ready {
+		return nil, illegal("the document is not ready for collection (证件尚未制成待领)")
+	}
+	return []Event{ApplicationCollected{by, today}}, nil
+}
+
+// Notify records a text sent to the applicant, once per kind.
+func (a *Application) Notify(kind string, today calendar.Date) ([]Event, error) {
+	if !a.Exists() {
+		return nil, fmt.Errorf("%w: application (申请不存在)", ErrNotFound)
+	}
+	if a.Noticed[kind] {
+		return nil, nil
+	}
+	return []Event{ApplicationNoticed{kind, today}}, nil
 }
 
 // Rate records the resident's rating (好差评) of a finished application;
@@ -356,6 +526,12 @@ func init() {
 		"SupplementRequested":  SupplementRequested{},
 		"SupplementReceived":   SupplementReceived{},
 		"DeadlineExtended":     DeadlineExtended{},
+		"LegalLimitPassed":     LegalLimitPassed{},
+		"AcceptanceWarned":     AcceptanceWarned{},
+		"AcceptanceOverdue":    AcceptanceOverdue{},
+		"ApplicationReady":     ApplicationReady{},
+		"ApplicationCollected": ApplicationCollected{},
+		"ApplicationNoticed":   ApplicationNoticed{},
 		"DeadlineRecomputed":   DeadlineRecomputed{},
 		"ApplicationApproved":  ApplicationApproved{},
 		"ApplicationRejected":  ApplicationRejected{},

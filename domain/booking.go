@@ -665,7 +665,8 @@ func (a *Appointment) Apply(e Event) {
 // Notice kinds.
 const (
 	NoticeCancelled = "cancelled"
-	NoticeTurn      = "turn" // a few tickets ahead: come to the waiting area
+	NoticeTurn      = "turn"  // a few tickets ahead: come to the waiting area
+	NoticeReady     = "ready" // an application's document can be collected
 )
 
 // Notify records a sent notice of kind, once.

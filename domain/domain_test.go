@@ -580,9 +580,9 @@ func TestApplicationClockAcrossSupplementAndNationalDay(t *testing.T) {
 func TestApplicationExtendRejectWithdraw(t *testing.T) {
 	accepted := domain.ApplicationAccepted{By: "u-staff", Date: day("2025-09-15"), Deadline: day("2025-10-17")}
 	a := given[domain.Application](t, submitted(), accepted)
-	got, err := a.Extend("u-mgr", "", 5, cal)
+	got, err := a.Extend("u-mgr", "", 5, day("2025-09-20"), cal)
 	thenError(t, got, err, domain.ErrInvalid)
-	got, err = a.Extend("u-mgr", "需上级审批", 5, cal)
+	got, err = a.Extend("u-mgr", "需上级审批", 5, day("2025-09-20"), cal)
 	then(t, got, err, domain.DeadlineExtended{By: "u-mgr", Reason: "需上级审批", Days: 5, Deadline: day("2025-10-24")})
 	got, err = a.Reject("u-staff", " ")
 	thenError(t, got, err, domain.ErrInvalid)
@@ -917,4 +917,76 @@ func TestRebookFirst(t *testing.T) {
 	s = given[domain.Slot](t, released(2, 1), domain.SlotBooked{AppointmentID: "b1", ResidentRef: "r1"}, got[0])
 	got, err = s.BookFirst("b3", "r3", now)
 	thenError(t, got, err, domain.ErrFull)
+}
+
+// A passport: 7 working days promised, 15 calendar days by statute.
+func passport() domain.ApplicationSubmitted {
+	return domain.ApplicationSubmitted{ID: "p2", StationID: "gulou", ServiceID: "passport", Channel: "counter",
+		Applicant: domain.Person{Ref: "r1"}, Limit: 7, Unit: calendar.WorkingDays, LegalLimit: 15, LegalUnit: calendar.CalendarDays}
+}
+
+func TestPromisedAndLegalLimits(t *testing.T) {
+	a := given[domain.Application](t, passport())
+	got, err := a.Accept("u-staff", day("2025-11-03"), cal) // a Monday
+	then(t, got, err, domain.ApplicationAccepted{By: "u-staff", Date: day("2025-11-03"), Deadline: day("2025-11-12"), LegalDeadline: day("2025-11-18")})
+	a = given[domain.Application](t, passport(), got[0])
+	got, err = a.Check(day("2025-11-13"), cal, domain.DefaultEscalation)
+	then(t, got, err, domain.ApplicationOverdue{Date: day("2025-11-13"), Deadline: day("2025-11-12")}, domain.ApplicationEscalated{Level: 1, Date: day("2025-11-13")})
+	got, err = a.Extend("u-mgr", "需外省核查", 3, day("2025-11-18"), cal)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("an extension on the legal deadline's day: %v %v", got, err)
+	}
+	a = given[domain.Application](t, passport(), domain.ApplicationAccepted{By: "u-staff", Date: day("2025-11-03"), Deadline: day("2025-11-12"), LegalDeadline: day("2025-11-18")},
+		domain.ApplicationOverdue{Date: day("2025-11-13"), Deadline: day("2025-11-12")}, domain.ApplicationEscalated{Level: 1, Date: day("2025-11-13")})
+	// The statute's limit passes before the second level's three working
+	// days: it escalates a level higher at once, and no extension is left.
+	got, err = a.Check(day("2025-11-19"), cal, domain.DefaultEscalation)
+	then(t, got, err, domain.LegalLimitPassed{Date: day("2025-11-19"), Deadline: day("2025-11-18")}, domain.ApplicationEscalated{Level: 2, Date: day("2025-11-19")})
+	got, err = a.Extend("u-mgr", "需外省核查", 3, day("2025-11-19"), cal)
+	thenError(t, got, err, domain.ErrState)
+
+	// A pause for materials stops both clocks.
+	a = given[domain.Application](t, passport(), domain.ApplicationAccepted{By: "u-staff", Date: day("2025-11-03"), Deadline: day("2025-11-12"), LegalDeadline: day("2025-11-18")})
+	got, err = a.RequestSupplement("u-staff", []string{"照片"}, day("2025-11-05"), cal)
+	then(t, got, err, domain.SupplementRequested{By: "u-staff", Missing: []string{"照片"}, Date: day("2025-11-05"), Left: 5, LegalLeft: 13})
+	a.Apply(got[0])
+	got, err = a.ReceiveSupplement(day("2025-11-10"), cal)
+	then(t, got, err, domain.SupplementReceived{Date: day("2025-11-10"), Deadline: day("2025-11-17"), LegalDeadline: day("2025-11-24")}) // the 23rd is a Sunday: the next day
+}
+
+func TestOnlineApplicationsAwaitAcceptance(t *testing.T) {
+	online := submitted()
+	online.Channel, online.AcceptBy = "online", day("2025-11-04")
+	a := given[domain.Application](t, online)
+	got, err := a.Check(day("2025-11-03"), cal, domain.DefaultEscalation)
+	then(t, got, err, domain.AcceptanceWarned{Date: day("2025-11-03")})
+	a = given[domain.Application](t, online, domain.AcceptanceWarned{Date: day("2025-11-03")})
+	got, err = a.Check(day("2025-11-05"), cal, domain.DefaultEscalation)
+	then(t, got, err, domain.AcceptanceOverdue{Date: day("2025-11-05"), AcceptBy: day("2025-11-04")}, domain.ApplicationEscalated{Level: 1, Date: day("2025-11-05")})
+
+	// At the counter it is accepted on the spot: no promise to track.
+	a = given[domain.Application](t)
+	counter := submitted()
+	counter.AcceptBy = day("2025-11-04")
+	got, err = a.Submit(counter, catalogue["birth"])
+	then(t, got, err, submitted())
+}
+
+func TestPickup(t *testing.T) {
+	accepted := domain.ApplicationAccepted{By: "u-staff", Date: day("2025-09-15"), Deadline: day("2025-10-17")}
+	a := given[domain.Application](t, submitted(), accepted)
+	got, err := a.MarkReady("u-staff", "3号窗口", day("2025-10-10"))
+	thenError(t, got, err, domain.ErrState) // not concluded
+	done := domain.ApplicationCompleted{By: "u-staff", Date: day("2025-10-10"), OnTime: true}
+	a = given[domain.Application](t, submitted(), accepted, done)
+	got, err = a.Collect("u-staff", day("2025-10-10"))
+	thenError(t, got, err, domain.ErrState) // not ready yet
+	got, err = a.MarkReady("u-staff", "3号窗口", day("2025-10-10"))
+	then(t, got, err, domain.ApplicationReady{By: "u-staff", Date: day("2025-10-10"), Where: "3号窗口"})
+	ready := got[0]
+	a = given[domain.Application](t, submitted(), accepted, done, ready, domain.ApplicationNoticed{Kind: "ready", Date: day("2025-10-10")})
+	got, err = a.Notify("ready", day("2025-10-11"))
+	then(t, got, err) // told once
+	got, err = a.Collect("u-staff", day("2025-10-13"))
+	then(t, got, err, domain.ApplicationCollected{By: "u-staff", Date: day("2025-10-13")})
 }

@@ -16,14 +16,29 @@ const (
 
 // Service is one line of business with its promised time limit.
 type Service struct {
-	ID            string        `json:"id"`
-	Name          string        `json:"name"`
-	NameZh        string        `json:"name_zh"`
-	Category      string        `json:"category"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	NameZh   string `json:"name_zh"`
+	Category string `json:"category"`
+	// TimeLimitDays is the promised limit (承诺时限); warnings follow it.
 	TimeLimitDays int           `json:"time_limit_days"`
 	TimeLimitUnit calendar.Unit `json:"time_limit_unit"`
-	Online        bool          `json:"online"`
-	Materials     []string      `json:"materials"`
+	// LegalLimitDays is the statute's limit (法定时限), 0 for the promised
+	// one; past it an application escalates a level higher and can no
+	// longer be extended.
+	LegalLimitDays int           `json:"legal_limit_days,omitempty"`
+	LegalLimitUnit calendar.Unit `json:"legal_limit_unit,omitempty"`
+	Online         bool          `json:"online"`
+	Materials      []string      `json:"materials"`
+}
+
+// Legal is the statute's limit and unit: the promised one when the
+// catalogue names none.
+func (s Service) Legal() (int, calendar.Unit) {
+	if s.LegalLimitDays == 0 {
+		return s.TimeLimitDays, s.TimeLimitUnit
+	}
+	return s.LegalLimitDays, s.LegalLimitUnit
 }
 
 // Prefix is the letter of its queue tickets: A household, B license.
@@ -56,6 +71,12 @@ func (s Service) check() error {
 	if !s.TimeLimitUnit.Valid() {
 		errs = append(errs, &FieldError{"time_limit_unit", invalid("working or calendar (应为 working 或 calendar)")})
 	}
+	if s.LegalLimitDays < 0 || s.LegalLimitDays > 365 {
+		errs = append(errs, &FieldError{"legal_limit_days", invalid("0 to 365 days (法定时限应为0-365天)")})
+	}
+	if s.LegalLimitUnit != "" && !s.LegalLimitUnit.Valid() {
+		errs = append(errs, &FieldError{"legal_limit_unit", invalid("working or calendar (应为 working 或 calendar)")})
+	}
 	return joinErrs(errs)
 }
 
@@ -84,6 +105,9 @@ func (c *Catalogue) DefineService(s Service) ([]Event, error) {
 	if s.Materials == nil {
 		s.Materials = []string{}
 	}
+	if s.LegalLimitDays > 0 && s.LegalLimitUnit == "" {
+		s.LegalLimitUnit = calendar.WorkingDays
+	}
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -96,6 +120,7 @@ func (c *Catalogue) DefineService(s Service) ([]Event, error) {
 func equalService(a, b Service) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.NameZh == b.NameZh && a.Category == b.Category &&
 		a.TimeLimitDays == b.TimeLimitDays && a.TimeLimitUnit == b.TimeLimitUnit && a.Online == b.Online &&
+		a.LegalLimitDays == b.LegalLimitDays && a.LegalLimitUnit == b.LegalLimitUnit &&
 		slices.Equal(a.Materials, b.Materials)
 }
 

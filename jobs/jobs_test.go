@@ -568,3 +568,26 @@ func TestALateNoticeWithdrawsSlotsAndMovesDeadlines(t *testing.T) {
 		t.Fatalf("%d DeadlineRecomputed, want 1", n)
 	}
 }
+
+func TestReadyNoticeOnce(t *testing.T) {
+	x := newHall(t)
+	x.station(at("2025-09-01 12:00"))
+	x.application("app-1", at("2025-09-22 10:00"))
+	for _, step := range []func(a *domain.Application) ([]domain.Event, error){
+		func(a *domain.Application) ([]domain.Event, error) { return a.Approve("zhao.lead", "同意") },
+		func(a *domain.Application) ([]domain.Event, error) { return a.Complete("li.wei", day("2025-09-25")) },
+		func(a *domain.Application) ([]domain.Event, error) {
+			return a.MarkReady("li.wei", "3号窗口", day("2025-09-25"))
+		},
+	} {
+		do(x, "application-app-1", at("2025-09-25 10:00"), step)
+	}
+	x.sync()
+	if out := x.run("send-notices", at("2025-09-25 10:01")); !strings.Contains(out, "sent 1") {
+		t.Fatalf("ready notice: %s", out)
+	}
+	x.sync()
+	if out := x.run("send-notices", at("2025-09-25 10:02")); !strings.Contains(out, "sent 0") {
+		t.Fatalf("told twice: %s", out)
+	}
+}

@@ -242,7 +242,8 @@ func (w work) sendReminders(ctx context.Context, now time.Time) (string, error) 
 }
 
 // sendNotices tells each resident whose appointment the hall cancelled (a
-// closure) why, once: sent, then recorded, as reminders are.
+// closure, a new holiday) why, and each applicant whose document is ready
+// where to collect it, once: sent, then recorded, as reminders are.
 func (w work) sendNotices(ctx context.Context, now time.Time) (string, error) {
 	due, err := w.App.Queries.NoticesDue(ctx)
 	if err != nil {
@@ -258,7 +259,29 @@ func (w work) sendNotices(ctx context.Context, now time.Time) (string, error) {
 		}
 		sent++
 	}
+	ready, err := w.App.Queries.ReadyToTell(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range ready {
+		text := fmt.Sprintf("您的办件（%s）已办结，证件可领取%s。Your document is ready to collect%s.", a.ID[:min(8, len(a.ID))], at(a.Where, "，地点："), at(a.Where, " at "))
+		if err := w.Notifier.Notify(ctx, a.Applicant, text); err != nil {
+			return "", fmt.Errorf("notify %s: %w", a.ID, err)
+		}
+		if _, err := w.Hall.AppNoticed(ctx, a.ID, domain.NoticeReady, w.meta("send-notices", "ready-"+a.ID, now)); err != nil {
+			return "", fmt.Errorf("record notice %s: %w", a.ID, err)
+		}
+		sent++
+	}
 	return fmt.Sprintf("sent %d notices", sent), nil
+}
+
+// at prefixes where with prefix, if there is a where.
+func at(where, prefix string) string {
+	if where == "" {
+		return ""
+	}
+	return prefix + where
 }
 
 // sendTurnNotices tells each checked-in resident with TurnAhead tickets

@@ -18,6 +18,41 @@ type Entry struct {
 	At       time.Time `json:"at"`
 	Actor    string    `json:"actor"`
 	Role     string    `json:"role"`
+	// Detail is a decision's content: a reason, a note, the missing
+	// materials, the days of an extension.
+	Detail map[string]any `json:"detail,omitempty"`
+}
+
+// detail is what a decision said, for the audit; nothing for other events
+// (and never a person's details).
+func detail(r eventstore.Record) map[string]any {
+	e, err := domain.DecodeSchema(r.Type, r.Schema, r.Data)
+	if err != nil {
+		return nil
+	}
+	switch e := e.(type) {
+	case domain.SupplementRequested:
+		return map[string]any{"missing": e.Missing}
+	case domain.ApplicationRejected:
+		return map[string]any{"reason": e.Reason}
+	case domain.ApplicationApproved:
+		return map[string]any{"note": e.Note}
+	case domain.DeadlineExtended:
+		return map[string]any{"reason": e.Reason, "days": e.Days, "deadline": e.Deadline}
+	case domain.RemediationStep:
+		return map[string]any{"step": e.Step, "note": e.Note}
+	case domain.ApplicationRated:
+		return map[string]any{"score": e.Score, "comment": e.Comment}
+	case domain.AppointmentCancelled:
+		return map[string]any{"reason": e.Reason, "late": e.Late, "by_hall": e.ByHall}
+	case domain.SlotClosed:
+		return map[string]any{"reason": e.Reason}
+	case domain.WalkInsStopped:
+		return map[string]any{"reason": e.Reason}
+	case domain.ApplicationReady:
+		return map[string]any{"where": e.Where}
+	}
+	return nil
 }
 
 // Mark is an event of the log in an actor's index, with its station.

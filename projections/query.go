@@ -78,7 +78,7 @@ func SLA(ctx context.Context, v Views, today calendar.Date, cal *calendar.Calend
 		if state != "" && st != state {
 			continue
 		}
-		out = append(out, SLARow{a.ID, a.Station, a.Service, a.Deadline, left, st, a.Escalation})
+		out = append(out, SLARow{a.ID, a.Station, a.Service, a.Due(), left, st, a.Escalation})
 	}
 	slices.SortFunc(out, func(a, b SLARow) int {
 		if c := a.Deadline.Compare(b.Deadline); c != 0 {
@@ -190,7 +190,7 @@ func AuditByStream(ctx context.Context, log eventstore.Store, stream string) ([]
 }
 
 func entry(r eventstore.Record, station string) Entry {
-	return Entry{r.Position, r.Stream, station, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role}
+	return Entry{r.Position, r.Stream, station, r.Version, r.Type, r.OccurredAt, r.Actor.ID, r.Actor.Role, detail(r)}
 }
 
 // AuditByActor is everything one actor did, in log order: the audit
@@ -299,6 +299,65 @@ func appointmentsIn(ctx context.Context, v Views, table, from, to string) ([]App
 			out = append(out, a)
 		}
 	}
+	return out, nil
+}
+
+// ReadyToTell lists the applications whose document is ready to collect
+// and whose applicant has not yet been told.
+func ReadyToTell(ctx context.Context, v Views) ([]AppView, error) {
+	ids, err := Scan[string](ctx, v.Store(), v.NS("applications", "ready"), "", "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppView, 0, len(ids))
+	for _, id := range ids {
+		a, ok, err := ApplicationOf(ctx, v, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Worklist is a station's applications in one desk state (submitted,
+// accepted, supplement, warning, overdue, completed — concluded, whether
+// approved, refused or done), the most urgent first.
+func Worklist(ctx context.Context, v Views, station, state string, today calendar.Date, cal *calendar.Calendar, rule domain.Escalation) ([]AppView, error) {
+	apps, err := Scan[AppView](ctx, v.Store(), v.NS("applications", "apps"), "", "")
+	if err != nil {
+		return nil, err
+	}
+	var out []AppView
+	for _, a := range apps {
+		if a.Station != station {
+			continue
+		}
+		var in bool
+		switch state {
+		case "submitted":
+			in = a.Status == domain.Submitted
+		case "accepted":
+			in = a.Status == domain.Accepted
+		case "supplement":
+			in = a.Status == domain.Supplying
+		case "warning", "overdue":
+			st, _ := a.SLA(today, cal, rule)
+			in = a.Open() && st == state
+		case "completed":
+			in = a.Status == domain.Completed || a.Status == domain.Approved || a.Status == domain.Rejected
+		default:
+			return nil, &domain.FieldError{Field: "state", Err: fmt.Errorf("%w: submitted, accepted, supplement, warning, overdue or completed (状态不正确)", domain.ErrInvalid)}
+		}
+		if in {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b AppView) int {
+		return cmp.Or(a.Due().Compare(b.Due()), strings.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 

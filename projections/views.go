@@ -184,11 +184,39 @@ type AppView struct {
 	OnTime     bool                    `json:"on_time"`
 	Score      int                     `json:"score,omitempty"`
 	History    []Step                  `json:"history"`
+	// The decisions' texts, for the applicant and the desk.
+	Missing    []string      `json:"missing,omitempty"` // while materials are awaited (一次性告知)
+	Reason     string        `json:"reason,omitempty"`  // when rejected
+	Note       string        `json:"note,omitempty"`    // when approved
+	Extensions []Extension   `json:"extensions,omitempty"`
+	Legal      calendar.Date `json:"legal_deadline,omitzero"` // 法定时限
+	LegalUnit  calendar.Unit `json:"legal_unit,omitempty"`
+	AcceptBy   calendar.Date `json:"accept_by,omitzero"` // an online application's promised acceptance
+	Ready      bool          `json:"ready_for_collection,omitempty"`
+	Where      string        `json:"collect_at,omitempty"`
+	Collected  calendar.Date `json:"collected,omitzero"`
 }
 
-// Open says whether the clock can still run out.
+// Extension is a deadline extended by a manager, with why.
+type Extension struct {
+	Days     int           `json:"days"`
+	Reason   string        `json:"reason"`
+	Deadline calendar.Date `json:"deadline"`
+}
+
+// Open says whether a clock can still run out: the deadline's, or an online
+// application's promised acceptance.
 func (a AppView) Open() bool {
-	return a.Status == domain.Accepted || a.Status == domain.Supplying
+	return a.Status == domain.Accepted || a.Status == domain.Supplying || (a.Status == domain.Submitted && !a.AcceptBy.IsZero())
+}
+
+// Due is the date the running clock aims at: the promised acceptance while
+// an online application waits, else the deadline.
+func (a AppView) Due() calendar.Date {
+	if a.Status == domain.Submitted {
+		return a.AcceptBy
+	}
+	return a.Deadline
 }
 
 // SLA is the application's standing at today: on_track, warning or overdue.
@@ -196,11 +224,15 @@ func (a AppView) SLA(today calendar.Date, cal *calendar.Calendar, rule domain.Es
 	if a.Paused {
 		return "paused", a.Left
 	}
-	left := cal.Between(today, a.Deadline, a.Unit)
+	due, unit := a.Due(), a.Unit
+	if a.Status == domain.Submitted {
+		unit = calendar.WorkingDays
+	}
+	left := cal.Between(today, due, unit)
 	switch {
-	case today.After(a.Deadline):
+	case today.After(due):
 		return "overdue", left
-	case cal.WorkingDaysBetween(today, a.Deadline) <= rule.WarnAt:
+	case cal.WorkingDaysBetween(today, due) <= rule.WarnAt:
 		return "warning", left
 	}
 	return "on_track", left
@@ -225,7 +257,8 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	}
 	switch e := e.(type) {
 	case domain.ApplicationSubmitted:
-		a = AppView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Channel: e.Channel, Applicant: e.Applicant, Owner: e.Owner, Status: domain.Submitted, Unit: e.Unit}
+		a = AppView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Channel: e.Channel, Applicant: e.Applicant, Owner: e.Owner, Status: domain.Submitted, Unit: e.Unit,
+			AcceptBy: e.AcceptBy, LegalUnit: e.LegalUnit}
 		owner := e.Owner
 		if owner == "" {
 			owner = e.Applicant.Ref
@@ -235,22 +268,35 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			return err
 		}
 	case domain.ApplicationAccepted:
-		a.Status, a.Accepted, a.Deadline = domain.Accepted, e.Date, e.Deadline
+		a.Status, a.Accepted, a.Deadline, a.Legal = domain.Accepted, e.Date, e.Deadline, e.LegalDeadline
 	case domain.SupplementRequested:
-		a.Status, a.Paused, a.Left = domain.Supplying, true, e.Left
+		a.Status, a.Paused, a.Left, a.Missing = domain.Supplying, true, e.Left, e.Missing
 	case domain.SupplementReceived:
-		a.Status, a.Paused, a.Deadline = domain.Accepted, false, e.Deadline
+		a.Status, a.Paused, a.Deadline, a.Legal, a.Missing = domain.Accepted, false, e.Deadline, e.LegalDeadline, nil
 	case domain.DeadlineExtended:
 		a.Deadline, a.Warned = e.Deadline, false
+		a.Extensions = append(a.Extensions, Extension{e.Days, e.Reason, e.Deadline})
 		if a.Paused {
 			a.Left += e.Days
 		}
 	case domain.DeadlineRecomputed:
 		a.Deadline, a.Warned = e.Deadline, false
+		if !e.LegalDeadline.IsZero() {
+			a.Legal = e.LegalDeadline
+		}
 	case domain.ApplicationApproved:
-		a.Status = domain.Approved
+		a.Status, a.Note = domain.Approved, e.Note
 	case domain.ApplicationRejected:
-		a.Status = domain.Rejected
+		a.Status, a.Reason = domain.Rejected, e.Reason
+	case domain.ApplicationReady:
+		a.Ready, a.Where = true, e.Where
+		v.Add("ready", id, id) // until the applicant is told
+	case domain.ApplicationNoticed:
+		if e.Kind == domain.NoticeReady {
+			v.Delete("ready", id)
+		}
+	case domain.ApplicationCollected:
+		a.Ready, a.Collected = false, e.Date
 	case domain.ApplicationCompleted:
 		a.Status, a.Completed, a.OnTime = domain.Completed, e.Date, e.OnTime
 	case domain.ApplicationWithdrawn:

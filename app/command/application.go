@@ -31,7 +31,11 @@ type (
 		Reason string `json:"reason"`
 		Days   int    `json:"days"`
 	}
-	Withdraw struct{}
+	Withdraw  struct{}
+	MarkReady struct {
+		Where string `json:"where,omitempty" description:"where to collect it, e.g. 3号窗口"`
+	}
+	Collect struct{}
 	// Rate is a rating (好差评) of an application or a visit: the overall
 	// score and, optionally, the dimensions the national system asks about.
 	Rate struct {
@@ -66,8 +70,14 @@ func (s Reject) decide(a *domain.Application, by string, _ calendar.Date, _ *cal
 func (CompleteApplication) decide(a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
 	return a.Complete(by, today)
 }
-func (s Extend) decide(a *domain.Application, by string, _ calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
-	return a.Extend(by, s.Reason, s.Days, cal)
+func (s Extend) decide(a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
+	return a.Extend(by, s.Reason, s.Days, today, cal)
+}
+func (s MarkReady) decide(a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+	return a.MarkReady(by, s.Where, today)
+}
+func (Collect) decide(a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+	return a.Collect(by, today)
 }
 func (Withdraw) decide(a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
 	return a.Withdraw(by)
@@ -136,8 +146,14 @@ func (hl *Hall) Submit(ctx context.Context, s Submission, m Meta) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
+	// An online application is promised an answer within a working day.
+	cal, err := hl.Calendar(ctx, m.At)
+	if err != nil {
+		return Result{}, err
+	}
+	acceptBy := cal.AddWorkingDays(calendar.DateOf(m.At.In(hl.loc)), domain.OnlineAcceptDays)
 	return Execute(ctx, hl.h, domain.ApplicationStream(s.ID), m, func(a *domain.Application) ([]domain.Event, error) {
 		return a.Submit(domain.ApplicationSubmitted{ID: s.ID, StationID: s.StationID, Channel: s.Channel, TicketID: s.TicketID,
-			Applicant: person, Owner: s.Owner}, s.Service)
+			Applicant: person, Owner: s.Owner, AcceptBy: acceptBy}, s.Service)
 	})
 }

@@ -102,3 +102,11 @@ func (hl *Hall) Noticed(ctx context.Context, id, kind string, m Meta) (Result, e
 		return a.Notify(kind, m.At)
 	})
 }
+
+// AppNoticed records that a text of kind went to an application's applicant.
+func (hl *Hall) AppNoticed(ctx context.Context, id, kind string, m Meta) (Result, error) {
+	today := calendar.DateOf(m.At.In(hl.loc))
+	return Execute(ctx, hl.h, domain.ApplicationStream(id), m, func(a *domain.Application) ([]domain.Event, error) {
+		return a.Notify(kind, today)
+	})
+}

@@ -133,3 +133,14 @@ func (q *Queries) NoticesDue(ctx context.Context) ([]projections.AppointmentView
 func (q *Queries) Offers(ctx context.Context) ([]projections.OfferView, error) {
 	return projections.Offers(ctx, q.v())
 }
+
+// Worklist is a station's applications in one desk state (applications).
+func (q *Queries) Worklist(ctx context.Context, station, state string, today calendar.Date, cal *calendar.Calendar, rule domain.Escalation) ([]projections.AppView, error) {
+	return projections.Worklist(ctx, q.v(), station, state, today, cal, rule)
+}
+
+// ReadyToTell are the applications ready to collect whose applicant is
+// still to be told (applications).
+func (q *Queries) ReadyToTell(ctx context.Context) ([]projections.AppView, error) {
+	return projections.ReadyToTell(ctx, q.v())
+}

@@ -51,23 +51,26 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 }
 
-// The demo catalogue, from shared/data/services.md: the statutory limit
-// where a statute sets one (calendar days, 日), else the promised or
-// local practice (working days, 工作日).
+// The demo catalogue, from shared/data/services.md: the promised limit
+// (承诺时限) and, where a statute sets a longer one, the legal limit (法定时限,
+// in the statute's calendar days, 日).
 var demoServices = []domain.Service{
 	{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays,
 		Materials: []string{"出生医学证明", "父母一方居民户口簿", "结婚证"}},
 	{ID: "transfer", Name: "Hukou transfer", NameZh: "户口迁移", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays, Online: true,
+		LegalLimitDays: 30, LegalLimitUnit: calendar.WorkingDays, // 行政许可法 第42条: 20 working days, extendable by 10
 		Materials: []string{"居民户口簿", "准迁证", "迁移证"}},
 	{ID: "correction", Name: "Correction of household entries", NameZh: "户口登记项目变更更正", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays,
 		Materials: []string{"书面申请", "证明材料"}},
-	{ID: "idcard", Name: "Resident ID card", NameZh: "居民身份证申领、换领、补领", Category: domain.License, TimeLimitDays: 60, TimeLimitUnit: calendar.CalendarDays,
+	{ID: "idcard", Name: "Resident ID card", NameZh: "居民身份证申领、换领、补领", Category: domain.License, TimeLimitDays: 45, TimeLimitUnit: calendar.CalendarDays,
+		LegalLimitDays: 60, LegalLimitUnit: calendar.CalendarDays, // the MPS norm's 45日; 居民身份证法 第12条 60日
 		Materials: []string{"居民身份证申领登记表", "居民户口簿"}},
 	{ID: "idcard-temp", Name: "Temporary ID card", NameZh: "临时居民身份证", Category: domain.License, TimeLimitDays: 3, TimeLimitUnit: calendar.CalendarDays,
 		Materials: []string{"居民户口簿", "近期一寸照片"}},
 	{ID: "permit", Name: "Residence permit", NameZh: "居住证申领", Category: domain.License, TimeLimitDays: 15, TimeLimitUnit: calendar.CalendarDays,
 		Materials: []string{"居民身份证", "照片", "住所、就业或就读证明"}},
 	{ID: "passport", Name: "Ordinary passport", NameZh: "普通护照", Category: domain.License, TimeLimitDays: 7, TimeLimitUnit: calendar.WorkingDays,
+		LegalLimitDays: 15, LegalLimitUnit: calendar.CalendarDays, // NIA's promise; 护照法 第6条 15日
 		Materials: []string{"居民身份证", "居民户口簿", "照片"}},
 }
 

@@ -21,9 +21,9 @@ import (
 
 // Services is a small catalogue with the statutes' units.
 var Services = []domain.Service{
-	{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays},
+	{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays, LegalLimitDays: 22, LegalLimitUnit: calendar.WorkingDays},
 	{ID: "idcard", Name: "Resident ID card", NameZh: "居民身份证申领", Category: domain.License, TimeLimitDays: 60, TimeLimitUnit: calendar.CalendarDays},
-	{ID: "permit", Name: "Residence permit", NameZh: "居住证申领", Category: domain.License, TimeLimitDays: 15, TimeLimitUnit: calendar.CalendarDays, Online: true},
+	{ID: "permit", Name: "Residence permit", NameZh: "居住证申领", Category: domain.License, TimeLimitDays: 15, TimeLimitUnit: calendar.CalendarDays, LegalLimitDays: 20, LegalLimitUnit: calendar.CalendarDays, Online: true},
 }
 
 type item struct {
@@ -445,6 +445,13 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				step(lead, evs, err)
 				evs, err = a.Complete(staff.ID, d)
 				step(staff, evs, err)
+				// Ready to collect, the applicant told, collected.
+				evs, err = a.MarkReady(staff.ID, "3号窗口", d)
+				step(staff, evs, err)
+				evs, err = a.Notify(domain.NoticeReady, d)
+				step(system, evs, err)
+				evs, err = a.Collect(staff.ID, d)
+				step(staff, evs, err)
 			case a.Status == domain.Accepted && r == 0:
 				evs, err := a.RequestSupplement(staff.ID, []string{"户口簿"}, d, cal)
 				step(staff, evs, err)
@@ -452,7 +459,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				evs, err := a.ReceiveSupplement(d, cal)
 				step(staff, evs, err)
 			case a.Status == domain.Accepted && r == 1:
-				evs, err := a.Extend(lead.ID, "需上级审批", 5, cal)
+				evs, err := a.Extend(lead.ID, "需上级审批", 5, d, cal)
 				step(lead, evs, err)
 			case a.Status == domain.Accepted && r == 2:
 				evs, err := a.Reject(lead.ID, "不符合条件")
@@ -482,6 +489,45 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			}
 			if a.Status == domain.Accepted || a.Status == domain.Supplying {
 				kept = append(kept, id)
+			}
+		}
+		if d.Day%5 == 0 {
+			// An online application, promised an answer the next working
+			// day: warned, late, then accepted.
+			seq++
+			id := fmt.Sprintf("o%d-%d", seed, seq)
+			a, as := &domain.Application{}, domain.ApplicationStream(id)
+			apps[id] = a
+			who := eventstore.Actor{ID: fmt.Sprintf("r%d-o%d", seed, seq), Role: "resident"}
+			for _, st := range []struct {
+				actor  eventstore.Actor
+				decide func() ([]domain.Event, error)
+			}{
+				{who, func() ([]domain.Event, error) {
+					return a.Submit(domain.ApplicationSubmitted{ID: id, StationID: "gulou", Channel: "online", Applicant: domain.Person{Ref: who.ID},
+						AcceptBy: cal.AddWorkingDays(d, domain.OnlineAcceptDays)}, cat.Services["permit"])
+				}},
+				{system, func() ([]domain.Event, error) { return a.Check(d, cal, domain.DefaultEscalation) }},
+				{system, func() ([]domain.Event, error) {
+					return a.Check(cal.AddWorkingDays(d, 2), cal, domain.DefaultEscalation)
+				}},
+				{staff, func() ([]domain.Event, error) { return a.Accept(staff.ID, cal.AddWorkingDays(d, 2), cal) }},
+				// Then left past the statute's limit, concluded late, and
+				// the document collected.
+				{system, func() ([]domain.Event, error) {
+					return a.Check(a.LegalDeadline.AddDays(1), cal, domain.DefaultEscalation)
+				}},
+				{lead, func() ([]domain.Event, error) { return a.Approve(lead.ID, "逾期办结") }},
+				{staff, func() ([]domain.Event, error) { return a.Complete(staff.ID, a.LegalDeadline.AddDays(1)) }},
+				{staff, func() ([]domain.Event, error) { return a.MarkReady(staff.ID, "3号窗口", a.LegalDeadline.AddDays(1)) }},
+				{system, func() ([]domain.Event, error) { return a.Notify(domain.NoticeReady, a.LegalDeadline.AddDays(1)) }},
+				{staff, func() ([]domain.Event, error) { return a.Collect(staff.ID, a.LegalDeadline.AddDays(2)) }},
+			} {
+				evs, err := st.decide()
+				l.add(as, st.actor, evening, evs, err)
+				for _, e := range evs {
+					a.Apply(e)
+				}
 			}
 		}
 		open = kept
