@@ -197,6 +197,18 @@ func TestRatingsOverHTTP(t *testing.T) {
 		t.Fatalf("closed remediations: %v", rows)
 	}
 
+	// The audit trail of the visit's rating says what each step said.
+	var trail []struct {
+		Type   string         `json:"type"`
+		Actor  string         `json:"actor"`
+		Detail map[string]any `json:"detail"`
+	}
+	get("/audit?stream=rating-"+walkIn, lead, 200, &trail)
+	if len(trail) != 6 || trail[0].Type != "TicketRated" || trail[0].Actor != "kiosk.gulou" || trail[0].Detail["staff"] != "wang.fang" ||
+		trail[0].Detail["efficiency"] != 1.0 || trail[1].Detail["due"] != deadline["deadline"] || trail[4].Detail["note"] != "电话回访，群众表示理解" {
+		t.Fatalf("the audit of the visit's rating: %+v", trail)
+	}
+
 	// An application accepted by li.wei and approved by the manager, rated
 	// 1 by its resident, remedied and rated 5: one rating of 5.
 	app := do("11:00", "POST", "/applications", li, `{"station_id":"gulou","service_id":"birth","channel":"counter","ticket_id":"`+booked+`","applicant":{"name":"张三","id_number":"33050219880702447X","phone":"13812345678"}}`, 201)["id"].(string)

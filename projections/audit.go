@@ -42,7 +42,13 @@ func detail(r eventstore.Record) map[string]any {
 	case domain.RemediationStep:
 		return map[string]any{"step": e.Step, "note": e.Note}
 	case domain.ApplicationRated:
-		return map[string]any{"score": e.Score, "comment": e.Comment}
+		return scores(e.Scores, e.Comment)
+	case domain.TicketRated:
+		d := scores(e.Scores, e.Comment)
+		d["staff"] = e.Staff
+		return d
+	case domain.RemediationOpened:
+		return map[string]any{"due": e.Due}
 	case domain.AppointmentCancelled:
 		return map[string]any{"reason": e.Reason, "late": e.Late, "by_hall": e.ByHall}
 	case domain.SlotClosed:
@@ -53,6 +59,18 @@ func detail(r eventstore.Record) map[string]any {
 		return map[string]any{"where": e.Where}
 	}
 	return nil
+}
+
+// scores is a rating's detail: its scores, the dimensions given, and its
+// comment.
+func scores(s domain.Scores, comment string) map[string]any {
+	d := map[string]any{"score": s.Score, "comment": comment}
+	for k, v := range map[string]int{"attitude": s.Attitude, "efficiency": s.Efficiency, "competence": s.Competence} {
+		if v != 0 {
+			d[k] = v
+		}
+	}
+	return d
 }
 
 // Mark is an event of the log in an actor's index, with its station.
