@@ -76,7 +76,7 @@ func (s *Server) completionStats(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rows, err := s.queries.On(v).CompletionRates(c.Request.Context(), station, from, to, by)
+	rows, err := s.queries.On(v).CompletionRates(c.Request.Context(), projections.CompletionQuery{Station: station, From: from, To: to, By: by, Loc: s.loc})
 	if err != nil {
 		problem(c, err)
 		return

@@ -89,42 +89,86 @@ func SLA(ctx context.Context, v Views, today calendar.Date, cal *calendar.Calend
 	return out, nil
 }
 
-// Rate is one row of completion statistics.
+// Rate is one row of completion statistics: the accepted applications
+// that count in the period, less those withdrawn, and what became of them.
 type Rate struct {
-	Key string `json:"key"`
-	Counts
-	CompletionRate float64 `json:"completion_rate"`
-	OnTimeRate     float64 `json:"on_time_rate"`
+	Key  string `json:"key"`
+	Rank int    `json:"rank,omitempty"` // by station: 1 is the highest completion rate
+	// Due is the applications counted, withdrawn ones left out: the
+	// denominator of the completion rate.
+	Due int `json:"due"`
+	// Completed is those concluded (办结): approved or refused.
+	Completed int `json:"completed"`
+	OnTime    int `json:"completed_on_time"`
+	// Overdue is those past their deadline: marked overdue by the
+	// escalation job, or concluded after it.
+	Overdue   int `json:"overdue"`
+	Approved  int `json:"approved"`
+	Rejected  int `json:"rejected"`
+	Withdrawn int `json:"withdrawn"` // withdrawn by the applicant, counted in no rate
+	Ratings   int `json:"ratings"`
+	ScoreSum  int `json:"score_sum"`
+
+	CompletionRate float64 `json:"completion_rate"` // completed / due
+	OnTimeRate     float64 `json:"on_time_rate"`    // completed_on_time / completed
+	ApprovalRate   float64 `json:"approval_rate"`   // approved / completed
 	Satisfaction   float64 `json:"satisfaction,omitempty"`
 }
 
-// CompletionRates groups a station's applications due from..to by service,
-// day or month. 办结率 = completed / due; on-time rate = completed by the
-// deadline / completed.
-func CompletionRates(ctx context.Context, v Views, station string, from, to calendar.Date, by string) ([]Rate, error) {
-	kvs, err := v.Store().Scan(ctx, v.NS("completion", "days"), station+"/"+from.String(), station+"/"+to.AddDays(1).String())
+// What completion figures can be grouped by, and the periods an
+// application can count in.
+var (
+	CompletionGroups = []string{"service", "day", "month", "station", "counter", "clerk"}
+	CompletionBases  = []string{"due", "accepted", "completed"}
+)
+
+// CompletionQuery asks for completion figures.
+type CompletionQuery struct {
+	Station  string // "" for every station
+	From, To calendar.Date
+	// By groups the rows: service, day, month (of the basis), station,
+	// counter (the one whose ticket the application came in on; "online"
+	// or "none" without a ticket) or clerk (who accepted it).
+	By string
+	// Basis is the period an application counts in: the day of its
+	// deadline (due, the default), of its acceptance (accepted), or the day
+	// it was concluded or withdrawn (completed).
+	Basis string
+	Loc   *time.Location // the stations' zone: the days decisions fall on
+}
+
+// CompletionRates counts the applications of q's period, grouped as q
+// says. 办结率 = completed / due; on-time rate = completed by the deadline
+// / completed; approval rate = approved / completed. An approval and a
+// refusal both conclude a case; a withdrawn case counts in no rate. By
+// station, the rows are ranked by completion rate, then on-time rate.
+func CompletionRates(ctx context.Context, v Views, q CompletionQuery) ([]Rate, error) {
+	if !slices.Contains(CompletionGroups, q.By) {
+		return nil, fmt.Errorf("%w: by=%s: want service, day, month, station, counter or clerk (分组方式不正确)", domain.ErrInvalid, q.By)
+	}
+	var lo, hi string
+	switch q.Basis {
+	case "due", "accepted", "":
+		if q.Basis == "" {
+			q.Basis = "due"
+		}
+		lo, hi = q.From.String(), q.To.AddDays(1).String()
+	case "completed":
+		lo, hi = instantKey(q.From.In(q.Loc)), instantKey(q.To.AddDays(1).In(q.Loc))
+	default:
+		return nil, fmt.Errorf("%w: basis=%s: want due, accepted or completed (统计口径不正确)", domain.ErrInvalid, q.Basis)
+	}
+	family := map[string]string{"due": "due/", "accepted": "accepted/", "completed": "closed/"}[q.Basis]
+	cases, err := Scan[Case](ctx, v.Store(), v.NS("completion", "cases"), family+lo, family+hi)
 	if err != nil {
 		return nil, err
 	}
 	rows := map[string]*Rate{}
-	var keys []string
-	for _, kv := range kvs {
-		parts := strings.SplitN(kv.Key, "/", 3) // station/date/service
-		if len(parts) != 3 {
+	for _, c := range cases {
+		if q.Station != "" && c.Station != q.Station {
 			continue
 		}
-		var key string
-		switch by {
-		case "service", "":
-			key = parts[2]
-		case "day":
-			key = parts[1]
-		case "month":
-			key = parts[1][:7]
-		default:
-			return nil, fmt.Errorf("%w: by=%s: want service, day or month", domain.ErrInvalid, by)
-		}
-		c, err := decode[Counts](kv)
+		key, err := caseKey(ctx, v, q, c)
 		if err != nil {
 			return nil, err
 		}
@@ -132,20 +176,109 @@ func CompletionRates(ctx context.Context, v Views, station string, from, to cale
 		if !ok {
 			r = &Rate{Key: key}
 			rows[key] = r
-			keys = append(keys, key)
 		}
-		r.Add(c)
+		r.count(c, q.Loc)
 	}
-	slices.Sort(keys)
-	out := make([]Rate, 0, len(keys))
-	for _, k := range keys {
-		r := rows[k]
+	out := make([]Rate, 0, len(rows))
+	for _, r := range rows {
 		r.CompletionRate = ratio(r.Completed, r.Due)
 		r.OnTimeRate = ratio(r.OnTime, r.Completed)
+		r.ApprovalRate = ratio(r.Approved, r.Completed)
 		r.Satisfaction = ratio(r.ScoreSum, r.Ratings)
 		out = append(out, *r)
 	}
+	slices.SortFunc(out, func(a, b Rate) int { return strings.Compare(a.Key, b.Key) })
+	if q.By == "station" {
+		rank(out, func(a, b Rate) int {
+			return cmp.Or(cmp.Compare(b.CompletionRate, a.CompletionRate), cmp.Compare(b.OnTimeRate, a.OnTimeRate))
+		}, func(r *Rate, n int) { r.Rank = n })
+	}
 	return out, nil
+}
+
+// count adds a case to the row.
+func (r *Rate) count(c Case, loc *time.Location) {
+	if c.Outcome == domain.Withdrawn {
+		r.Withdrawn++
+		return
+	}
+	r.Due++
+	switch c.Outcome {
+	case domain.Approved:
+		r.Approved++
+	case domain.Rejected:
+		r.Rejected++
+	}
+	onTime := c.OnTime(loc)
+	if c.Concluded() {
+		r.Completed++
+		if onTime {
+			r.OnTime++
+		}
+	}
+	if c.Overdue || (c.Concluded() && !onTime) {
+		r.Overdue++
+	}
+	if c.Score > 0 {
+		r.Ratings++
+		r.ScoreSum += c.Score
+	}
+}
+
+// caseKey is the row a case falls in.
+func caseKey(ctx context.Context, v Views, q CompletionQuery, c Case) (string, error) {
+	day := c.Deadline
+	switch q.Basis {
+	case "accepted":
+		day = c.Accepted
+	case "completed":
+		day = calendar.DateOf(c.Closed.In(q.Loc))
+	}
+	switch q.By {
+	case "day":
+		return day.String(), nil
+	case "month":
+		return day.String()[:7], nil
+	case "station":
+		return c.Station, nil
+	case "clerk":
+		return c.AcceptedBy, nil
+	case "counter":
+		return counterOf(ctx, v, c, q.Loc)
+	}
+	return c.Service, nil
+}
+
+// counterOf is the counter that served the ticket an application came in
+// on, from the queue view of the day it was submitted: "online" for an
+// application made online, "none" for one with no ticket, or whose ticket
+// no counter called.
+func counterOf(ctx context.Context, v Views, c Case, loc *time.Location) (string, error) {
+	if c.TicketID == "" {
+		if c.Channel == "online" {
+			return "online", nil
+		}
+		return "none", nil
+	}
+	key := c.Station + "/" + calendar.DateOf(c.Submitted.In(loc)).String() + "/" + c.TicketID
+	t, ok, err := getDoc[TicketView](ctx, v, "queue", "tickets", key)
+	if err != nil || !ok || t.Counter == "" {
+		return "none", err
+	}
+	return t.Counter, nil
+}
+
+// rank numbers sorted rows by order, from 1; rows order puts level share a
+// rank, and the next takes the place after them (1, 1, 3).
+func rank[T any](rows []T, order func(a, b T) int, set func(*T, int)) {
+	slices.SortStableFunc(rows, order)
+	n := 0
+	for i := range rows {
+		if i == 0 || order(rows[i-1], rows[i]) != 0 {
+			n = i + 1
+		}
+		set(&rows[i], n)
+	}
 }
 
 func ratio(a, b int) float64 {

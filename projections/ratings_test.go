@@ -148,7 +148,7 @@ func TestRatingsThroughTheCommandPath(t *testing.T) {
 	}
 
 	// Rated 2, then 5: one rating of 5 in the completion figures.
-	rates, err := projections.CompletionRates(ctx, e, "gulou", day("2025-11-01"), day("2025-11-30"), "month")
+	rates, err := projections.CompletionRates(ctx, e, projections.CompletionQuery{Station: "gulou", From: day("2025-11-01"), To: day("2025-11-30"), By: "month", Loc: loc})
 	if err != nil || len(rates) != 1 || rates[0].Ratings != 1 || rates[0].ScoreSum != 5 || rates[0].Satisfaction != 5 {
 		t.Fatalf("November's completion figures = %+v, %v", rates, err)
 	}

@@ -318,8 +318,9 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	return nil
 }
 
-// Counts is one row of completion statistics: applications due in a period
-// and what became of them, with ratings.
+// Counts is the running counts of the applications due on one day at a
+// station for one service (the completion view's "days" table): the first
+// layout of the figures, which CompletionRates no longer reads.
 type Counts struct {
 	Due       int `json:"due"`
 	Completed int `json:"completed"`
@@ -331,24 +332,14 @@ type Counts struct {
 	ScoreSum  int `json:"score_sum"`
 }
 
-func (c *Counts) Add(o Counts) {
-	c.Due += o.Due
-	c.Completed += o.Completed
-	c.OnTime += o.OnTime
-	c.Overdue += o.Overdue
-	c.Rejected += o.Rejected
-	c.Withdrawn += o.Withdrawn
-	c.Ratings += o.Ratings
-	c.ScoreSum += o.ScoreSum
-}
-
 // CompletionKey files counts by station, the deadline's date, and service.
 func CompletionKey(station string, due calendar.Date, service string) string {
 	return fmt.Sprintf("%s/%s/%s", station, due, service)
 }
 
-// Completion counts applications by the day they are due: 办结率 is
-// completed / due, the on-time rate completed by the deadline / completed.
+// Completion keeps each application as a case filed by the days it can
+// count in (the "cases" table, read by CompletionRates), and the older
+// running counts by station, deadline and service ("days").
 type Completion struct{}
 
 func (Completion) Name() string { return "completion" }
@@ -362,6 +353,9 @@ func (Completion) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	id, ok := domain.StreamID("application", r.Stream)
 	if !ok {
 		return nil
+	}
+	if err := fileCase(v, id, r, e); err != nil {
+		return err
 	}
 	if s, ok := e.(domain.ApplicationSubmitted); ok {
 		v.Put("apps", id, dueAt{Station: s.StationID, Service: s.ServiceID})
@@ -428,6 +422,127 @@ func (Completion) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			}
 			c.ScoreSum += e.Score - prev
 		})
+	}
+	return nil
+}
+
+// Case is one application as the completion figures count it: what it is
+// for, when it was accepted, its deadline, who accepted it, and how and
+// when it ended. The completion view keeps it in its "cases" table under
+// its id ("id/{id}") and, once accepted, under each day it can count in:
+// "accepted/{date}/{station}/{id}", "due/{deadline}/{station}/{id}" and
+// "closed/{instant}/{station}/{id}" once concluded or withdrawn. The last
+// is an instant, not a date, because an approval or a refusal carries no
+// date of its own and the view knows no time zone: the query reads the
+// instant in the stations' zone.
+type Case struct {
+	ID         string        `json:"id"`
+	Station    string        `json:"station_id"`
+	Service    string        `json:"service_id"`
+	Channel    string        `json:"channel"`
+	TicketID   string        `json:"ticket_id,omitempty"`
+	Submitted  time.Time     `json:"submitted_at"`
+	Accepted   calendar.Date `json:"accepted,omitzero"`
+	AcceptedBy string        `json:"accepted_by,omitempty"`
+	Deadline   calendar.Date `json:"deadline,omitzero"`
+	Paused     bool          `json:"paused,omitempty"` // the clock stopped for a supplement (补正)
+	// Outcome is approved or rejected once concluded (办结), withdrawn if
+	// the applicant withdrew; empty while open.
+	Outcome domain.ApplicationState `json:"outcome,omitempty"`
+	Closed  time.Time               `json:"closed_at,omitzero"`
+	Overdue bool                    `json:"overdue,omitempty"` // marked by the escalation job
+	// Score is the applicant's latest rating: one after a remediation
+	// replaces the one before.
+	Score int `json:"score,omitempty"`
+}
+
+// Concluded says whether the case was decided (办结): approved or refused.
+func (c Case) Concluded() bool { return c.Outcome == domain.Approved || c.Outcome == domain.Rejected }
+
+// OnTime says whether a concluded case was decided by its deadline, on the
+// stations' calendar: a decision while the clock stood still for a
+// supplement is on time, whatever the deadline before the pause said.
+func (c Case) OnTime(loc *time.Location) bool {
+	return c.Concluded() && (c.Paused || !calendar.DateOf(c.Closed.In(loc)).After(c.Deadline))
+}
+
+// keys are the keys the case is filed under. Only an accepted case counts:
+// before acceptance no clock runs, so it is due nowhere.
+func (c Case) keys() []string {
+	keys := []string{"id/" + c.ID}
+	if c.Accepted.IsZero() {
+		return keys
+	}
+	tail := "/" + c.Station + "/" + c.ID
+	keys = append(keys, "accepted/"+c.Accepted.String()+tail, "due/"+c.Deadline.String()+tail)
+	if !c.Closed.IsZero() {
+		keys = append(keys, "closed/"+instantKey(c.Closed)+tail)
+	}
+	return keys
+}
+
+// instantKey writes t so that keys sort as the instants do.
+func instantKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// fileCase brings the application's case up to date with e and files it
+// under its keys, leaving the keys it no longer has.
+func fileCase(v *View, id string, r eventstore.Record, e domain.Event) error {
+	c, found, err := Get[Case](v, "cases", "id/"+id)
+	if err != nil {
+		return err
+	}
+	if s, ok := e.(domain.ApplicationSubmitted); ok {
+		c, found = Case{ID: id, Station: s.StationID, Service: s.ServiceID, Channel: s.Channel, TicketID: s.TicketID, Submitted: r.OccurredAt}, true
+	}
+	if !found {
+		// Submitted before the view kept cases: it is not counted until a
+		// rebuild reads its whole life. Stopping the projection here would
+		// stop every completion figure for it.
+		return nil
+	}
+	before := c.keys()
+	// conclude records the first ending: an approval concludes the case,
+	// and the completion that follows it does not conclude it again.
+	conclude := func(how domain.ApplicationState) {
+		if c.Outcome == "" {
+			c.Outcome, c.Closed = how, r.OccurredAt
+		}
+	}
+	switch e := e.(type) {
+	case domain.ApplicationSubmitted:
+	case domain.ApplicationAccepted:
+		c.Accepted, c.AcceptedBy, c.Deadline = e.Date, r.Actor.ID, e.Deadline
+	case domain.SupplementRequested:
+		c.Paused = true
+	case domain.SupplementReceived:
+		c.Paused, c.Deadline = false, e.Deadline
+	case domain.DeadlineExtended:
+		c.Deadline = e.Deadline
+	case domain.DeadlineRecomputed:
+		c.Deadline = e.Deadline
+	case domain.ApplicationApproved:
+		conclude(domain.Approved)
+	case domain.ApplicationRejected:
+		conclude(domain.Rejected)
+	case domain.ApplicationCompleted:
+		conclude(domain.Approved)
+	case domain.ApplicationWithdrawn:
+		conclude(domain.Withdrawn)
+	case domain.ApplicationOverdue:
+		c.Overdue = true
+	case domain.ApplicationRated:
+		c.Score = e.Score
+	default:
+		return nil
+	}
+	after := c.keys()
+	for _, k := range before {
+		if !slices.Contains(after, k) {
+			v.Delete("cases", k)
+		}
+	}
+	for _, k := range after {
+		v.Put("cases", k, c)
 	}
 	return nil
 }

@@ -204,14 +204,14 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 		t.Errorf("history = %+v", a.History)
 	}
 
-	rates, err := projections.CompletionRates(ctx, e, "gulou", day("2025-10-01"), day("2025-10-31"), "service")
+	rates, err := projections.CompletionRates(ctx, e, projections.CompletionQuery{Station: "gulou", From: day("2025-10-01"), To: day("2025-10-31"), By: "service", Loc: loc})
 	if err != nil || len(rates) != 1 {
 		t.Fatalf("rates = %+v, %v", rates, err)
 	}
 	if r := rates[0]; r.Key != "birth" || r.Due != 1 || r.Completed != 1 || r.OnTime != 0 || r.Overdue != 1 || r.CompletionRate != 1 || r.OnTimeRate != 0 || r.Satisfaction != 2 {
 		t.Errorf("October by service = %+v", r)
 	}
-	if rates, _ := projections.CompletionRates(ctx, e, "gulou", day("2025-09-01"), day("2025-09-30"), "day"); len(rates) != 0 {
+	if rates, _ := projections.CompletionRates(ctx, e, projections.CompletionQuery{Station: "gulou", From: day("2025-09-01"), To: day("2025-09-30"), By: "day", Loc: loc}); len(rates) != 0 {
 		t.Errorf("September holds %+v: the deadline moved to 29 Oct with the supplement", rates)
 	}
 

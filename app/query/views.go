@@ -79,10 +79,10 @@ func (q *Queries) SLA(ctx context.Context, today calendar.Date, cal *calendar.Ca
 	return projections.SLA(ctx, q.v(), today, cal, rule, state)
 }
 
-// CompletionRates are completion and on-time rates by service, day or
-// month (completion).
-func (q *Queries) CompletionRates(ctx context.Context, station string, from, to calendar.Date, by string) ([]projections.Rate, error) {
-	return projections.CompletionRates(ctx, q.v(), station, from, to, by)
+// CompletionRates are completion, on-time and approval rates grouped as
+// cq says (completion; by counter, the queue view too).
+func (q *Queries) CompletionRates(ctx context.Context, cq projections.CompletionQuery) ([]projections.Rate, error) {
+	return projections.CompletionRates(ctx, q.v(), cq)
 }
 
 // Day is a station's queue on one day (queue).
