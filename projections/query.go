@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -307,6 +308,176 @@ func DayOf(ctx context.Context, v Views, station string, d calendar.Date) (DayVi
 		day.Tickets[tickets[i].ID] = &tickets[i]
 	}
 	return day, nil
+}
+
+// QueueGroups is what queue figures can be grouped by.
+var QueueGroups = []string{"service", "counter", "clerk", "station"}
+
+// QueueQuery asks for the queue figures of stations over days.
+type QueueQuery struct {
+	Stations []string
+	From, To calendar.Date
+	// By groups rows: the service a ticket was last in line for, the
+	// counter and the clerk who last called, resumed or completed it
+	// ("none" for a ticket never called), or the station. "" for none.
+	By string
+}
+
+// QueueFigures is what the queue of some days came to. A wait runs from a
+// ticket's issue to its first call; a service from its last call to its
+// completion. Percentiles are of the tickets' waits, by nearest rank.
+type QueueFigures struct {
+	Tickets    int     `json:"tickets"`
+	Served     int     `json:"served"`
+	NoShows    int     `json:"no_shows"`
+	Cancelled  int     `json:"cancelled"` // still waiting when the day closed
+	AvgWait    float64 `json:"avg_wait_minutes"`
+	P50Wait    float64 `json:"p50_wait_minutes"`
+	P90Wait    float64 `json:"p90_wait_minutes"`
+	AvgService float64 `json:"avg_service_minutes"`
+	// The appointments of those days, where they can be told apart
+	// (not by counter or clerk: an appointment missed was served by none).
+	*Turnout
+	NoShowRate *float64 `json:"appointment_no_show_rate,omitempty"` // appointment_no_shows / appointments
+
+	waits   []float64
+	service Mean
+}
+
+// QueueRow is one group's figures.
+type QueueRow struct {
+	Key  string `json:"key"`
+	Rank int    `json:"rank,omitempty"` // by station: 1 is the shortest average wait
+	QueueFigures
+}
+
+func (f *QueueFigures) ticket(t TicketView) {
+	f.Tickets++
+	switch t.State {
+	case domain.Done:
+		f.Served++
+		f.service.Add(t.Done.Sub(t.Called).Minutes())
+	case domain.Skipped:
+		f.NoShows++
+	case domain.Dropped:
+		f.Cancelled++
+	}
+	if !t.FirstCalled.IsZero() {
+		f.waits = append(f.waits, t.FirstCalled.Sub(t.Issued).Minutes())
+	}
+}
+
+func (f *QueueFigures) turnout(t Turnout) {
+	if f.Turnout == nil {
+		f.Turnout = &Turnout{}
+	}
+	f.Appointments += t.Appointments
+	f.Turnout.NoShows += t.NoShows // NoShows alone is the tickets
+	f.Late += t.Late
+}
+
+// sum works out the averages and percentiles.
+func (f *QueueFigures) sum() {
+	slices.Sort(f.waits)
+	var total float64
+	for _, w := range f.waits {
+		total += w
+	}
+	if n := len(f.waits); n > 0 {
+		f.AvgWait = round1(total / float64(n))
+		f.P50Wait, f.P90Wait = round1(nearestRank(f.waits, 50)), round1(nearestRank(f.waits, 90))
+	}
+	f.AvgService = round1(f.service.Value())
+	if f.Turnout != nil {
+		r := ratio(f.Turnout.NoShows, f.Appointments)
+		f.NoShowRate = &r
+	}
+}
+
+// nearestRank is the p-th percentile of sorted values: the least value
+// with at least p% of them at or below it.
+func nearestRank(sorted []float64, p int) float64 {
+	i := (p*len(sorted)+99)/100 - 1
+	return sorted[max(0, i)]
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+// QueueReport sums up the tickets and appointments of q's stations and
+// days, in total and grouped as q.By says.
+func QueueReport(ctx context.Context, v Views, q QueueQuery) (QueueFigures, []QueueRow, error) {
+	if q.By != "" && !slices.Contains(QueueGroups, q.By) {
+		return QueueFigures{}, nil, fmt.Errorf("%w: by=%s: want service, counter, clerk or station (分组方式不正确)", domain.ErrInvalid, q.By)
+	}
+	total := QueueFigures{Turnout: &Turnout{}}
+	groups := map[string]*QueueFigures{}
+	group := func(key string) *QueueFigures {
+		g, ok := groups[key]
+		if !ok {
+			g = &QueueFigures{}
+			if q.By == "service" || q.By == "station" {
+				g.Turnout = &Turnout{}
+			}
+			groups[key] = g
+		}
+		return g
+	}
+	lo, hi := q.From.String(), q.To.AddDays(1).String()
+	for _, station := range q.Stations {
+		tickets, err := Scan[TicketView](ctx, v.Store(), v.NS("queue", "tickets"), station+"/"+lo, station+"/"+hi)
+		if err != nil {
+			return QueueFigures{}, nil, err
+		}
+		for _, t := range tickets {
+			total.ticket(t)
+			key := map[string]string{"service": t.Service, "counter": t.Counter, "clerk": t.Clerk, "station": station}[q.By]
+			if q.By == "" {
+				continue
+			}
+			if key == "" {
+				key = "none"
+			}
+			group(key).ticket(t)
+		}
+		kvs, err := v.Store().Scan(ctx, v.NS("queue", "turnout"), station+"/"+lo, station+"/"+hi)
+		if err != nil {
+			return QueueFigures{}, nil, err
+		}
+		for _, kv := range kvs {
+			t, err := decode[Turnout](kv)
+			if err != nil {
+				return QueueFigures{}, nil, err
+			}
+			total.turnout(t)
+			switch q.By {
+			case "service":
+				group(kv.Key[strings.LastIndex(kv.Key, "/")+1:]).turnout(t)
+			case "station":
+				group(station).turnout(t)
+			}
+		}
+	}
+	total.sum()
+	rows := make([]QueueRow, 0, len(groups))
+	for key, g := range groups {
+		g.sum()
+		rows = append(rows, QueueRow{Key: key, QueueFigures: *g})
+	}
+	slices.SortFunc(rows, func(a, b QueueRow) int { return strings.Compare(a.Key, b.Key) })
+	if q.By == "station" {
+		// A station whose tickets nobody waited for (none called) is not
+		// the quickest: it goes last.
+		idle := func(r QueueRow) int {
+			if len(r.waits) == 0 {
+				return 1
+			}
+			return 0
+		}
+		rank(rows, func(a, b QueueRow) int {
+			return cmp.Or(cmp.Compare(idle(a), idle(b)), cmp.Compare(a.AvgWait, b.AvgWait))
+		}, func(r *QueueRow, n int) { r.Rank = n })
+	}
+	return total, rows, nil
 }
 
 // AuditByStream is a stream's history with its actors, read from the log.

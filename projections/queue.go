@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/servicehall/servicehall/domain"
+	"github.com/servicehall/servicehall/domain/calendar"
 	"github.com/servicehall/servicehall/domain/estimate"
 	"github.com/servicehall/servicehall/eventstore"
 )
@@ -26,6 +27,13 @@ type TicketView struct {
 	Called      time.Time          `json:"called_at,omitzero"`
 	Recalls     int                `json:"recalls,omitempty"`
 	Transfers   int                `json:"transfers,omitempty"`
+	// FirstCalled ends the ticket's wait: a transferred ticket is called
+	// again, but its holder stopped waiting at the first call.
+	FirstCalled time.Time `json:"first_called_at,omitzero"`
+	Done        time.Time `json:"done_at,omitzero"`
+	// Clerk is who last called, resumed or completed the ticket at
+	// Counter (the events' actor; a job's call leaves it as it was).
+	Clerk string `json:"clerk,omitempty"`
 }
 
 // Call is one line of the hall board: a number sent to a counter.
@@ -148,7 +156,8 @@ func (d DayView) EstimatedWait(service string, ahead int, configured map[string]
 	return estimate.Tell(estimate.InUse(), d.WaitState(service, ahead, configured))
 }
 
-// Queues keeps each station's day: tickets, counters, calls and statistics.
+// Queues keeps each station's day: tickets, counters, calls and statistics;
+// and how each day's appointments turned out.
 type Queues struct{}
 
 func (Queues) Name() string { return "queue" }
@@ -158,7 +167,13 @@ const boardLines = 20
 func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	station, date, ok := domain.ParseQueueStream(r.Stream)
 	if !ok {
-		return nil
+		return turnout(v, r, e)
+	}
+	// clerk is who acted on a ticket at a counter, if a person did.
+	clerk := func(t *TicketView) {
+		if r.Actor.Role != domain.RoleSystem && r.Actor.ID != "" {
+			t.Clerk = r.Actor.ID
+		}
 	}
 	key := station + "/" + date
 	d, found, err := Get[DayView](v, "days", key)
@@ -185,6 +200,10 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		t.Recalls = recalls
 		if !recall {
 			t.State, t.Counter, t.Called = domain.Called, counter, at
+			if t.FirstCalled.IsZero() {
+				t.FirstCalled = at
+			}
+			clerk(&t)
 			d.Stats.Wait.Add(at.Sub(t.Issued).Minutes())
 		}
 		d.CallSeq++
@@ -231,6 +250,8 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		return set(e.TicketID, domain.Serving, nil) // the day's summary is unchanged
 	case domain.TicketCompleted:
 		err = set(e.TicketID, domain.Done, func(t *TicketView) {
+			t.Done = e.At
+			clerk(t)
 			minutes := e.At.Sub(t.Called).Minutes()
 			d.Stats.Served++
 			d.Stats.Service.Add(minutes)
@@ -245,10 +266,13 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.TicketParked:
 		return set(e.TicketID, domain.Parked, nil)
 	case domain.TicketResumed:
-		return set(e.TicketID, domain.Serving, func(t *TicketView) { t.Counter = e.CounterID })
+		return set(e.TicketID, domain.Serving, func(t *TicketView) {
+			t.Counter = e.CounterID
+			clerk(t)
+		})
 	case domain.TicketTransferred:
 		return set(e.TicketID, domain.Waiting, func(t *TicketView) {
-			t.Service, t.Counter = e.To, ""
+			t.Service, t.Counter, t.Clerk = e.To, "", ""
 			t.Transfers++
 		})
 	case domain.DayClosed:
@@ -276,4 +300,78 @@ func (d DayView) Serving() map[string]*TicketView {
 		}
 	}
 	return out
+}
+
+// Turnout is how the appointments of a day turned out, at one station for
+// one service (the queue view's "turnout" table, keyed
+// "{station}/{date}/{service}").
+type Turnout struct {
+	// Appointments is those booked for the day, less those cancelled in
+	// time: the appointments due.
+	Appointments int `json:"appointments"`
+	// NoShows is those marked no-show, and those cancelled after the
+	// cut-off, which count as no-shows.
+	NoShows int `json:"appointment_no_shows"`
+	Late    int `json:"late_cancellations"` // of the no-shows, those cancelled late
+}
+
+// visit is where and when a live appointment is due (the "visits" table):
+// what the turnout of its day needs to know when it ends. It leaves the
+// table once checked in, missed or cancelled.
+type visit struct {
+	Station string        `json:"station_id"`
+	Service string        `json:"service_id"`
+	Date    calendar.Date `json:"date"`
+}
+
+func (w visit) key() string { return w.Station + "/" + w.Date.String() + "/" + w.Service }
+
+// turnout counts an appointment's event into the turnout of its day.
+func turnout(v *View, r eventstore.Record, e domain.Event) error {
+	id, ok := domain.StreamID("appointment", r.Stream)
+	if !ok {
+		return nil
+	}
+	bump := func(w visit, f func(*Turnout)) error {
+		t, _, err := Get[Turnout](v, "turnout", w.key())
+		if err != nil {
+			return err
+		}
+		f(&t)
+		v.Put("turnout", w.key(), t)
+		return nil
+	}
+	if b, ok := e.(domain.AppointmentBooked); ok {
+		w := visit{b.StationID, b.ServiceID, b.Date}
+		v.Put("visits", id, w)
+		return bump(w, func(t *Turnout) { t.Appointments++ })
+	}
+	w, found, err := Get[visit](v, "visits", id)
+	if err != nil || !found {
+		// Ended, or booked before the view kept visits: nothing to count.
+		// (Stopping here would stop the live queue of the hall; a rebuild
+		// counts the older ones.)
+		return err
+	}
+	switch e := e.(type) {
+	case domain.AppointmentRescheduled:
+		if err := bump(w, func(t *Turnout) { t.Appointments-- }); err != nil {
+			return err
+		}
+		w.Date = e.Date
+		v.Put("visits", id, w)
+		return bump(w, func(t *Turnout) { t.Appointments++ })
+	case domain.AppointmentCancelled:
+		v.Delete("visits", id)
+		if e.Late {
+			return bump(w, func(t *Turnout) { t.NoShows++; t.Late++ })
+		}
+		return bump(w, func(t *Turnout) { t.Appointments-- })
+	case domain.AppointmentNoShow:
+		v.Delete("visits", id)
+		return bump(w, func(t *Turnout) { t.NoShows++ })
+	case domain.AppointmentCheckedIn:
+		v.Delete("visits", id)
+	}
+	return nil
 }
