@@ -16,9 +16,10 @@ import (
 // Every route of the document that names a station's object, called by
 // the staff, the kiosk and the manager of another station (gulou) on
 // xicheng's appointment, application, ticket, queue, figures, remediations
-// and audit trail:
-// each answers 404 and writes nothing. The bureau manager, over every
-// station, and xicheng's own staff get past the check.
+// and audit trail: each answers 404 and writes nothing, but for xicheng's
+// figures (stats/*), which a station's manager is refused (403): a
+// station is public, its figures are not gulou's to read. The bureau
+// manager, over every station, and xicheng's own staff get past the check.
 func TestNobodyActsOutsideTheirStation(t *testing.T) {
 	t.Parallel()
 	birth := `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":true,"materials":[]}`
@@ -98,6 +99,7 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 		"/api/v1/remediations":     "?station_id=xicheng",
 		"/api/v1/audit":            "?stream=application-" + application,
 	}
+	figures := map[string]bool{"/api/v1/stats/completion": true, "/api/v1/stats/queue": true, "/api/v1/stats/estimates": true}
 	bodies := map[string]string{"/api/v1/appointments": book, "/api/v1/applications": apply}
 	type target struct{ method, url, body string }
 	var targets []target
@@ -134,8 +136,12 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 				refusals++
 				before := headOf(t, api)
 				resp, out := send(t, strings.ToUpper(method), strings.TrimSuffix(api, "/api/v1")+url, token, body)
-				if resp.StatusCode != 404 {
-					t.Errorf("%s %s as gulou's %s: %d %v, want 404", method, url, role, resp.StatusCode, out)
+				want := 404
+				if figures[path] {
+					want = 403
+				}
+				if resp.StatusCode != want {
+					t.Errorf("%s %s as gulou's %s: %d %v, want %d", method, url, role, resp.StatusCode, out, want)
 				}
 				if after := headOf(t, api); after != before {
 					t.Errorf("%s %s as gulou's %s wrote %d events", method, url, role, after-before)
@@ -181,6 +187,34 @@ func TestNobodyActsOutsideTheirStation(t *testing.T) {
 	// asks for one or gets every station.
 	if resp, _ := send(t, "GET", api+"/stats/completion?"+span, outsiders["manager"], ""); resp.StatusCode != 200 {
 		t.Errorf("gulou's manager on their own figures: %d", resp.StatusCode)
+	}
+	// However the figures are asked for, another station's are refused;
+	// grouped by station, a tied manager's hold their own station only.
+	for _, q := range []string{"/stats/completion?station_id=xicheng&by=station&" + span, "/stats/completion?station_id=xicheng&basis=accepted&by=clerk&" + span,
+		"/stats/completion?station_id=xicheng&as_of=" + today.String() + "&" + span, "/stats/queue?station_id=xicheng&by=station&" + span,
+		"/stats/queue?station_id=xicheng&as_of=" + today.String() + "T08:00:00%2B08:00&" + span} {
+		if resp, out := send(t, "GET", api+q, outsiders["manager"], ""); resp.StatusCode != 403 {
+			t.Errorf("GET %s as gulou's manager: %d %v, want 403", q, resp.StatusCode, out)
+		}
+	}
+	// The SLA list is of applications, objects: as of a past instant too,
+	// another station's is not found.
+	if resp, out := send(t, "GET", api+"/sla?station_id=xicheng&as_of="+today.String()+"T08:00:00%2B08:00", outsiders["manager"], ""); resp.StatusCode != 404 {
+		t.Errorf("xicheng's SLA list as of this morning, as gulou's manager: %d %v, want 404", resp.StatusCode, out)
+	}
+	var queue struct {
+		Tickets int `json:"tickets"`
+		Rows    []struct {
+			Key string `json:"key"`
+		} `json:"rows"`
+	}
+	getJSONAuth(t, api+"/stats/queue?by=station&"+span, outsiders["manager"], nil, &queue)
+	if queue.Tickets != 0 || len(queue.Rows) != 0 {
+		t.Errorf("gulou's manager, by station, reads %+v: xicheng's walk-in among them", queue)
+	}
+	getJSONAuth(t, api+"/stats/queue?by=station&"+span, bureau, nil, &queue)
+	if queue.Tickets != 1 || len(queue.Rows) != 1 || queue.Rows[0].Key != "xicheng" {
+		t.Errorf("the bureau, by station, reads %+v: want xicheng's walk-in", queue)
 	}
 }
 

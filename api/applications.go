@@ -91,12 +91,31 @@ func onApplication[S command.ApplicationStep](s *Server, prepare func(*gin.Conte
 	}
 }
 
-// application answers the contract's view of an application.
+// application answers the contract's view of an application; with as_of,
+// as it stood then, read from its stream, its deadline counted on that day.
 func (s *Server) application(c *gin.Context) {
-	a, ok, err := s.queries.Application(c.Request.Context(), c.Param("id"))
+	ctx := c.Request.Context()
+	a, ok, err := s.queries.Application(ctx, c.Param("id"))
 	w := who(c)
 	if err == nil && (!ok || !w.reaches(a.Owner, a.Station)) {
 		err = fmt.Errorf("%w: application (申请不存在)", domain.ErrNotFound)
+	}
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	today := s.today()
+	end, day, past, err := s.asOf(c)
+	if err == nil && past {
+		var then projections.AppView
+		then, ok, err = s.queries.ApplicationAsOf(ctx, a.ID, end)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: application not yet submitted then (当时申请尚未提交)", domain.ErrNotFound)
+		}
+		// The applicant as the live view shows them now: an erasure since
+		// holds for the past too.
+		then.Applicant, then.Owner = a.Applicant, a.Owner
+		a, today = then, day
 	}
 	if err != nil {
 		problem(c, err)
@@ -110,7 +129,7 @@ func (s *Server) application(c *gin.Context) {
 	out := gin.H{"id": a.ID, "status": a.Status, "station_id": a.Station, "service_id": a.Service, "channel": a.Channel, "escalation_level": a.Escalation,
 		"history": a.History, "applicant": s.person(c, a.Owner, a.Applicant), "time_limit_unit": a.Unit}
 	if !a.Deadline.IsZero() {
-		_, left := a.SLA(s.today(), cal, s.escalation)
+		_, left := a.SLA(today, cal, s.escalation)
 		out["deadline"], out["working_days_left"] = a.Deadline, left
 	}
 	// The decisions' texts: what is missing (一次性告知), why refused, why

@@ -123,11 +123,11 @@ func TestEstimatesAgainstTheWaitsThatFollowed(t *testing.T) {
 		t.Errorf("a day without tickets: %v", none)
 	}
 
-	// Another station's manager finds no such station; staff may not ask.
+	// Another station's manager may not read them, nor may staff.
 	for _, tc := range []struct {
 		who, token string
 		want       int
-	}{{"xicheng's manager", other, 404}, {"gulou's staff", staff, 403}} {
+	}{{"xicheng's manager", other, 403}, {"gulou's staff", staff, 403}} {
 		if resp, out := send(t, "GET", url, tc.token, ""); resp.StatusCode != tc.want {
 			t.Errorf("%s: %d %v, want %d", tc.who, resp.StatusCode, out, tc.want)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,12 +17,14 @@ import (
 	"github.com/servicehall/servicehall/projections"
 )
 
-// scope is the station a manager's read is about: the station_id asked
-// for, which a manager tied to a station may only leave out or set to
-// their own (another station is not found).
+// scope is the station a read of a station's applications is about: the
+// station_id asked for, which a caller tied to a station may only leave
+// out or set to their own (another station's objects are not found); ""
+// (every station) only for the admin and a bureau manager, where required
+// allows it.
 func scope(c *gin.Context, required bool) (string, bool) {
 	w, station := who(c), c.Query("station_id")
-	if station == "" && w.Role != domain.RoleAdmin {
+	if station == "" {
 		station = w.Station
 	}
 	if station != "" && !ownStation(c, station) {
@@ -34,31 +37,69 @@ func scope(c *gin.Context, required bool) (string, bool) {
 	return station, true
 }
 
-// viewsAsOf answers from the live views, or with as_of=D from the named
-// projections rebuilt in memory from the events before the end of day D.
+// figuresScope is scope for a station's figures (stats/*), but a manager
+// tied to a station who asks for another's is refused (403), not told it
+// does not exist: stations are public and figures are no object whose id
+// could be probed, so the refusal gives nothing away and says what to do.
+func figuresScope(c *gin.Context, required bool) (string, bool) {
+	w, station := who(c), c.Query("station_id")
+	if station != "" && w.Role != domain.RoleResident && !w.reaches("", station) {
+		write(c, Problem{Type: "/problems/forbidden", Title: "Your role may not do this (无权限)", Status: http.StatusForbidden,
+			Detail: fmt.Sprintf("station %q: a station's manager reads only their own station's figures (只能查看本所数据)", station)})
+		return "", false
+	}
+	return scope(c, required)
+}
+
+// asOf reads as_of: a date D (the view at the end of D) or an instant
+// (RFC 3339; the view just after it). It answers the end of the events to
+// read (those before it), the day the view is read on, and whether as_of
+// was given at all.
+func (s *Server) asOf(c *gin.Context) (end time.Time, day calendar.Date, given bool, err error) {
+	raw := c.Query("as_of")
+	if raw == "" {
+		return time.Time{}, calendar.Date{}, false, nil
+	}
+	now := s.now()
+	if d, derr := calendar.ParseDate(raw); derr == nil {
+		if d.After(calendar.DateOf(now.In(s.loc))) {
+			return end, d, true, invalid("as_of", "not in the future (不能晚于今天)")
+		}
+		return d.AddDays(1).In(s.loc), d, true, nil
+	}
+	t, terr := time.Parse(time.RFC3339, raw)
+	if terr != nil {
+		return end, day, true, invalid("as_of", "a date (YYYY-MM-DD) or an instant (RFC 3339, 2025-10-16T12:00:00+08:00) (应为日期或时间)")
+	}
+	if t.After(now) {
+		return end, day, true, invalid("as_of", "not in the future (不能晚于现在)")
+	}
+	// Events at the instant itself had happened by then.
+	return t.Add(time.Nanosecond), calendar.DateOf(t.In(s.loc)), true, nil
+}
+
+// viewsAsOf answers from the live views, or with as_of from the named
+// projections rebuilt in memory from the events before as_of's end, with
+// the day the view is read on.
 func (s *Server) viewsAsOf(c *gin.Context, ps ...projections.Projection) (projections.Views, calendar.Date, bool) {
-	today := calendar.DateOf(s.now().In(s.loc))
-	if c.Query("as_of") == "" {
-		return s.views, today, true
-	}
-	d, err := date(c, "as_of")
-	if err == nil && d.After(today) {
-		err = invalid("as_of", "not in the future (不能晚于今天)")
-	}
+	end, day, given, err := s.asOf(c)
 	if err != nil {
 		problem(c, err)
-		return nil, d, false
+		return nil, day, false
 	}
-	v, err := s.queries.AsOf(c.Request.Context(), d.AddDays(1).In(s.loc), ps...)
+	if !given {
+		return s.views, calendar.DateOf(s.now().In(s.loc)), true
+	}
+	v, err := s.queries.AsOf(c.Request.Context(), end, ps...)
 	if err != nil {
 		problem(c, err)
-		return nil, d, false
+		return nil, day, false
 	}
-	return v, d, true
+	return v, day, true
 }
 
 func (s *Server) completionStats(c *gin.Context) {
-	station, ok := scope(c, true)
+	station, ok := figuresScope(c, false)
 	if !ok {
 		return
 	}
@@ -67,16 +108,24 @@ func (s *Server) completionStats(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	by := c.DefaultQuery("by", "service")
-	if by != "service" && by != "day" && by != "month" {
-		problem(c, invalid("by", "service, day or month (应为 service、day 或 month)"))
+	by, basis := c.DefaultQuery("by", "service"), c.DefaultQuery("basis", "due")
+	if !slices.Contains(projections.CompletionGroups, by) {
+		problem(c, invalid("by", fmt.Sprintf("by=%s: want service, day, month, station, counter or clerk (分组方式不正确)", by)))
 		return
 	}
-	v, _, ok := s.viewsAsOf(c, projections.Completion{})
+	if !slices.Contains(projections.CompletionBases, basis) {
+		problem(c, invalid("basis", fmt.Sprintf("basis=%s: want due, accepted or completed (统计口径不正确)", basis)))
+		return
+	}
+	ps := []projections.Projection{projections.Completion{}}
+	if by == "counter" {
+		ps = append(ps, projections.Queues{}) // the tickets applications came in on
+	}
+	v, _, ok := s.viewsAsOf(c, ps...)
 	if !ok {
 		return
 	}
-	rows, err := s.queries.On(v).CompletionRates(c.Request.Context(), projections.CompletionQuery{Station: station, From: from, To: to, By: by, Loc: s.loc})
+	rows, err := s.queries.On(v).CompletionRates(c.Request.Context(), projections.CompletionQuery{Station: station, From: from, To: to, By: by, Basis: basis, Loc: s.loc})
 	if err != nil {
 		problem(c, err)
 		return
@@ -119,37 +168,82 @@ func (s *Server) sla(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
+// queueStatsOut is the queue figures of some days at a station, or at
+// every station, with rows when grouped.
+type queueStatsOut struct {
+	StationID string         `json:"station_id,omitempty" description:"none: every station"`
+	Date      *calendar.Date `json:"date,omitempty" description:"the day asked for with date"`
+	From      calendar.Date  `json:"from"`
+	To        calendar.Date  `json:"to"`
+	projections.QueueFigures
+	By   string                 `json:"by,omitempty"`
+	Rows []projections.QueueRow `json:"rows,omitzero"`
+}
+
 func (s *Server) queueStats(c *gin.Context) {
-	station, ok := scope(c, true)
+	station, ok := figuresScope(c, false)
 	if !ok {
 		return
 	}
-	d, err := date(c, "date")
+	from, to, err := days(c)
 	if err != nil {
 		problem(c, err)
 		return
+	}
+	by := c.Query("by")
+	if by != "" && !slices.Contains(projections.QueueGroups, by) {
+		problem(c, invalid("by", fmt.Sprintf("by=%s: want service, counter, clerk or station (分组方式不正确)", by)))
+		return
+	}
+	stations := []string{station}
+	if station == "" {
+		// Every station there is now: one closed since has its days still.
+		all, err := s.queries.Stations(c.Request.Context())
+		if err != nil {
+			problem(c, err)
+			return
+		}
+		stations = stations[:0]
+		for _, st := range all {
+			stations = append(stations, st.ID)
+		}
 	}
 	v, _, ok := s.viewsAsOf(c, projections.Queues{})
 	if !ok {
 		return
 	}
-	day, err := s.queries.On(v).Day(c.Request.Context(), station, d)
+	total, rows, err := s.queries.On(v).QueueReport(c.Request.Context(), projections.QueueQuery{Stations: stations, From: from, To: to, By: by})
 	if err != nil {
 		problem(c, err)
 		return
 	}
-	st := day.Stats
-	c.JSON(http.StatusOK, gin.H{
-		"station_id": station, "date": d, "tickets": st.Tickets, "served": st.Served, "no_shows": st.NoShows, "cancelled": st.Cancelled,
-		"avg_wait_minutes": round1(st.Wait.Value()), "avg_service_minutes": round1(st.Service.Value()),
-	})
+	out := queueStatsOut{StationID: station, From: from, To: to, QueueFigures: total, By: by}
+	if c.Query("date") != "" {
+		out.Date = &from
+	}
+	if by != "" {
+		out.Rows = rows
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// days reads one day (date) or a span of them (from and to).
+func days(c *gin.Context) (calendar.Date, calendar.Date, error) {
+	if c.Query("date") == "" && (c.Query("from") != "" || c.Query("to") != "") {
+		return span(c)
+	}
+	if c.Query("from") != "" || c.Query("to") != "" {
+		return calendar.Date{}, calendar.Date{}, invalid("date", "date, or from and to, not both (请提供 date，或 from 与 to，不能同时提供)")
+	}
+	d, err := date(c, "date")
+	return d, d, err
 }
 
 // estimateStats replays the station's queue days from the log with the
 // estimator the hall tells new tickets by, and sums up how far each
 // ticket's estimate at issue was from its wait until the first call.
 func (s *Server) estimateStats(c *gin.Context) {
-	station, ok := scope(c, true)
+	station, ok := figuresScope(c, true)
 	if !ok {
 		return
 	}

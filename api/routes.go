@@ -62,15 +62,22 @@ type (
 		WorkingDays int    `query:"working_days" required:"true"`
 	}
 	completionQuery struct {
-		StationID string `query:"station_id"`
+		StationID string `query:"station_id" description:"a bureau manager or the admin may leave it out for every station"`
 		spanQuery
-		By   string `query:"by" enum:"service,day,month"`
-		AsOf string `query:"as_of" format:"date"`
+		By    string `query:"by" enum:"service,day,month,station,counter,clerk" description:"station: ranked by completion rate; counter: the one whose ticket the application came in on (online, or none without a ticket); clerk: who accepted it"`
+		Basis string `query:"basis" enum:"due,accepted,completed" description:"the day an application counts on: its deadline (default), its acceptance, or its conclusion or withdrawal"`
+		AsOf  string `query:"as_of" description:"a date (the end of that day) or an RFC 3339 instant: the view as it stood then"`
 	}
 	queueStatsQuery struct {
-		StationID string `query:"station_id"`
-		Date      string `query:"date" format:"date" required:"true"`
-		AsOf      string `query:"as_of" format:"date"`
+		StationID string `query:"station_id" description:"a bureau manager or the admin may leave it out for every station"`
+		Date      string `query:"date" format:"date" description:"one day; or from and to"`
+		From      string `query:"from" format:"date"`
+		To        string `query:"to" format:"date"`
+		By        string `query:"by" enum:"service,counter,clerk,station" description:"counter and clerk: who last called or served the ticket; station: ranked by average wait"`
+		AsOf      string `query:"as_of" description:"a date (the end of that day) or an RFC 3339 instant: the view as it stood then"`
+	}
+	asOfQuery struct {
+		AsOf string `query:"as_of" description:"a date (the end of that day) or an RFC 3339 instant: the application as it stood then"`
 	}
 	estimatesQuery struct {
 		StationID string `query:"station_id"`
@@ -79,6 +86,7 @@ type (
 	slaQuery struct {
 		StationID string `query:"station_id"`
 		State     string `query:"state"`
+		AsOf      string `query:"as_of" description:"a date (the end of that day) or an RFC 3339 instant: the list as it stood then"`
 	}
 	auditQuery struct {
 		Stream  string `query:"stream"`
@@ -181,7 +189,7 @@ func (s *Server) routes() []route {
 
 		created(post(v1+"/applications", "Submit an application (提交办件)", everyone, applyRequest{}, applicationStatus{}, s.apply)),
 		get(v1+"/applications", "The desk's worklist: a station's applications in one state, the most urgent first (待办列表)", desk, worklistQuery{}, []worklistRow{}, s.worklist),
-		get(v1+"/applications/:id", "An application with deadline, escalation and history (办件详情)", everyone, nil, nil, s.application),
+		get(v1+"/applications/:id", "An application with deadline, escalation and history; as_of for a past view (办件详情)", everyone, asOfQuery{}, nil, s.application),
 		post(v1+"/applications/:id/accept", "Accept: the clock starts (受理)", desk, nil, applicationStatus{}, onApplication[command.Accept](s, nil)),
 		post(v1+"/applications/:id/request-supplement", "Ask for missing materials: the clock stops (一次性告知补正)", desk, command.RequestSupplement{}, applicationStatus{}, onApplication[command.RequestSupplement](s, nil)),
 		post(v1+"/applications/:id/supplement", "Materials received: the clock restarts (补正)", desk, nil, applicationStatus{}, onApplication[command.ReceiveSupplement](s, nil)),
@@ -203,8 +211,8 @@ func (s *Server) routes() []route {
 		s.ticketRemediation("reply", "Remediation of a visit's bad rating: follow up with the resident, which closes it (差评回访)"),
 		get(v1+"/remediations", "Remediations of bad ratings, of visits and applications, by standing (差评整改台账)", heads, remediationsQuery{}, []projections.RemediationRow{}, s.remediations),
 
-		get(v1+"/stats/completion", "Completion and on-time rates by service, day or month; as_of for a past view (办结率)", heads, completionQuery{}, nil, s.completionStats),
-		get(v1+"/stats/queue", "A day's tickets, served, no-shows, waits (排队统计)", heads, queueStatsQuery{}, nil, s.queueStats),
+		get(v1+"/stats/completion", "Completion, on-time and approval rates by service, day, month, station, counter or clerk; as_of for a past view (办结率)", heads, completionQuery{}, []projections.Rate{}, s.completionStats),
+		get(v1+"/stats/queue", "Days' tickets, served, no-shows, waits with p50 and p90, appointments missed; by service, counter, clerk or station (排队统计)", heads, queueStatsQuery{}, queueStatsOut{}, s.queueStats),
 		get(v1+"/stats/estimates", "Wait estimates told at ticket issue against the waits that followed, replayed from the log (等候时间预估与实际等候的偏差)", heads, estimatesQuery{}, estimatesOut{}, s.estimateStats),
 		get(v1+"/sla", "Open applications with deadlines and escalation (时限监控)", heads, slaQuery{}, nil, s.sla),
 		get(v1+"/audit", "Who decided what, by stream, actor or station (审计)", heads, auditQuery{}, nil, s.audit),

@@ -708,3 +708,30 @@ func AsOf(ctx context.Context, log eventstore.Store, end time.Time, ps ...Projec
 		}
 	}
 }
+
+// AsOfStream builds the named projections in memory from one stream's
+// events before end: the view of one object as it stood, without reading
+// the rest of the log. Only for views of that one object: nothing from
+// other streams (an erasure, say) is in it.
+func AsOfStream(ctx context.Context, log eventstore.Store, stream string, end time.Time, ps ...Projection) (*Engine, error) {
+	e, err := NewEngine(ctx, log, NewMemory(), ps...)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := log.ReadStream(ctx, stream, 0)
+	if err != nil {
+		return nil, err
+	}
+	kept := recs[:0]
+	for _, r := range recs {
+		if r.OccurredAt.Before(end) {
+			kept = append(kept, r)
+		}
+	}
+	for _, name := range e.names {
+		if err := e.Handle(ctx, name, kept); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}

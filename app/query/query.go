@@ -48,6 +48,16 @@ func (q *Queries) AsOf(ctx context.Context, at time.Time, ps ...projections.Proj
 	return projections.AsOf(ctx, q.log, at, ps...)
 }
 
+// ApplicationAsOf is one application as it stood before end, read from its
+// stream in the log (applications, rebuilt for it alone).
+func (q *Queries) ApplicationAsOf(ctx context.Context, id string, end time.Time) (projections.AppView, bool, error) {
+	v, err := projections.AsOfStream(ctx, q.log, domain.ApplicationStream(id), end, projections.Applications{})
+	if err != nil {
+		return projections.AppView{}, false, err
+	}
+	return projections.ApplicationOf(ctx, v, id)
+}
+
 // History is a stream's events with their actors, read from the log.
 func (q *Queries) History(ctx context.Context, stream string) ([]projections.Entry, error) {
 	return projections.AuditByStream(ctx, q.log, stream)

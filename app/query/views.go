@@ -90,6 +90,12 @@ func (q *Queries) Day(ctx context.Context, station string, d calendar.Date) (pro
 	return projections.DayOf(ctx, q.v(), station, d)
 }
 
+// QueueReport is the queue figures of stations over days, in total and
+// grouped as qq says (queue).
+func (q *Queries) QueueReport(ctx context.Context, qq projections.QueueQuery) (projections.QueueFigures, []projections.QueueRow, error) {
+	return projections.QueueReport(ctx, q.v(), qq)
+}
+
 // Days are the summaries (without tickets) of a station's queue days before to (queue).
 func (q *Queries) Days(ctx context.Context, station string, to calendar.Date) ([]projections.DayView, error) {
 	v := q.v()
