@@ -129,7 +129,8 @@ type CompletionQuery struct {
 	From, To calendar.Date
 	// By groups the rows: service, day, month (of the basis), station,
 	// counter (the one whose ticket the application came in on; "online"
-	// or "none" without a ticket) or clerk (who accepted it).
+	// or "none" without a ticket: the queue view is read too) or clerk
+	// (who accepted it).
 	By string
 	// Basis is the period an application counts in: the day of its
 	// deadline (due, the default), of its acceptance (accepted), or the day
@@ -269,8 +270,8 @@ func counterOf(ctx context.Context, v Views, c Case, loc *time.Location) (string
 	return t.Counter, nil
 }
 
-// rank numbers sorted rows by order, from 1; rows order puts level share a
-// rank, and the next takes the place after them (1, 1, 3).
+// rank sorts rows by order and numbers them from 1; rows that order holds
+// level share a rank, and the next row takes its own place (1, 1, 3).
 func rank[T any](rows []T, order func(a, b T) int, set func(*T, int)) {
 	slices.SortStableFunc(rows, order)
 	n := 0
@@ -356,15 +357,34 @@ func (f *QueueFigures) ticket(t TicketView) {
 	switch t.State {
 	case domain.Done:
 		f.Served++
-		f.service.Add(t.Done.Sub(t.Called).Minutes())
+		if !t.Done.IsZero() { // a view from before tickets kept it has no time to count
+			f.service.Add(t.Done.Sub(t.Called).Minutes())
+		}
 	case domain.Skipped:
 		f.NoShows++
 	case domain.Dropped:
 		f.Cancelled++
 	}
-	if !t.FirstCalled.IsZero() {
-		f.waits = append(f.waits, t.FirstCalled.Sub(t.Issued).Minutes())
+	// A view from before tickets kept their first call has the last one.
+	if called := cmp.Or(t.FirstCalled, t.Called); !called.IsZero() {
+		f.waits = append(f.waits, called.Sub(t.Issued).Minutes())
 	}
+}
+
+// ticketKey is the row a ticket falls in, grouped by by.
+func ticketKey(t TicketView, station, by string) string {
+	var key string
+	switch by {
+	case "service":
+		key = t.Service
+	case "counter":
+		key = t.Counter
+	case "clerk":
+		key = t.Clerk
+	case "station":
+		key = station
+	}
+	return cmp.Or(key, "none")
 }
 
 func (f *QueueFigures) turnout(t Turnout) {
@@ -430,14 +450,9 @@ func QueueReport(ctx context.Context, v Views, q QueueQuery) (QueueFigures, []Qu
 		}
 		for _, t := range tickets {
 			total.ticket(t)
-			key := map[string]string{"service": t.Service, "counter": t.Counter, "clerk": t.Clerk, "station": station}[q.By]
-			if q.By == "" {
-				continue
+			if q.By != "" {
+				group(ticketKey(t, station, q.By)).ticket(t)
 			}
-			if key == "" {
-				key = "none"
-			}
-			group(key).ticket(t)
 		}
 		kvs, err := v.Store().Scan(ctx, v.NS("queue", "turnout"), station+"/"+lo, station+"/"+hi)
 		if err != nil {
