@@ -127,7 +127,7 @@ func TestEstimatesAgainstTheWaitsThatFollowed(t *testing.T) {
 	for _, tc := range []struct {
 		who, token string
 		want       int
-	}{{"xicheng's manager", other, 403}, {"gulou's staff", staff, 403}} {
+	}{{"xicheng's manager", other, 404}, {"gulou's staff", staff, 403}} {
 		if resp, out := send(t, "GET", url, tc.token, ""); resp.StatusCode != tc.want {
 			t.Errorf("%s: %d %v, want %d", tc.who, resp.StatusCode, out, tc.want)
 		}

@@ -37,20 +37,6 @@ func scope(c *gin.Context, required bool) (string, bool) {
 	return station, true
 }
 
-// figuresScope is scope for a station's figures (stats/*), but a manager
-// tied to a station who asks for another's is refused (403), not told it
-// does not exist: stations are public and figures are no object whose id
-// could be probed, so the refusal gives nothing away and says what to do.
-func figuresScope(c *gin.Context, required bool) (string, bool) {
-	w, station := who(c), c.Query("station_id")
-	if station != "" && w.Role != domain.RoleResident && !w.reaches("", station) {
-		write(c, Problem{Type: "/problems/forbidden", Title: "Your role may not do this (无权限)", Status: http.StatusForbidden,
-			Detail: fmt.Sprintf("station %q: a station's manager reads only their own station's figures (只能查看本所数据)", station)})
-		return "", false
-	}
-	return scope(c, required)
-}
-
 // asOf reads as_of: a date D (the view at the end of D) or an instant
 // (RFC 3339; the view just after it). It answers the end of the events to
 // read (those before it), the day the view is read on, and whether as_of
@@ -99,7 +85,7 @@ func (s *Server) viewsAsOf(c *gin.Context, ps ...projections.Projection) (projec
 }
 
 func (s *Server) completionStats(c *gin.Context) {
-	station, ok := figuresScope(c, false)
+	station, ok := scope(c, false)
 	if !ok {
 		return
 	}
@@ -181,7 +167,7 @@ type queueStatsOut struct {
 }
 
 func (s *Server) queueStats(c *gin.Context) {
-	station, ok := figuresScope(c, false)
+	station, ok := scope(c, false)
 	if !ok {
 		return
 	}
@@ -243,7 +229,7 @@ func days(c *gin.Context) (calendar.Date, calendar.Date, error) {
 // estimator the hall tells new tickets by, and sums up how far each
 // ticket's estimate at issue was from its wait until the first call.
 func (s *Server) estimateStats(c *gin.Context) {
-	station, ok := figuresScope(c, true)
+	station, ok := scope(c, true)
 	if !ok {
 		return
 	}

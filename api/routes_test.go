@@ -466,7 +466,7 @@ func TestApplicationOverHTTP(t *testing.T) {
 		rates[0]["completion_rate"].(float64) != 1 || rates[0]["on_time_rate"].(float64) != 1 {
 		t.Fatalf("completion: %d %v", resp.StatusCode, rates)
 	}
-	if resp := getJSONAuth(t, api+"/stats/completion?station_id=xicheng&from="+today+"&to="+later, lead, nil, nil); resp.StatusCode != 403 {
+	if resp := getJSONAuth(t, api+"/stats/completion?station_id=xicheng&from="+today+"&to="+later, lead, nil, nil); resp.StatusCode != 404 {
 		t.Fatalf("another station's figures: %d", resp.StatusCode)
 	}
 	if resp := getJSONAuth(t, api+"/stats/completion?from="+later+"&to="+today, lead, nil, nil); resp.StatusCode != 422 {
