@@ -130,7 +130,9 @@ func TestPagesInABrowser(t *testing.T) {
 		fill("#to", sat.AddDays(60).String()), fill("#queue-date", sat.String()), press("#refresh"),
 		poll(`document.querySelector("#kpi-completion").textContent.endsWith("%")`, 10*time.Second),
 		// No embedded notice covers next year: the page says its holidays are computed.
-		poll(`!document.querySelector("#calendar-warning").hidden`, 5*time.Second))
+		poll(`!document.querySelector("#calendar-warning").hidden`, 5*time.Second),
+		// The page states what the rates count, and that withdrawn cases count in none.
+		poll(`document.querySelector("#rate-note").textContent.includes("撤回的办件不计入")`, 5*time.Second))
 	before := text(dash, "#kpi-completion")
 
 	// A resident books the Saturday window's 09:30 slot.

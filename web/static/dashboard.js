@@ -53,6 +53,8 @@ async function load() {
     const due = sum("due"), done = sum("completed"), onTime = sum("completed_on_time"), ratings = sum("ratings");
     $("kpi-completion").textContent = due ? pct(done / due) : "—";
     $("kpi-ontime").textContent = done ? pct(onTime / done) : "—";
+    $("kpi-approval").textContent = done ? pct(sum("approved") / done) : "—";
+    $("rate-note").textContent = t("rate_note").replace("{n}", String(sum("withdrawn")));
     $("kpi-satisfaction").textContent = ratings ? (sum("score_sum") / ratings).toFixed(2) + " / 5" : "—";
     $("kpi-overdue").textContent = String(sla.filter((r) => r.state === "overdue").length);
     $("kpi-wait").textContent = `${queue.avg_wait_minutes} ${t("minutes")}`;
