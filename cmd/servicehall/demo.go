@@ -207,8 +207,9 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 			return err
 		}
 	}
-	// Late: a passport (7 working days) accepted 20 days ago, done 2 days ago; rated badly.
-	if err := story("passport", []int{20, 20, 2, 2, 1}, accept, approve, complete, rate(2, "等待时间过长")); err != nil {
+	// Late: a passport (7 working days) accepted 20 days ago, decided and
+	// done 2 days ago; rated badly.
+	if err := story("passport", []int{20, 2, 2, 1}, accept, approve, complete, rate(2, "等待时间过长")); err != nil {
 		return err
 	}
 	// Rejected.
