@@ -134,26 +134,21 @@ func (s *Server) application(c *gin.Context) {
 	}
 	// The decisions' texts: what is missing (一次性告知), why refused, why
 	// extended, where to collect.
-	for k, v := range map[string]any{"missing": a.Missing, "reason": a.Reason, "note": a.Note, "extensions": a.Extensions,
-		"legal_deadline": a.Legal, "accept_by": a.AcceptBy, "collect_at": a.Where, "collected": a.Collected} {
-		switch v := v.(type) {
-		case string:
-			if v != "" {
-				out[k] = v
-			}
-		case []string:
-			if len(v) > 0 {
-				out[k] = v
-			}
-		case []projections.Extension:
-			if len(v) > 0 {
-				out[k] = v
-			}
-		case calendar.Date:
-			if !v.IsZero() {
-				out[k] = v
-			}
+	for k, v := range map[string]string{"reason": a.Reason, "note": a.Note, "collect_at": a.Where} {
+		if v != "" {
+			out[k] = v
 		}
+	}
+	for k, v := range map[string]calendar.Date{"legal_deadline": a.Legal, "accept_by": a.AcceptBy, "collected": a.Collected} {
+		if !v.IsZero() {
+			out[k] = v
+		}
+	}
+	if len(a.Missing) > 0 {
+		out["missing"] = a.Missing
+	}
+	if len(a.Extensions) > 0 {
+		out["extensions"] = a.Extensions
 	}
 	out["ready_for_collection"] = a.Ready
 	if r, ok, err := s.ratingOf(c, projections.RatedApplication, a.ID); err != nil {
