@@ -107,7 +107,11 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 		return Result{}, &domain.FieldError{Field: "date", Err: fmt.Errorf("%w: a date is required (请选择日期)", domain.ErrInvalid)}
 	}
 	if m.CommandID == "" {
-		m.CommandID = "book-" + b.AppointmentID
+		// The slot is part of the id: a booking retried after a crash
+		// writes the same events, but another booking under the same
+		// appointment id (for another slot) must conflict with it, not
+		// pass for its retry and leave its place owned by nobody.
+		m.CommandID = "book-" + b.AppointmentID + "-" + domain.SlotStream(b.StationID, b.Date, b.Start, b.ServiceID)
 	}
 	person, err := hl.Person(ctx, checked)
 	if err != nil {
@@ -213,11 +217,33 @@ func (hl *Hall) release(tx *Tx, a *domain.Appointment, why string, noShow bool, 
 	if err != nil {
 		return nil, err
 	}
+	// The appointment last: on a store without atomic appends (KurrentDB)
+	// a later part refused undoes the earlier ones, and a cancelled
+	// appointment cannot be undone.
+	var held []domain.Event
+	if len(ended) > 0 && !noShow {
+		held = []domain.Event{domain.BookingHeld{AppointmentID: id, ServiceID: a.ServiceID, Date: a.Date, Person: a.Resident.Ref, At: m.At}}
+	}
 	return []Change{
+		{Stream: slot, Events: freed, Undo: retake(freed, id, a.Resident.Ref)},
+		{Stream: a.HoldStream(), Events: ended, Undo: held},
 		{Stream: domain.AppointmentStream(id), Events: own},
-		{Stream: slot, Events: freed},
-		{Stream: a.HoldStream(), Events: ended},
 	}, nil
+}
+
+// retake undoes a slot's giving back of an appointment's place: the place
+// taken again, an offer it made to the waitlist ended.
+func retake(freed []domain.Event, id, ref string) []domain.Event {
+	var undo []domain.Event
+	for _, e := range freed {
+		switch e := e.(type) {
+		case domain.SlotFreed:
+			undo = append(undo, domain.SlotBooked{AppointmentID: id, ResidentRef: ref})
+		case domain.PlaceOffered:
+			undo = append(undo, domain.OfferLapsed{Ref: e.Ref, At: e.At})
+		}
+	}
+	return undo
 }
 
 // ErrChanged refuses a command decided on what a person saw, when the
@@ -288,11 +314,12 @@ func (hl *Hall) Reschedule(ctx context.Context, id string, to When, seen *When, 
 		if err != nil {
 			return nil, err
 		}
+		// The appointment last, as in release.
 		return []Change{
 			{Stream: into, Events: took, Undo: []domain.Event{domain.SlotFreed{AppointmentID: id, ReturnsAt: m.At}}},
 			{Stream: a.HoldStream(), Events: moved, Undo: []domain.Event{domain.BookingMoved{AppointmentID: id, Date: a.Date}}},
+			{Stream: from, Events: freed, Undo: retake(freed, id, a.Resident.Ref)},
 			{Stream: domain.AppointmentStream(id), Events: rescheduled},
-			{Stream: from, Events: freed},
 		}, nil
 	})
 }
