@@ -165,6 +165,7 @@ func (s *Server) routes() []route {
 		get(v1+"/appointments/:id", "An appointment (预约详情)", everyone, nil, appointmentOut{}, s.appointment),
 		post(v1+"/appointments/:id/cancel", "Cancel (取消预约)", everyone, cancelRequest{}, appointmentStatus{}, s.cancel),
 		post(v1+"/appointments/:id/reschedule", "Move to another slot (改约)", everyone, rescheduleRequest{}, appointmentStatus{}, s.reschedule),
+		post(v1+"/stations/:id/check-in", "Check in by the booking's short code at the hall: a ticket (签到码签到)", arrival, codeRequest{}, checkInOut{}, s.checkInByCode),
 		post(v1+"/appointments/:id/check-in", "Check in on arrival: a ticket (签到取号)", arrival, nil, checkInOut{}, s.checkIn),
 		get(v1+"/me/appointments", "My appointments (我的预约)", resident, nil, []appointmentOut{}, s.myAppointments),
 		get(v1+"/me/applications", "My applications (我的办件)", resident, nil, []applicationOut{}, s.myApplications),

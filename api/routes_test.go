@@ -121,6 +121,10 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 		t.Fatalf("book: %d %v", resp.StatusCode, out)
 	}
 	id := out["id"].(string)
+	code, _ := out["code"].(string)
+	if len(code) != 6 || strings.ContainsAny(code, "0O1IL2Z5S8BG") {
+		t.Fatalf("check-in code %q: want 6 characters, none that read alike", code)
+	}
 
 	// Only the owner (or the station's staff, managers, admin) may act.
 	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/cancel", li, ""); resp.StatusCode != 404 {
@@ -135,6 +139,18 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	}
 	if resp, out := send(t, "POST", api+"/appointments/"+id+"/check-in", desk, ""); resp.StatusCode != 409 || !strings.Contains(out["detail"].(string), "请于") {
 		t.Fatalf("check-in before the day: %d %v", resp.StatusCode, out)
+	}
+	// By the short code, typed in lower case with a dash: found, and
+	// refused for the same reason.
+	typed := strings.ToLower(code[:3] + "-" + code[3:])
+	if resp, out := send(t, "POST", api+"/stations/gulou/check-in", desk, fmt.Sprintf(`{"code":%q}`, typed)); resp.StatusCode != 409 || !strings.Contains(out["detail"].(string), "请于") {
+		t.Fatalf("check-in by code before the day: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := send(t, "POST", api+"/stations/gulou/check-in", desk, `{"code":"XXXXXX"}`); resp.StatusCode != 404 {
+		t.Fatalf("an unknown code: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := send(t, "POST", api+"/stations/xicheng/check-in", otherStaff, fmt.Sprintf(`{"code":%q}`, code)); resp.StatusCode != 404 {
+		t.Fatalf("the code at another station: %d", resp.StatusCode)
 	}
 	// Reschedule to 10:00 the week after; the 09:00 place is freed.
 	next := sat.AddDays(7)
@@ -170,6 +186,9 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	}
 	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/check-in", desk, ""); resp.StatusCode != 409 {
 		t.Fatalf("check-in after cancel: %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, "POST", api+"/stations/gulou/check-in", desk, fmt.Sprintf(`{"code":%q}`, code)); resp.StatusCode != 404 {
+		t.Fatalf("a cancelled booking's code: %d", resp.StatusCode)
 	}
 	if resp, _ := send(t, "POST", api+"/appointments/"+id+"/cancel", zhang, `{"reason":"again"}`); resp.StatusCode != 200 {
 		t.Fatalf("cancelling twice: %d", resp.StatusCode)
@@ -561,7 +580,7 @@ func TestRoleMatrix(t *testing.T) {
 		}
 	}
 	slices.Sort(kiosk)
-	if want := []string{"post /api/v1/appointments/{id}/check-in", "post /api/v1/stations/{id}/tickets", "post /api/v1/tickets/{id}/rate"}; !slices.Equal(kiosk, want) {
+	if want := []string{"post /api/v1/appointments/{id}/check-in", "post /api/v1/stations/{id}/check-in", "post /api/v1/stations/{id}/tickets", "post /api/v1/tickets/{id}/rate"}; !slices.Equal(kiosk, want) {
 		t.Errorf("the kiosk may %v, want %v", kiosk, want)
 	}
 	if checked < 60*6 {

@@ -22,6 +22,7 @@ type (
 	}
 	bookedOut struct {
 		ID        string        `json:"id"`
+		Code      string        `json:"code" description:"the short check-in code (签到码): at most 8 characters, none that read alike"`
 		Status    domain.Status `json:"status"`
 		StationID string        `json:"station_id"`
 		ServiceID string        `json:"service_id"`

@@ -1,9 +1,12 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -586,6 +589,9 @@ type (
 		// (the login that made it); empty in older logs, which kept them
 		// per resident.
 		Account string `json:"Account,omitempty"`
+		// Code is the short check-in code (签到码) the resident types or
+		// shows at the kiosk; none in older logs.
+		Code string `json:"Code,omitempty"`
 	}
 	AppointmentRescheduled struct {
 		FromDate  calendar.Date `json:"FromDate"`
@@ -622,6 +628,37 @@ type (
 		At time.Time `json:"At"`
 	}
 )
+
+// codeAlphabet has no characters that read alike (0/O, 1/I/L, 2/Z, 5/S,
+// 8/B, G/6 keeps 6): typed from a phone's screen at a kiosk, none can be mistaken.
+const codeAlphabet = "34679ACDEFHJKMNPRTUVWXY"
+
+// CodeLength is the length of a check-in code: 23⁶ ≈ 1.5 × 10⁸ codes.
+const CodeLength = 6
+
+// CheckInCode is an appointment's short check-in code, derived from its id;
+// salt picks another when the first is taken at the station.
+func CheckInCode(appointmentID string, salt int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "checkin\x00%s\x00%d", appointmentID, salt))
+	n := binary.BigEndian.Uint64(sum[:8])
+	code := make([]byte, CodeLength)
+	for i := range code {
+		code[i] = codeAlphabet[n%uint64(len(codeAlphabet))]
+		n /= uint64(len(codeAlphabet))
+	}
+	return string(code)
+}
+
+// NormalizeCode reads a typed code: case and separators do not matter.
+func NormalizeCode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if r != ' ' && r != '-' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
 
 // HoldStream is the stream of the account the booking counts against.
 func (b AppointmentBooked) HoldStream() string {

@@ -990,3 +990,18 @@ func TestPickup(t *testing.T) {
 	got, err = a.Collect("u-staff", day("2025-10-13"))
 	then(t, got, err, domain.ApplicationCollected{By: "u-staff", Date: day("2025-10-13")})
 }
+
+func TestCheckInCodes(t *testing.T) {
+	a, b := domain.CheckInCode("a1", 0), domain.CheckInCode("a1", 1)
+	if a != domain.CheckInCode("a1", 0) || a == b || a == domain.CheckInCode("a2", 0) {
+		t.Fatalf("codes %q %q: derived from the id and the salt, one each", a, b)
+	}
+	for _, c := range []string{a, b} {
+		if len(c) != domain.CodeLength || strings.ContainsAny(c, "0O1IL2Z5S8BG") {
+			t.Errorf("code %q: want %d characters, none that read alike", c, domain.CodeLength)
+		}
+	}
+	if got := domain.NormalizeCode(" x7k-4pa "); got != "X7K4PA" {
+		t.Errorf("NormalizeCode = %q", got)
+	}
+}

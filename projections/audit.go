@@ -143,6 +143,7 @@ type AppointmentView struct {
 	TicketID string        `json:"ticket_id,omitempty"`
 	Number   string        `json:"ticket_number,omitempty"`
 	Owner    string        `json:"owner,omitempty"`
+	Code     string        `json:"code,omitempty"` // the check-in code (签到码)
 	Reminded bool          `json:"reminded,omitempty"`
 	// Why it was cancelled; Late if after the cut-off (a no-show), ByHall
 	// if the hall cancelled it (a closure).
@@ -174,7 +175,10 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	switch e := e.(type) {
 	case domain.AppointmentBooked:
 		a = AppointmentView{ID: e.ID, Station: e.StationID, Service: e.ServiceID, Date: e.Date.String(), Start: e.Start, End: e.End,
-			Status: domain.Booked, Resident: e.Resident, Owner: e.Owner}
+			Status: domain.Booked, Resident: e.Resident, Owner: e.Owner, Code: e.Code}
+		if e.Code != "" {
+			v.Put("codes", e.StationID+"/"+e.Code, id) // while it is live
+		}
 		owner := e.Owner
 		if owner == "" {
 			owner = e.Resident.Ref
@@ -192,6 +196,9 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.AppointmentCancelled:
 		a.Status, a.Reason, a.Late, a.ByHall = domain.Cancelled, e.Reason, e.Late, e.ByHall
 		v.Delete("booked", a.Date+"/"+id)
+		if a.Code != "" {
+			v.Delete("codes", a.Station+"/"+a.Code)
+		}
 		if e.ByHall {
 			v.Add("notices", id, id) // until the notice is sent
 		}
@@ -200,9 +207,15 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.AppointmentCheckedIn:
 		a.Status, a.TicketID, a.Number = domain.CheckedIn, e.TicketID, e.Number
 		v.Delete("booked", a.Date+"/"+id)
+		if a.Code != "" {
+			v.Delete("codes", a.Station+"/"+a.Code)
+		}
 	case domain.AppointmentNoShow:
 		a.Status = domain.NoShow
 		v.Delete("booked", a.Date+"/"+id)
+		if a.Code != "" {
+			v.Delete("codes", a.Station+"/"+a.Code)
+		}
 	case domain.ReminderSent:
 		a.Reminded = true
 	}

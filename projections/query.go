@@ -621,6 +621,16 @@ func appointmentsIn(ctx context.Context, v Views, table, from, to string) ([]App
 	return out, nil
 }
 
+// AppointmentByCode is the live appointment a station's check-in code
+// names, if any.
+func AppointmentByCode(ctx context.Context, v Views, station, code string) (AppointmentView, bool, error) {
+	id, ok, err := getDoc[string](ctx, v, "residents", "codes", station+"/"+code)
+	if err != nil || !ok {
+		return AppointmentView{}, false, err
+	}
+	return AppointmentOf(ctx, v, id)
+}
+
 // ReadyToTell lists the applications whose document is ready to collect
 // and whose applicant has not yet been told.
 func ReadyToTell(ctx context.Context, v Views) ([]AppView, error) {

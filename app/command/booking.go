@@ -86,6 +86,9 @@ type Booking struct {
 	Start         domain.Clock
 	Resident      domain.Applicant
 	Owner         string // the resident login the booking belongs to
+	// Code is the check-in code; the appointment id's first one when
+	// empty (the caller picks another when that one is taken).
+	Code string
 }
 
 // Book checks the resident's details, then in one atomic write takes a
@@ -157,7 +160,8 @@ func (hl *Hall) Book(ctx context.Context, b Booking, m Meta) (Result, error) {
 			return nil, err
 		}
 		booked, err := a.Book(domain.AppointmentBooked{ID: id, StationID: b.StationID, ServiceID: b.ServiceID,
-			Date: b.Date, Start: s.Spec.Start, End: s.Spec.End, EndsAt: s.EndsAt, Resident: person, Owner: b.Owner, Account: account})
+			Date: b.Date, Start: s.Spec.Start, End: s.Spec.End, EndsAt: s.EndsAt, Resident: person, Owner: b.Owner, Account: account,
+			Code: cmp.Or(b.Code, domain.CheckInCode(id, 0))})
 		if err != nil {
 			return nil, err
 		}

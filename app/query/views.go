@@ -150,3 +150,9 @@ func (q *Queries) Worklist(ctx context.Context, station, state string, today cal
 func (q *Queries) ReadyToTell(ctx context.Context) ([]projections.AppView, error) {
 	return projections.ReadyToTell(ctx, q.v())
 }
+
+// AppointmentByCode is the live appointment a station's check-in code names
+// (residents).
+func (q *Queries) AppointmentByCode(ctx context.Context, station, code string) (projections.AppointmentView, bool, error) {
+	return projections.AppointmentByCode(ctx, q.v(), station, code)
+}

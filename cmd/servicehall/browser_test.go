@@ -156,7 +156,11 @@ func TestPagesInABrowser(t *testing.T) {
 	// The kiosk checks the booking in: within the slot, so it is first.
 	kiosk := tab()
 	login(kiosk, "/kiosk", "kiosk.gulou", "demo-kiosk-pass")
-	run(kiosk, "kiosk check-in", chromedp.WaitVisible(css("#appointment")), fill("#appointment", id[1]), press("#check-in"),
+	code := regexp.MustCompile(`签到码 (\S+)`).FindStringSubmatch(booked)
+	if code == nil {
+		t.Fatalf("booking message %q has no check-in code", booked)
+	}
+	run(kiosk, "kiosk check-in", chromedp.WaitVisible(css("#appointment")), fill("#appointment", strings.ToLower(code[1])), press("#check-in"),
 		poll(`!!document.querySelector("#ticket-number") || document.querySelector("#msg").textContent !== ""`, 10*time.Second))
 	if msg := text(kiosk, "#msg"); msg != "" {
 		t.Fatalf("check-in: %s", msg)

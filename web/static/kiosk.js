@@ -25,8 +25,11 @@ async function init() {
 async function checkIn(ev) {
   ev.preventDefault();
   try {
-    const id = $("appointment").value.trim();
-    const out = await api("POST", `/appointments/${encodeURIComponent(id)}/check-in`, undefined, session.get("kiosk"));
+    const typed = $("appointment").value.trim();
+    // The short code from the booking; a full appointment number still works.
+    const out = typed.length > 8
+      ? await api("POST", `/appointments/${encodeURIComponent(typed)}/check-in`, undefined, session.get("kiosk"))
+      : await api("POST", `/stations/${station}/check-in`, { code: typed }, session.get("kiosk"));
     show(out.ticket, out.service_id, out.estimated_wait_minutes);
     $("appointment").value = "";
   } catch (err) { message($("msg"), err); }

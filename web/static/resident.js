@@ -97,7 +97,7 @@ async function book(ev) {
       station_id: $("station").value, service_id: $("service").value, date: chosen.day, start: chosen.slot.start,
       resident: { name: $("name").value, id_number: $("id-number").value, phone: $("book-phone").value },
     }, session.get("resident"));
-    message($("book-msg"), `${t("booked")}: ${out.date} ${out.start} · ${t("appointment_code")} ${out.id}`);
+    message($("book-msg"), `${t("booked")}: ${out.date} ${out.start} · ${t("checkin_code")} ${out.code} · ${t("appointment_code")} ${out.id}`);
     chosen.slot = null;
     await loadDays();
     await loadMine();
