@@ -630,7 +630,7 @@ type (
 )
 
 // codeAlphabet has no characters that read alike (0/O, 1/I/L, 2/Z, 5/S,
-// 8/B, G/6 keeps 6): typed from a phone's screen at a kiosk, none can be mistaken.
+// 8/B, G/6 without the G): typed from a phone's screen at a kiosk, none can be mistaken.
 const codeAlphabet = "34679ACDEFHJKMNPRTUVWXY"
 
 // CodeLength is the length of a check-in code: 23⁶ ≈ 1.5 × 10⁸ codes.
