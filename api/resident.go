@@ -280,15 +280,9 @@ func (s *Server) checkInByCode(c *gin.Context) {
 }
 
 func (s *Server) appointment(c *gin.Context) {
-	a, ok, err := s.queries.AppointmentView(c.Request.Context(), c.Param("id"))
-	if err == nil && (!ok || !who(c).reaches(a.Owner, a.Station)) {
-		err = fmt.Errorf("%w: appointment (预约不存在)", domain.ErrNotFound)
+	if a, ok := s.reachable(c); ok {
+		c.JSON(http.StatusOK, s.appointmentOut(c, a))
 	}
-	if err != nil {
-		problem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, s.appointmentOut(c, a))
 }
 
 func (s *Server) myAppointments(c *gin.Context) {

@@ -163,6 +163,8 @@ func (s *Server) routes() []route {
 		limit(created(post(v1+"/appointments", "Book an appointment (预约)", everyone, bookRequest{}, bookedOut{}, s.book)), s.limits.bookByResident, byCaller),
 		limit(created(post(v1+"/waitlist", "Join a full slot's waitlist: a freed place is held for the first person waiting (候补登记)", everyone, bookRequest{}, waitlistOut{}, s.joinWaitlist)), s.limits.bookByResident, byCaller),
 		get(v1+"/appointments/:id", "An appointment (预约详情)", everyone, nil, appointmentOut{}, s.appointment),
+		get(v1+"/appointments/:id/qr", "The check-in code as a QR code, PNG (签到二维码)", everyone, nil, nil, s.checkInQR),
+		get(v1+"/appointments/:id/ics", "The booking as a calendar file, iCalendar (加入日历)", everyone, nil, nil, s.calendarFile),
 		post(v1+"/appointments/:id/cancel", "Cancel (取消预约)", everyone, cancelRequest{}, appointmentStatus{}, s.cancel),
 		post(v1+"/appointments/:id/reschedule", "Move to another slot (改约)", everyone, rescheduleRequest{}, appointmentStatus{}, s.reschedule),
 		post(v1+"/stations/:id/check-in", "Check in by the booking's short code at the hall: a ticket (签到码签到)", arrival, codeRequest{}, checkInOut{}, s.checkInByCode),

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"image/png"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -124,6 +126,27 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	code, _ := out["code"].(string)
 	if len(code) != 6 || strings.ContainsAny(code, "0O1IL2Z5S8BG") {
 		t.Fatalf("check-in code %q: want 6 characters, none that read alike", code)
+	}
+
+	// The confirmation: the code as a QR image and the booking as a
+	// calendar file, for the owner only.
+	req, _ := http.NewRequest("GET", api+"/appointments/"+id+"/qr", nil)
+	req.Header.Set("Authorization", "Bearer "+zhang)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("QR code: %v %v", resp, err)
+	} else if img, err := png.Decode(resp.Body); err != nil || img.Bounds().Dx() != 256 {
+		t.Fatalf("QR code image: %v", err)
+	}
+	req, _ = http.NewRequest("GET", api+"/appointments/"+id+"/ics", nil)
+	req.Header.Set("Authorization", "Bearer "+zhang)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") {
+		t.Fatalf("calendar file: %v %v", resp, err)
+	} else if ics, _ := io.ReadAll(resp.Body); !strings.Contains(string(ics), "BEGIN:VEVENT") || !strings.Contains(string(ics), code) ||
+		!strings.Contains(string(ics), "DTSTART:"+sat.In(loc).Add(9*time.Hour).UTC().Format("20060102T150405Z")) {
+		t.Fatalf("calendar file: %s", ics)
+	}
+	if resp := getJSONAuth(t, api+"/appointments/"+id+"/ics", li, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("another resident's calendar file: %d", resp.StatusCode)
 	}
 
 	// Only the owner (or the station's staff, managers, admin) may act.

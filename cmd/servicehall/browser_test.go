@@ -144,6 +144,8 @@ func TestPagesInABrowser(t *testing.T) {
 		fill("#name", "陈静"), fill("#id-number", "235407195106112745"),
 		poll(`!document.querySelector("#book").disabled`, 10*time.Second),
 		press("#book"), waitText("#book-msg", "预约编号"), waitText("#appointments", sat.String()))
+	// The confirmation: the code large, its QR code, the notes.
+	run(resident, "confirmation", poll(`document.querySelector("#confirmation img")?.naturalWidth > 0 && document.querySelector("#checkin-code").textContent.length === 6`, 5*time.Second))
 	booked := text(resident, "#book-msg")
 	id := regexp.MustCompile(`预约编号 (\S+)`).FindStringSubmatch(booked)
 	if id == nil {

@@ -31,7 +31,7 @@ const dict = {
   none: ["暂无", "None"], status: ["状态", "Status"], deadline: ["办结期限", "Deadline"], days_left: ["剩余工作日", "Working days left"],
   history: ["办理记录", "History"], rate: ["评价", "Rate"], comment: ["评价内容", "Comment"],
   username: ["用户名", "Username"], password: ["密码", "Password"],
-  appointment_code: ["预约编号", "Appointment code"], checkin_code: ["签到码", "Check-in code"], code_or_id: ["签到码（或预约编号）", "Check-in code (or appointment number)"], check_in: ["签到取号", "Check in"],
+  appointment_code: ["预约编号", "Appointment code"], show_at_kiosk: ["到大厅后在自助机扫码或输入签到码", "At the hall, scan this at the kiosk or type the code"], add_to_calendar: ["加入日历", "Add to calendar"], checkin_code: ["签到码", "Check-in code"], code_or_id: ["签到码（或预约编号）", "Check-in code (or appointment number)"], check_in: ["签到取号", "Check in"],
   walk_in: ["现场取号", "Take a ticket"], priority: ["优先", "Priority"],
   normal: ["普通", "Normal"], elderly: ["老年人", "Elderly"], disabled: ["残障人士", "Disabled"], green: ["绿色通道", "Green channel"],
   kiosk_account: ["请使用本所自助机账号登录", "Log in with the station's kiosk account"],
@@ -125,6 +125,16 @@ export async function api(method, path, body, token) {
   const data = await resp.json().catch(() => ({}));
   if (!resp.ok) throw new Problem(data);
   return data;
+}
+
+// file fetches a signed-in GET that answers a file (an image, a calendar
+// entry) as an object URL for the page.
+export async function file(path, token) {
+  const headers = { "Authorization": "Bearer " + token };
+  if (written) headers["X-Min-Position"] = String(written); // the booking just made
+  const resp = await fetch("/api/v1" + path, { headers });
+  if (!resp.ok) throw new Problem(await resp.json().catch(() => ({})));
+  return URL.createObjectURL(await resp.blob());
 }
 
 // message shows a result or a problem (with its field errors) in el.

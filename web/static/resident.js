@@ -1,4 +1,4 @@
-import { api, t, header, message, session, el, today, addDays, weekday, serviceName, status, when } from "./app.js";
+import { api, file, t, header, message, session, el, today, addDays, weekday, serviceName, status, when } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 let services = [], chosen = { day: "", slot: null };
@@ -90,6 +90,20 @@ function showLoggedIn() {
   $("login-msg").replaceChildren("✓ ", el("button", { type: "button", class: "link", onclick: () => { session.clear("resident"); location.reload(); } }, t("logout")));
 }
 
+// confirmation shows the check-in code large, as a QR code for the kiosk,
+// with the booking notes and a calendar file.
+async function confirmation(out) {
+  const token = session.get("resident");
+  const [qr, ics] = await Promise.all([file(`/appointments/${out.id}/qr`, token), file(`/appointments/${out.id}/ics`, token)]);
+  $("confirmation").replaceChildren(
+    el("p", {}, t("show_at_kiosk")),
+    el("div", { class: "number", id: "checkin-code" }, out.code),
+    el("img", { src: qr, alt: `${t("checkin_code")} ${out.code}`, width: "160", height: "160" }),
+    el("ul", {}, ...(out.booking_notes || []).map((n) => el("li", {}, document.documentElement.lang.startsWith("en") ? n.en : n.zh))),
+    el("p", {}, el("a", { href: ics, download: "appointment.ics" }, t("add_to_calendar"))));
+  $("confirmation").hidden = false;
+}
+
 async function book(ev) {
   ev.preventDefault();
   try {
@@ -98,6 +112,7 @@ async function book(ev) {
       resident: { name: $("name").value, id_number: $("id-number").value, phone: $("book-phone").value },
     }, session.get("resident"));
     message($("book-msg"), `${t("booked")}: ${out.date} ${out.start} · ${t("checkin_code")} ${out.code} · ${t("appointment_code")} ${out.id}`);
+    confirmation(out).catch(() => { /* the message above holds the code */ });
     chosen.slot = null;
     await loadDays();
     await loadMine();
