@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/servicehall/servicehall/domain/calendar"
-	"github.com/servicehall/servicehall/internal/testenv"
 )
 
 // TestPagesInABrowser drives the demo's pages in Chromium on a Saturday
@@ -20,104 +14,11 @@ import (
 // the Saturday window, the kiosk checks the booking in, the counter calls
 // and serves it and completes an application, the hall board shows the
 // call within a second, and the manager's completion rate moves.
-// Screenshots are taken when SERVICEHALL_SCREENSHOTS names a folder for
-// them (docs/screenshots in the repository); a failed step always leaves
-// failed.png there, else in a temporary folder.
 func TestPagesInABrowser(t *testing.T) {
-	chromium := testenv.Chromium(t)
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("the browser test is not short")
-	}
-	loc := shanghai(t)
-	notices, _ := calendar.Official()
-	cal := calendar.New(notices...)
-	sat := calendar.DateOf(time.Now().In(loc)).AddDays(1)
-	for { // the next ordinary Saturday: not a holiday, not a make-up working day
-		if _, reason, _ := cal.Describe(sat); sat.Weekday() == 6 && reason == calendar.ReasonWeekend {
-			break
-		}
-		sat = sat.AddDays(1)
-	}
-	offset := time.Until(sat.In(loc).Add(9*time.Hour + 5*time.Minute))
-	// The clock is the package's: this test does not run in parallel.
-	clock = func() time.Time { return time.Now().Add(offset) }
-	defer func() { clock = time.Now }()
-
-	shots := os.Getenv("SERVICEHALL_SCREENSHOTS")
-	keep := shots != ""
-	if !keep {
-		shots = t.TempDir()
-	}
-	base, _, stop := start(t, "demo", t.TempDir())
-	defer stop()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1366, 900))
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	browser, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // start the browser
-		t.Fatal(err)
-	}
-	tab := func() context.Context {
-		c, _ := chromedp.NewContext(ctx)
-		return c
-	}
-	run := func(c context.Context, step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(c, actions...); err != nil {
-			if png, serr := chromedp.Run(c, chromedp.CaptureScreenshot()); serr == nil {
-				os.WriteFile(filepath.Join(shots, "failed.png"), png, 0o644)
-			}
-			t.Fatalf("%s: %v (the page as it was: failed.png)", step, err)
-		}
-	}
-	text := func(c context.Context, sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(c, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	poll := func(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond))
-	}
-	// press clicks a button once it is there and enabled, in one step in the
-	// page: the pages re-render lists, so a node found first may be gone by
-	// the time a separate click arrives.
-	press := func(sel string) chromedp.Action[chromedp.Void] {
-		return poll(`(() => { const e = document.querySelector(`+quote(sel)+`); if (!e || e.disabled || e.offsetParent === null) return false; e.click(); return true })()`, 10*time.Second)
-	}
-	// fill sets an input's value once it is shown, as press clicks.
-	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
-		return poll(`(() => { const e = document.querySelector(`+quote(sel)+`); if (!e || e.offsetParent === null) return false; e.value = `+quote(value)+`; e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, 10*time.Second)
-	}
-	waitText := func(sel, want string) chromedp.Action[chromedp.Void] {
-		return poll(`(document.querySelector(`+quote(sel)+`)?.textContent || "").includes(`+quote(want)+`)`, 10*time.Second)
-	}
-	shot := func(c context.Context, name string) {
-		t.Helper()
-		if !keep {
-			return
-		}
-		run(c, "settle", chromedp.Sleep(300*time.Millisecond), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
-		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	login := func(c context.Context, page, user, password string) {
-		t.Helper()
-		run(c, "log in to "+page, chromedp.Navigate(base+page), chromedp.WaitVisible(css("#username")),
-			fill("#username", user), fill("#password", password), press("#login"))
-	}
+	sat, at := nextSaturday(t)
+	b := newBrowser(t, at)
+	base, run, text, shot, login, tab := b.base, b.run, b.text, b.shot, b.login, b.tab
+	keep := b.keep
 
 	// The board, open before anything happens.
 	board := tab()
@@ -207,10 +108,4 @@ func TestPagesInABrowser(t *testing.T) {
 	}
 	t.Logf("completion rate %s → %s", before, after)
 	shot(dash, "dashboard")
-}
-
-func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
 }

@@ -13,6 +13,13 @@ const dict = {
   rate_note: ["办结率 = 已办结（批准、不予许可或办结）÷ 期内应办结；按时办结率 = 期限内办结 ÷ 已办结；批准率 = 批准 ÷ 已办结。撤回的办件不计入任何比率（本期撤回 {n} 件）。", "Completion rate = concluded (approved, refused or completed) ÷ due in the period; on-time rate = concluded by the deadline ÷ concluded; approval rate = approved ÷ concluded. Withdrawn applications count in no rate ({n} withdrawn in the period)."],
   notice_missing: ["{y} 年放假安排尚未导入：节假日为按《全国年节及纪念日放假办法》推算的暂定日期，调休未知。", "The State Council's holiday notice for {y} is not imported: its holidays are computed from the statutory list and provisional, make-up days unknown."],
   lang: ["English", "中文"],
+  bureau: ["分局（全部派出所）", "Bureau (every station)"],
+  nav_book: ["网上预约", "Book"], nav_guide: ["办事指南", "Service guide"], big_text: ["大字", "Large text"],
+  offline: ["无法连接服务器，请检查网络后重试。", "The server cannot be reached; check the network and try again."],
+  error_0: ["操作未成功，请重试。", "That did not work; please try again."],
+  field_name: ["姓名", "Name"], field_id_number: ["身份证号", "ID number"], field_phone: ["手机号", "Mobile phone"],
+  field_code: ["验证码", "Code"], field_date: ["日期", "Date"], field_start: ["时段", "Time"], field_service_id: ["业务", "Service"],
+  field_station_id: ["派出所", "Station"], field_score: ["评分", "Score"], field_username: ["用户名", "Username"], field_password: ["密码", "Password"],
   station: ["派出所", "Station"], service: ["业务", "Service"], date: ["日期", "Date"], time: ["时段", "Time"],
   materials: ["所需材料", "Materials"], time_limit: ["办理时限", "Time limit"],
   working_days: ["个工作日", " working days"], calendar_days: ["日（自然日）", " calendar days"],
@@ -73,17 +80,63 @@ export function translate(root = document) {
   root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
 }
 
-// header adds the language switch to the page's bar and calls rerender
-// after a switch.
-export function header(rerender) {
+// texts adds a page's own [Chinese, English] pairs to the dictionary.
+export function texts(pairs) { Object.assign(dict, pairs); }
+
+// count says "n people" in the page's language: English has plurals.
+export function count(n, one, many = one + "s") {
+  return lang() === "en" ? `${n} ${n === 1 ? one : many}` : `${n}`;
+}
+
+// The bar's links: residents move between booking, the service guide and
+// their bookings; staff between the hall's pages.
+const links = {
+  resident: [["/", "nav_book"], ["/#guide-h", "nav_guide"], ["/#mine-h", "my_appointments"]],
+  staff: [["/counter", "title_counter"], ["/kiosk?setup", "title_kiosk"], ["/board", "title_board"], ["/dashboard", "title_dashboard"]],
+  // A kiosk or a board faces the public: no way off the page.
+  kiosk: [], board: [],
+};
+
+// header fills the page's bar: links for its users, who is signed in here
+// and a logout, the large-text switch (适老化, kept across visits) and the
+// language switch; rerender runs after a switch. role names the page's
+// login (its token in storage).
+export function header(rerender, kind = "staff", role = "") {
+  const nav = document.querySelector("header.bar nav");
   const btn = document.getElementById("lang");
-  if (!btn) return;
+  if (!nav || !btn) return;
+  document.documentElement.classList.toggle("big", localStorage.getItem("big") === "1");
+  const draw = () => {
+    const who = role && session.get(role) ? session.who(role) : null;
+    const here = location.pathname + location.hash;
+    const items = links[kind].map(([href, key]) => {
+      const to = href === "/board" && who?.station ? `/board?station=${who.station}` : href;
+      return el("a", { href: to, "aria-current": to === here || to === location.pathname && !location.hash ? "page" : false }, t(key));
+    });
+    if (who) {
+      items.push(el("span", { class: "who", id: "who" }, [who.user, who.stationName || who.station].filter(Boolean).join(" · ")),
+        el("button", { type: "button", class: "link", id: "logout", onclick: () => { session.clear(role); location.reload(); } }, t("logout")));
+    }
+    items.push(el("button", { type: "button", class: "link", id: "big-text", "aria-pressed": String(localStorage.getItem("big") === "1"),
+      onclick: () => {
+        localStorage.setItem("big", localStorage.getItem("big") === "1" ? "0" : "1");
+        document.documentElement.classList.toggle("big", localStorage.getItem("big") === "1");
+        draw();
+      } }, t("big_text")));
+    // The page's own controls in the bar (the board's sound and clock) stay.
+    nav.querySelectorAll("[data-bar]").forEach((n) => n.remove());
+    items.forEach((n) => n.setAttribute("data-bar", ""));
+    btn.before(...items);
+  };
   btn.addEventListener("click", () => {
     localStorage.setItem("lang", lang() === "en" ? "zh" : "en");
     translate();
+    draw();
     rerender && rerender();
   });
   translate();
+  draw();
+  header.redraw = draw;
 }
 
 export class Problem extends Error {
@@ -137,25 +190,59 @@ export async function file(path, token) {
   return URL.createObjectURL(await resp.blob());
 }
 
-// message shows a result or a problem (with its field errors) in el.
+// localize picks the page's language from a server text, which reads
+// "English (中文)", and drops the kind of refusal the status already says.
+export function localize(text) {
+  if (!text) return "";
+  text = text.replace(/^(invalid input|not found|not allowed now|fully booked|booking limit hit): /, "");
+  const m = text.match(/^(.*?)\s*[(（]([^()（）]*[\u3400-\u9fff][^()（）]*)[)）]\s*$/s);
+  if (!m) return text;
+  if (lang() === "en") return m[1];
+  // State names inside the Chinese read as words, not codes.
+  return m[2].replace(/\b[a-z_]+\b/g, (w) => dict[w] ? t(w) : w);
+}
+
+// fieldName names an input field of the API in the page's language.
+function fieldName(f) {
+  const key = f.split(".").pop();
+  return dict["field_" + key] ? t("field_" + key) : f;
+}
+
+// message shows a result or a problem in el, in the page's language: the
+// problem's own words, each field's error by the field's label. A result
+// (even an empty one) clears the problem shown before.
 export function message(el, what) {
   el.classList.toggle("error", what instanceof Error);
   if (what instanceof Problem) {
     const p = what.problem;
-    const fields = (p.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
-    el.textContent = [p.title, fields || p.detail].filter(Boolean).join(" — ");
+    const fields = (p.errors || []).map((e) => `${fieldName(e.field)}：${localize(e.message)}`);
+    el.textContent = fields.length ? fields.join("；") : localize(p.detail) || localize(p.title) || t("error_" + (p.status || 0));
+  } else if (what instanceof TypeError) {
+    el.textContent = t("offline"); // fetch found no server
   } else if (what instanceof Error) {
-    el.textContent = what.message;
+    el.textContent = localize(what.message);
   } else {
     el.textContent = what || "";
   }
 }
 
-// session keeps one role's token in the browser.
+// session keeps one role's token in the browser, and who holds it.
 export const session = {
   get(role) { return localStorage.getItem("token." + role) || ""; },
   set(role, token) { localStorage.setItem("token." + role, token); },
-  clear(role) { localStorage.removeItem("token." + role); },
+  clear(role) { localStorage.removeItem("token." + role); localStorage.removeItem("who." + role); },
+  who(role) { try { return JSON.parse(localStorage.getItem("who." + role)) || {}; } catch { return {}; } },
+  // signIn keeps a staff login: its token, user and station.
+  signIn(role, out, user) {
+    localStorage.setItem("token." + role, out.token);
+    localStorage.setItem("who." + role, JSON.stringify({ user, role: out.role, station: out.station_id || "" }));
+  },
+  // station names the login's station once it is known, for the bar.
+  named(role, stationName) {
+    const w = session.who(role);
+    localStorage.setItem("who." + role, JSON.stringify({ ...w, stationName }));
+    header.redraw && header.redraw();
+  },
 };
 
 export function el(tag, attrs = {}, ...children) {
@@ -203,11 +290,10 @@ export function stateLabel(s) {
   return el("span", { class: "pill " + cls }, t(s));
 }
 
-// loginForm renders a username/password login for a staff role into box
-// and calls done(token, answer) on success.
-// loginForm asks for a username and password; with role, it takes only a
-// login of that role and says so (the kiosk never holds a staff token).
-export function loginForm(box, done, role) {
+// loginForm asks for a username and password, keeps the login under store
+// and calls done(token, answer); with only, it takes only a login of that
+// role and says so (the kiosk never holds a staff token).
+export function loginForm(box, done, store, only) {
   const msg = el("p", { class: "msg", role: "status" });
   const user = el("input", { id: "username", autocomplete: "username", required: true });
   const pass = el("input", { id: "password", type: "password", autocomplete: "current-password", required: true });
@@ -219,7 +305,8 @@ export function loginForm(box, done, role) {
     ev.preventDefault();
     try {
       const out = await api("POST", "/auth/login", { username: user.value, password: pass.value });
-      if (role && out.role !== role) { message(msg, t(role + "_account")); return; }
+      if (only && out.role !== only) { message(msg, t(only + "_account")); return; }
+      session.signIn(store, out, user.value);
       done(out.token, out);
     } catch (err) { message(msg, err); }
   });

@@ -5,7 +5,7 @@ const station = new URLSearchParams(location.search).get("station") || "gulou";
 let counters = {}, services = [], calls = [], waiting = {}, audio = null;
 
 async function init() {
-  header(render);
+  header(render, "board");
   const [st, svcs] = await Promise.all([api("GET", `/stations/${station}`), api("GET", "/services")]);
   services = svcs;
   $("station-name").textContent = st.name;

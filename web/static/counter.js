@@ -5,15 +5,15 @@ let station = "", st = null, services = [], current = null;
 const token = () => session.get("staff");
 
 async function init() {
-  header(() => refresh());
+  header(() => refresh(), "staff", "staff");
   if (!token()) {
     $("login-box").hidden = false;
-    loginForm($("login-box"), (tok, out) => { session.set("staff", tok); session.set("station", out.station_id || ""); location.reload(); });
+    loginForm($("login-box"), (tok, out) => { session.set("station", out.station_id || ""); location.reload(); }, "staff");
     return;
   }
   station = session.get("station");
   [st, services] = await Promise.all([api("GET", `/stations/${station}`), api("GET", "/services")]);
-  $("who").textContent = st.name;
+  session.named("staff", st.name);
   $("counter").replaceChildren(...st.counters.map((c) => el("option", { value: c.id }, c.name)));
   const saved = localStorage.getItem("counter");
   if (saved && st.counters.some((c) => c.id === saved)) $("counter").value = saved;

@@ -5,14 +5,16 @@ const token = () => session.get("manager");
 let services = [];
 
 async function init() {
-  header(() => load());
+  header(() => load(), "staff", "manager");
   if (!token()) {
     $("login-box").hidden = false;
-    loginForm($("login-box"), (tok, out) => { session.set("manager", tok); session.set("manager-station", out.station_id || ""); location.reload(); });
+    loginForm($("login-box"), (tok, out) => { session.set("manager-station", out.station_id || ""); location.reload(); }, "manager");
     return;
   }
   $("dash").hidden = false;
-  $("who").textContent = session.get("manager-station");
+  const home = session.get("manager-station");
+  if (home) api("GET", `/stations/${home}`).then((st) => session.named("manager", st.name)).catch(() => {});
+  else session.named("manager", t("bureau"));
   const d = today();
   $("from").value = addDays(d, -30);
   $("to").value = addDays(d, 30);

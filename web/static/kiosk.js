@@ -4,11 +4,11 @@ const $ = (id) => document.getElementById(id);
 let station = "", services = [];
 
 async function init() {
-  header(() => {});
+  header(() => {}, "kiosk", new URLSearchParams(location.search).has("setup") ? "kiosk" : "");
   const token = session.get("kiosk");
   if (!token) {
     $("login-box").hidden = false;
-    loginForm($("login-box"), (tok, out) => { session.set("kiosk", tok); session.set("kiosk.station", out.station_id || ""); location.reload(); }, "kiosk");
+    loginForm($("login-box"), (tok, out) => { session.set("kiosk.station", out.station_id || ""); location.reload(); }, "kiosk", "kiosk");
     return;
   }
   station = session.get("kiosk.station");

@@ -5,7 +5,7 @@ let services = [], chosen = { day: "", slot: null };
 const days = 14;
 
 async function init() {
-  header(() => { renderService(); loadDays(); loadMine(); });
+  header(() => { renderService(); loadDays(); loadMine(); }, "resident", "resident");
   [services] = await Promise.all([api("GET", "/services")]);
   const stations = await api("GET", "/stations");
   $("service").replaceChildren(...services.map((s) => el("option", { value: s.id }, serviceName(s))));
