@@ -134,7 +134,7 @@ func (s *Server) application(c *gin.Context) {
 	}
 	// The decisions' texts: what is missing (一次性告知), why refused, why
 	// extended, where to collect.
-	for k, v := range map[string]string{"reason": a.Reason, "note": a.Note, "collect_at": a.Where} {
+	for k, v := range map[string]string{"reason": a.Reason, "basis": a.Basis, "note": a.Note, "collect_at": a.Where} {
 		if v != "" {
 			out[k] = v
 		}
@@ -151,6 +151,11 @@ func (s *Server) application(c *gin.Context) {
 		out["extensions"] = a.Extensions
 	}
 	out["ready_for_collection"] = a.Ready
+	for k, v := range map[string]calendar.Date{"accepted": a.Accepted, "completed": a.Completed} {
+		if !v.IsZero() {
+			out[k] = v // the dates a receipt and a decision carry
+		}
+	}
 	if r, ok, err := s.ratingOf(c, projections.RatedApplication, a.ID); err != nil {
 		problem(c, err)
 		return

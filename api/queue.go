@@ -120,7 +120,10 @@ func (s *Server) queue(c *gin.Context) {
 	for counter, t := range day.Serving() {
 		serving = append(serving, servingRow{counter, t})
 	}
-	c.JSON(http.StatusOK, gin.H{"date": day.Date, "waiting": waiting, "parked": parked, "serving": serving, "estimated_wait_minutes": waits, "stats": day.Stats})
+	// Each counter's state (open, paused, closed; absent before it opens)
+	// and the service lines it was opened for.
+	c.JSON(http.StatusOK, gin.H{"date": day.Date, "waiting": waiting, "parked": parked, "serving": serving, "estimated_wait_minutes": waits, "stats": day.Stats,
+		"counters": day.Counters, "lines": day.Lines})
 }
 
 // waitingRow is a waiting ticket with the tickets of its service before it

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -110,6 +111,7 @@ type (
 	ApplicationRejected struct {
 		By     string `json:"By"`
 		Reason string `json:"Reason"`
+		Basis  string `json:"Basis,omitempty"` // the legal basis (法律依据)
 	}
 	ApplicationCompleted struct {
 		By     string        `json:"By"`
@@ -363,17 +365,17 @@ func (a *Application) Approve(by, note string) ([]Event, error) {
 	return []Event{ApplicationApproved{by, note}}, nil
 }
 
-func (a *Application) Reject(by, reason string) ([]Event, error) {
+func (a *Application) Reject(by, reason, basis string) ([]Event, error) {
 	if err := a.in(Accepted, Supplying); err != nil {
 		return nil, err
 	}
-	if err := CheckText("reason", reason); err != nil {
+	if err := errors.Join(CheckText("reason", reason), CheckText("basis", basis)); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, &FieldError{"reason", invalid("a reason is required (请填写不予办理的理由)")}
 	}
-	return []Event{ApplicationRejected{by, reason}}, nil
+	return []Event{ApplicationRejected{by, reason, strings.TrimSpace(basis)}}, nil
 }
 
 // Complete closes an approved application (办结), on time or not.

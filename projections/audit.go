@@ -34,6 +34,9 @@ func detail(r eventstore.Record) map[string]any {
 	case domain.SupplementRequested:
 		return map[string]any{"missing": e.Missing}
 	case domain.ApplicationRejected:
+		if e.Basis != "" {
+			return map[string]any{"reason": e.Reason, "basis": e.Basis}
+		}
 		return map[string]any{"reason": e.Reason}
 	case domain.ApplicationApproved:
 		return map[string]any{"note": e.Note}

@@ -187,6 +187,7 @@ type AppView struct {
 	// The decisions' texts, for the applicant and the desk.
 	Missing    []string      `json:"missing,omitempty"` // while materials are awaited (一次性告知)
 	Reason     string        `json:"reason,omitempty"`  // when rejected
+	Basis      string        `json:"basis,omitempty"`   // the refusal's legal basis
 	Note       string        `json:"note,omitempty"`    // when approved
 	Extensions []Extension   `json:"extensions,omitempty"`
 	Legal      calendar.Date `json:"legal_deadline,omitzero"` // 法定时限
@@ -287,7 +288,7 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.ApplicationApproved:
 		a.Status, a.Note = domain.Approved, e.Note
 	case domain.ApplicationRejected:
-		a.Status, a.Reason = domain.Rejected, e.Reason
+		a.Status, a.Reason, a.Basis = domain.Rejected, e.Reason, e.Basis
 	case domain.ApplicationReady:
 		a.Ready, a.Where = true, e.Where
 		v.Add("ready", id, id) // until the applicant is told

@@ -25,6 +25,7 @@ type (
 	}
 	Reject struct {
 		Reason string `json:"reason"`
+		Basis  string `json:"basis,omitempty" description:"the legal basis of the refusal (法律依据)"`
 	}
 	CompleteApplication struct{}
 	Extend              struct {
@@ -65,7 +66,7 @@ func (s Approve) decide(a *domain.Application, by string, _ calendar.Date, _ *ca
 	return a.Approve(by, s.Note)
 }
 func (s Reject) decide(a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-	return a.Reject(by, s.Reason)
+	return a.Reject(by, s.Reason, s.Basis)
 }
 func (CompleteApplication) decide(a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
 	return a.Complete(by, today)

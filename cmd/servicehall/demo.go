@@ -223,7 +223,7 @@ func seedApplications(ctx context.Context, h *hall, cat map[string]domain.Servic
 	}
 	// Rejected.
 	if err := story("transfer", []int{12, 12, 5}, accept, func(a *domain.Application, _ calendar.Date) ([]domain.Event, error) {
-		return a.Reject("zhao.lead", "不符合迁入条件")
+		return a.Reject("zhao.lead", "不符合迁入条件", "《中华人民共和国户口登记条例》第十条")
 	}); err != nil {
 		return err
 	}

@@ -464,7 +464,7 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 				evs, err := a.Extend(lead.ID, "需上级审批", 5, d, cal)
 				step(lead, evs, err)
 			case a.Status == domain.Accepted && r == 2:
-				evs, err := a.Reject(lead.ID, "不符合条件")
+				evs, err := a.Reject(lead.ID, "不符合条件", "")
 				step(lead, evs, err)
 			case a.Status == domain.Accepted && r == 3:
 				evs, err := a.Withdraw("resident")

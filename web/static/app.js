@@ -62,6 +62,14 @@ const dict = {
   booked: ["已预约", "booked"], cancelled: ["已取消", "cancelled"], checked_in: ["已签到", "checked in"], no_show_status: ["爽约", "no-show"],
   submitted: ["已提交", "submitted"], accepted: ["已受理", "accepted"], supplement_requested: ["待补正", "awaiting materials"],
   approved: ["已批准", "approved"], rejected: ["不予办理", "rejected"], withdrawn: ["已撤回", "withdrawn"],
+  // An application's history, event by event.
+  ApplicationSubmitted: ["提交申请", "submitted"], ApplicationAccepted: ["已受理", "accepted"], SupplementRequested: ["一次性告知补正", "materials requested"],
+  SupplementReceived: ["补正材料已收", "materials received"], DeadlineExtended: ["延长期限", "deadline extended"], DeadlineRecomputed: ["期限按新放假安排重算", "deadline recounted on the new holidays"],
+  ApplicationApproved: ["批准", "approved"], ApplicationRejected: ["不予办理", "refused"], ApplicationCompleted: ["办结", "completed"],
+  ApplicationWithdrawn: ["撤回", "withdrawn"], ApplicationReady: ["证件可领取", "ready to collect"], ApplicationCollected: ["已领取", "collected"],
+  ApplicationRated: ["评价", "rated"], ApplicationWarned: ["临期提醒", "deadline near"], ApplicationOverdue: ["逾期", "overdue"],
+  ApplicationEscalated: ["督办", "escalated"], AcceptanceWarned: ["受理临期", "acceptance due soon"], AcceptanceOverdue: ["受理逾期", "acceptance overdue"],
+  LegalLimitPassed: ["超过法定时限", "legal limit passed"], ApplicationNoticed: ["已通知申请人", "applicant told"],
   on_track: ["正常", "on track"], warning: ["预警", "warning"], paused: ["补正中", "paused"],
 };
 

@@ -21,13 +21,6 @@ texts({
   apply_online: ["网上申请", "Apply online"], apply_online_hint: ["本业务可网上申请：提交后窗口将于下一工作日内受理。", "This service takes online applications: the desk answers by the next working day."],
   submit_online: ["提交申请", "Submit the application"], submitted_ok: ["申请已提交", "Application submitted"],
   rated_ok: ["感谢评价", "Thank you for rating"],
-  ApplicationSubmitted: ["提交申请", "submitted"], ApplicationAccepted: ["已受理", "accepted"], SupplementRequested: ["一次性告知补正", "materials requested"],
-  SupplementReceived: ["补正材料已收", "materials received"], DeadlineExtended: ["延长期限", "deadline extended"], DeadlineRecomputed: ["期限按新放假安排重算", "deadline recounted on the new holidays"],
-  ApplicationApproved: ["批准", "approved"], ApplicationRejected: ["不予办理", "refused"], ApplicationCompleted: ["办结", "completed"],
-  ApplicationWithdrawn: ["撤回", "withdrawn"], ApplicationReady: ["证件可领取", "ready to collect"], ApplicationCollected: ["已领取", "collected"],
-  ApplicationRated: ["评价", "rated"], ApplicationWarned: ["临期提醒", "deadline near"], ApplicationOverdue: ["逾期", "overdue"],
-  ApplicationEscalated: ["督办", "escalated"], AcceptanceWarned: ["受理临期", "acceptance due soon"], AcceptanceOverdue: ["受理逾期", "acceptance overdue"],
-  LegalLimitPassed: ["超过法定时限", "legal limit passed"], ApplicationNoticed: ["已通知申请人", "applicant told"],
 });
 
 const $ = (id) => document.getElementById(id);
