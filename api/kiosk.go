@@ -80,11 +80,13 @@ func (s *Server) checkedIn(appointment, service string, t command.Ticket, wait i
 	return checkInOut{AppointmentID: appointment, ServiceID: service, Ticket: t, EstimatedWait: wait, follow: s.follow(t.ID)}
 }
 
-// follow is where a printed ticket leads: a page that follows the ticket's
-// place, and the QR code of that page for the ticket itself.
+// follow is what a printed ticket carries besides its number: the time
+// it was issued (the server's, not the kiosk's clock), and where it leads,
+// a page that follows the ticket's place, with that page's QR code.
 type follow struct {
-	FollowURL string `json:"follow_url" description:"the page following this ticket's place, for the printed ticket's QR code; a signed link, the capability to read the ticket's place"`
-	FollowQR  string `json:"follow_qr" description:"the follow page's link as a QR code, PNG"`
+	IssuedAt  time.Time `json:"issued_at" description:"when the ticket was issued, by the server's clock"`
+	FollowURL string    `json:"follow_url" description:"the page following this ticket's place, for the printed ticket's QR code; a signed link, the capability to read the ticket's place"`
+	FollowQR  string    `json:"follow_qr" description:"the follow page's link as a QR code, PNG"`
 }
 
 // ticketLinkPurpose separates the ticket links' MACs from every other use
@@ -99,7 +101,7 @@ const ticketLinkPurpose = "servicehall ticket link\x00"
 func (s *Server) follow(id string) follow {
 	key, _ := s.tokens.signer()
 	ref := id + "." + ticketMAC(key, id)
-	return follow{FollowURL: "/ticket?t=" + ref, FollowQR: "/api/v1/tickets/" + ref + "/qr"}
+	return follow{IssuedAt: s.now(), FollowURL: "/ticket?t=" + ref, FollowQR: "/api/v1/tickets/" + ref + "/qr"}
 }
 
 func ticketMAC(key []byte, id string) string {

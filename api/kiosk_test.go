@@ -112,7 +112,7 @@ func TestKioskCheckInByIDNumberAndFollowLink(t *testing.T) {
 	ticket := booked["ticket"].(map[string]any)
 	follow, qr := booked["follow_url"].(string), booked["follow_qr"].(string)
 	ref, ok := strings.CutPrefix(follow, "/ticket?t=")
-	if !ok || qr != "/api/v1/tickets/"+ref+"/qr" || !strings.HasPrefix(ref, ticket["id"].(string)+".") {
+	if !ok || qr != "/api/v1/tickets/"+ref+"/qr" || !strings.HasPrefix(ref, ticket["id"].(string)+".") || booked["issued_at"] != day.In(loc).Add(9*time.Hour+5*time.Minute).Format(time.RFC3339) {
 		t.Fatalf("follow links %q %q for ticket %v", follow, qr, ticket)
 	}
 	walkIn, _ := do("09:06", "POST", "/stations/gulou/tickets", kiosk, `{"service_id":"birth"}`, 201)
