@@ -57,6 +57,7 @@ func TestKioskInABrowser(t *testing.T) {
 	// The screen clears after 4 s alone here (30 s by default).
 	b.login(kiosk, "/kiosk?idle=4", "kiosk.gulou", "demo-kiosk-pass")
 	run(kiosk, "keypad", chromedp.WaitVisible(css(`#keypad [data-key="A"]`)), waitText("#station-name", "鼓楼派出所"))
+	b.axe(kiosk, "the kiosk, portrait")
 	if keys := eval[int](b, kiosk, `document.querySelectorAll("#keypad button").length`); keys != 25 {
 		t.Fatalf("the keypad has %d keys, want the 23 characters, delete and clear", keys)
 	}
@@ -84,6 +85,7 @@ func TestKioskInABrowser(t *testing.T) {
 		t.Fatalf("ticket time %q, want %s morning in Beijing time", tm, sat)
 	}
 	run(kiosk, "the follow QR code", poll(`document.querySelector("#ticket-qr")?.naturalWidth > 0`, 5*time.Second))
+	b.axe(kiosk, "the kiosk's ticket")
 	b.shot(kiosk, "kiosk")
 
 	// Left alone, the screen clears: the next person never sees it.
@@ -91,6 +93,7 @@ func TestKioskInABrowser(t *testing.T) {
 
 	// Too early: when to come back, large.
 	run(kiosk, "early arrival", append(typeCode(later), waitText("#msg", "请于 10:30 后再来签到"))...)
+	b.axe(kiosk, "the kiosk's come-back time")
 	if size := eval[float64](b, kiosk, `parseFloat(getComputedStyle(document.querySelector("#msg")).fontSize)`); size < 24 {
 		t.Fatalf("the refusal is %v px, want it large", size)
 	}
@@ -104,12 +107,14 @@ func TestKioskInABrowser(t *testing.T) {
 	qr := eval[string](b, kiosk, `document.querySelector("#ticket-qr").getAttribute("src")`)
 	// A walk-in after it: two ahead.
 	run(kiosk, "walk-in", press(`#services [data-service="birth"]`), waitText("#ticket-ahead", "2 people ahead of you"), waitText("#ticket", "Your number"))
+	b.axe(kiosk, "the kiosk's walk-in ticket, in English")
 	if third := b.text(kiosk, "#ticket-number"); third == second {
 		t.Fatalf("the walk-in shows the previous ticket %s", third)
 	}
 	// A phone's width: nothing overflows, the keys stay large.
 	run(kiosk, "phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), noOverflow(),
 		chromedp.Reload(), chromedp.WaitVisible(css(`#keypad [data-key="A"]`)), noOverflow())
+	b.axe(kiosk, "the kiosk at phone width")
 	if small := eval[int](b, kiosk, `[...document.querySelectorAll("#keypad button, #check-in, #services button")].filter((b) => { const r = b.getBoundingClientRect(); return r.width < 64 || r.height < 64 }).length`); small != 0 {
 		t.Fatalf("%d touch targets smaller than 64 px at 390 px", small)
 	}
@@ -128,6 +133,7 @@ func TestKioskInABrowser(t *testing.T) {
 	run(phone, "follow page", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
 		chromedp.Navigate(b.base+follow), chromedp.Evaluate[chromedp.Void](`localStorage.setItem("lang", "zh")`), chromedp.Reload(),
 		waitText("#follow-number", second), waitText("#follow-state", "前面还有 1 人等候"), waitText("#station-name", "鼓楼派出所"), noOverflow())
+	b.axe(phone, "the ticket's follow page")
 	if body := b.text(phone, "main"); regexp.MustCompile(`李|1002X|5678`).MatchString(body) {
 		t.Fatalf("the follow page shows personal data: %s", body)
 	}
@@ -148,6 +154,7 @@ func TestKioskInABrowser(t *testing.T) {
 		t.Fatalf("second call: %d %v, want %s", resp.StatusCode, out, second)
 	}
 	run(phone, "called", waitText("#follow-state", "请到 1号窗口 户籍 办理"))
+	b.axe(phone, "the follow page, called")
 	b.shot(phone, "ticket-follow")
 
 	// A link with another signature is no ticket.
