@@ -23,7 +23,8 @@ import (
 // time, on the demo's Saturday morning: a booking's code typed on the
 // keypad checks it in and shows the ticket with the station and Beijing
 // time; the screen clears itself when left alone; a booking for later is
-// told when to come back; in English, the ID card on the reader checks
+// told when to come back, and an unknown code is offered a walk-in
+// ticket; in English, the ID card on the reader checks
 // another booking in ("1 person" ahead) and a walk-in ticket follows
 // ("2 people"); the ticket's QR code is its follow link, whose page on a
 // phone shows the number and place and moves when a counter calls;
@@ -94,6 +95,12 @@ func TestKioskInABrowser(t *testing.T) {
 	// Too early: when to come back, large.
 	run(kiosk, "early arrival", append(typeCode(later), waitText("#msg", "请于 10:30 后再来签到"))...)
 	b.axe(kiosk, "the kiosk's come-back time")
+	if eval[bool](b, kiosk, `!document.querySelector("#offer-walkin-box").hidden`) {
+		t.Fatal("a booking too early is offered a walk-in ticket")
+	}
+	// A code nobody booked here: the walk-in ticket is offered.
+	run(kiosk, "unknown code", append(typeCode("XXXXXX"), waitText("#msg", "本所无此签到码"),
+		poll(`!document.querySelector("#offer-walkin-box").hidden`, 2*time.Second), press("#offer-walkin"))...)
 	if size := eval[float64](b, kiosk, `parseFloat(getComputedStyle(document.querySelector("#msg")).fontSize)`); size < 24 {
 		t.Fatalf("the refusal is %v px, want it large", size)
 	}
