@@ -152,6 +152,21 @@ func (k *keyring) signer() ([]byte, string) {
 	return k.keys[0], keyID(k.keys[0])
 }
 
+// all are the keys listed, the one in use first; again reads them from
+// the files first (at most once a second), for a MAC none of them matched
+// that another process may have made with a key it rotated in.
+func (k *keyring) all(again bool) [][]byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if again && k.reload != nil && time.Since(k.last) > time.Second {
+		k.last = time.Now()
+		if keys, err := k.reload(); err == nil && len(keys) > 0 {
+			k.keys = keys
+		}
+	}
+	return slices.Clone(k.keys)
+}
+
 // verifier is the key named id (tokens from before key ids: the first),
 // read again from the files at most once a second when it is unknown.
 func (k *keyring) verifier(t *jwt.Token) (any, error) {

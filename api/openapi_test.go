@@ -72,6 +72,20 @@ func TestOpenAPIDocument(t *testing.T) {
 	if !strings.Contains(string(raw), `"id_number"`) {
 		t.Error("the booking's request schema does not describe the resident")
 	}
+	// The answers that give a ticket name its follow link (embedded).
+	for _, out := range []string{"ApiCheckInOut", "ApiIssuedOut"} {
+		var schemas struct {
+			Components struct {
+				Schemas map[string]struct {
+					Properties map[string]any `json:"properties"`
+				} `json:"schemas"`
+			} `json:"components"`
+		}
+		json.Unmarshal(raw, &schemas)
+		if p := schemas.Components.Schemas[out].Properties; p["follow_url"] == nil || p["follow_qr"] == nil {
+			t.Errorf("%s does not document the follow link: %v", out, p)
+		}
+	}
 }
 
 // Redocly's recommended rules find no error in the document. It needs

@@ -54,7 +54,7 @@ func (s *Server) issueTicket(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusCreated, res, issuedOut{ID: t.ID, Number: t.Number, Position: t.Position, EstimatedWait: s.estimate(c, station, svc.ID, t.Position)})
+	written(c, http.StatusCreated, res, issuedOut{ID: t.ID, Number: t.Number, Position: t.Position, EstimatedWait: s.estimate(c, station, svc.ID, t.Position), follow: s.follow(t.ID)})
 }
 
 // estimate is the wait, in minutes, of a ticket for service with ahead

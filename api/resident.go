@@ -238,11 +238,12 @@ func (s *Server) freeCode(c *gin.Context, station, id string) string {
 }
 
 type codeRequest struct {
-	Code string `json:"code" description:"the short check-in code (签到码) of the booking answer"`
+	Code     string `json:"code,omitempty" description:"the short check-in code (签到码) of the booking answer; or id_number"`
+	IDNumber string `json:"id_number,omitempty" description:"the 18-character ID number (身份证号), as a card reader types it: that person's live booking here today; or code"`
 }
 
 // checkInByCode checks in the station's live appointment a short code
-// names, at the hall.
+// names, or that of the person an ID number names today, at the hall.
 func (s *Server) checkInByCode(c *gin.Context) {
 	station := c.Param("id")
 	if !ownStation(c, station) {
@@ -253,15 +254,7 @@ func (s *Server) checkInByCode(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	code := domain.NormalizeCode(req.Code)
-	if len(code) == 0 || len(code) > 8 {
-		problem(c, invalid("code", "the code on the booking, up to 8 characters (请输入预约签到码)"))
-		return
-	}
-	a, ok, err := s.queries.AppointmentByCode(c.Request.Context(), station, code)
-	if err == nil && !ok {
-		err = fmt.Errorf("%w: no booking here has the code %s: check it, or take a walk-in ticket (本所无此签到码的预约，请核对或现场取号)", domain.ErrNotFound, code)
-	}
+	a, err := s.arrival(c, station, req)
 	if err != nil {
 		problem(c, err)
 		return
@@ -276,7 +269,7 @@ func (s *Server) checkInByCode(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, checkInOut{AppointmentID: a.ID, ServiceID: svc.ID, Ticket: t, EstimatedWait: s.estimate(c, station, svc.ID, t.Position)})
+	written(c, http.StatusOK, res, s.checkedIn(a.ID, svc.ID, t, s.estimate(c, station, svc.ID, t.Position)))
 }
 
 func (s *Server) appointment(c *gin.Context) {
@@ -370,5 +363,5 @@ func (s *Server) checkIn(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	written(c, http.StatusOK, res, checkInOut{AppointmentID: a.ID, ServiceID: svc.ID, Ticket: t, EstimatedWait: s.estimate(c, a.StationID, svc.ID, t.Position)})
+	written(c, http.StatusOK, res, s.checkedIn(a.ID, svc.ID, t, s.estimate(c, a.StationID, svc.ID, t.Position)))
 }

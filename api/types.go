@@ -50,6 +50,7 @@ type (
 		ServiceID     string         `json:"service_id"`
 		Ticket        command.Ticket `json:"ticket"`
 		EstimatedWait int            `json:"estimated_wait_minutes"`
+		follow
 	}
 	counterOut struct {
 		Ticket ticketView `json:"ticket"`
@@ -59,6 +60,7 @@ type (
 		Number        string `json:"number"`
 		Position      int    `json:"position"`
 		EstimatedWait int    `json:"estimated_wait_minutes"`
+		follow
 	}
 	// estimatesOut is how far the waits told at ticket issue were from
 	// the waits that followed.

@@ -20,6 +20,9 @@ var Pages = map[string]string{
 	"/counter":   "pages/counter.html",
 	"/board":     "pages/board.html",
 	"/dashboard": "pages/dashboard.html",
+	// A printed ticket's QR code opens this on a phone: ?t= the signed
+	// reference of the ticket (GET /api/v1/tickets/{ref}/live).
+	"/ticket": "pages/ticket.html",
 }
 
 // Page serves one page.
