@@ -54,8 +54,11 @@ func (s *Server) defineService(c *gin.Context) {
 }
 
 type stationRequest struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	NameEn  string `json:"name_en,omitempty"`
+	Address string `json:"address,omitempty"`
+	Phone   string `json:"phone,omitempty"`
 }
 
 type userOut struct {
@@ -93,7 +96,7 @@ func (s *Server) registerStation(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	res, err := s.hall.RegisterStation(c.Request.Context(), req.ID, req.Name, s.meta(c))
+	res, err := s.hall.RegisterStation(c.Request.Context(), domain.StationRegistered{ID: req.ID, Name: req.Name, NameEn: req.NameEn, Address: req.Address, Phone: req.Phone}, s.meta(c))
 	if err != nil {
 		problem(c, err)
 		return

@@ -67,9 +67,9 @@ func FuzzCommandJSON(f *testing.F) {
 	}
 	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: domain.RoleAdmin}, At: time.Now()}
 	if _, err := application.Commands.SetUp(ctx, command.Setup{
-		Services: []domain.Service{{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Online: true}},
-		ID:       "gulou", Name: "鼓楼派出所",
-		Counters: []domain.Counter{{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}},
+		Services:          []domain.Service{{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Online: true}},
+		StationRegistered: domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"},
+		Counters:          []domain.Counter{{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}},
 	}, 0, admin); err != nil {
 		f.Fatal(err)
 	}

@@ -122,7 +122,7 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("book: %d %v", resp.StatusCode, out)
 	}
-	id := out["id"].(string)
+	id, atBooking := out["id"].(string), resp.Header.Get("X-Position") // reads wait for the booking's view
 	code, _ := out["code"].(string)
 	if len(code) != 6 || strings.ContainsAny(code, "0O1IL2Z5S8BG") {
 		t.Fatalf("check-in code %q: want 6 characters, none that read alike", code)
@@ -132,6 +132,7 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	// calendar file, for the owner only.
 	req, _ := http.NewRequest("GET", api+"/appointments/"+id+"/qr", nil)
 	req.Header.Set("Authorization", "Bearer "+zhang)
+	req.Header.Set("X-Min-Position", atBooking)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("QR code: %v %v", resp, err)
 	} else if img, err := png.Decode(resp.Body); err != nil || img.Bounds().Dx() != 256 {
@@ -139,6 +140,7 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	}
 	req, _ = http.NewRequest("GET", api+"/appointments/"+id+"/ics", nil)
 	req.Header.Set("Authorization", "Bearer "+zhang)
+	req.Header.Set("X-Min-Position", atBooking)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") {
 		t.Fatalf("calendar file: %v %v", resp, err)
 	} else if ics, _ := io.ReadAll(resp.Body); !strings.Contains(string(ics), "BEGIN:VEVENT") || !strings.Contains(string(ics), code) ||

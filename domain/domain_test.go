@@ -213,7 +213,7 @@ func TestStationRegisterAndCounters(t *testing.T) {
 	s := given[domain.Station](t)
 	got, err := s.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}, catalogue)
 	thenError(t, got, err, domain.ErrNotFound)
-	got, err = s.Register("Bad ID", "x")
+	got, err = s.Register(domain.StationRegistered{ID: "Bad ID", Name: "x"})
 	thenError(t, got, err, domain.ErrInvalid)
 
 	s = given[domain.Station](t, domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"},
@@ -222,10 +222,19 @@ func TestStationRegisterAndCounters(t *testing.T) {
 	thenError(t, got, err, domain.ErrState)
 	got, err = s.AddCounter(domain.Counter{ID: "w2", Name: "2号窗口", ServiceIDs: []string{"unknown"}}, catalogue)
 	thenError(t, got, err, domain.ErrInvalid)
-	got, err = s.Register("gulou", "鼓楼派出所")
+	got, err = s.Register(domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"})
 	then(t, got, err)
-	got, err = s.Register("gulou", "another name")
+	got, err = s.Register(domain.StationRegistered{ID: "gulou", Name: "another name"})
 	thenError(t, got, err, domain.ErrState)
+
+	// Where residents find it: an address and a number, checked as names are.
+	s = given[domain.Station](t)
+	where := domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所", NameEn: "Gulou Police Station", Address: "中山路 1 号", Phone: "010-00000000"}
+	got, err = s.Register(where)
+	then(t, got, err, where)
+	where.Address = "中山路\u202e1 号"
+	got, err = s.Register(where)
+	thenError(t, got, err, domain.ErrInvalid)
 }
 
 func released(capacity, walkIn int) domain.SlotReleased {

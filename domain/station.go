@@ -30,6 +30,8 @@ type Service struct {
 	LegalLimitUnit calendar.Unit `json:"legal_limit_unit,omitempty"`
 	Online         bool          `json:"online"`
 	Materials      []string      `json:"materials"`
+	// MaterialsEn names the materials in English, in the same order.
+	MaterialsEn []string `json:"materials_en,omitempty"`
 }
 
 // Legal is the statute's limit and unit: the promised one when the
@@ -141,14 +143,19 @@ type Hours struct {
 type Counter struct {
 	ID         string   `json:"id"`
 	Name       string   `json:"name"`
+	NameEn     string   `json:"name_en,omitempty"`
 	ServiceIDs []string `json:"service_ids"`
 }
 
 // Events of a station (stream "station-{id}").
 type (
+	// StationRegistered names a station and says where residents find it.
 	StationRegistered struct {
-		ID   string `json:"ID"`
-		Name string `json:"Name"`
+		ID      string `json:"ID"`
+		Name    string `json:"Name"`
+		NameEn  string `json:"NameEn,omitempty"`
+		Address string `json:"Address,omitempty"`
+		Phone   string `json:"Phone,omitempty"`
 	}
 	CounterAdded struct {
 		Counter Counter `json:"Counter"`
@@ -161,7 +168,7 @@ type (
 
 // Station is a station's configuration.
 type Station struct {
-	ID, Name        string
+	StationRegistered
 	Counters        []Counter
 	Weekly, Weekend []Hours
 }
@@ -169,7 +176,7 @@ type Station struct {
 func (s *Station) Apply(e Event) {
 	switch e := e.(type) {
 	case StationRegistered:
-		s.ID, s.Name = e.ID, e.Name
+		s.StationRegistered = e
 	case CounterAdded:
 		s.Counters = append(s.Counters, e.Counter)
 	case HoursSet:
@@ -179,20 +186,25 @@ func (s *Station) Apply(e Event) {
 
 func (s *Station) Registered() bool { return s.ID != "" }
 
-func (s *Station) Register(id, name string) ([]Event, error) {
-	if err := CheckID("id", id); err != nil {
+func (s *Station) Register(r StationRegistered) ([]Event, error) {
+	if err := CheckID("id", r.ID); err != nil {
 		return nil, err
 	}
-	if err := CheckName("name", name); err != nil {
-		return nil, err
+	for _, f := range []struct{ field, value string }{{"name", r.Name}, {"name_en", r.NameEn}, {"address", r.Address}, {"phone", r.Phone}} {
+		if f.value == "" && f.field != "name" {
+			continue
+		}
+		if err := CheckName(f.field, f.value); err != nil {
+			return nil, err
+		}
 	}
 	if s.Registered() {
-		if s.Name == name {
+		if s.StationRegistered == r {
 			return nil, nil
 		}
-		return nil, illegal("station %s already exists (派出所已存在)", id)
+		return nil, illegal("station %s already exists (派出所已存在)", r.ID)
 	}
-	return []Event{StationRegistered{id, name}}, nil
+	return []Event{r}, nil
 }
 
 // AddCounter adds a window serving services of the catalogue.

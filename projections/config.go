@@ -14,6 +14,9 @@ import (
 type StationView struct {
 	ID             string           `json:"id"`
 	Name           string           `json:"name"`
+	NameEn         string           `json:"name_en,omitempty"`
+	Address        string           `json:"address,omitempty"`
+	Phone          string           `json:"phone,omitempty"`
 	Counters       []domain.Counter `json:"counters"`
 	Hours          HoursView        `json:"hours"`
 	WeekendWindows []domain.Hours   `json:"weekend_windows"`
@@ -37,7 +40,7 @@ func (Config) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.CalendarImported:
 		v.Put("calendars", strconv.Itoa(e.Notice.Year), e.Notice)
 	case domain.StationRegistered:
-		v.Put("stations", e.ID, StationView{ID: e.ID, Name: e.Name, Counters: []domain.Counter{}, Hours: HoursView{Weekly: []domain.Hours{}}, WeekendWindows: []domain.Hours{}})
+		v.Put("stations", e.ID, StationView{ID: e.ID, Name: e.Name, NameEn: e.NameEn, Address: e.Address, Phone: e.Phone, Counters: []domain.Counter{}, Hours: HoursView{Weekly: []domain.Hours{}}, WeekendWindows: []domain.Hours{}})
 	case domain.CounterAdded, domain.HoursSet:
 		id, _ := domain.StreamID("station", r.Stream)
 		s, ok, err := Get[StationView](v, "stations", id)

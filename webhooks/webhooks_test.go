@@ -95,7 +95,7 @@ func TestDeliveriesAreSignedRetriedAndDeadLettered(t *testing.T) {
 	defer downSrv.Close()
 	m := admin
 	m.At = time.Now()
-	if _, err := a.Commands.RegisterStation(ctx, "before", "订阅前的所", m); err != nil {
+	if _, err := a.Commands.RegisterStation(ctx, domain.StationRegistered{ID: "before", Name: "订阅前的所"}, m); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []command.Subscription{
@@ -109,7 +109,7 @@ func TestDeliveriesAreSignedRetriedAndDeadLettered(t *testing.T) {
 	if _, err := a.Commands.Subscribe(ctx, command.Subscription{ID: "bad", URL: "ftp://x", EventTypes: []string{"StationRegistered"}, Secret: "0123456789abcdef"}, m); err == nil {
 		t.Fatal("an ftp URL was accepted")
 	}
-	if _, err := a.Commands.RegisterStation(ctx, "gulou", "鼓楼派出所", m); err != nil {
+	if _, err := a.Commands.RegisterStation(ctx, domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"}, m); err != nil {
 		t.Fatal(err)
 	}
 	d, err := webhooks.New(webhooks.Config{App: a, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: 10 * time.Millisecond, Retries: 2, Backoff: 5 * time.Millisecond})

@@ -172,8 +172,8 @@ func TestReleaseFollowsTheCalendarOnce(t *testing.T) {
 	store := openStore(t)
 	h := handler(t, store)
 	setup := command.Setup{
-		Services: []domain.Service{{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}},
-		ID:       "gulou", Name: "鼓楼派出所",
+		Services:          []domain.Service{{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}},
+		StationRegistered: domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"},
 		Hours: command.Hours{
 			Weekly:         []domain.Hours{{Weekday: 1, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 60, Capacity: 2}},
 			WeekendWindows: []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 10 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 2}},

@@ -22,12 +22,12 @@ func (hl *Hall) DefineService(ctx context.Context, svc domain.Service, m Meta) (
 }
 
 // RegisterStation opens a station.
-func (hl *Hall) RegisterStation(ctx context.Context, id, name string, m Meta) (Result, error) {
-	if err := domain.CheckID("id", id); err != nil {
+func (hl *Hall) RegisterStation(ctx context.Context, r domain.StationRegistered, m Meta) (Result, error) {
+	if err := domain.CheckID("id", r.ID); err != nil {
 		return Result{}, err
 	}
-	return Execute(ctx, hl.h, domain.StationStream(id), m, func(st *domain.Station) ([]domain.Event, error) {
-		return st.Register(id, name)
+	return Execute(ctx, hl.h, domain.StationStream(r.ID), m, func(st *domain.Station) ([]domain.Event, error) {
+		return st.Register(r)
 	})
 }
 
@@ -131,7 +131,7 @@ func (hl *Hall) Calendar(ctx context.Context, at time.Time) (*calendar.Calendar,
 // its counters and its hours.
 type Setup struct {
 	Services []domain.Service
-	ID, Name string
+	domain.StationRegistered
 	Counters []domain.Counter
 	Hours
 }
@@ -162,7 +162,7 @@ func (hl *Hall) SetUp(ctx context.Context, s Setup, horizon int, m Meta) (Result
 			return last, fmt.Errorf("service %s: %w", svc.ID, err)
 		}
 	}
-	if err := keep(hl.RegisterStation(ctx, s.ID, s.Name, step("station"))); err != nil {
+	if err := keep(hl.RegisterStation(ctx, s.StationRegistered, step("station"))); err != nil {
 		return last, fmt.Errorf("station %s: %w", s.ID, err)
 	}
 	for _, k := range s.Counters {

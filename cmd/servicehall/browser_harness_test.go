@@ -24,6 +24,7 @@ type browser struct {
 	base  string // the server's address, http://127.0.0.1:port
 	shots string
 	keep  bool
+	axeJS string // axe-core's source; "" leaves the accessibility checks out
 }
 
 // newBrowser starts a demo server whose clock reads at (in Shanghai; the
@@ -42,6 +43,13 @@ func newBrowser(t *testing.T, at time.Time) *browser {
 	}
 	b := &browser{t: t, shots: os.Getenv("SERVICEHALL_SCREENSHOTS")}
 	b.keep = b.shots != ""
+	if p := testenv.Axe(t); p != "" {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.axeJS = string(src)
+	}
 	if !b.keep {
 		b.shots = t.TempDir()
 	}
@@ -134,11 +142,48 @@ func (b *browser) shot(c context.Context, name string) {
 	}
 }
 
+// axe runs axe-core in the page (state names it) once its animations
+// are over, and reports each serious or critical violation; the test goes
+// on, to see them all.
+// The engine is evaluated into the page through DevTools, which the
+// pages' Content-Security-Policy does not govern.
+func (b *browser) axe(c context.Context, state string) {
+	b.t.Helper()
+	if b.axeJS == "" {
+		return
+	}
+	type violation struct {
+		ID, Impact, Help string
+		Nodes            int
+		Targets          []string
+		Summary          string
+	}
+	b.run(c, "animations end on "+state, poll(`document.getAnimations().every((a) => a.playState !== "running")`, 5*time.Second))
+	if eval[bool](b, c, `typeof axe === "undefined"`) {
+		b.run(c, "axe-core into "+state, chromedp.Evaluate[chromedp.Void](b.axeJS))
+	}
+	found, err := chromedp.Run(c, chromedp.Evaluate[[]violation](`(async () => {
+		if (typeof axe === "undefined") throw new Error("axe-core did not load");
+		const r = await axe.run(document, {resultTypes: ["violations"]});
+		return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => ({
+			ID: v.id, Impact: v.impact, Help: v.help, Nodes: v.nodes.length,
+			Targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+			Summary: (v.nodes[0]?.failureSummary || "").replace(/\s+/g, " ")}));
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("axe-core on %s: %v", state, err)
+	}
+	for _, v := range found {
+		b.t.Errorf("axe-core on %s: %s (%s): %s; %d element(s): %s; %s", state, v.ID, v.Impact, v.Help, v.Nodes, strings.Join(v.Targets, ", "), v.Summary)
+	}
+}
+
 // login signs a staff user in on page.
 func (b *browser) login(c context.Context, page, user, password string) {
 	b.t.Helper()
-	b.run(c, "log in to "+page, chromedp.Navigate(b.base+page), chromedp.WaitVisible(css("#username")),
-		fill("#username", user), fill("#password", password), press("#login"))
+	b.run(c, "log in to "+page, chromedp.Navigate(b.base+page), chromedp.WaitVisible(css("#username")))
+	b.axe(c, "the login to "+page)
+	b.run(c, "log in to "+page, fill("#username", user), fill("#password", password), press("#login"))
 }
 
 func poll(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {

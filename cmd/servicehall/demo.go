@@ -56,22 +56,29 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // in the statute's calendar days, 日).
 var demoServices = []domain.Service{
 	{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays,
-		Materials: []string{"出生医学证明", "父母一方居民户口簿", "结婚证"}},
+		Materials:   []string{"出生医学证明", "父母一方居民户口簿", "结婚证"},
+		MaterialsEn: []string{"Medical birth certificate", "A parent's household register", "Marriage certificate"}},
 	{ID: "transfer", Name: "Hukou transfer", NameZh: "户口迁移", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays, Online: true,
 		LegalLimitDays: 30, LegalLimitUnit: calendar.WorkingDays, // 行政许可法 第42条: 20 working days, extendable by 10
-		Materials: []string{"居民户口簿", "准迁证", "迁移证"}},
+		Materials:   []string{"居民户口簿", "准迁证", "迁移证"},
+		MaterialsEn: []string{"Household register", "Permit to move in", "Migration certificate"}},
 	{ID: "correction", Name: "Correction of household entries", NameZh: "户口登记项目变更更正", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays,
-		Materials: []string{"书面申请", "证明材料"}},
+		Materials:   []string{"书面申请", "证明材料"},
+		MaterialsEn: []string{"Written application", "Supporting documents"}},
 	{ID: "idcard", Name: "Resident ID card", NameZh: "居民身份证申领、换领、补领", Category: domain.License, TimeLimitDays: 45, TimeLimitUnit: calendar.CalendarDays,
 		LegalLimitDays: 60, LegalLimitUnit: calendar.CalendarDays, // the MPS norm's 45日; 居民身份证法 第12条 60日
-		Materials: []string{"居民身份证申领登记表", "居民户口簿"}},
+		Materials:   []string{"居民身份证申领登记表", "居民户口簿"},
+		MaterialsEn: []string{"ID card application form", "Household register"}},
 	{ID: "idcard-temp", Name: "Temporary ID card", NameZh: "临时居民身份证", Category: domain.License, TimeLimitDays: 3, TimeLimitUnit: calendar.CalendarDays,
-		Materials: []string{"居民户口簿", "近期一寸照片"}},
+		Materials:   []string{"居民户口簿", "近期一寸照片"},
+		MaterialsEn: []string{"Household register", "Recent one-inch photo"}},
 	{ID: "permit", Name: "Residence permit", NameZh: "居住证申领", Category: domain.License, TimeLimitDays: 15, TimeLimitUnit: calendar.CalendarDays,
-		Materials: []string{"居民身份证", "照片", "住所、就业或就读证明"}},
+		Materials:   []string{"居民身份证", "照片", "住所、就业或就读证明"},
+		MaterialsEn: []string{"Resident ID card", "Photo", "Proof of residence, work or study"}},
 	{ID: "passport", Name: "Ordinary passport", NameZh: "普通护照", Category: domain.License, TimeLimitDays: 7, TimeLimitUnit: calendar.WorkingDays,
 		LegalLimitDays: 15, LegalLimitUnit: calendar.CalendarDays, // NIA's promise; 护照法 第6条 15日
-		Materials: []string{"居民身份证", "居民户口簿", "照片"}},
+		Materials:   []string{"居民身份证", "居民户口簿", "照片"},
+		MaterialsEn: []string{"Resident ID card", "Household register", "Photo"}},
 }
 
 // Demo applicants: ID numbers from the valid lists of public test suites
@@ -118,11 +125,13 @@ func seedDemo(ctx context.Context, h *hall, now time.Time) error {
 	}
 	// The release job opens the slots when the server starts.
 	if _, err := h.hall.SetUp(ctx, command.Setup{
-		Services: demoServices, ID: "gulou", Name: "鼓楼派出所",
+		Services: demoServices,
+		// A made-up address and number: the demo station is no real one.
+		StationRegistered: domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所", NameEn: "Gulou Police Station", Address: "鼓楼区中山路 1 号（演示地址）", Phone: "010-00000000"},
 		Counters: []domain.Counter{
-			{ID: "w1", Name: "1号窗口 户籍", ServiceIDs: household},
-			{ID: "w2", Name: "2号窗口 综合", ServiceIDs: all},
-			{ID: "w3", Name: "3号窗口 证照", ServiceIDs: license},
+			{ID: "w1", Name: "1号窗口 户籍", NameEn: "Counter 1 · Household", ServiceIDs: household},
+			{ID: "w2", Name: "2号窗口 综合", NameEn: "Counter 2 · All services", ServiceIDs: all},
+			{ID: "w3", Name: "3号窗口 证照", NameEn: "Counter 3 · Licences", ServiceIDs: license},
 		},
 		Hours: command.Hours{Weekly: weekly, WeekendWindows: []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: household, SlotMinutes: 30, Capacity: 3}}},
 	}, 0, seedMeta("admin", domain.RoleAdmin, now, "setup")); err != nil {

@@ -45,10 +45,10 @@ func seed(t *testing.T, data string) uint64 {
 	hall, _ := command.NewHall(h, loc, domain.DefaultPolicy, keys.Keys, nil)
 	admin := command.Meta{Actor: eventstore.Actor{ID: "admin", Role: "admin"}, At: time.Now()}
 	if _, err := hall.SetUp(ctx, command.Setup{
-		Services: []domain.Service{{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Materials: []string{"出生医学证明"}}},
-		ID:       "gulou", Name: "鼓楼派出所",
-		Counters: []domain.Counter{{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}},
-		Hours:    command.Hours{WeekendWindows: []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 4, WalkIn: 1}}},
+		Services:          []domain.Service{{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, Materials: []string{"出生医学证明"}}},
+		StationRegistered: domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"},
+		Counters:          []domain.Counter{{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth"}}},
+		Hours:             command.Hours{WeekendWindows: []domain.Hours{{Weekday: 6, Start: 9 * 60, End: 12 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 30, Capacity: 4, WalkIn: 1}}},
 	}, 14, admin); err != nil {
 		t.Fatal(err)
 	}

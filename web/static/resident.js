@@ -1,19 +1,47 @@
-import { api, file, t, header, message, session, el, today, addDays, weekday, serviceName, status, when } from "./app.js";
+import { api, file, t, texts, count, lang, header, message, session, el, today, addDays, weekday, serviceName, status, when } from "./app.js";
+
+texts({
+  hours: ["办公时间", "Opening hours"], address: ["地址", "Address"], tel: ["电话", "Phone"], closed_day: ["不办公", "closed"],
+  why_slot: ["请先在上方选择日期和时段", "Choose a day and a time above first"],
+  why_login: ["请先用手机号登录", "Log in with your phone first"],
+  why_move: ["先在日历中选择新时段，再点此改约", "Choose the new time in the calendar first"],
+  move: ["改约", "Reschedule"], show_code: ["签到码", "Check-in code"], hide: ["收起", "Hide"],
+  confirm_cancel: ["确认取消这次预约？", "Cancel this appointment?"], yes_cancel: ["确认取消", "Yes, cancel"], keep: ["保留预约", "Keep it"],
+  cancelled_ok: ["预约已取消", "The appointment is cancelled"], moved_ok: ["已改约到", "Moved to"],
+  withdraw: ["撤回申请", "Withdraw"], confirm_withdraw: ["确认撤回这件申请？撤回后需重新申请。", "Withdraw this application? You would have to apply again."],
+  yes_withdraw: ["确认撤回", "Yes, withdraw"], keep_app: ["不撤回", "Keep it"], withdrawn_ok: ["申请已撤回", "The application is withdrawn"],
+  awaiting: ["需补正的材料", "Materials still needed"], asked_on: ["告知日期", "asked on"],
+  left_after: ["补齐后剩余", "left once they arrive"], refused_because: ["不予办理的理由", "Why it was refused"],
+  decision_note: ["审批意见", "Decision note"], collect_at: ["领取地点", "Collect at"], ready: ["可领取", "ready to collect"],
+  deadline_passed: ["已超期", "past the deadline"], due_on: ["应于 {d} 前办结", "due by {d}"],
+  days_left_working: ["还剩 {n} 个工作日", "{n} working days left"], days_left_calendar: ["还剩 {n} 天（自然日）", "{n} calendar days left"],
+  days_left_working_1: ["还剩 1 个工作日", "1 working day left"], days_left_calendar_1: ["还剩 1 天（自然日）", "1 calendar day left"],
+  overdue_working: ["已逾期 {n} 个工作日", "{n} working days overdue"], overdue_calendar: ["已逾期 {n} 天", "{n} days overdue"],
+  apply_online: ["网上申请", "Apply online"], apply_online_hint: ["本业务可网上申请：提交后窗口将于下一工作日内受理。", "This service takes online applications: the desk answers by the next working day."],
+  submit_online: ["提交申请", "Submit the application"], submitted_ok: ["申请已提交", "Application submitted"],
+  rated_ok: ["感谢评价", "Thank you for rating"],
+  ApplicationSubmitted: ["提交申请", "submitted"], ApplicationAccepted: ["已受理", "accepted"], SupplementRequested: ["一次性告知补正", "materials requested"],
+  SupplementReceived: ["补正材料已收", "materials received"], DeadlineExtended: ["延长期限", "deadline extended"], DeadlineRecomputed: ["期限按新放假安排重算", "deadline recounted on the new holidays"],
+  ApplicationApproved: ["批准", "approved"], ApplicationRejected: ["不予办理", "refused"], ApplicationCompleted: ["办结", "completed"],
+  ApplicationWithdrawn: ["撤回", "withdrawn"], ApplicationReady: ["证件可领取", "ready to collect"], ApplicationCollected: ["已领取", "collected"],
+  ApplicationRated: ["评价", "rated"], ApplicationWarned: ["临期提醒", "deadline near"], ApplicationOverdue: ["逾期", "overdue"],
+  ApplicationEscalated: ["督办", "escalated"], AcceptanceWarned: ["受理临期", "acceptance due soon"], AcceptanceOverdue: ["受理逾期", "acceptance overdue"],
+  LegalLimitPassed: ["超过法定时限", "legal limit passed"], ApplicationNoticed: ["已通知申请人", "applicant told"],
+});
 
 const $ = (id) => document.getElementById(id);
-let services = [], chosen = { day: "", slot: null };
-const days = 14;
+let services = [], stations = [], chosen = { day: "", slot: null }, opened = "", asking = "";
+const span = 14;
 
 async function init() {
   header(() => { renderService(); loadDays(); loadMine(); }, "resident", "resident");
-  [services] = await Promise.all([api("GET", "/services")]);
-  const stations = await api("GET", "/stations");
-  $("service").replaceChildren(...services.map((s) => el("option", { value: s.id }, serviceName(s))));
-  $("station").replaceChildren(...stations.map((s) => el("option", { value: s.id }, s.name)));
+  [services, stations] = await Promise.all([api("GET", "/services"), api("GET", "/stations")]);
+  stations = await Promise.all(stations.map((s) => api("GET", `/stations/${s.id}`)));
   const wanted = new URLSearchParams(location.search).get("service");
+  renderChoices();
   if (wanted) $("service").value = wanted;
-  $("service").addEventListener("change", () => { renderService(); loadDays(); });
-  $("station").addEventListener("change", loadDays);
+  $("service").addEventListener("change", () => { chosen = { day: "", slot: null }; renderService(); loadDays(); });
+  $("station").addEventListener("change", () => { chosen = { day: "", slot: null }; renderService(); loadDays(); });
   $("otp-form").addEventListener("submit", sendCode);
   $("verify-form").addEventListener("submit", verify);
   $("book-form").addEventListener("submit", book);
@@ -22,42 +50,79 @@ async function init() {
   await loadMine();
 }
 
+function renderChoices() {
+  const s = $("service").value, st = $("station").value;
+  $("service").replaceChildren(...services.map((x) => el("option", { value: x.id }, serviceName(x))));
+  $("station").replaceChildren(...stations.map((x) => el("option", { value: x.id }, stationName(x))));
+  if (s) $("service").value = s;
+  if (st) $("station").value = st;
+}
+
 function service() { return services.find((s) => s.id === $("service").value); }
+function station(id = $("station").value) { return stations.find((s) => s.id === id); }
+function stationName(s) { return (lang() === "en" && s.name_en) || s.name; }
+function serviceOf(id) { const s = services.find((x) => x.id === id); return s ? serviceName(s) : id; }
+function materials(s) { return (lang() === "en" && s.materials_en?.length ? s.materials_en : s.materials) || []; }
+function fmt(key, vars) { return Object.entries(vars).reduce((s, [k, v]) => s.replace(`{${k}}`, v), t(key)); }
+
+// limit reads a time limit in its unit: working days, or calendar days.
+function limit(n, unit) { return `${n}${unit === "calendar" ? t("calendar_days") : t("working_days")}`; }
+
+// hoursOn lists a station's opening hours on a date: the weekly hours, or
+// the weekend windows on a Saturday or Sunday.
+function hoursOn(st, date) {
+  const wd = new Date(date + "T00:00:00Z").getUTCDay();
+  const rows = [...(st.hours?.weekly || []), ...(st.weekend_windows || [])].filter((h) => h.weekday === wd);
+  return rows.length ? rows.map((h) => `${h.start}–${h.end}`).join("，") : t("closed_day");
+}
 
 function renderService() {
-  const s = service();
-  if (!s) return;
-  const unit = s.time_limit_unit === "calendar" ? t("calendar_days") : t("working_days");
+  renderChoices();
+  const s = service(), st = station();
+  if (!s || !st) return;
   $("service-info").replaceChildren(
-    el("p", {}, el("b", {}, t("time_limit") + ": "), `${s.time_limit_days}${unit}`, s.online ? el("span", { class: "pill ok", style: "margin-left:.5rem" }, t("online")) : null),
-    el("p", {}, el("b", {}, t("materials") + ": "), (s.materials || []).join("、") || t("none")));
+    el("p", {}, el("b", {}, t("time_limit") + "："), limit(s.time_limit_days, s.time_limit_unit), s.online ? el("span", { class: "pill ok gap" }, t("online")) : null),
+    el("p", {}, el("b", {}, t("materials") + "："), materials(s).join(lang() === "en" ? ", " : "、") || t("none")));
+  const week = [1, 2, 3, 4, 5, 6, 0].map((wd) => {
+    const rows = [...(st.hours?.weekly || []), ...(st.weekend_windows || [])].filter((h) => h.weekday === wd);
+    return rows.length ? `${weekday("2024-01-0" + (wd === 0 ? 7 : wd))} ${rows.map((h) => `${h.start}–${h.end}`).join(", ")}` : null;
+  }).filter(Boolean);
+  $("station-info").replaceChildren(
+    st.address ? el("p", {}, el("b", {}, t("address") + "："), st.address, st.phone ? ` · ${t("tel")} ${st.phone}` : "") : null,
+    el("p", {}, el("b", {}, t("hours") + "："), week.join("；")));
+  renderOnline();
 }
 
 async function loadDays() {
-  const from = today(), to = addDays(from, days - 1);
+  const from = today(), to = addDays(from, span - 1);
   const [cal, slots] = await Promise.all([
     api("GET", `/calendar/working-days?from=${from}&to=${to}`),
     api("GET", `/stations/${$("station").value}/availability?service_id=${$("service").value}&from=${from}&to=${to}`),
   ]);
   const byDay = {};
   for (const s of slots) (byDay[s.date] ||= []).push(s);
-  $("days").replaceChildren(...cal.days.map((d) => {
+  // Monday first, as Chinese calendars are; the first week starts blank.
+  const names = lang() === "en" ? ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] : [..."一二三四五六日"];
+  $("weekdays").replaceChildren(...names.map((n) => el("span", {}, n)));
+  const lead = (new Date(from + "T00:00:00Z").getUTCDay() + 6) % 7;
+  $("days").replaceChildren(...Array.from({ length: lead }, () => el("span", { class: "blank" })), ...cal.days.map((d) => {
     const wd = new Date(d.date + "T00:00:00Z").getUTCDay();
-    const kind = d.reason === "holiday" ? "holiday" : d.reason === "make-up" || d.reason === "makeup" ? "makeup" : (wd === 0 || wd === 6) ? "weekend" : "";
+    const kind = d.reason === "holiday" || d.reason === "provisional" ? "holiday" : d.reason === "make-up" || d.reason === "makeup" ? "makeup" : (wd === 0 || wd === 6) ? "weekend" : "";
     const free = (byDay[d.date] || []).reduce((n, s) => n + s.available, 0);
     const label = kind ? t(kind) : "";
-    const b = el("button", { type: "button", class: `day ${kind} ${free ? "" : "none"}`, "aria-pressed": String(chosen.day === d.date), "data-date": d.date,
-      "aria-label": `${d.date} ${weekday(d.date)} ${label} ${free} ${t("left")}`,
-      onclick: () => { chosen = { day: d.date, slot: null }; loadDays(); } },
-      el("small", {}, `${weekday(d.date)} ${d.name || label}`), d.date.slice(5), el("small", {}, free ? `${t("left")} ${free}` : "—"));
-    return b;
+    return el("button", { type: "button", class: `day ${kind} ${free ? "" : "none"}`, "aria-pressed": String(chosen.day === d.date), "data-date": d.date,
+      "aria-label": `${d.date} ${weekday(d.date)} ${label} ${free ? `${t("left")} ${free}` : t("no_slots")}`,
+      onclick: () => { chosen = { day: d.date, slot: null }; loadDays(); renderMine(); } },
+      el("small", {}, d.name || label || "\u00a0"), d.date.slice(5), el("small", {}, free ? `${t("left")} ${free}` : "—"));
   }));
   const list = byDay[chosen.day] || [];
   $("slots").replaceChildren(...(chosen.day && !list.length ? [el("p", { class: "muted" }, t("no_slots"))] : []),
     ...list.map((s) => el("button", { type: "button", "aria-pressed": String(chosen.slot?.start === s.start), disabled: s.available <= 0, "data-start": s.start,
-      onclick: () => { chosen.slot = s; loadDays(); } }, `${s.start}–${s.end}`, el("br"), el("small", {}, s.available > 0 ? `${t("left")} ${s.available}` : t("full")))));
-  $("chosen").textContent = chosen.slot ? `${serviceName(service())} · ${chosen.day} ${chosen.slot.start}–${chosen.slot.end}` : t("choose_slot");
-  $("book").disabled = !chosen.slot || !session.get("resident");
+      onclick: () => { chosen.slot = s; loadDays(); renderMine(); } }, `${s.start}–${s.end}`, el("br"), el("small", {}, s.available > 0 ? `${t("left")} ${s.available}` : t("full")))));
+  $("chosen").textContent = chosen.slot ? `${serviceName(service())} · ${stationName(station())} · ${chosen.day} ${chosen.slot.start}–${chosen.slot.end}` : t("choose_slot");
+  const why = !chosen.slot ? t("why_slot") : !session.get("resident") ? t("why_login") : "";
+  $("book").disabled = !!why;
+  $("book-why").textContent = why;
 }
 
 async function sendCode(ev) {
@@ -77,6 +142,7 @@ async function verify(ev) {
     const out = await api("POST", "/auth/verify", { phone: $("phone").value, code: $("code").value });
     session.set("resident", out.token);
     $("book-phone").value = $("phone").value;
+    header.redraw && header.redraw();
     showLoggedIn();
     await loadDays();
     await loadMine();
@@ -86,22 +152,29 @@ async function verify(ev) {
 function showLoggedIn() {
   $("otp-form").hidden = true;
   $("verify-form").hidden = true;
-  $("login-msg").classList.remove("error");
-  $("login-msg").replaceChildren("✓ ", el("button", { type: "button", class: "link", onclick: () => { session.clear("resident"); location.reload(); } }, t("logout")));
+  message($("login-msg"), "✓");
+  renderOnline();
 }
 
-// confirmation shows the check-in code large, as a QR code for the kiosk,
-// with the booking notes and a calendar file.
-async function confirmation(out) {
+// card shows what a resident needs on the day: the check-in code large
+// and as a QR code for the kiosk, where and when, what to bring, the
+// booking notes and a calendar file.
+async function card(box, a) {
   const token = session.get("resident");
-  const [qr, ics] = await Promise.all([file(`/appointments/${out.id}/qr`, token), file(`/appointments/${out.id}/ics`, token)]);
-  $("confirmation").replaceChildren(
+  const st = station(a.station_id) || { name: a.station_id }, s = services.find((x) => x.id === a.service_id);
+  const [qr, ics] = await Promise.all([file(`/appointments/${a.id}/qr`, token), file(`/appointments/${a.id}/ics`, token)]);
+  box.replaceChildren(
     el("p", {}, t("show_at_kiosk")),
-    el("div", { class: "number", id: "checkin-code" }, out.code),
-    el("img", { src: qr, alt: `${t("checkin_code")} ${out.code}`, width: "160", height: "160" }),
-    el("ul", {}, ...(out.booking_notes || []).map((n) => el("li", {}, document.documentElement.lang.startsWith("en") ? n.en : n.zh))),
+    el("div", { class: "code-row" },
+      el("div", { class: "number checkin-code" }, a.code),
+      el("img", { src: qr, alt: `${t("checkin_code")} ${a.code}`, width: "160", height: "160" })),
+    el("p", {}, el("b", {}, `${a.date} ${a.start}–${a.end}`), ` · ${s ? serviceName(s) : a.service_id}`),
+    el("p", {}, el("b", {}, stationName(st)), st.address ? ` · ${st.address}` : "", st.phone ? ` · ${t("tel")} ${st.phone}` : ""),
+    el("p", {}, el("b", {}, t("hours") + "："), st.hours ? hoursOn(st, a.date) : ""),
+    s ? el("p", {}, el("b", {}, t("materials") + "："), materials(s).join(lang() === "en" ? ", " : "、")) : null,
+    el("ul", { class: "notes" }, ...(st.booking_notes || a.booking_notes || []).map((n) => el("li", {}, lang() === "en" ? n.en : n.zh))),
     el("p", {}, el("a", { href: ics, download: "appointment.ics" }, t("add_to_calendar"))));
-  $("confirmation").hidden = false;
+  box.hidden = false;
 }
 
 async function book(ev) {
@@ -111,55 +184,152 @@ async function book(ev) {
       station_id: $("station").value, service_id: $("service").value, date: chosen.day, start: chosen.slot.start,
       resident: { name: $("name").value, id_number: $("id-number").value, phone: $("book-phone").value },
     }, session.get("resident"));
-    message($("book-msg"), `${t("booked")}: ${out.date} ${out.start} · ${t("checkin_code")} ${out.code} · ${t("appointment_code")} ${out.id}`);
-    confirmation(out).catch(() => { /* the message above holds the code */ });
+    message($("book-msg"), `${t("booked")}：${out.date} ${out.start} · ${t("checkin_code")} ${out.code}`);
+    $("book-msg").dataset.id = out.id;
+    card($("confirmation"), out).catch(() => { /* the message above holds the code */ });
     chosen.slot = null;
     await loadDays();
     await loadMine();
   } catch (err) { message($("book-msg"), err); }
 }
 
+let mine = [], apps = [];
+
 async function loadMine() {
   const token = session.get("resident");
   if (!token) {
-    $("appointments").replaceChildren(el("p", { class: "muted" }, t("login")));
+    $("appointments").replaceChildren(el("p", { class: "muted" }, t("why_login")));
     $("applications").replaceChildren();
     return;
   }
   showLoggedIn();
   try {
-    const [mine, apps] = await Promise.all([api("GET", "/me/appointments", undefined, token), api("GET", "/me/applications", undefined, token)]);
-    $("appointments").replaceChildren(mine.length ? el("table", {},
-      el("thead", {}, el("tr", {}, ...["date", "time", "service", "status", "appointment_code", ""].map((k) => el("th", {}, k ? t(k) : "")))),
-      el("tbody", {}, ...mine.map((a) => el("tr", {},
-        el("td", {}, a.date), el("td", {}, `${a.start}–${a.end}`), el("td", {}, name(a.service_id)),
-        el("td", {}, el("span", { class: "pill" }, status(a.status))), el("td", {}, el("code", {}, a.id)),
-        el("td", {}, a.status === "booked" ? [
-          el("button", { type: "button", class: "secondary", onclick: () => act(a.id, "cancel") }, t("cancel")), " ",
-          el("button", { type: "button", class: "secondary", disabled: !chosen.slot, onclick: () => act(a.id, "reschedule", { date: chosen.day, start: chosen.slot.start }) }, t("reschedule")),
-        ] : null))))) : el("p", { class: "muted" }, t("none")));
-    $("applications").replaceChildren(apps.length ? el("table", {},
-      el("thead", {}, el("tr", {}, ...["service", "status", "deadline", "history", ""].map((k) => el("th", {}, k ? t(k) : "")))),
-      el("tbody", {}, ...apps.map((a) => el("tr", {},
-        el("td", {}, name(a.service_id)), el("td", {}, el("span", { class: "pill" }, status(a.status))), el("td", {}, a.deadline || "—"),
-        el("td", { class: "muted" }, (a.history || []).map((h) => `${when(h.at).slice(0, 10)} ${h.type}`).join(" · ")),
-        el("td", {}, (a.status === "completed" || a.status === "rejected") && !a.score ? rateForm(a.id) : a.score ? "★".repeat(a.score) : null))))) : el("p", { class: "muted" }, t("none")));
-  } catch (err) { message($("book-msg"), err); }
+    [mine, apps] = await Promise.all([api("GET", "/me/appointments", undefined, token), api("GET", "/me/applications", undefined, token)]);
+    renderMine();
+    renderApps();
+  } catch (err) { message($("mine-msg"), err); }
 }
 
-function name(id) { const s = services.find((x) => x.id === id); return s ? serviceName(s) : id; }
+function renderMine() {
+  if (!session.get("resident")) return;
+  $("appointments").replaceChildren(mine.length ? el("ul", { class: "items" }, ...mine.map((a) => {
+    const live = a.status === "booked";
+    const detail = el("div", { class: "confirmation", hidden: true });
+    if (opened === a.id && live) card(detail, a).catch((err) => message($("mine-msg"), err));
+    const why = chosen.slot ? "" : t("why_move");
+    return el("li", { "data-id": a.id },
+      el("div", { class: "item-head" },
+        el("b", {}, `${a.date} ${a.start}–${a.end}`), el("span", {}, serviceOf(a.service_id)),
+        el("span", { class: "pill" }, status(a.status)), live && a.code ? el("span", { class: "code" }, `${t("checkin_code")} ${a.code}`) : null),
+      live ? el("div", { class: "actions" },
+        el("button", { type: "button", class: "secondary show", "aria-expanded": String(opened === a.id), onclick: () => { opened = opened === a.id ? "" : a.id; renderMine(); } }, opened === a.id ? t("hide") : t("show_code")),
+        el("button", { type: "button", class: "secondary move", disabled: !!why, title: why, "aria-describedby": `why-${a.id}`,
+          onclick: () => act(a.id, "reschedule", { date: chosen.day, start: chosen.slot.start }, "appointments", `${t("moved_ok")} ${chosen.day} ${chosen.slot.start}`) }, chosen.slot ? `${t("move")} → ${chosen.day.slice(5)} ${chosen.slot.start}` : t("move")),
+        asking === a.id
+          ? el("span", { class: "confirm", role: "group", "aria-label": t("confirm_cancel") }, t("confirm_cancel"), " ",
+            el("button", { type: "button", class: "danger yes", onclick: () => { asking = ""; act(a.id, "cancel", {}, "appointments", t("cancelled_ok")); } }, t("yes_cancel")), " ",
+            el("button", { type: "button", class: "secondary no", onclick: () => { asking = ""; renderMine(); } }, t("keep")))
+          : el("button", { type: "button", class: "secondary cancel", onclick: () => { asking = a.id; renderMine(); } }, t("cancel")),
+        why ? el("small", { class: "muted", id: `why-${a.id}` }, why) : null) : null,
+      detail);
+  })) : el("p", { class: "muted" }, t("none")));
+}
+
+// deadline reads an application's deadline in its unit, with the days
+// left or overdue.
+function deadline(a) {
+  if (!a.deadline) return a.accept_by ? fmt("due_on", { d: a.accept_by }) : "—";
+  const unit = a.time_limit_unit === "calendar" ? "calendar" : "working";
+  const open = a.status === "accepted";
+  let left = "";
+  if (open) {
+    const n = daysBetween(today(), a.deadline, unit);
+    left = n < 0 ? fmt(`overdue_${unit}`, { n: -n }) : n === 1 ? t(`days_left_${unit}_1`) : fmt(`days_left_${unit}`, { n });
+  }
+  return [fmt("due_on", { d: a.deadline }), left].filter(Boolean).join(" · ");
+}
+
+// daysBetween counts calendar days, or weekdays as an approximation of
+// working days (the deadline itself is the server's, on the official
+// calendar).
+function daysBetween(from, to, unit) {
+  const sign = to >= from ? 1 : -1;
+  let [a, b] = sign > 0 ? [from, to] : [to, from], n = 0;
+  while (a < b) {
+    a = addDays(a, 1);
+    const wd = new Date(a + "T00:00:00Z").getUTCDay();
+    if (unit === "calendar" || (wd !== 0 && wd !== 6)) n++;
+  }
+  return sign * n;
+}
+
+function renderApps() {
+  $("applications").replaceChildren(apps.length ? el("ul", { class: "items" }, ...apps.map((a) => {
+    const open = a.status === "submitted" || a.status === "accepted" || a.status === "supplement_requested";
+    const asked = [...(a.history || [])].reverse().find((h) => h.type === "SupplementRequested");
+    return el("li", { "data-id": a.id },
+      el("div", { class: "item-head" }, el("b", {}, serviceOf(a.service_id)), el("span", { class: "pill app-status", "data-status": a.status }, status(a.status)),
+        a.ready_for_collection ? el("span", { class: "pill ok" }, t("ready")) : null),
+      el("p", { class: "deadline" }, el("b", {}, t("deadline") + "："), deadline(a)),
+      a.missing?.length ? el("div", { class: "missing" }, el("b", {}, t("awaiting") + "："),
+        el("ul", {}, ...a.missing.map((m) => el("li", {}, m))),
+        el("small", { class: "muted" }, [asked ? `${t("asked_on")} ${when(asked.at).slice(0, 10)}` : "", a.left ? `${t("left_after")} ${limit(a.left, a.time_limit_unit)}` : ""].filter(Boolean).join(" · "))) : null,
+      a.reason ? el("p", { class: "reason" }, el("b", {}, t("refused_because") + "："), a.reason) : null,
+      a.note ? el("p", {}, el("b", {}, t("decision_note") + "："), a.note) : null,
+      a.collect_at ? el("p", {}, el("b", {}, t("collect_at") + "："), a.collect_at) : null,
+      el("ol", { class: "history muted" }, ...(a.history || []).map((h) => el("li", {}, `${when(h.at).slice(0, 10)} ${t(h.type)}`))),
+      el("div", { class: "actions" },
+        open ? (asking === a.id
+          ? el("span", { class: "confirm" }, t("confirm_withdraw"), " ",
+            el("button", { type: "button", class: "danger yes", onclick: () => { asking = ""; act(a.id, "withdraw", undefined, "applications", t("withdrawn_ok")); } }, t("yes_withdraw")), " ",
+            el("button", { type: "button", class: "secondary no", onclick: () => { asking = ""; renderApps(); } }, t("keep_app")))
+          : el("button", { type: "button", class: "secondary withdraw", onclick: () => { asking = a.id; renderApps(); } }, t("withdraw"))) : null,
+        (a.status === "completed" || a.status === "rejected") && !a.score ? rateForm(a.id) : a.score ? el("span", { "aria-label": `${a.score}/5` }, "★".repeat(a.score)) : null));
+  })) : el("p", { class: "muted" }, t("none")));
+}
 
 function rateForm(id) {
   const score = el("select", { "aria-label": t("rate") }, ...[5, 4, 3, 2, 1].map((n) => el("option", { value: n }, "★".repeat(n))));
-  return el("span", {}, score, " ", el("button", { type: "button", onclick: () => act(id, "rate", { score: Number(score.value), comment: "" }, "applications") }, t("rate")));
+  return el("span", {}, score, " ", el("button", { type: "button", onclick: () => act(id, "rate", { score: Number(score.value), comment: "" }, "applications", t("rated_ok")) }, t("rate")));
 }
 
-async function act(id, action, body, kind = "appointments") {
+// renderOnline offers the online application for a service that takes one.
+function renderOnline() {
+  const s = service();
+  if (!s || !s.online || !session.get("resident")) { $("online-box").replaceChildren(); return; }
+  const name = el("input", { id: "online-name", autocomplete: "name", required: true });
+  const id = el("input", { id: "online-id", required: true, maxlength: "18", autocomplete: "off" });
+  const phone = el("input", { id: "online-phone", inputmode: "numeric", required: true, value: $("book-phone").value || $("phone").value });
+  const msg = el("p", { class: "msg", role: "status", id: "online-msg" });
+  const form = el("form", { id: "online-form" },
+    el("p", { class: "muted" }, t("apply_online_hint")),
+    el("div", { class: "row" },
+      el("div", {}, el("label", { for: "online-name" }, t("name")), name),
+      el("div", {}, el("label", { for: "online-id" }, t("id_number")), id),
+      el("div", {}, el("label", { for: "online-phone" }, t("phone")), phone)),
+    el("p", {}, el("button", { type: "submit", id: "submit-online" }, t("submit_online"))), msg);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/applications", { station_id: $("station").value, service_id: s.id, channel: "online",
+        applicant: { name: name.value, id_number: id.value, phone: phone.value } }, session.get("resident"));
+      message(msg, t("submitted_ok"));
+      form.reset();
+      await loadMine();
+    } catch (err) { message(msg, err); }
+  });
+  $("online-box").replaceChildren(el("details", {}, el("summary", {}, t("apply_online")), form));
+}
+
+async function act(id, action, body, kind, done) {
+  const box = kind === "applications" ? $("apps-msg") : $("mine-msg");
   try {
     await api("POST", `/${kind}/${id}/${action}`, body, session.get("resident"));
+    message(box, done);
+    if (action === "reschedule") chosen.slot = null;
     await loadDays();
     await loadMine();
-  } catch (err) { message($("book-msg"), err); }
+  } catch (err) { message(box, err); }
 }
 
 init().catch((err) => message($("book-msg"), err));
