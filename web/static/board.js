@@ -39,7 +39,10 @@ const station = new URLSearchParams(location.search).get("station");
 const time = (at) => new Date(at).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit" });
 const dayOf = (at) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date(at));
 
-let counters = [], services = [], waiting = {}, hall = { counters: {}, missed: [] };
+// named is a station's or counter's name in the board's language.
+const named = (x) => (lang() === "en" && x.name_en) || x.name;
+
+let st = null, counters = [], services = [], waiting = {}, hall = { counters: {}, missed: [] };
 // entries are the recent calls, one per number, the latest first; seen
 // holds the calls already taken, as a reconnected feed sends them again.
 let entries = [], primed = false, day = "";
@@ -49,15 +52,12 @@ async function init() {
   header(() => render(), "board");
   setInterval(() => { $("clock").textContent = new Date().toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai" }); }, 1000);
   if (!station) return pick();
-  let st;
   try {
     [st, services] = await Promise.all([api("GET", `/stations/${encodeURIComponent(station)}`), api("GET", "/services")]);
   } catch (err) {
     if (err instanceof Problem && err.problem.status === 404) return pick(station);
     throw err;
   }
-  $("station-name").textContent = st.name;
-  document.title = `${st.name} · ${t("title_board")}`;
   counters = st.counters;
   $("hall").hidden = false;
   sound.init();
@@ -99,23 +99,25 @@ async function pick(id) {
   $("hall").hidden = true;
   const draw = (list) => {
     $("problem").textContent = id ? t("board_unknown").replace("{id}", id) : "";
-    $("stations").replaceChildren(...list.map((s) => el("li", {}, el("a", { href: `/board?station=${encodeURIComponent(s.id)}` }, s.name))));
+    $("stations").replaceChildren(...list.map((s) => el("li", {}, el("a", { href: `/board?station=${encodeURIComponent(s.id)}` }, named(s)))));
   };
   const list = await api("GET", "/stations");
   draw(list);
   render = () => draw(list);
 }
 
-const counterName = (id) => counters.find((c) => c.id === id)?.name || id;
+const counterName = (id) => { const c = counters.find((c) => c.id === id); return c ? named(c) : id; };
 
 // counterNumber is the number a counter is called by: the first number in
 // its name ("2号窗口"), else in its id ("w2"); 0 for none.
 function counterNumber(id) {
-  const m = counterName(id).match(/\d+/) || String(id).match(/\d+/);
+  const m = (counters.find((c) => c.id === id)?.name || "").match(/\d+/) || String(id).match(/\d+/);
   return m ? Number(m[0]) : 0;
 }
 
 let render = function (fresh) {
+  $("station-name").textContent = named(st);
+  document.title = `${named(st)} · ${t("title_board")}`;
   const missed = new Set(hall.missed);
   const shown = entries.filter((e) => !missed.has(e.number));
   const [latest] = shown;
@@ -136,7 +138,7 @@ let render = function (fresh) {
     const now = hall.counters[c.id] || { state: "closed" };
     const what = now.number ? el("b", { class: "number" }, now.number)
       : el("span", { class: "state" }, t(now.state === "open" ? "board_idle" : now.state === "paused" ? "board_paused" : "board_closed"));
-    return el("li", { id: `counter-${c.id}`, class: `panel ${now.number ? "busy" : now.state}` }, el("span", { class: "name" }, c.name), what);
+    return el("li", { id: `counter-${c.id}`, class: `panel ${now.number ? "busy" : now.state}` }, el("span", { class: "name" }, named(c)), what);
   }));
   $("calls").replaceChildren(...shown.slice(0, 8).map((e) => el("tr", { "data-number": e.number },
     el("td", { class: "number" }, e.number), el("td", {}, counterName(e.counter_id)),
@@ -176,6 +178,7 @@ const sound = {
   busy: false,
   buffers: new Map(), // clip URL → decoded audio, as a promise
   manifest: null,
+  settled: false, // a new AudioContext starts suspended, even when allowed to play
 
   init() {
     const kept = localStorage.getItem("board.sound");
@@ -184,6 +187,7 @@ const sound = {
     // The first touch anywhere lets the browser play.
     for (const kind of ["pointerdown", "touchstart", "keydown"]) document.addEventListener(kind, () => this.resume(), { capture: true });
     if (this.choice !== "off") this.context();
+    setTimeout(() => { this.settled = true; this.show(); }, 700);
     this.show();
   },
 
@@ -216,7 +220,7 @@ const sound = {
   show() {
     document.querySelectorAll("#sound [data-sound]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.sound === this.choice)));
     $("sound").dataset.audio = this.ctx ? this.ctx.state : "none";
-    $("unlock").hidden = this.choice === "off" || this.running();
+    $("unlock").hidden = !this.settled || this.choice === "off" || this.running();
   },
 
   announce(call) {
