@@ -165,7 +165,9 @@ func (x *hall) station(when time.Time) {
 	x.t.Helper()
 	cat := map[string]domain.Service{"birth": birth}
 	do(x, "catalogue", when, func(c *domain.Catalogue) ([]domain.Event, error) { return c.DefineService(birth) })
-	do(x, "station-gulou", when, func(s *domain.Station) ([]domain.Event, error) { return s.Register(domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"}) })
+	do(x, "station-gulou", when, func(s *domain.Station) ([]domain.Event, error) {
+		return s.Register(domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"})
+	})
 	var week []domain.Hours
 	for wd := 1; wd <= 5; wd++ {
 		week = append(week, domain.Hours{Weekday: wd, Start: 9 * 60, End: 11 * 60, ServiceIDs: []string{"birth"}, SlotMinutes: 60, Capacity: 2})

@@ -234,7 +234,9 @@ func TestARefusalIsNotRepeatedFromACache(t *testing.T) {
 	a, b := handler(t, store), handler(t, store)
 	birth := domain.Service{ID: "birth", Name: "Birth", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20}
 	cat := map[string]domain.Service{"birth": birth}
-	if _, err := command.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) { return s.Register(domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"}) }); err != nil {
+	if _, err := command.Execute(ctx, b, "station-gulou", staff, func(s *domain.Station) ([]domain.Event, error) {
+		return s.Register(domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	hasW2 := func(s *domain.Station) ([]domain.Event, error) {

@@ -111,7 +111,9 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 	}
 	st := &domain.Station{}
 	for _, step := range []func() ([]domain.Event, error){
-		func() ([]domain.Event, error) { return st.Register(domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"}) },
+		func() ([]domain.Event, error) {
+			return st.Register(domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"})
+		},
 		func() ([]domain.Event, error) {
 			return st.AddCounter(domain.Counter{ID: "w1", Name: "1号窗口", ServiceIDs: []string{"birth", "permit"}}, cat.Services)
 		},

@@ -32,7 +32,7 @@ const dict = {
   send_code: ["获取验证码", "Send code"], verify: ["验证并登录", "Verify and log in"],
   demo_code: ["演示验证码：", "Demo code: "],
   name: ["姓名", "Name"], id_number: ["身份证号", "ID number"],
-  book: ["确认预约", "Book"], booked: ["预约成功", "Booked"],
+  book: ["确认预约", "Book"], booked_ok: ["预约成功", "Booked"], logged_in: ["✓ 已登录，可以预约", "✓ Logged in: you can book"],
   my_appointments: ["我的预约", "My appointments"], my_applications: ["我的办件", "My applications"],
   cancel: ["取消预约", "Cancel"], reschedule: ["改约到所选时段", "Move to the chosen time"],
   none: ["暂无", "None"], status: ["状态", "Status"], deadline: ["办结期限", "Deadline"], days_left: ["剩余工作日", "Working days left"],

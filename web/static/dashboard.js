@@ -1,8 +1,17 @@
-import { api, t, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when } from "./app.js";
+import { api, t, texts, lang, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when } from "./app.js";
+
+texts({
+  basis: ["统计口径", "Count by"], basis_due: ["期内到期", "due in the period"], basis_accepted: ["期内受理", "accepted in the period"], basis_completed: ["期内办结", "concluded in the period"],
+  all_stations: ["全部派出所", "Every station"], by_station: ["按派出所", "By station"], no_data: ["无数据", "no data"],
+  overdue_by: ["逾期 {n} 个工作日", "{n} working days overdue"], left_n: ["剩余 {n} 个工作日", "{n} working days left"],
+  of_due: ["{done}/{due} 件", "{done} of {due}"],
+});
 
 const $ = (id) => document.getElementById(id);
 const token = () => session.get("manager");
-let services = [];
+let home = "";
+let services = [], stations = [];
+function stationName(s) { return (lang() === "en" && s.name_en) || s.name; }
 
 async function init() {
   header(() => load(), "staff", "manager");
@@ -12,14 +21,21 @@ async function init() {
     return;
   }
   $("dash").hidden = false;
-  const home = session.get("manager-station");
+  home = session.get("manager-station");
   if (home) api("GET", `/stations/${home}`).then((st) => session.named("manager", st.name)).catch(() => {});
   else session.named("manager", t("bureau"));
   const d = today();
+  // The period ends today: cases not yet due are not counted as unfinished.
   $("from").value = addDays(d, -30);
-  $("to").value = addDays(d, 30);
-  $("queue-date").value = addDays(d, -1);
-  services = await api("GET", "/services");
+  $("to").value = d;
+  // The queue's day: the last working day before today, not a weekend.
+  const week = await api("GET", `/calendar/working-days?from=${addDays(d, -10)}&to=${addDays(d, -1)}`).catch(() => ({ days: [] }));
+  $("queue-date").value = (week.days || []).filter((x) => x.working).map((x) => x.date).pop() || addDays(d, -1);
+  [services, stations] = await Promise.all([api("GET", "/services"), api("GET", "/stations")]);
+  if (!home) { // a bureau manager picks a station, or sees them all
+    $("station-pick").replaceChildren(el("option", { value: "" }, t("all_stations")), ...stations.map((s) => el("option", { value: s.id }, stationName(s))));
+    $("station-pick-box").hidden = false;
+  }
   calendarWarning(Number(d.slice(0, 4)) + 1);
   $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   $("audit-form").addEventListener("submit", (ev) => { ev.preventDefault(); audit($("audit-id").value.trim()); });
@@ -41,15 +57,17 @@ async function calendarWarning(year) {
 function name(id) { const s = services.find((x) => x.id === id); return s ? serviceName(s) : id; }
 
 async function load() {
-  const station = session.get("manager-station") || "gulou";
+  const station = session.get("manager-station") || $("station-pick").value;
   const asOf = $("as-of").value ? `&as_of=${$("as-of").value}` : "";
-  const range = `station_id=${station}&from=${$("from").value}&to=${$("to").value}`;
+  const at = station ? `station_id=${station}&` : "";
+  const range = `${at}from=${$("from").value}&to=${$("to").value}&basis=${$("basis").value}`;
   try {
-    const [bySvc, byDay, sla, queue] = await Promise.all([
+    const [bySvc, byDay, sla, queue, byStation] = await Promise.all([
       api("GET", `/stats/completion?${range}&by=service${asOf}`, undefined, token()),
       api("GET", `/stats/completion?${range}&by=day${asOf}`, undefined, token()),
-      api("GET", `/sla?station_id=${station}${asOf}`, undefined, token()),
-      api("GET", `/stats/queue?station_id=${station}&date=${$("queue-date").value}${asOf}`, undefined, token()),
+      api("GET", `/sla?${at}${asOf.slice(1)}`, undefined, token()),
+      api("GET", `/stats/queue?${at}date=${$("queue-date").value}${asOf}`, undefined, token()),
+      station ? null : api("GET", `/stats/completion?${range}&by=station${asOf}`, undefined, token()),
     ]);
     const sum = (k) => bySvc.reduce((n, r) => n + (r[k] || 0), 0);
     const due = sum("due"), done = sum("completed"), onTime = sum("completed_on_time"), ratings = sum("ratings");
@@ -61,13 +79,17 @@ async function load() {
     $("kpi-overdue").textContent = String(sla.filter((r) => r.state === "overdue").length);
     $("kpi-wait").textContent = `${queue.avg_wait_minutes} ${t("minutes")}`;
     $("kpi-service").textContent = `${queue.avg_service_minutes} ${t("minutes")}`;
-    $("chart-service").replaceChildren(bars(bySvc.map((r) => ({ label: name(r.key), a: r.completion_rate, b: r.on_time_rate, n: r.due }))));
-    $("chart-day").replaceChildren(bars(byDay.map((r) => ({ label: r.key.slice(5), a: r.completion_rate, b: r.on_time_rate, n: r.due }))));
+    $("chart-service").replaceChildren(bars(bySvc.map((r) => ({ label: name(r.key), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
+    $("chart-day").replaceChildren(bars(byDay.filter((r) => r.key <= today()).map((r) => ({ label: r.key.slice(5), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
+    $("station-card").hidden = !byStation;
+    if (byStation) {
+      $("chart-station").replaceChildren(bars(byStation.map((r) => ({ label: stationName(stations.find((s) => s.id === r.key) || { name: r.key }), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
+    }
     $("sla").replaceChildren(sla.length ? el("table", {},
       el("thead", {}, el("tr", {}, ...["application_id", "service", "deadline", "days_left", "status", "escalation"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, ...sla.map((r) => el("tr", {},
         el("td", {}, el("button", { type: "button", class: "link", onclick: () => { $("audit-id").value = r.application_id; audit(r.application_id); } }, r.application_id)),
-        el("td", {}, name(r.service_id)), el("td", {}, r.deadline), el("td", {}, String(r.working_days_left)), el("td", {}, stateLabel(r.state)),
+        el("td", {}, name(r.service_id)), el("td", {}, r.deadline), el("td", { class: r.working_days_left < 0 ? "bad" : "" }, r.working_days_left < 0 ? t("overdue_by").replace("{n}", -r.working_days_left) : t("left_n").replace("{n}", r.working_days_left)), el("td", {}, stateLabel(r.state)),
         el("td", {}, r.escalation_level ? el("span", { class: "pill bad" }, "L" + r.escalation_level) : "—"))))) : el("p", { class: "muted" }, t("none")));
     $("queue").replaceChildren(el("table", {}, el("tbody", {},
       ...[["tickets", queue.tickets], ["served", queue.served], ["no_show", queue.no_shows], ["avg_wait", `${queue.avg_wait_minutes} ${t("minutes")}`], ["avg_service", `${queue.avg_service_minutes} ${t("minutes")}`]]
@@ -82,10 +104,10 @@ function bars(rows) {
   const w = 560, h = 200, pad = 28, bw = (w - pad) / rows.length;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${h + 40}`);
+  svg.setAttribute("viewBox", `0 0 ${w} ${h + 48}`);
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", rows.map((r) => `${r.label}: ${t("completion_rate")} ${pct(r.a)}, ${t("on_time_rate")} ${pct(r.b)}`).join("; "));
+  svg.setAttribute("aria-label", rows.map((r) => r.n ? `${r.label}: ${t("completion_rate")} ${pct(r.a)}, ${t("on_time_rate")} ${pct(r.b)}` : `${r.label}: ${t("no_data")}`).join("; "));
   const add = (tag, attrs, text) => {
     const e = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -96,10 +118,20 @@ function bars(rows) {
     add("line", { x1: pad, x2: w, y1: h - y * h + 10, y2: h - y * h + 10, stroke: "#d7dde6" });
     add("text", { x: 0, y: h - y * h + 14 }, `${y * 100}%`);
   }
+  // Each bar carries its value and the count beneath; a row with nothing
+  // due says "no data" rather than drawing an empty 0 % bar.
   rows.forEach((r, i) => {
     const x = pad + i * bw + bw * 0.15, bar = bw * 0.33;
-    add("rect", { x, y: h - r.a * h + 10, width: bar, height: r.a * h, fill: "#0b4f9c" });
-    add("rect", { x: x + bar, y: h - r.b * h + 10, width: bar, height: r.b * h, fill: "#5fa8e8" });
+    if (r.n) {
+      add("rect", { x, y: h - r.a * h + 10, width: bar, height: r.a * h, fill: "#0b4f9c" });
+      add("rect", { x: x + bar, y: h - r.b * h + 10, width: bar, height: r.b * h, fill: "#5fa8e8" });
+      if (rows.length <= 12) {
+        add("text", { x: x, y: h - r.a * h + 6, class: "value" }, Math.round(r.a * 100) + "%");
+        add("text", { x: x, y: h + 38 }, t("of_due").replace("{done}", r.done ?? "").replace("{due}", r.n));
+      }
+    } else {
+      add("text", { x: x, y: h + 4 }, t("no_data"));
+    }
     add("text", { x: x, y: h + 26 }, r.label.length > 6 ? r.label.slice(0, 6) + "…" : r.label);
   });
   const legend = el("p", { class: "legend" }, el("span", {}, el("i", { style: "background:#0b4f9c" }), t("completion_rate")), el("span", {}, el("i", { style: "background:#5fa8e8" }), t("on_time_rate")));

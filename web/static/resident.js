@@ -13,7 +13,8 @@ texts({
   awaiting: ["需补正的材料", "Materials still needed"], asked_on: ["告知日期", "asked on"],
   left_after: ["补齐后剩余", "left once they arrive"], refused_because: ["不予办理的理由", "Why it was refused"],
   decision_note: ["审批意见", "Decision note"], collect_at: ["领取地点", "Collect at"], ready: ["可领取", "ready to collect"],
-  deadline_passed: ["已超期", "past the deadline"], due_on: ["应于 {d} 前办结", "due by {d}"],
+  due_on: ["应于 {d} 前办结", "due by {d}"], accept_by: ["窗口应于 {d} 前受理", "the desk answers by {d}"],
+  concluded_on: ["{d} 已办结（按时）", "concluded on {d}, on time"], concluded_late: ["{d} 办结（超期）", "concluded on {d}, late"],
   days_left_working: ["还剩 {n} 个工作日", "{n} working days left"], days_left_calendar: ["还剩 {n} 天（自然日）", "{n} calendar days left"],
   days_left_working_1: ["还剩 1 个工作日", "1 working day left"], days_left_calendar_1: ["还剩 1 天（自然日）", "1 calendar day left"],
   overdue_working: ["已逾期 {n} 个工作日", "{n} working days overdue"], overdue_calendar: ["已逾期 {n} 天", "{n} days overdue"],
@@ -111,7 +112,7 @@ async function loadDays() {
     const free = (byDay[d.date] || []).reduce((n, s) => n + s.available, 0);
     const label = kind ? t(kind) : "";
     return el("button", { type: "button", class: `day ${kind} ${free ? "" : "none"}`, "aria-pressed": String(chosen.day === d.date), "data-date": d.date,
-      "aria-label": `${d.date} ${weekday(d.date)} ${label} ${free ? `${t("left")} ${free}` : t("no_slots")}`,
+      title: `${d.date} ${weekday(d.date)} ${label}`,
       onclick: () => { chosen = { day: d.date, slot: null }; loadDays(); renderMine(); } },
       el("small", {}, d.name || label || "\u00a0"), d.date.slice(5), el("small", {}, free ? `${t("left")} ${free}` : "—"));
   }));
@@ -152,7 +153,7 @@ async function verify(ev) {
 function showLoggedIn() {
   $("otp-form").hidden = true;
   $("verify-form").hidden = true;
-  message($("login-msg"), "✓");
+  message($("login-msg"), t("logged_in"));
   renderOnline();
 }
 
@@ -184,7 +185,7 @@ async function book(ev) {
       station_id: $("station").value, service_id: $("service").value, date: chosen.day, start: chosen.slot.start,
       resident: { name: $("name").value, id_number: $("id-number").value, phone: $("book-phone").value },
     }, session.get("resident"));
-    message($("book-msg"), `${t("booked")}：${out.date} ${out.start} · ${t("checkin_code")} ${out.code}`);
+    message($("book-msg"), `${t("booked_ok")}：${out.date} ${out.start} · ${t("checkin_code")} ${out.code}`);
     $("book-msg").dataset.id = out.id;
     card($("confirmation"), out).catch(() => { /* the message above holds the code */ });
     chosen.slot = null;
@@ -238,7 +239,10 @@ function renderMine() {
 // deadline reads an application's deadline in its unit, with the days
 // left or overdue.
 function deadline(a) {
-  if (!a.deadline) return a.accept_by ? fmt("due_on", { d: a.accept_by }) : "—";
+  if (a.status === "withdrawn") return "";
+  if (a.completed) return fmt(a.on_time ? "concluded_on" : "concluded_late", { d: a.completed });
+  if (a.status === "submitted") return a.accept_by ? fmt("accept_by", { d: a.accept_by }) : "";
+  if (!a.deadline) return "";
   const unit = a.time_limit_unit === "calendar" ? "calendar" : "working";
   const open = a.status === "accepted";
   let left = "";
@@ -270,7 +274,7 @@ function renderApps() {
     return el("li", { "data-id": a.id },
       el("div", { class: "item-head" }, el("b", {}, serviceOf(a.service_id)), el("span", { class: "pill app-status", "data-status": a.status }, status(a.status)),
         a.ready_for_collection ? el("span", { class: "pill ok" }, t("ready")) : null),
-      el("p", { class: "deadline" }, el("b", {}, t("deadline") + "："), deadline(a)),
+      deadline(a) ? el("p", { class: "deadline" }, el("b", {}, t("deadline") + "："), deadline(a)) : null,
       a.missing?.length ? el("div", { class: "missing" }, el("b", {}, t("awaiting") + "："),
         el("ul", {}, ...a.missing.map((m) => el("li", {}, m))),
         el("small", { class: "muted" }, [asked ? `${t("asked_on")} ${when(asked.at).slice(0, 10)}` : "", a.left ? `${t("left_after")} ${limit(a.left, a.time_limit_unit)}` : ""].filter(Boolean).join(" · "))) : null,
@@ -296,7 +300,10 @@ function rateForm(id) {
 // renderOnline offers the online application for a service that takes one.
 function renderOnline() {
   const s = service();
-  if (!s || !s.online || !session.get("resident")) { $("online-box").replaceChildren(); return; }
+  if (!s || !s.online || !session.get("resident")) { $("online-box").replaceChildren(); delete $("online-box").dataset.key; return; }
+  const key = `${s.id} ${lang()}`; // drawn again only when it changes: the form may be half filled
+  if ($("online-box").dataset.key === key) return;
+  $("online-box").dataset.key = key;
   const name = el("input", { id: "online-name", autocomplete: "name", required: true });
   const id = el("input", { id: "online-id", required: true, maxlength: "18", autocomplete: "off" });
   const phone = el("input", { id: "online-phone", inputmode: "numeric", required: true, value: $("book-phone").value || $("phone").value });

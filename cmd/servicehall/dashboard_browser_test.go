@@ -1,0 +1,48 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestDashboardInABrowser reads the demo's figures as the station head and
+// as the bureau: the period ends today, overdue work reads in working
+// days, bars carry their values, the count basis can change, the bureau
+// picks a station or sees them all, and either can log out.
+func TestDashboardInABrowser(t *testing.T) {
+	b := newBrowser(t, time.Time{})
+	c := b.tab()
+	b.login(c, "/dashboard", "zhao.lead", "demo-manager-pass")
+	b.run(c, "the head's dashboard", chromedp.WaitVisible(css("#kpi-completion")),
+		poll(`document.querySelector("#kpi-completion").textContent.endsWith("%")`, 10*time.Second),
+		waitText("#who", "鼓楼派出所"), waitText("#sla", "逾期"), waitText("#chart-service", "%"),
+		// The queue shown is the last working day's, which the demo filled.
+		poll(`Number(document.querySelector("#queue td")?.textContent) > 0`, 5*time.Second))
+	if to, today := eval[string](b, c, `document.querySelector("#to").value`), eval[string](b, c, `new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Shanghai"}).format(new Date())`); to != today {
+		t.Errorf("the period ends %s, want today %s", to, today)
+	}
+	if eval[bool](b, c, `/(^|\s)-\d/.test(document.querySelector("#sla").textContent)`) {
+		t.Errorf("the SLA list shows negative days: %s", b.text(c, "#sla"))
+	}
+	if !eval[bool](b, c, `/逾期 \d+ 个工作日/.test(document.querySelector("#sla").textContent)`) {
+		t.Errorf("no overdue application reads in working days: %s", b.text(c, "#sla"))
+	}
+	b.axe(c, "dashboard: station head")
+	b.run(c, "count by conclusion", chromedp.SetValue(css("#basis"), "completed"), press("#refresh"),
+		poll(`document.querySelector("#kpi-completion").textContent !== ""`, 5*time.Second),
+		poll(`document.querySelector("#msg").textContent === ""`, 5*time.Second))
+	b.shot(c, "dashboard")
+	b.run(c, "log out", press("#logout"), chromedp.WaitVisible(css("#username")))
+
+	b.login(c, "/dashboard", "chen.bureau", "demo-bureau-pass")
+	b.run(c, "the bureau's dashboard", chromedp.WaitVisible(css("#station-pick")), waitText("#station-pick", "全部派出所"),
+		poll(`!document.querySelector("#station-card").hidden`, 10*time.Second), waitText("#chart-station", "鼓楼派出所"),
+		waitText("#who", "分局"))
+	b.axe(c, "dashboard: bureau")
+	b.run(c, "one station", chromedp.SetValue(css("#station-pick"), "gulou"), press("#refresh"),
+		poll(`document.querySelector("#station-card").hidden`, 5*time.Second))
+	b.run(c, "English", english(), chromedp.Reload(), waitText("#station-pick", "Gulou Police Station"), waitText("h1", "Manager dashboard"))
+	b.axe(c, "dashboard in English")
+}
