@@ -18,9 +18,11 @@ import (
 const boardsPerClient = 16
 
 // board streams a station's calls to the hall display as Server-Sent
-// Events: each call once, as the queue view learns of it, and the number
-// waiting per service after each change, with a comment line every 15
-// seconds to keep proxies from closing the stream. It shows numbers and
+// Events: each call once, as the queue view learns of it ("call"), and
+// after each change the number waiting per service ("waiting") and what
+// each counter serves with the missed tickets ("hall", projections.Hall),
+// with a comment line every 15 seconds to keep proxies from closing the
+// stream. It shows numbers and
 // counters only, so it needs no login. However many displays watch a
 // station, one reader follows its queue (boards).
 func (s *Server) board(c *gin.Context) {
@@ -71,6 +73,7 @@ func (s *Server) board(c *gin.Context) {
 				waiting[t.Service]++
 			}
 			c.SSEvent("waiting", waiting)
+			c.SSEvent("hall", d.Hall())
 			sent = d.CallSeq
 			c.Writer.Flush()
 		case <-time.After(15 * time.Second):

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -31,6 +32,8 @@ type TicketView struct {
 	// again, but its holder stopped waiting at the first call.
 	FirstCalled time.Time `json:"first_called_at,omitzero"`
 	Done        time.Time `json:"done_at,omitzero"`
+	// Missed is when the ticket was last marked a no-show (过号).
+	Missed time.Time `json:"missed_at,omitzero"`
 	// Clerk is who last called, resumed or completed the ticket at
 	// Counter (the events' actor; a job's call leaves it as it was).
 	Clerk string `json:"clerk,omitempty"`
@@ -260,7 +263,7 @@ func (Queues) Apply(v *View, r eventstore.Record, e domain.Event) error {
 			d.ServiceMinutes[t.Service] = m
 		})
 	case domain.TicketNoShow:
-		if err = set(e.TicketID, domain.Skipped, nil); err == nil {
+		if err = set(e.TicketID, domain.Skipped, func(t *TicketView) { t.Missed = e.At }); err == nil {
 			d.Stats.NoShows++
 		}
 	case domain.TicketParked:
@@ -300,6 +303,52 @@ func (d DayView) Serving() map[string]*TicketView {
 		}
 	}
 	return out
+}
+
+// CounterNow is a counter as the hall board shows it: open, paused or
+// closed, and the number it calls or serves, if any.
+type CounterNow struct {
+	State  domain.CounterState `json:"state"`
+	Number string              `json:"number,omitempty"`
+}
+
+// Hall is what the hall board shows besides the calls: each counter of
+// the day (those never opened are not in it) and the missed tickets (过号),
+// the latest missed first, whose holders may still go to the desk. A
+// missed ticket called again leaves the list.
+type Hall struct {
+	Date     string                `json:"date"`
+	Counters map[string]CounterNow `json:"counters"`
+	Missed   []string              `json:"missed"`
+}
+
+// Hall is the day as the hall board shows it.
+func (d DayView) Hall() Hall {
+	h := Hall{Date: d.Date, Counters: map[string]CounterNow{}, Missed: []string{}}
+	for id, state := range d.Counters {
+		h.Counters[id] = CounterNow{State: state}
+	}
+	for id, t := range d.Serving() {
+		c := h.Counters[id]
+		if c.State == "" { // a counter the view saw no opening of
+			c.State = domain.Open
+		}
+		c.Number = t.Number
+		h.Counters[id] = c
+	}
+	var missed []*TicketView
+	for _, t := range d.Tickets {
+		if t.State == domain.Skipped {
+			missed = append(missed, t)
+		}
+	}
+	slices.SortFunc(missed, func(a, b *TicketView) int {
+		return cmp.Or(b.Missed.Compare(a.Missed), b.Called.Compare(a.Called), b.Seq-a.Seq)
+	})
+	for _, t := range missed {
+		h.Missed = append(h.Missed, t.Number)
+	}
+	return h
 }
 
 // Turnout is how the appointments of a day turned out, at one station for

@@ -4,6 +4,9 @@
 // step, no framework, nothing fetched from elsewhere.
 package web
 
+// The board's spoken-call clips (static/voice), made with espeak-ng.
+//go:generate go run ./voicegen
+
 import (
 	"embed"
 	"io/fs"
