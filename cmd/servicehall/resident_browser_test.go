@@ -110,13 +110,17 @@ func TestResidentInABrowser(t *testing.T) {
 
 	// A phone: nothing wider than the screen, in either language.
 	b.run(c, "phone, English", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Reload(),
-		chromedp.WaitVisible(css(day)), waitText("#applications", "withdrawn"), noOverflow())
+		chromedp.WaitVisible(css(day)), waitText("#applications", "withdrawn"), noOverflow(),
+		poll(`[...document.querySelectorAll("#days .day")].every((b) => b.scrollWidth <= b.clientWidth)`, 2*time.Second))
 	b.axe(c, "resident on a phone, in English")
 	b.run(c, "phone, Chinese", chromedp.Evaluate[chromedp.Void](`localStorage.setItem("lang", "zh")`), chromedp.Reload(),
-		chromedp.WaitVisible(css(day)), waitText("#applications", "已撤回"), noOverflow())
+		chromedp.WaitVisible(css(day)), waitText("#applications", "已撤回"), noOverflow(),
+		// Each day's button holds its date on one line, unclipped.
+		poll(`[...document.querySelectorAll("#days .day")].every((b) => b.scrollWidth <= b.clientWidth)`, 2*time.Second))
 
 	// Large text (适老化) stays on.
 	b.run(c, "large text", press("#big-text"), chromedp.Reload(), chromedp.WaitVisible(css(day)),
-		poll(`document.documentElement.classList.contains("big")`, 2*time.Second), noOverflow())
+		poll(`document.documentElement.classList.contains("big")`, 2*time.Second), noOverflow(),
+		poll(`[...document.querySelectorAll("#days .day")].every((b) => b.scrollWidth <= b.clientWidth)`, 2*time.Second))
 	b.axe(c, "resident in large text on a phone")
 }

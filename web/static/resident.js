@@ -107,7 +107,7 @@ async function loadDays() {
     return el("button", { type: "button", class: `day ${kind} ${free ? "" : "none"}`, "aria-pressed": String(chosen.day === d.date), "data-date": d.date,
       title: `${d.date} ${weekday(d.date)} ${label}`,
       onclick: () => { chosen = { day: d.date, slot: null }; loadDays(); renderMine(); } },
-      el("small", {}, d.name || label || "\u00a0"), d.date.slice(5), el("small", {}, free ? `${t("left")} ${free}` : "—"));
+      el("small", {}, d.name || label || "\u00a0"), el("span", { class: "m" }, d.date.slice(5, 8)), d.date.slice(8), el("small", {}, free ? `${t("left")} ${free}` : "—"));
   }));
   const list = byDay[chosen.day] || [];
   $("slots").replaceChildren(...(chosen.day && !list.length ? [el("p", { class: "muted" }, t("no_slots"))] : []),
