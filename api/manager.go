@@ -178,27 +178,20 @@ func (s *Server) queueStats(c *gin.Context) {
 	}
 	by := c.Query("by")
 	if by != "" && !slices.Contains(projections.QueueGroups, by) {
-		problem(c, invalid("by", fmt.Sprintf("by=%s: want service, counter, clerk or station (分组方式不正确)", by)))
+		problem(c, invalid("by", fmt.Sprintf("by=%s: want service, counter, clerk, station or hour (分组方式不正确)", by)))
 		return
 	}
-	stations := []string{station}
-	if station == "" {
-		// Every station there is now: one closed since has its days still.
-		all, err := s.queries.Stations(c.Request.Context())
-		if err != nil {
-			problem(c, err)
-			return
-		}
-		stations = stations[:0]
-		for _, st := range all {
-			stations = append(stations, st.ID)
-		}
+	// Every station there is now: one closed since has its days still.
+	stations, err := s.stationsOf(c, station)
+	if err != nil {
+		problem(c, err)
+		return
 	}
 	v, _, ok := s.viewsAsOf(c, projections.Queues{})
 	if !ok {
 		return
 	}
-	total, rows, err := s.queries.On(v).QueueReport(c.Request.Context(), projections.QueueQuery{Stations: stations, From: from, To: to, By: by})
+	total, rows, err := s.queries.On(v).QueueReport(c.Request.Context(), projections.QueueQuery{Stations: stations, From: from, To: to, By: by, Loc: s.loc})
 	if err != nil {
 		problem(c, err)
 		return
@@ -411,4 +404,49 @@ func (s *Server) runJob(c *gin.Context) {
 	h, _ := s.queries.Head(c.Request.Context())
 	c.Header("X-Position", strconv.FormatUint(h, 10))
 	c.JSON(http.StatusOK, gin.H{"name": c.Param("name"), "result": result})
+}
+
+// ratingStats spreads the ratings given at a station, or every station for
+// the bureau, over a span of days.
+func (s *Server) ratingStats(c *gin.Context) {
+	station, ok := scope(c, false)
+	if !ok {
+		return
+	}
+	from, to, err := span(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	stations, err := s.stationsOf(c, station)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	v, _, ok := s.viewsAsOf(c, projections.Ratings{})
+	if !ok {
+		return
+	}
+	out, err := s.queries.On(v).RatingSpread(c.Request.Context(), stations, from, to, s.loc)
+	if err != nil {
+		problem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// stationsOf is the one station asked for, or every station there is now.
+func (s *Server) stationsOf(c *gin.Context, station string) ([]string, error) {
+	if station != "" {
+		return []string{station}, nil
+	}
+	all, err := s.queries.Stations(c.Request.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(all))
+	for _, st := range all {
+		out = append(out, st.ID)
+	}
+	return out, nil
 }

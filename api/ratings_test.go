@@ -197,6 +197,24 @@ func TestRatingsOverHTTP(t *testing.T) {
 		t.Fatalf("closed remediations: %v", rows)
 	}
 
+	// The spread of the day's ratings: each visit's latest, by clerk.
+	var spread struct {
+		Ratings int   `json:"ratings"`
+		ByScore []int `json:"by_score"`
+		Bad     int   `json:"bad"`
+		ByStaff []struct {
+			Staff   string  `json:"staff"`
+			Ratings int     `json:"ratings"`
+			Average float64 `json:"average"`
+		} `json:"by_staff"`
+	}
+	get("/stats/ratings?from="+day.String()+"&to="+day.String(), lead, 200, &spread)
+	if spread.Ratings != 2 || fmt.Sprint(spread.ByScore) != "[0 0 0 1 1]" || spread.Bad != 0 || len(spread.ByStaff) != 2 {
+		t.Fatalf("the day's ratings: %+v", spread)
+	}
+	get("/stats/ratings?station_id=gulou&from="+day.String()+"&to="+day.String(), otherLead, 404, nil)
+	get("/stats/ratings?from="+day.String()+"&to="+day.String(), li, 403, nil)
+
 	// The audit trail of the visit's rating says what each step said.
 	var trail []struct {
 		Type   string         `json:"type"`

@@ -68,12 +68,18 @@ type (
 		Basis string `query:"basis" enum:"due,accepted,completed" description:"the day an application counts on: its deadline (default), its acceptance, or its conclusion or withdrawal"`
 		AsOf  string `query:"as_of" description:"a date (the end of that day) or an RFC 3339 instant: the view as it stood then"`
 	}
+	ratingsQuery struct {
+		StationID string `query:"station_id" description:"a bureau manager or the admin may leave it out for every station"`
+		From      string `query:"from" format:"date"`
+		To        string `query:"to" format:"date"`
+		AsOf      string `query:"as_of" description:"a date (the end of that day) or an RFC 3339 instant: the figures as they stood then"`
+	}
 	queueStatsQuery struct {
 		StationID string `query:"station_id" description:"a bureau manager or the admin may leave it out for every station"`
 		Date      string `query:"date" format:"date" description:"one day; or from and to"`
 		From      string `query:"from" format:"date"`
 		To        string `query:"to" format:"date"`
-		By        string `query:"by" enum:"service,counter,clerk,station" description:"counter and clerk: who last called or served the ticket; station: ranked by average wait"`
+		By        string `query:"by" enum:"service,counter,clerk,station,hour" description:"counter and clerk: who last called or served the ticket; station: ranked by average wait; hour: the hour a ticket was issued, in the stations' zone (\"09\")"`
 		AsOf      string `query:"as_of" description:"a date (the end of that day) or an RFC 3339 instant: the view as it stood then"`
 	}
 	asOfQuery struct {
@@ -218,6 +224,7 @@ func (s *Server) routes() []route {
 
 		get(v1+"/stats/completion", "Completion, on-time and approval rates by service, day, month, station, counter or clerk; as_of for a past view (办结率)", heads, completionQuery{}, []projections.Rate{}, s.completionStats),
 		get(v1+"/stats/queue", "Days' tickets, served, no-shows, waits with p50 and p90, appointments missed; by service, counter, clerk or station (排队统计)", heads, queueStatsQuery{}, queueStatsOut{}, s.queueStats),
+		get(v1+"/stats/ratings", "How residents rated visits and applications over days: the spread of scores, bad ratings, by clerk (好差评分布)", heads, ratingsQuery{}, projections.RatingFigures{}, s.ratingStats),
 		get(v1+"/stats/estimates", "Wait estimates told at ticket issue against the waits that followed, replayed from the log (等候时间预估与实际等候的偏差)", heads, estimatesQuery{}, estimatesOut{}, s.estimateStats),
 		get(v1+"/sla", "Open applications with deadlines and escalation (时限监控)", heads, slaQuery{}, nil, s.sla),
 		get(v1+"/audit", "Who decided what, by stream, actor or station (审计)", heads, auditQuery{}, nil, s.audit),

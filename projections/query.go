@@ -312,7 +312,7 @@ func DayOf(ctx context.Context, v Views, station string, d calendar.Date) (DayVi
 }
 
 // QueueGroups is what queue figures can be grouped by.
-var QueueGroups = []string{"service", "counter", "clerk", "station"}
+var QueueGroups = []string{"service", "counter", "clerk", "station", "hour"}
 
 // QueueQuery asks for the queue figures of stations over days.
 type QueueQuery struct {
@@ -320,8 +320,10 @@ type QueueQuery struct {
 	From, To calendar.Date
 	// By groups rows: the service a ticket was last in line for, the
 	// counter and the clerk who last called, resumed or completed it
-	// ("none" for a ticket never called), or the station. "" for none.
-	By string
+	// ("none" for a ticket never called), the station, or the hour the
+	// ticket was issued in Loc ("09"). "" for none.
+	By  string
+	Loc *time.Location
 }
 
 // QueueFigures is what the queue of some days came to. A wait runs from a
@@ -372,9 +374,14 @@ func (f *QueueFigures) ticket(t TicketView) {
 }
 
 // ticketKey is the row a ticket falls in, grouped by by.
-func ticketKey(t TicketView, station, by string) string {
+func ticketKey(t TicketView, station, by string, loc *time.Location) string {
 	var key string
 	switch by {
+	case "hour":
+		if loc == nil {
+			loc = time.UTC
+		}
+		key = t.Issued.In(loc).Format("15")
 	case "service":
 		key = t.Service
 	case "counter":
@@ -427,7 +434,7 @@ func round1(x float64) float64 { return math.Round(x*10) / 10 }
 // days, in total and grouped as q.By says.
 func QueueReport(ctx context.Context, v Views, q QueueQuery) (QueueFigures, []QueueRow, error) {
 	if q.By != "" && !slices.Contains(QueueGroups, q.By) {
-		return QueueFigures{}, nil, fmt.Errorf("%w: by=%s: want service, counter, clerk or station (分组方式不正确)", domain.ErrInvalid, q.By)
+		return QueueFigures{}, nil, fmt.Errorf("%w: by=%s: want service, counter, clerk, station or hour (分组方式不正确)", domain.ErrInvalid, q.By)
 	}
 	total := QueueFigures{Turnout: &Turnout{}}
 	groups := map[string]*QueueFigures{}
@@ -451,7 +458,7 @@ func QueueReport(ctx context.Context, v Views, q QueueQuery) (QueueFigures, []Qu
 		for _, t := range tickets {
 			total.ticket(t)
 			if q.By != "" {
-				group(ticketKey(t, station, q.By)).ticket(t)
+				group(ticketKey(t, station, q.By, q.Loc)).ticket(t)
 			}
 		}
 		kvs, err := v.Store().Scan(ctx, v.NS("queue", "turnout"), station+"/"+lo, station+"/"+hi)

@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -113,6 +114,12 @@ func TestQueueFigures(t *testing.T) {
 		{"by clerk: the job's no-show leaves the caller", projections.QueueQuery{Stations: []string{"gulou"}, By: "clerk"},
 			[]figures{{"li.wei", 0, 4, 3, 1, 0, 9.8, 4, 21, 7}, {"none", 0, 1, 0, 0, 1, 0, 0, 0, 0}, {"wang.fang", 0, 2, 2, 0, 0, 20.5, 15, 26, 15}},
 			[]*turnout{nil, nil, nil}},
+		{"by hour: when the ticket was issued, in the stations' zone", projections.QueueQuery{Stations: []string{"gulou"}, By: "hour", Loc: loc},
+			[]figures{func() figures { f := gulou; f.key = "09"; return f }()},
+			[]*turnout{nil}},
+		{"by hour in UTC: the same tickets, eight hours earlier", projections.QueueQuery{Stations: []string{"gulou"}, By: "hour", Loc: time.UTC},
+			[]figures{func() figures { f := gulou; f.key = "01"; return f }()},
+			[]*turnout{nil}},
 		{"the bureau ranks stations by their average wait", projections.QueueQuery{Stations: []string{"gulou", "xicheng"}, By: "station"},
 			[]figures{{"xicheng", 1, 1, 1, 0, 0, 1, 1, 1, 2}, func() figures { f := gulou; f.key, f.rank = "gulou", 2; return f }()},
 			[]*turnout{{0, 0, 0, 0}, gulouTurnout}},

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -129,6 +130,7 @@ func (Ratings) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		rv.Kind, rv.ID, rv.Station, rv.Service, rv.Counter, rv.Staff, rv.Served, rv.Owner = RatedTicket, e.TicketID, e.StationID, e.ServiceID, e.CounterID, e.Staff, e.Date, e.Owner
 		rated(&rv, r, e.Scores, e.Comment, e.Round)
 		v.Put("ratings", key, rv)
+		v.Put("rated", rv.Station+"/"+key, rv.row())
 		return nil
 	}
 	if id, ok := domain.StreamID("application", r.Stream); ok {
@@ -171,6 +173,7 @@ func applicationRated(v *View, r eventstore.Record, e domain.Event, id string) e
 		rv.Kind, rv.ID, rv.Station, rv.Service, rv.Staff, rv.DecidedBy, rv.Owner = RatedApplication, id, a.Station, a.Service, a.Staff, a.DecidedBy, a.Owner
 		rated(&rv, r, e.Scores, e.Comment, e.Round)
 		v.Put("ratings", key, rv)
+		v.Put("rated", rv.Station+"/"+key, rv.row())
 		return nil
 	default:
 		return remedied(v, r, e, RatedApplication, id)
@@ -284,5 +287,80 @@ func Remediations(ctx context.Context, v Views, station string, today calendar.D
 		}
 		return strings.Compare(a.Kind+"/"+a.ID, b.Kind+"/"+b.ID)
 	})
+	return out, nil
+}
+
+// Rated is what a station's list of ratings keeps of each: its latest
+// scores, whose service and when.
+type Rated struct {
+	Kind    string    `json:"kind"`
+	Service string    `json:"service_id"`
+	Counter string    `json:"counter_id,omitempty"`
+	Staff   string    `json:"staff"`
+	Score   int       `json:"score"`
+	At      time.Time `json:"rated_at"`
+}
+
+func (rv RatingView) row() Rated {
+	return Rated{rv.Kind, rv.Service, rv.Counter, rv.Staff, rv.Score, rv.RatedAt}
+}
+
+// RatingFigures is how residents rated the stations over some days: the
+// latest rating of each visit and application rated then.
+type RatingFigures struct {
+	Ratings int     `json:"ratings"`
+	Average float64 `json:"average"`
+	ByScore [5]int  `json:"by_score"` // how many gave 1, 2, 3, 4 and 5
+	Bad     int     `json:"bad"`      // 1 or 2: each opened a remediation
+	// ByStaff is per clerk whose service was rated, the most rated first.
+	ByStaff []StaffRatings `json:"by_staff"`
+}
+
+// StaffRatings is one clerk's ratings.
+type StaffRatings struct {
+	Staff   string  `json:"staff"`
+	Ratings int     `json:"ratings"`
+	Average float64 `json:"average"`
+	Bad     int     `json:"bad"`
+}
+
+// RatingSpread sums up the ratings given at stations between from and to
+// (the days in loc, both included).
+func RatingSpread(ctx context.Context, v Views, stations []string, from, to calendar.Date, loc *time.Location) (RatingFigures, error) {
+	out := RatingFigures{ByStaff: []StaffRatings{}}
+	sums, staff := 0, map[string]*StaffRatings{}
+	for _, station := range stations {
+		rows, err := Scan[Rated](ctx, v.Store(), v.NS("ratings", "rated"), station+"/", PrefixEnd(station+"/"))
+		if err != nil {
+			return out, err
+		}
+		for _, r := range rows {
+			if d := calendar.DateOf(r.At.In(loc)); d.Before(from) || d.After(to) || r.Score < 1 || r.Score > 5 {
+				continue
+			}
+			out.Ratings++
+			out.ByScore[r.Score-1]++
+			sums += r.Score
+			s := staff[r.Staff]
+			if s == nil {
+				s = &StaffRatings{Staff: r.Staff}
+				staff[r.Staff] = s
+			}
+			s.Ratings++
+			s.Average += float64(r.Score) // a sum until the end
+			if r.Score <= 2 {
+				out.Bad++
+				s.Bad++
+			}
+		}
+	}
+	if out.Ratings > 0 {
+		out.Average = round1(float64(sums) / float64(out.Ratings))
+	}
+	for _, s := range staff {
+		s.Average = round1(s.Average / float64(s.Ratings))
+		out.ByStaff = append(out.ByStaff, *s)
+	}
+	slices.SortFunc(out.ByStaff, func(a, b StaffRatings) int { return cmp.Or(cmp.Compare(b.Ratings, a.Ratings), strings.Compare(a.Staff, b.Staff)) })
 	return out, nil
 }

@@ -153,6 +153,26 @@ func TestRatingsThroughTheCommandPath(t *testing.T) {
 		t.Fatalf("November's completion figures = %+v, %v", rates, err)
 	}
 
+	// The spread of ratings: each thing's latest, on the day it was given.
+	spread := func(from, to string) projections.RatingFigures {
+		t.Helper()
+		f, err := projections.RatingSpread(ctx, e, []string{"gulou"}, day(from), day(to), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if f := spread("2025-10-13", "2025-10-31"); f.Ratings != 3 || f.ByScore != [5]int{1, 0, 0, 0, 2} || f.Bad != 1 || f.Average != 3.7 ||
+		len(f.ByStaff) != 2 || f.ByStaff[0] != (projections.StaffRatings{Staff: "u-staff", Ratings: 2, Average: 3, Bad: 1}) {
+		t.Errorf("October's ratings: %+v", f)
+	}
+	if f := spread("2025-10-14", "2025-10-19"); f.Ratings != 0 { // the 2 of the 15th was replaced by the 5 of the 20th
+		t.Errorf("ratings of 14–19 October: %+v", f)
+	}
+	if f, _ := projections.RatingSpread(ctx, e, []string{"xicheng"}, day("2025-10-01"), day("2025-10-31"), loc); f.Ratings != 0 {
+		t.Errorf("xicheng's ratings: %+v", f)
+	}
+
 	// The managers' list: the ticket's remediation open, in its standing
 	// by the day; the application's closed.
 	list := func(today, state string) []projections.RemediationRow {

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"time"
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -88,6 +89,12 @@ func (q *Queries) CompletionRates(ctx context.Context, cq projections.Completion
 // Day is a station's queue on one day (queue).
 func (q *Queries) Day(ctx context.Context, station string, d calendar.Date) (projections.DayView, error) {
 	return projections.DayOf(ctx, q.v(), station, d)
+}
+
+// RatingSpread is how residents rated stations' visits and applications
+// over days.
+func (q *Queries) RatingSpread(ctx context.Context, stations []string, from, to calendar.Date, loc *time.Location) (projections.RatingFigures, error) {
+	return projections.RatingSpread(ctx, q.v(), stations, from, to, loc)
 }
 
 // QueueReport is the queue figures of stations over days, in total and
