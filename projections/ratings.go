@@ -361,6 +361,8 @@ func RatingSpread(ctx context.Context, v Views, stations []string, from, to cale
 		s.Average = round1(s.Average / float64(s.Ratings))
 		out.ByStaff = append(out.ByStaff, *s)
 	}
-	slices.SortFunc(out.ByStaff, func(a, b StaffRatings) int { return cmp.Or(cmp.Compare(b.Ratings, a.Ratings), strings.Compare(a.Staff, b.Staff)) })
+	slices.SortFunc(out.ByStaff, func(a, b StaffRatings) int {
+		return cmp.Or(cmp.Compare(b.Ratings, a.Ratings), strings.Compare(a.Staff, b.Staff))
+	})
 	return out, nil
 }
