@@ -2,9 +2,12 @@ package api_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/servicehall/servicehall/api"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -212,6 +215,29 @@ func TestRatingsOverHTTP(t *testing.T) {
 	if spread.Ratings != 2 || fmt.Sprint(spread.ByScore) != "[0 0 0 1 1]" || spread.Bad != 0 || len(spread.ByStaff) != 2 {
 		t.Fatalf("the day's ratings: %+v", spread)
 	}
+	// The same figures, and the queue's by hour, as an Excel workbook.
+	req, _ := http.NewRequest("GET", base+"/stats/export?from="+day.String()+"&to="+day.String(), nil)
+	req.Header.Set("Authorization", "Bearer "+lead)
+	req.Header.Set("X-Min-Position", pos)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "spreadsheetml") {
+		t.Fatalf("export: %v %v", resp, err)
+	}
+	book, err := excelize.OpenReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("the export is no workbook: %v", err)
+	}
+	if sheets := book.GetSheetList(); len(sheets) != 8 || sheets[0] != "办结率-业务 by service" {
+		t.Errorf("the workbook's sheets: %q", sheets)
+	}
+	if stars, _ := book.GetCellValue("评价 Ratings", "B6"); stars != "1" { // one 5
+		t.Errorf("5 stars: %q", stars)
+	}
+	if hour, _ := book.GetCellValue("排队-小时 by hour", "A2"); hour != "09" {
+		t.Errorf("the first hour of tickets: %q", hour)
+	}
+	get("/stats/export?from="+day.String()+"&to="+day.String()+"&basis=soon", lead, 422, nil)
 	get("/stats/ratings?station_id=gulou&from="+day.String()+"&to="+day.String(), otherLead, 404, nil)
 	get("/stats/ratings?from="+day.String()+"&to="+day.String(), li, 403, nil)
 

@@ -224,6 +224,7 @@ func (s *Server) routes() []route {
 
 		get(v1+"/stats/completion", "Completion, on-time and approval rates by service, day, month, station, counter or clerk; as_of for a past view (办结率)", heads, completionQuery{}, []projections.Rate{}, s.completionStats),
 		get(v1+"/stats/queue", "Days' tickets, served, no-shows, waits with p50 and p90, appointments missed; by service, counter, clerk or station (排队统计)", heads, queueStatsQuery{}, queueStatsOut{}, s.queueStats),
+		get(v1+"/stats/export", "The dashboard's tables as an Excel workbook: completion by service, day, counter and clerk; the queue by hour, counter and clerk; ratings (报表导出)", heads, exportQuery{}, nil, s.exportStats),
 		get(v1+"/stats/ratings", "How residents rated visits and applications over days: the spread of scores, bad ratings, by clerk (好差评分布)", heads, ratingsQuery{}, projections.RatingFigures{}, s.ratingStats),
 		get(v1+"/stats/estimates", "Wait estimates told at ticket issue against the waits that followed, replayed from the log (等候时间预估与实际等候的偏差)", heads, estimatesQuery{}, estimatesOut{}, s.estimateStats),
 		get(v1+"/sla", "Open applications with deadlines and escalation (时限监控)", heads, slaQuery{}, nil, s.sla),
