@@ -241,6 +241,7 @@ type RemediationRow struct {
 	Service    string        `json:"service_id"`
 	Staff      string        `json:"staff"`
 	Score      int           `json:"score"`
+	Comment    string        `json:"comment,omitempty"` // what the resident said
 	Round      int           `json:"round"`
 	Due        calendar.Date `json:"due"`
 	DaysLeft   *int          `json:"working_days_left,omitempty"` // while open; below 0 when overdue
@@ -274,7 +275,7 @@ func Remediations(ctx context.Context, v Views, station string, today calendar.D
 			return nil, orMissing(err, ok && rv.Remediation != nil, "remediation", key)
 		}
 		m := rv.Remediation
-		row := RemediationRow{Kind: kind, ID: id, Station: rv.Station, Service: rv.Service, Staff: rv.Staff, Score: rv.Score, Round: m.Round,
+		row := RemediationRow{Kind: kind, ID: id, Station: rv.Station, Service: rv.Service, Staff: rv.Staff, Score: rv.Score, Comment: rv.Comment, Round: m.Round,
 			Due: m.Due, Step: m.Step, Escalation: m.Escalation}
 		row.State, row.DaysLeft = m.Standing(today, cal, rule)
 		if state == "" || state == "open" && row.State != "closed" || state == row.State {

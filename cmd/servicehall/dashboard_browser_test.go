@@ -29,6 +29,20 @@ func TestDashboardInABrowser(t *testing.T) {
 	if !eval[bool](b, c, `/逾期 \d+ 个工作日/.test(document.querySelector("#sla").textContent)`) {
 		t.Errorf("no overdue application reads in working days: %s", b.text(c, "#sla"))
 	}
+	// The hour charts, the rating spread and the per-counter and per-clerk tables.
+	b.run(c, "charts", poll(`document.querySelectorAll("#chart-tickets rect").length > 0`, 5*time.Second),
+		poll(`document.querySelectorAll("#chart-hour rect").length > 0`, 5*time.Second),
+		waitText("#chart-ratings", "2 星"), waitText("#people table[data-kind=counter]", "1号窗口"), waitText("#people table[data-kind=clerk]", "li.wei"))
+	// The demo's bad rating, carried through verify, rectify and the follow-up.
+	row := `#remediations tr:has(td)`
+	b.run(c, "bad rating", waitText("#remediations", "等待时间过长"), waitText(row, "待核实"),
+		fill(row+" .note", "调取监控，属实"), press(row+` .remedy[data-step="verify"]`), waitText(row, "已核实"),
+		fill(row+" .note", "高峰时段增开窗口"), press(row+` .remedy[data-step="rectify"]`), waitText(row, "已整改"),
+		fill(row+" .note", "电话回访，群众满意"), press(row+` .remedy[data-step="reply"]`), waitText("#bad-msg", "回访"),
+		poll(`!document.querySelector("#remediations").textContent.includes("等待时间过长")`, 5*time.Second))
+	// The export downloads a workbook.
+	b.run(c, "export", chromedp.Evaluate[chromedp.Void](`window.downloaded = ""; HTMLAnchorElement.prototype.click = function () { window.downloaded = this.download + " " + this.href }`),
+		press("#export"), poll(`window.downloaded.includes(".xlsx blob:")`, 5*time.Second))
 	b.axe(c, "dashboard: station head")
 	b.run(c, "count by conclusion", chromedp.SetValue(css("#basis"), "completed"), press("#refresh"),
 		poll(`document.querySelector("#kpi-completion").textContent !== ""`, 5*time.Second),

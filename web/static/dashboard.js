@@ -1,10 +1,19 @@
-import { api, t, texts, lang, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when } from "./app.js";
+import { api, file, t, texts, lang, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when } from "./app.js";
 
 texts({
   basis: ["统计口径", "Count by"], basis_due: ["期内到期", "due in the period"], basis_accepted: ["期内受理", "accepted in the period"], basis_completed: ["期内办结", "concluded in the period"],
   all_stations: ["全部派出所", "Every station"], by_station: ["按派出所", "By station"], no_data: ["无数据", "no data"],
   overdue_by: ["逾期 {n} 个工作日", "{n} working days overdue"], left_n: ["剩余 {n} 个工作日", "{n} working days left"],
   of_due: ["{done}/{due} 件", "{done} of {due}"],
+  by_hour: ["等候与办理时长（按取号小时）", "Wait and service by hour of issue"], tickets_per_hour: ["每小时取号", "Tickets per hour"],
+  rating_spread: ["评价分布", "Ratings"], by_counter_clerk: ["按窗口与经办人", "By counter and clerk"], bad_ratings: ["差评整改", "Bad ratings"],
+  export: ["导出 Excel", "Export to Excel"], stars: ["{n} 星", "{n} stars"], star: ["1 星", "1 star"],
+  wait_min: ["平均等候（分钟）", "Average wait (min)"], service_min: ["平均办理（分钟）", "Average service (min)"],
+  served_n: ["已服务", "Served"], who: ["窗口/经办人", "Counter / clerk"], ratings_n: ["评价数", "Ratings"], average: ["平均分", "Average"], bad: ["差评", "Bad"],
+  comment: ["评价内容", "Comment"], step: ["进度", "Step"], due_by: ["整改期限", "Due"], note: ["说明", "Note"],
+  step_opened: ["待核实", "to verify"], step_verify: ["已核实", "verified"], step_rectify: ["已整改", "rectified"], step_reply: ["已回访", "followed up"],
+  do_verify: ["核实", "Verify"], do_rectify: ["整改", "Rectify"], do_reply: ["回访", "Follow up"], step_done: ["已记录", "Recorded"],
+  kind_ticket: ["现场", "visit"], clerk: ["经办人", "Clerk"], kind_application: ["办件", "application"],
 });
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +47,7 @@ async function init() {
   }
   calendarWarning(Number(d.slice(0, 4)) + 1);
   $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+  $("export").addEventListener("click", exportBook);
   $("audit-form").addEventListener("submit", (ev) => { ev.preventDefault(); audit($("audit-id").value.trim()); });
   await load();
 }
@@ -62,6 +72,24 @@ async function load() {
   const at = station ? `station_id=${station}&` : "";
   const range = `${at}from=${$("from").value}&to=${$("to").value}&basis=${$("basis").value}`;
   try {
+    const span = `${at}from=${$("from").value}&to=${$("to").value}${asOf}`;
+    const [byHour, byCounterQ, byClerkQ, byCounterC, byClerkC, spread] = await Promise.all([
+      api("GET", `/stats/queue?${span}&by=hour`, undefined, token()),
+      api("GET", `/stats/queue?${span}&by=counter`, undefined, token()),
+      api("GET", `/stats/queue?${span}&by=clerk`, undefined, token()),
+      api("GET", `/stats/completion?${range}&by=counter${asOf}`, undefined, token()),
+      api("GET", `/stats/completion?${range}&by=clerk${asOf}`, undefined, token()),
+      api("GET", `/stats/ratings?${span}`, undefined, token()),
+    ]);
+    const hours = byHour.rows || [];
+    $("chart-hour").replaceChildren(columns(hours.map((r) => ({ label: r.key + ":00", values: [r.avg_wait_minutes, r.avg_service_minutes] })), [t("wait_min"), t("service_min")]));
+    $("chart-tickets").replaceChildren(columns(hours.map((r) => ({ label: r.key + ":00", values: [r.tickets] })), [t("tickets")]));
+    $("chart-ratings").replaceChildren(columns(spread.by_score.map((n, i) => ({ label: i === 0 ? t("star") : t("stars").replace("{n}", i + 1), values: [n] })), [t("ratings_n")]),
+      spread.by_staff.length ? el("table", {}, el("thead", {}, el("tr", {}, ...["who", "ratings_n", "average", "bad"].map((k) => el("th", {}, t(k))))),
+        el("tbody", {}, ...spread.by_staff.map((r) => el("tr", {}, el("td", {}, r.staff), el("td", {}, String(r.ratings)), el("td", {}, r.average.toFixed(1)), el("td", {}, String(r.bad))))))
+        : null);
+    $("people").replaceChildren(people("counter", byCounterQ.rows || [], byCounterC), people("clerk", byClerkQ.rows || [], byClerkC));
+    remediations(station);
     const [bySvc, byDay, sla, queue, byStation] = await Promise.all([
       api("GET", `/stats/completion?${range}&by=service${asOf}`, undefined, token()),
       api("GET", `/stats/completion?${range}&by=day${asOf}`, undefined, token()),
@@ -149,3 +177,90 @@ async function audit(id) {
 }
 
 init().catch((err) => message($("msg"), err));
+
+// columns draws bars of one or two series per row, each with its value;
+// a row whose values are all 0 or missing shows no bar at all.
+function columns(rows, series) {
+  if (!rows.length) return el("p", { class: "muted" }, t("none"));
+  const w = 560, h = 160, pad = 10, bw = (w - pad) / rows.length, max = Math.max(1, ...rows.flatMap((r) => r.values.map((v) => v || 0)));
+  const ns = "http://www.w3.org/2000/svg", colours = ["#0b4f9c", "#5fa8e8"];
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h + 36}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", rows.map((r) => `${r.label}: ${r.values.map((v, i) => `${series[i]} ${v ?? "—"}`).join(", ")}`).join("; "));
+  const add = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    svg.append(e);
+  };
+  rows.forEach((r, i) => {
+    const bar = bw * 0.7 / r.values.length, x0 = pad + i * bw + bw * 0.15;
+    r.values.forEach((v, j) => {
+      if (!v) return;
+      const bh = v / max * (h - 16), x = x0 + j * bar;
+      add("rect", { x, y: h - bh + 10, width: bar - 1, height: bh, fill: colours[j] });
+      add("text", { x, y: h - bh + 6, class: "value" }, String(Math.round(v * 10) / 10));
+    });
+    add("text", { x: x0, y: h + 26 }, r.label);
+  });
+  const legend = series.length > 1 ? el("p", { class: "legend" }, ...series.map((s, j) => el("span", {}, el("i", { style: `background:${colours[j]}` }), s))) : null;
+  return el("div", {}, svg, legend);
+}
+
+// people is the counters' (or clerks') throughput and waits beside their
+// on-time rate, one row each.
+function people(kind, queue, rates) {
+  const keys = [...new Set([...queue.map((r) => r.key), ...rates.map((r) => r.key)])].filter((k) => k && k !== "none").sort();
+  if (!keys.length) return null;
+  return el("table", { class: "people", "data-kind": kind },
+    el("thead", {}, el("tr", {}, ...[kind === "counter" ? "counter" : "clerk", "served_n", "avg_wait", "avg_service", "completion_rate", "on_time_rate"].map((k) => el("th", {}, t(k))))),
+    el("tbody", {}, ...keys.map((k) => {
+      const q = queue.find((r) => r.key === k) || {}, c = rates.find((r) => r.key === k) || {};
+      const counter = kind === "counter" && stations.flatMap((st) => st.counters || []).find((c) => c.id === k);
+      return el("tr", {}, el("td", {}, counter ? (lang() === "en" && counter.name_en) || counter.name : k), el("td", {}, String(q.served ?? 0)), el("td", {}, q.tickets ? `${q.avg_wait_minutes} ${t("minutes")}` : "—"),
+        el("td", {}, q.served ? `${q.avg_service_minutes} ${t("minutes")}` : "—"), el("td", {}, c.due ? pct(c.completion_rate) : "—"), el("td", {}, c.completed ? pct(c.on_time_rate) : "—"));
+    })));
+}
+
+// remediations lists the open bad ratings (差评) with what the resident
+// said, each to carry through verify, rectify and the follow-up within its
+// deadline.
+async function remediations(station) {
+  try {
+    const rows = await api("GET", `/remediations${station ? `?station_id=${station}` : ""}`, undefined, token());
+    const next = { opened: "verify", verify: "rectify", rectify: "reply" };
+    $("remediations").replaceChildren(rows.length ? el("table", {},
+      el("thead", {}, el("tr", {}, ...["service", "actor", "rate", "comment", "due_by", "status", "step", ""].map((k) => el("th", {}, k ? t(k) : "")))),
+      el("tbody", {}, ...rows.map((r) => {
+        const step = next[r.step], note = el("input", { "aria-label": t("note"), class: "note", autocomplete: "off" });
+        const kind = r.kind === "ticket" ? "tickets" : "applications";
+        return el("tr", { "data-id": r.id },
+          el("td", {}, `${name(r.service_id)} `, el("small", { class: "muted" }, t("kind_" + r.kind))), el("td", {}, r.staff),
+          el("td", {}, "★".repeat(r.score)), el("td", {}, r.comment || "—"),
+          el("td", {}, r.due, el("br"), el("small", { class: r.working_days_left < 0 ? "bad" : "muted" }, r.working_days_left === undefined ? "" : r.working_days_left < 0 ? t("overdue_by").replace("{n}", -r.working_days_left) : t("left_n").replace("{n}", r.working_days_left))),
+          el("td", {}, stateLabel(r.state)), el("td", {}, t("step_" + r.step)),
+          el("td", {}, step ? el("span", { class: "confirm" }, note, el("button", { type: "button", class: "secondary remedy", "data-step": step, onclick: async () => {
+            try {
+              await api("POST", `/${kind}/${r.id}/remediation/${step}`, { note: note.value }, token());
+              message($("bad-msg"), `${t("step_done")}：${t("do_" + step)}`);
+              remediations(station);
+            } catch (err) { message($("bad-msg"), err); }
+          } }, t("do_" + step))) : null));
+      }))) : el("p", { class: "muted" }, t("none")));
+  } catch (err) { message($("bad-msg"), err); }
+}
+
+// exportBook downloads the tables as an Excel workbook.
+async function exportBook() {
+  const station = session.get("manager-station") || $("station-pick").value;
+  const q = `${station ? `station_id=${station}&` : ""}from=${$("from").value}&to=${$("to").value}&basis=${$("basis").value}`;
+  try {
+    const url = await file(`/stats/export?${q}`, token());
+    const a = el("a", { href: url, download: `servicehall-${station || "all"}-${$("from").value}-${$("to").value}.xlsx` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (err) { message($("msg"), err); }
+}
