@@ -157,9 +157,11 @@ func (s *Server) routes() []route {
 		created(post(v1+"/stations", "Register a station (新增派出所)", admins, stationRequest{}, stationRequest{}, s.registerStation)),
 		created(post(v1+"/stations/:id/counters", "Add a counter (新增窗口)", admins, domain.Counter{}, domain.Counter{}, s.addCounter)),
 		{method: http.MethodPut, path: v1 + "/stations/:id/hours", summary: "Set weekly hours and weekend windows; releases the horizon's slots (设置办公时间)", roles: admins, in: command.Hours{}, handle: s.setHours},
+		post(v1+"/stations/:id/hours/preview", "The slots given hours would release on each day from from to to, by the release's own rules; nothing is written (开放时段预览)", admins, previewRequest{}, previewOut{}, s.previewHours),
 		{method: http.MethodPut, path: v1 + "/calendar/:year", summary: "Import a year's official holiday calendar (导入节假日)", roles: admins, in: calendar.Notice{}, handle: s.importCalendar},
 		get(v1+"/calendar/working-days", "Working days between two dates, with reasons (工作日查询)", nil, spanQuery{}, nil, s.workingDays),
 		get(v1+"/calendar/deadline", "The deadline N working days after a day (期限计算)", nil, deadlineQuery{}, nil, s.deadline),
+		get(v1+"/users", "The logins with role, station and whether disabled; never a password (用户列表)", admins, nil, []projections.UserView{}, s.userList),
 		created(post(v1+"/users", "Create a user (新增用户)", admins, userRequest{}, nil, s.createUser)),
 		{method: http.MethodPatch, path: v1 + "/users/:name", summary: "Disable or enable a user, or set a password; their earlier tokens stop working (停用、启用、重设密码)", roles: admins, in: command.UserChange{}, out: userOut{}, handle: s.changeUser},
 		post(v1+"/stations/:id/closures", "Close released slots of a day, or part of it; their bookings are cancelled and the residents told (临时闭厅)", heads, closureRequest{}, closureOut{}, s.closeSlots),
@@ -229,6 +231,7 @@ func (s *Server) routes() []route {
 		get(v1+"/stats/estimates", "Wait estimates told at ticket issue against the waits that followed, replayed from the log (等候时间预估与实际等候的偏差)", heads, estimatesQuery{}, estimatesOut{}, s.estimateStats),
 		get(v1+"/sla", "Open applications with deadlines and escalation (时限监控)", heads, slaQuery{}, nil, s.sla),
 		get(v1+"/audit", "Who decided what, by stream, actor or station (审计)", heads, auditQuery{}, nil, s.audit),
+		get(v1+"/admin/history", "Every configuration change, the latest first: services, stations, counters, hours, calendars, users, webhooks; who and when (配置变更记录)", admins, historyQuery{}, []projections.Entry{}, s.configHistory),
 		get(v1+"/admin/projections", "Projections with position and lag (投影状态)", admins, nil, nil, s.projectionList),
 		func() route {
 			r := post(v1+"/admin/projections/:name/rebuild", "Rebuild a projection blue/green (重建投影)", admins, nil, rebuildStarted{}, s.rebuild)

@@ -163,6 +163,23 @@ func TestCatalogue(t *testing.T) {
 	bad.Category = "food"
 	got, err = c.DefineService(bad)
 	thenError(t, got, err, domain.ErrInvalid)
+
+	// The service guide's fee and legal basis are part of the definition:
+	// changing only them is a change.
+	guide := want
+	guide.Fee, guide.LegalBasis = "免费", "《中华人民共和国户口登记条例》第七条"
+	got, err = c.DefineService(guide)
+	then(t, got, err, domain.ServiceDefined{Service: guide})
+	c.Apply(got[0])
+	got, err = c.DefineService(guide)
+	then(t, got, err)
+	english := guide
+	english.MaterialsEn = []string{"Medical birth certificate"}
+	got, err = c.DefineService(english)
+	then(t, got, err, domain.ServiceDefined{Service: english})
+	guide.LegalBasis = "第七条\u200b"
+	got, err = c.DefineService(guide)
+	thenError(t, got, err, domain.ErrInvalid)
 }
 
 func TestStationHoursOnHolidaysAndMakeUpDays(t *testing.T) {

@@ -32,6 +32,12 @@ type Service struct {
 	Materials      []string      `json:"materials"`
 	// MaterialsEn names the materials in English, in the same order.
 	MaterialsEn []string `json:"materials_en,omitempty"`
+	// Fee is what the service costs, as the service guide (办事指南) says
+	// it (收费标准), with its basis; "" when none is recorded.
+	Fee string `json:"fee,omitempty"`
+	// LegalBasis names the statutes and articles the service rests on
+	// (设定依据).
+	LegalBasis string `json:"legal_basis,omitempty"`
 }
 
 // Legal is the statute's limit and unit: the promised one when the
@@ -60,6 +66,14 @@ func (s Service) check() error {
 		errs = append(errs, &FieldError{"name", invalid("both name and name_zh are required (名称必填)")})
 	}
 	for field, text := range map[string]string{"name": s.Name, "name_zh": s.NameZh} {
+		if err := CheckText(field, text); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for field, text := range map[string]string{"fee": s.Fee, "legal_basis": s.LegalBasis} {
+		if text == "" {
+			continue
+		}
 		if err := CheckText(field, text); err != nil {
 			errs = append(errs, err)
 		}
@@ -123,7 +137,8 @@ func equalService(a, b Service) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.NameZh == b.NameZh && a.Category == b.Category &&
 		a.TimeLimitDays == b.TimeLimitDays && a.TimeLimitUnit == b.TimeLimitUnit && a.Online == b.Online &&
 		a.LegalLimitDays == b.LegalLimitDays && a.LegalLimitUnit == b.LegalLimitUnit &&
-		slices.Equal(a.Materials, b.Materials)
+		slices.Equal(a.Materials, b.Materials) && slices.Equal(a.MaterialsEn, b.MaterialsEn) &&
+		a.Fee == b.Fee && a.LegalBasis == b.LegalBasis
 }
 
 // Hours is one opening window: on a weekday (1 Monday … 7 Sunday) from Start

@@ -60,6 +60,30 @@ func detail(r eventstore.Record) map[string]any {
 		return map[string]any{"reason": e.Reason}
 	case domain.ApplicationReady:
 		return map[string]any{"where": e.Where}
+	// Configuration: what was set, never a password or a secret.
+	case domain.ServiceDefined:
+		return map[string]any{"service_id": e.Service.ID, "name": e.Service.Name, "name_zh": e.Service.NameZh,
+			"time_limit_days": e.Service.TimeLimitDays, "time_limit_unit": e.Service.TimeLimitUnit}
+	case domain.StationRegistered:
+		return map[string]any{"station_id": e.ID, "name": e.Name, "name_en": e.NameEn}
+	case domain.CounterAdded:
+		return map[string]any{"counter_id": e.Counter.ID, "name": e.Counter.Name, "service_ids": e.Counter.ServiceIDs}
+	case domain.HoursSet:
+		return map[string]any{"weekly": len(e.Weekly), "weekend_windows": len(e.Weekend)}
+	case domain.CalendarImported:
+		holidays, makeUp := 0, 0
+		for _, d := range e.Notice.Days {
+			if d.OffDay {
+				holidays++
+			} else {
+				makeUp++
+			}
+		}
+		return map[string]any{"year": e.Notice.Year, "holidays": holidays, "make_up_days": makeUp}
+	case domain.UserCreated:
+		return map[string]any{"username": e.Username, "role": e.Role, "station_id": e.StationID}
+	case domain.WebhookSubscribed:
+		return map[string]any{"subscription": e.ID, "event_types": e.EventTypes}
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/servicehall/servicehall/domain"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -27,13 +29,45 @@ type HoursView struct {
 	Weekly []domain.Hours `json:"weekly"`
 }
 
-// Config keeps the service catalogue, the stations and the imported
-// holiday calendars.
+// UserView is a login as the admin lists it: never its password or
+// credential.
+type UserView struct {
+	Username  string    `json:"username"`
+	Role      string    `json:"role"`
+	StationID string    `json:"station_id,omitempty"`
+	Disabled  bool      `json:"disabled"`
+	Created   time.Time `json:"created_at"`
+	// PasswordSet is when the password was last set by an admin, if ever.
+	PasswordSet time.Time `json:"password_set_at,omitzero"`
+}
+
+// Config keeps the service catalogue, the stations, the imported holiday
+// calendars and the logins; and indexes every configuration change (the
+// events of the catalogue, stations, calendars, logins and webhook
+// subscriptions) in log order, for the configuration's history.
 type Config struct{}
 
 func (Config) Name() string { return "config" }
 
+func (Config) Lists() []string { return []string{"history"} }
+
+// configChange says whether an event changes the configuration.
+func configChange(e domain.Event) bool {
+	switch e.(type) {
+	case domain.ServiceDefined, domain.StationRegistered, domain.CounterAdded, domain.HoursSet, domain.CalendarImported,
+		domain.UserCreated, domain.PasswordChanged, domain.UserDisabled, domain.UserEnabled, domain.WebhookSubscribed:
+		return true
+	}
+	return false
+}
+
 func (Config) Apply(v *View, r eventstore.Record, e domain.Event) error {
+	if configChange(e) {
+		v.Append("history", "all", r.Position, r.Position)
+	}
+	if name, ok := domain.StreamID("user", r.Stream); ok {
+		return applyUser(v, name, r, e)
+	}
 	switch e := e.(type) {
 	case domain.ServiceDefined:
 		v.Put("services", e.Service.ID, e.Service)
@@ -56,6 +90,52 @@ func (Config) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		v.Put("stations", id, s)
 	}
 	return nil
+}
+
+func applyUser(v *View, name string, r eventstore.Record, e domain.Event) error {
+	if e, ok := e.(domain.UserCreated); ok {
+		v.Put("users", name, UserView{Username: e.Username, Role: e.Role, StationID: e.StationID, Created: r.OccurredAt})
+		return nil
+	}
+	u, ok, err := Get[UserView](v, "users", name)
+	if err != nil || !ok {
+		return err // a login the log never created: nothing to list
+	}
+	switch e := e.(type) {
+	case domain.PasswordChanged:
+		u.PasswordSet = e.At
+	case domain.UserDisabled:
+		u.Disabled = true
+	case domain.UserEnabled:
+		u.Disabled = false
+	default:
+		return nil
+	}
+	v.Put("users", name, u)
+	return nil
+}
+
+// Users lists the logins by username.
+func Users(ctx context.Context, v Views) ([]UserView, error) {
+	return Scan[UserView](ctx, v.Store(), v.NS("config", "users"), "", "")
+}
+
+// ConfigHistory is the configuration's changes, the latest first, at most
+// limit of them: the config view's index, read from the log.
+func ConfigHistory(ctx context.Context, v Views, log eventstore.Store, limit int) ([]Entry, error) {
+	batches, err := Scan[[]uint64](ctx, v.Store(), v.NS("config", "history"), "all/", PrefixEnd("all/"))
+	if err != nil {
+		return nil, err
+	}
+	var marks []Mark
+	for i := len(batches) - 1; i >= 0 && len(marks) < limit; i-- {
+		for j := len(batches[i]) - 1; j >= 0 && len(marks) < limit; j-- {
+			marks = append(marks, Mark{Position: batches[i][j]})
+		}
+	}
+	out, err := readMarks(ctx, log, marks)
+	slices.Reverse(out)
+	return out, err
 }
 
 func nonNil(h []domain.Hours) []domain.Hours {

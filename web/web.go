@@ -1,5 +1,5 @@
 // Package web holds the pages people use (resident booking, kiosk, counter
-// console, hall board, manager dashboard), embedded into the binary. They
+// console, hall board, manager dashboard, admin console), embedded into the binary. They
 // are plain HTML with small JavaScript modules over the HTTP API: no build
 // step, no framework, nothing fetched from elsewhere.
 package web
@@ -23,6 +23,7 @@ var Pages = map[string]string{
 	"/counter":   "pages/counter.html",
 	"/board":     "pages/board.html",
 	"/dashboard": "pages/dashboard.html",
+	"/admin":     "pages/admin.html",
 	// A printed ticket's QR code opens this on a phone: ?t= the signed
 	// reference of the ticket (GET /api/v1/tickets/{ref}/live).
 	"/ticket": "pages/ticket.html",

@@ -74,6 +74,68 @@ func (hl *Hall) SetHours(ctx context.Context, station string, h Hours, horizon i
 	return n, res, err
 }
 
+// PreviewDay is what hours would open on one day: the day's standing in
+// the calendar and its slots.
+type PreviewDay struct {
+	Date    calendar.Date `json:"date"`
+	Working bool          `json:"working"`
+	Reason  string        `json:"reason"`
+	Name    string        `json:"name,omitempty"`
+	Slots   []PreviewSlot `json:"slots"`
+}
+
+// PreviewSlot is one time a day opens, for the services that share it.
+type PreviewSlot struct {
+	Start      domain.Clock `json:"start"`
+	End        domain.Clock `json:"end"`
+	ServiceIDs []string     `json:"service_ids"`
+	Capacity   int          `json:"capacity"`
+	WalkIn     int          `json:"walk_in"`
+}
+
+// PreviewHours is the slots h would open at a station on each day from
+// from to to, with the calendar as the log holds it at m.At: the station's
+// own decision on the hours (refusing what SetHours refuses) and the same
+// slot generation the release uses, without writing anything.
+func (hl *Hall) PreviewHours(ctx context.Context, station string, h Hours, from, to calendar.Date, m Meta) ([]PreviewDay, error) {
+	cat, err := hl.Catalogue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := Load[domain.Station](ctx, hl.h.Store(), domain.StationStream(station))
+	if err != nil {
+		return nil, err
+	}
+	evs, err := st.SetHours(h.Weekly, h.WeekendWindows, cat)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		st.Apply(e)
+	}
+	cal, err := hl.Calendar(ctx, m.At)
+	if err != nil {
+		return nil, err
+	}
+	var out []PreviewDay
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		day := PreviewDay{Date: d, Slots: []PreviewSlot{}}
+		day.Working, day.Reason, day.Name = cal.Describe(d)
+		for _, s := range st.SlotsOn(d, cal) {
+			if n := len(day.Slots); n > 0 {
+				last := &day.Slots[n-1]
+				if last.Start == s.Start && last.End == s.End && last.Capacity == s.Capacity && last.WalkIn == s.WalkIn {
+					last.ServiceIDs = append(last.ServiceIDs, s.Service)
+					continue
+				}
+			}
+			day.Slots = append(day.Slots, PreviewSlot{Start: s.Start, End: s.End, ServiceIDs: []string{s.Service}, Capacity: s.Capacity, WalkIn: s.WalkIn})
+		}
+		out = append(out, day)
+	}
+	return out, nil
+}
+
 // ImportCalendar records a year's official holiday notice; it replaces the
 // embedded one for that year.
 func (hl *Hall) ImportCalendar(ctx context.Context, n calendar.Notice, m Meta) (Result, error) {

@@ -44,6 +44,17 @@ func (q *Queries) Calendar(ctx context.Context) (*calendar.Calendar, error) {
 	return projections.Calendar(ctx, q.v())
 }
 
+// Users are the logins, without their passwords (config).
+func (q *Queries) Users(ctx context.Context) ([]projections.UserView, error) {
+	return projections.Users(ctx, q.v())
+}
+
+// ConfigHistory is the configuration's changes, the latest first, at most
+// limit (config, and the log).
+func (q *Queries) ConfigHistory(ctx context.Context, limit int) ([]projections.Entry, error) {
+	return projections.ConfigHistory(ctx, q.v(), q.log, limit)
+}
+
 // FreeSlots are a service's slots at a station between two days
 // (availability).
 func (q *Queries) FreeSlots(ctx context.Context, station, service string, from, to calendar.Date) ([]projections.SlotView, error) {

@@ -53,30 +53,40 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // The demo catalogue, from shared/data/services.md: the promised limit
 // (承诺时限) and, where a statute sets a longer one, the legal limit (法定时限,
-// in the statute's calendar days, 日).
+// in the statute's calendar days, 日); the legal basis as that table and
+// legal_excerpts.md cite it; a fee only where they give one (the ID card's,
+// 发改价格〔2003〕2322号), none otherwise.
 var demoServices = []domain.Service{
 	{ID: "birth", Name: "Birth registration", NameZh: "出生登记", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays,
+		LegalBasis:  "《中华人民共和国户口登记条例》第七条；《户口居民身份证管理工作规范（试行）》第二十条",
 		Materials:   []string{"出生医学证明", "父母一方居民户口簿", "结婚证"},
 		MaterialsEn: []string{"Medical birth certificate", "A parent's household register", "Marriage certificate"}},
 	{ID: "transfer", Name: "Hukou transfer", NameZh: "户口迁移", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays, Online: true,
 		LegalLimitDays: 30, LegalLimitUnit: calendar.WorkingDays, // 行政许可法 第42条: 20 working days, extendable by 10
+		LegalBasis:  "《中华人民共和国户口登记条例》第十三条；《户口居民身份证管理工作规范（试行）》第四十三条；《中华人民共和国行政许可法》第四十二条、第八十二条",
 		Materials:   []string{"居民户口簿", "准迁证", "迁移证"},
 		MaterialsEn: []string{"Household register", "Permit to move in", "Migration certificate"}},
 	{ID: "correction", Name: "Correction of household entries", NameZh: "户口登记项目变更更正", Category: domain.Household, TimeLimitDays: 20, TimeLimitUnit: calendar.WorkingDays,
+		LegalBasis:  "《户口居民身份证管理工作规范（试行）》第五十三条、第五十四条、第五十七条",
 		Materials:   []string{"书面申请", "证明材料"},
 		MaterialsEn: []string{"Written application", "Supporting documents"}},
 	{ID: "idcard", Name: "Resident ID card", NameZh: "居民身份证申领、换领、补领", Category: domain.License, TimeLimitDays: 45, TimeLimitUnit: calendar.CalendarDays,
 		LegalLimitDays: 60, LegalLimitUnit: calendar.CalendarDays, // the MPS norm's 45日; 居民身份证法 第12条 60日
+		Fee:         "换领（有效期满）20元；丢失、损坏补领或换领40元（发改价格〔2003〕2322号）；首次申领各地不一",
+		LegalBasis:  "《中华人民共和国居民身份证法》第十条、第十二条；《户口居民身份证管理工作规范（试行）》第七十八条、第八十条",
 		Materials:   []string{"居民身份证申领登记表", "居民户口簿"},
 		MaterialsEn: []string{"ID card application form", "Household register"}},
 	{ID: "idcard-temp", Name: "Temporary ID card", NameZh: "临时居民身份证", Category: domain.License, TimeLimitDays: 3, TimeLimitUnit: calendar.CalendarDays,
+		LegalBasis:  "《临时居民身份证管理办法》第十一条、第十二条；《户口居民身份证管理工作规范（试行）》第八十二条",
 		Materials:   []string{"居民户口簿", "近期一寸照片"},
 		MaterialsEn: []string{"Household register", "Recent one-inch photo"}},
 	{ID: "permit", Name: "Residence permit", NameZh: "居住证申领", Category: domain.License, TimeLimitDays: 15, TimeLimitUnit: calendar.CalendarDays,
+		LegalBasis:  "《居住证暂行条例》第二条、第九条；《户口居民身份证管理工作规范（试行）》第六十六条、第六十八条、第六十九条",
 		Materials:   []string{"居民身份证", "照片", "住所、就业或就读证明"},
 		MaterialsEn: []string{"Resident ID card", "Photo", "Proof of residence, work or study"}},
 	{ID: "passport", Name: "Ordinary passport", NameZh: "普通护照", Category: domain.License, TimeLimitDays: 7, TimeLimitUnit: calendar.WorkingDays,
 		LegalLimitDays: 15, LegalLimitUnit: calendar.CalendarDays, // NIA's promise; 护照法 第6条 15日
+		LegalBasis:  "《中华人民共和国护照法》第六条",
 		Materials:   []string{"居民身份证", "居民户口簿", "照片"},
 		MaterialsEn: []string{"Resident ID card", "Household register", "Photo"}},
 }

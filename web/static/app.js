@@ -9,6 +9,7 @@ const dict = {
   title_counter: ["窗口工作台", "Counter console"],
   title_board: ["叫号大屏", "Hall board"],
   title_dashboard: ["管理看板", "Manager dashboard"],
+  title_admin: ["系统管理", "Administration"],
   approval_rate: ["批准率", "Approval rate"],
   rate_note: ["办结率 = 已办结（批准、不予许可或办结）÷ 期内应办结；按时办结率 = 期限内办结 ÷ 已办结；批准率 = 批准 ÷ 已办结。撤回的办件不计入任何比率（本期撤回 {n} 件）。", "Completion rate = concluded (approved, refused or completed) ÷ due in the period; on-time rate = concluded by the deadline ÷ concluded; approval rate = approved ÷ concluded. Withdrawn applications count in no rate ({n} withdrawn in the period)."],
   notice_missing: ["{y} 年放假安排尚未导入：节假日为按《全国年节及纪念日放假办法》推算的暂定日期，调休未知。", "The State Council's holiday notice for {y} is not imported: its holidays are computed from the statutory list and provisional, make-up days unknown."],
@@ -100,7 +101,7 @@ export function count(n, one, many = one + "s") {
 // their bookings; staff between the hall's pages.
 const links = {
   resident: [["/", "nav_book"], ["/#guide-h", "nav_guide"], ["/#mine-h", "my_appointments"]],
-  staff: [["/counter", "title_counter"], ["/kiosk?setup", "title_kiosk"], ["/board", "title_board"], ["/dashboard", "title_dashboard"]],
+  staff: [["/counter", "title_counter"], ["/kiosk?setup", "title_kiosk"], ["/board", "title_board"], ["/dashboard", "title_dashboard"], ["/admin", "title_admin"]],
   // A kiosk or a board faces the public: no way off the page.
   kiosk: [], board: [],
 };
