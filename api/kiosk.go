@@ -50,15 +50,26 @@ func (s *Server) arrival(c *gin.Context, station string, req codeRequest) (proje
 		return projections.AppointmentView{}, err
 	}
 	today := s.today()
-	booked, err := s.queries.BookedBetween(ctx, today, today)
+	theirs, err := s.queries.AppointmentsOfRef(ctx, ref)
 	if err != nil {
 		return projections.AppointmentView{}, err
 	}
-	var mine []projections.AppointmentView
-	for _, a := range booked {
-		if a.Station == station && a.Resident.Ref == ref && a.Date == today.String() {
-			mine = append(mine, a)
+	var mine, in []projections.AppointmentView
+	for _, a := range theirs {
+		if a.Station != station || a.Date != today.String() {
+			continue
 		}
+		switch a.Status {
+		case domain.Booked:
+			mine = append(mine, a)
+		case domain.CheckedIn:
+			in = append(in, a)
+		}
+	}
+	if len(mine) == 0 && len(in) > 0 {
+		// Checked in already: the card again reprints that ticket (a
+		// check-in retried answers the ticket it gave).
+		return in[len(in)-1], nil
 	}
 	if len(mine) == 0 {
 		return projections.AppointmentView{}, fmt.Errorf("%w: no booking here today for this ID number: take a walk-in ticket (本所今日无此身份证号的预约，请现场取号)", domain.ErrNotFound)
@@ -209,13 +220,17 @@ func (s *Server) ticketQR(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	scheme := "http"
-	// The address the kiosk reached the server at: a phone in the hall
-	// reaches it there too.
-	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
-		scheme = "https"
+	base := s.publicURL
+	if base == "" {
+		// The address the kiosk reached the server at: a phone in the
+		// hall reaches it there too.
+		scheme := "http"
+		if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		base = scheme + "://" + c.Request.Host
 	}
-	png, err := qrcode.Encode(scheme+"://"+c.Request.Host+"/ticket?t="+ref, qrcode.Medium, 256)
+	png, err := qrcode.Encode(base+"/ticket?t="+ref, qrcode.Medium, 256)
 	if err != nil {
 		problem(c, err)
 		return

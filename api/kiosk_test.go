@@ -1,12 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"image/png"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skip2/go-qrcode"
 
 	"github.com/servicehall/servicehall/api"
 	"github.com/servicehall/servicehall/domain/calendar"
@@ -32,7 +36,8 @@ func TestKioskCheckInByIDNumberAndFollowLink(t *testing.T) {
 		day = day.AddDays(1)
 	}
 	c := &clock{now: day.In(loc).Add(8 * time.Hour)}
-	base, _ := start(t, api.Config{Now: c.Now, DemoOTP: true})
+	// Phones reach the hall at its public address, not the kiosk's.
+	base, _ := start(t, api.Config{Now: c.Now, DemoOTP: true, PublicURL: "https://hall.example/"})
 	_, out := send(t, "POST", base+"/auth/login", "", `{"username":"admin","password":"admin-pass-1"}`)
 	var week []string
 	for wd := 1; wd <= 5; wd++ {
@@ -115,6 +120,12 @@ func TestKioskCheckInByIDNumberAndFollowLink(t *testing.T) {
 	if !ok || qr != "/api/v1/tickets/"+ref+"/qr" || !strings.HasPrefix(ref, ticket["id"].(string)+".") || booked["issued_at"] != day.In(loc).Add(9*time.Hour+5*time.Minute).Format(time.RFC3339) {
 		t.Fatalf("follow links %q %q for ticket %v", follow, qr, ticket)
 	}
+	// The card again, once checked in: the same ticket, to print again.
+	again, raw := do("09:05", "POST", "/stations/gulou/check-in", kiosk, fmt.Sprintf(`{"id_number":%q}`, idNumber), 200)
+	noID("the check-in again", raw)
+	if t2 := again["ticket"].(map[string]any); t2["id"] != ticket["id"] || t2["number"] != ticket["number"] {
+		t.Fatalf("the card again gave %v, first %v", t2, ticket)
+	}
 	walkIn, _ := do("09:06", "POST", "/stations/gulou/tickets", kiosk, `{"service_id":"birth"}`, 201)
 	walkRef, _ := strings.CutPrefix(walkIn["follow_url"].(string), "/ticket?t=")
 
@@ -168,7 +179,11 @@ func TestKioskCheckInByIDNumberAndFollowLink(t *testing.T) {
 		t.Fatalf("ticket QR: %v %v", resp, err)
 	}
 	defer resp.Body.Close()
-	if _, err := png.Decode(resp.Body); err != nil {
+	img, _ := io.ReadAll(resp.Body)
+	if _, err := png.Decode(bytes.NewReader(img)); err != nil {
 		t.Fatalf("ticket QR image: %v", err)
+	}
+	if want, _ := qrcode.Encode("https://hall.example"+follow, qrcode.Medium, 256); !bytes.Equal(img, want) {
+		t.Error("the ticket's QR code does not lead to the public address")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,26 +33,28 @@ import (
 
 // Server serves the API over a log and its projections.
 type Server struct {
-	life     context.Context // ends with Close
-	close    context.CancelFunc
-	app      *app.Application
-	hall     *command.Hall
-	queries  *query.Queries
-	jobs     Jobs
-	notifier Notifier
-	demoOTP  bool
-	codes    logins.Store
-	tokens   *keyring
-	boards   boards
-	users    users
-	horizon  int
-	views    *projections.Engine
-	loc      *time.Location
-	now      func() time.Time
-	logger   *slog.Logger
-	reg      *prometheus.Registry
-	reqs     *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	life  context.Context // ends with Close
+	close context.CancelFunc
+	// publicURL is where phones reach the server, for the tickets' QR codes.
+	publicURL string
+	app       *app.Application
+	hall      *command.Hall
+	queries   *query.Queries
+	jobs      Jobs
+	notifier  Notifier
+	demoOTP   bool
+	codes     logins.Store
+	tokens    *keyring
+	boards    boards
+	users     users
+	horizon   int
+	views     *projections.Engine
+	loc       *time.Location
+	now       func() time.Time
+	logger    *slog.Logger
+	reg       *prometheus.Registry
+	reqs      *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
 	// escalation is the rule the SLA view judges applications by.
 	escalation domain.Escalation
 	rebuilds   rebuilds
@@ -104,6 +107,10 @@ type Config struct {
 	// X-Real-IP are believed; from anyone else they are ignored, so that a
 	// client cannot choose the address its limits are counted under.
 	TrustedProxies []string
+	// PublicURL is where residents' phones reach the hall's server
+	// (https://hall.example): the printed tickets' QR codes lead there.
+	// Empty: the address the kiosk reached the server at.
+	PublicURL string
 	// Unlimited switches the abuse limits off: for benchmarks that log in
 	// thousands of residents from one address.
 	Unlimited bool
@@ -142,7 +149,7 @@ func New(c Config) (*Server, error) {
 		c.Logins = logins.NewMemory()
 	}
 	life, closeFn := context.WithCancel(context.Background())
-	s := &Server{life: life, close: closeFn, app: c.App, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: c.Logins, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies, hooks: c.Hooks}
+	s := &Server{life: life, close: closeFn, app: c.App, hall: c.App.Commands, queries: c.App.Queries, jobs: c.Jobs, notifier: c.Notifier, demoOTP: c.DemoOTP, codes: c.Logins, tokens: tokens, horizon: c.Horizon, views: c.App.Queries.Views(), loc: c.Loc, now: c.Now, logger: c.Logger, reg: prometheus.NewRegistry(), escalation: domain.DefaultEscalation, answers: c.Answers, trusted: c.TrustedProxies, hooks: c.Hooks, publicURL: strings.TrimRight(c.PublicURL, "/")}
 	if s.hooks == nil {
 		s.hooks = &http.Client{Timeout: 10 * time.Second}
 	}

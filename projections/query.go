@@ -628,6 +628,26 @@ func appointmentsIn(ctx context.Context, v Views, table, from, to string) ([]App
 	return out, nil
 }
 
+// AppointmentsOfRef are the appointments booked for the person a resident
+// reference names, whoever booked them.
+func AppointmentsOfRef(ctx context.Context, v Views, ref string) ([]AppointmentView, error) {
+	ids, _, err := getDoc[[]string](ctx, v, "residents", "by-ref", ref)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppointmentView, 0, len(ids))
+	for _, id := range ids {
+		a, ok, err := AppointmentOf(ctx, v, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 // AppointmentByCode is the live appointment a station's check-in code
 // names, if any.
 func AppointmentByCode(ctx context.Context, v Views, station, code string) (AppointmentView, bool, error) {

@@ -169,6 +169,12 @@ func (q *Queries) ReadyToTell(ctx context.Context) ([]projections.AppView, error
 	return projections.ReadyToTell(ctx, q.v())
 }
 
+// AppointmentsOfRef are the appointments booked for the person a resident
+// reference names (residents).
+func (q *Queries) AppointmentsOfRef(ctx context.Context, ref string) ([]projections.AppointmentView, error) {
+	return projections.AppointmentsOfRef(ctx, q.v(), ref)
+}
+
 // AppointmentByCode is the live appointment a station's check-in code names
 // (residents).
 func (q *Queries) AppointmentByCode(ctx context.Context, station, code string) (projections.AppointmentView, bool, error) {

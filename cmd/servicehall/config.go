@@ -29,6 +29,7 @@ type config struct {
 	ReleaseAt      string
 	RateLimits     bool
 	TrustedProxies string // comma-separated addresses or CIDRs
+	PublicURL      string // where phones reach the server, for the tickets' QR codes
 	SMSWebhook     string
 	WarnDays       int // working days left when an application is warned
 	EscalateAfter  int // working days past the deadline before the second escalation
@@ -63,6 +64,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ReleaseHorizon, "release-horizon-days", horizon, "days ahead slots are released (SERVICEHALL_RELEASE_HORIZON_DAYS)")
 	limits, _ := strconv.ParseBool(env("RATE_LIMITS", "1"))
 	fs.BoolVar(&c.RateLimits, "rate-limits", limits, "limit codes, logins and bookings per client (SERVICEHALL_RATE_LIMITS; off for load tests from one address)")
+	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", ""), "where residents' phones reach this server (https://hall.example), for the printed tickets' QR codes; empty: the address the kiosk used (SERVICEHALL_PUBLIC_URL)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs whose X-Forwarded-For and X-Real-IP are believed; from anyone else they are ignored (SERVICEHALL_TRUSTED_PROXIES)")
 	fs.StringVar(&c.SMSWebhook, "sms-webhook", env("SMS_WEBHOOK", ""), "URL that login codes and reminders are POSTed to as JSON {phone, text}: a real SMS gateway (SERVICEHALL_SMS_WEBHOOK)")
 	warn, _ := strconv.Atoi(env("WARN_DAYS", "1"))

@@ -124,7 +124,7 @@ func runServer(ctx context.Context, c *config, stdout, stderr io.Writer, prepare
 	defer replies.Close()
 	srv, err := api.New(api.Config{App: application, TokenKeys: keys.Token, ReloadTokenKeys: tokenKeys(c.Data), Horizon: c.ReleaseHorizon, DemoOTP: c.DemoOTP,
 		Loc: c.loc, Logger: logger, Jobs: runner, Now: clock, Unlimited: !c.RateLimits, Escalation: c.escalation(), Answers: replies,
-		TrustedProxies: c.trustedProxies(), Notifier: notifier, Logins: sharedCodes(passwords), Buckets: sharedBuckets(passwords)})
+		TrustedProxies: c.trustedProxies(), PublicURL: c.PublicURL, Notifier: notifier, Logins: sharedCodes(passwords), Buckets: sharedBuckets(passwords)})
 	if err != nil {
 		return err
 	}
