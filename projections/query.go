@@ -58,7 +58,8 @@ type SLARow struct {
 	Station    string        `json:"station_id"`
 	Service    string        `json:"service_id"`
 	Deadline   calendar.Date `json:"deadline"`
-	DaysLeft   int           `json:"working_days_left"`
+	DaysLeft   int           `json:"working_days_left"` // in Unit, the contract's name notwithstanding
+	Unit       calendar.Unit `json:"time_limit_unit"`
 	State      string        `json:"state"`
 	Escalation int           `json:"escalation_level"`
 }
@@ -79,7 +80,11 @@ func SLA(ctx context.Context, v Views, today calendar.Date, cal *calendar.Calend
 		if state != "" && st != state {
 			continue
 		}
-		out = append(out, SLARow{a.ID, a.Station, a.Service, a.Due(), left, st, a.Escalation})
+		unit := a.Unit
+		if a.Status == domain.Submitted {
+			unit = calendar.WorkingDays // the promised acceptance counts working days
+		}
+		out = append(out, SLARow{a.ID, a.Station, a.Service, a.Due(), left, unit, st, a.Escalation})
 	}
 	slices.SortFunc(out, func(a, b SLARow) int {
 		if c := a.Deadline.Compare(b.Deadline); c != 0 {

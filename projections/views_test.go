@@ -233,7 +233,7 @@ func TestViewsThroughTheCommandPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := projections.SLA(ctx, past, day("2025-10-30"), cal, domain.DefaultEscalation, "overdue")
-	if err != nil || len(rows) != 1 || rows[0].Escalation != 1 || rows[0].DaysLeft != -1 {
+	if err != nil || len(rows) != 1 || rows[0].Escalation != 1 || rows[0].DaysLeft != -1 || rows[0].Unit != calendar.WorkingDays {
 		t.Errorf("SLA as of 30 Oct = %+v, %v", rows, err)
 	}
 	if rows, _ := projections.SLA(ctx, e, day("2025-11-20"), cal, domain.DefaultEscalation, ""); len(rows) != 0 {

@@ -4,6 +4,7 @@ texts({
   basis: ["统计口径", "Count by"], basis_due: ["期内到期", "due in the period"], basis_accepted: ["期内受理", "accepted in the period"], basis_completed: ["期内办结", "concluded in the period"],
   all_stations: ["全部派出所", "Every station"], by_station: ["按派出所", "By station"], no_data: ["无数据", "no data"],
   overdue_by: ["逾期 {n} 个工作日", "{n} working days overdue"], left_n: ["剩余 {n} 个工作日", "{n} working days left"],
+  overdue_cal: ["逾期 {n} 天", "{n} days overdue"], left_cal: ["剩余 {n} 天", "{n} days left"], days_left_h: ["剩余期限", "Time left"],
   of_due: ["{done}/{due} 件", "{done} of {due}"],
   by_hour: ["等候与办理时长（按取号小时）", "Wait and service by hour of issue"], tickets_per_hour: ["每小时取号", "Tickets per hour"],
   rating_spread: ["评价分布", "Ratings"], by_counter_clerk: ["按窗口与经办人", "By counter and clerk"], bad_ratings: ["差评整改", "Bad ratings"],
@@ -114,10 +115,10 @@ async function load() {
       $("chart-station").replaceChildren(bars(byStation.map((r) => ({ label: stationName(stations.find((s) => s.id === r.key) || { name: r.key }), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
     }
     $("sla").replaceChildren(sla.length ? el("table", {},
-      el("thead", {}, el("tr", {}, ...["application_id", "service", "deadline", "days_left", "status", "escalation"].map((k) => el("th", {}, t(k))))),
+      el("thead", {}, el("tr", {}, ...["application_id", "service", "deadline", "days_left_h", "status", "escalation"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, ...sla.map((r) => el("tr", {},
         el("td", {}, el("button", { type: "button", class: "link", onclick: () => { $("audit-id").value = r.application_id; audit(r.application_id); } }, r.application_id)),
-        el("td", {}, name(r.service_id)), el("td", {}, r.deadline), el("td", { class: r.working_days_left < 0 ? "bad" : "" }, r.working_days_left < 0 ? t("overdue_by").replace("{n}", -r.working_days_left) : t("left_n").replace("{n}", r.working_days_left)), el("td", {}, stateLabel(r.state)),
+        el("td", {}, name(r.service_id)), el("td", {}, r.deadline), el("td", { class: r.working_days_left < 0 ? "bad" : "" }, left(r.working_days_left, r.time_limit_unit)), el("td", {}, stateLabel(r.state)),
         el("td", {}, r.escalation_level ? el("span", { class: "pill bad" }, "L" + r.escalation_level) : "—"))))) : el("p", { class: "muted" }, t("none")));
     $("queue").replaceChildren(el("table", {}, el("tbody", {},
       ...[["tickets", queue.tickets], ["served", queue.served], ["no_show", queue.no_shows], ["avg_wait", `${queue.avg_wait_minutes} ${t("minutes")}`], ["avg_service", `${queue.avg_service_minutes} ${t("minutes")}`]]
@@ -263,4 +264,10 @@ async function exportBook() {
     a.click();
     a.remove();
   } catch (err) { message($("msg"), err); }
+}
+
+// left reads the days left (or overdue, below 0) in the limit's unit.
+function left(n, unit) {
+  const cal = unit === "calendar";
+  return n < 0 ? t(cal ? "overdue_cal" : "overdue_by").replace("{n}", -n) : t(cal ? "left_cal" : "left_n").replace("{n}", n);
 }
