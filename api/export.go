@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/gin-gonic/gin"
 	"github.com/xuri/excelize/v2"
@@ -31,9 +30,9 @@ func (s *Server) exportStats(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	basis := c.DefaultQuery("basis", "due")
-	if !slices.Contains(projections.CompletionBases, basis) {
-		problem(c, invalid("basis", fmt.Sprintf("basis=%s: want due, accepted or completed (统计口径不正确)", basis)))
+	basis, err := basisOf(c)
+	if err != nil {
+		problem(c, err)
 		return
 	}
 	stations, err := s.stationsOf(c, station)

@@ -94,13 +94,14 @@ func (s *Server) completionStats(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	by, basis := c.DefaultQuery("by", "service"), c.DefaultQuery("basis", "due")
+	by := c.DefaultQuery("by", "service")
 	if !slices.Contains(projections.CompletionGroups, by) {
 		problem(c, invalid("by", fmt.Sprintf("by=%s: want service, day, month, station, counter or clerk (分组方式不正确)", by)))
 		return
 	}
-	if !slices.Contains(projections.CompletionBases, basis) {
-		problem(c, invalid("basis", fmt.Sprintf("basis=%s: want due, accepted or completed (统计口径不正确)", basis)))
+	basis, err := basisOf(c)
+	if err != nil {
+		problem(c, err)
 		return
 	}
 	ps := []projections.Projection{projections.Completion{}}
@@ -449,4 +450,14 @@ func (s *Server) stationsOf(c *gin.Context, station string) ([]string, error) {
 		out = append(out, st.ID)
 	}
 	return out, nil
+}
+
+// basisOf reads the period an application counts in: due (the default),
+// accepted or completed.
+func basisOf(c *gin.Context) (string, error) {
+	basis := c.DefaultQuery("basis", "due")
+	if !slices.Contains(projections.CompletionBases, basis) {
+		return "", invalid("basis", fmt.Sprintf("basis=%s: want due, accepted or completed (统计口径不正确)", basis))
+	}
+	return basis, nil
 }

@@ -620,17 +620,7 @@ func appointmentsIn(ctx context.Context, v Views, table, from, to string) ([]App
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AppointmentView, 0, len(ids))
-	for _, id := range ids {
-		a, ok, err := AppointmentOf(ctx, v, id)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return appointmentsOf(ctx, v, ids)
 }
 
 // AppointmentsOfRef are the appointments booked for the person a resident
@@ -640,6 +630,11 @@ func AppointmentsOfRef(ctx context.Context, v Views, ref string) ([]AppointmentV
 	if err != nil {
 		return nil, err
 	}
+	return appointmentsOf(ctx, v, ids)
+}
+
+// appointmentsOf reads the appointments of ids that exist.
+func appointmentsOf(ctx context.Context, v Views, ids []string) ([]AppointmentView, error) {
 	out := make([]AppointmentView, 0, len(ids))
 	for _, id := range ids {
 		a, ok, err := AppointmentOf(ctx, v, id)
