@@ -25,6 +25,7 @@ texts({
 
 const $ = (id) => document.getElementById(id);
 let services = [], stations = [], chosen = { day: "", slot: null }, opened = "", asking = "";
+const files = new Map(); // appointment id → its QR code and calendar file, as object URLs
 const span = 14;
 
 async function init() {
@@ -156,7 +157,9 @@ function showLoggedIn() {
 async function card(box, a) {
   const token = session.get("resident");
   const st = station(a.station_id) || { name: a.station_id }, s = services.find((x) => x.id === a.service_id);
-  const [qr, ics] = await Promise.all([file(`/appointments/${a.id}/qr`, token), file(`/appointments/${a.id}/ics`, token)]);
+  // Fetched once an appointment: the list is drawn again on every click.
+  if (!files.has(a.id)) files.set(a.id, Promise.all([file(`/appointments/${a.id}/qr`, token), file(`/appointments/${a.id}/ics`, token)]));
+  const [qr, ics] = await files.get(a.id).catch((err) => { files.delete(a.id); throw err; });
   box.replaceChildren(
     el("p", {}, t("show_at_kiosk")),
     el("div", { class: "code-row" },
@@ -325,6 +328,7 @@ async function act(id, action, body, kind, done) {
   const box = kind === "applications" ? $("apps-msg") : $("mine-msg");
   try {
     await api("POST", `/${kind}/${id}/${action}`, body, session.get("resident"));
+    files.delete(id); // a moved booking's calendar file moves too
     message(box, done);
     if (action === "reschedule") chosen.slot = null;
     await loadDays();
