@@ -59,9 +59,12 @@ func (s *Server) calendarFile(c *gin.Context) {
 		problem(c, err)
 		return
 	}
-	station := a.Station
+	station, where, service := a.Station, a.Station, a.Service
 	if st, ok, err := s.queries.Station(c.Request.Context(), a.Station); err == nil && ok {
-		station = st.Name
+		station, where = st.Name, strings.TrimSpace(st.Name+" "+st.Address)
+	}
+	if svc, err := s.service(c, a.Service); err == nil {
+		service = svc.NameZh + " (" + svc.Name + ")"
 	}
 	utc := func(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 	esc := strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`).Replace
@@ -72,8 +75,8 @@ func (s *Server) calendarFile(c *gin.Context) {
 		"DTSTAMP:" + utc(s.now()),
 		"DTSTART:" + utc(a.Start.On(d, s.loc)),
 		"DTEND:" + utc(a.End.On(d, s.loc)),
-		"SUMMARY:" + esc(fmt.Sprintf("%s 预约 (appointment) · %s", station, a.Service)),
-		"LOCATION:" + esc(station),
+		"SUMMARY:" + esc(fmt.Sprintf("%s · %s 预约 (appointment)", service, station)),
+		"LOCATION:" + esc(where),
 		"DESCRIPTION:" + esc(fmt.Sprintf("签到码 (check-in code): %s\n请于开始前%d分钟内到大厅签到。Check in at the hall up to %d minutes before the start.",
 			a.Code, int(s.hall.Policy().CheckInEarly.Minutes()), int(s.hall.Policy().CheckInEarly.Minutes()))),
 		"BEGIN:VALARM", "TRIGGER:-PT1H", "ACTION:DISPLAY", "DESCRIPTION:" + esc(station), "END:VALARM",

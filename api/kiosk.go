@@ -41,6 +41,10 @@ func (s *Server) arrival(c *gin.Context, station string, req codeRequest) (proje
 		}
 		a, ok, err := s.queries.AppointmentByCode(ctx, station, code)
 		if err == nil && !ok {
+			// Checked in already today: the same ticket again, to print.
+			a, ok, err = s.queries.AppointmentArrived(ctx, station, s.today(), code)
+		}
+		if err == nil && !ok {
 			err = fmt.Errorf("%w: no booking here has the code %s: check it, or take a walk-in ticket (本所无此签到码的预约，请核对或现场取号)", domain.ErrNotFound, code)
 		}
 		return a, err
@@ -143,6 +147,7 @@ type liveOut struct {
 	Number        string             `json:"number"`
 	StationID     string             `json:"station_id"`
 	StationName   string             `json:"station_name"`
+	StationNameEn string             `json:"station_name_en,omitempty"`
 	Date          string             `json:"date"`
 	ServiceID     string             `json:"service_id"`
 	ServiceName   string             `json:"service_name"`
@@ -152,6 +157,7 @@ type liveOut struct {
 	EstimatedWait int                `json:"estimated_wait_minutes" description:"while waiting"`
 	CounterID     string             `json:"counter_id,omitempty" description:"once called"`
 	CounterName   string             `json:"counter_name,omitempty"`
+	CounterNameEn string             `json:"counter_name_en,omitempty"`
 	IssuedAt      time.Time          `json:"issued_at"`
 	CalledAt      time.Time          `json:"called_at,omitzero"`
 }
@@ -190,10 +196,10 @@ func (s *Server) liveTicket(c *gin.Context) {
 	}
 	st, ok, err := s.queries.Station(ctx, p.Station)
 	if err == nil && ok {
-		out.StationName = st.Name
+		out.StationName, out.StationNameEn = st.Name, st.NameEn
 		for _, k := range st.Counters {
 			if k.ID == t.Counter {
-				out.CounterName = k.Name
+				out.CounterName, out.CounterNameEn = k.Name, k.NameEn
 			}
 		}
 	}

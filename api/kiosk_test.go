@@ -88,7 +88,7 @@ func TestKioskCheckInByIDNumberAndFollowLink(t *testing.T) {
 			t.Errorf("%s repeats the ID number: %s", what, raw)
 		}
 	}
-	do("08:00", "POST", "/appointments", zhang, fmt.Sprintf(`{"station_id":"gulou","service_id":"birth","date":%q,"start":"10:00","resident":{"name":"张三","id_number":%q,"phone":"13812345678"}}`, day, idNumber), 201)
+	bookedOut, _ := do("08:00", "POST", "/appointments", zhang, fmt.Sprintf(`{"station_id":"gulou","service_id":"birth","date":%q,"start":"10:00","resident":{"name":"张三","id_number":%q,"phone":"13812345678"}}`, day, idNumber), 201)
 
 	// Exactly one of code and ID number.
 	if out, _ := do("08:30", "POST", "/stations/gulou/check-in", kiosk, `{}`, 422); !names(out, "code") {
@@ -125,6 +125,11 @@ func TestKioskCheckInByIDNumberAndFollowLink(t *testing.T) {
 	noID("the check-in again", raw)
 	if t2 := again["ticket"].(map[string]any); t2["id"] != ticket["id"] || t2["number"] != ticket["number"] {
 		t.Fatalf("the card again gave %v, first %v", t2, ticket)
+	}
+	// And the booking's code, once checked in: the same ticket too.
+	again, _ = do("09:05", "POST", "/stations/gulou/check-in", kiosk, fmt.Sprintf(`{"code":%q}`, bookedOut["code"]), 200)
+	if t2 := again["ticket"].(map[string]any); t2["id"] != ticket["id"] {
+		t.Fatalf("the code again gave %v, first %v", t2, ticket)
 	}
 	walkIn, _ := do("09:06", "POST", "/stations/gulou/tickets", kiosk, `{"service_id":"birth"}`, 201)
 	walkRef, _ := strings.CutPrefix(walkIn["follow_url"].(string), "/ticket?t=")

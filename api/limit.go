@@ -94,7 +94,7 @@ func tooMany(c *gin.Context, wait time.Duration) {
 	secs := int(math.Ceil(wait.Seconds()))
 	c.Header("Retry-After", strconv.Itoa(secs))
 	write(c, Problem{Type: "/problems/too-many-requests", Title: "Too many requests; try again later (请求过于频繁，请稍后再试)",
-		Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("retry after %d s", secs)})
+		Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("try again in %d s (请 %d 秒后再试)", secs, secs)})
 }
 
 // limit is a middleware spending one token of l per request, keyed by key.

@@ -144,7 +144,7 @@ func TestAppointmentLifecycleOverHTTP(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") {
 		t.Fatalf("calendar file: %v %v", resp, err)
 	} else if ics, _ := io.ReadAll(resp.Body); !strings.Contains(string(ics), "BEGIN:VEVENT") || !strings.Contains(string(ics), code) ||
-		!strings.Contains(string(ics), "DTSTART:"+sat.In(loc).Add(9*time.Hour).UTC().Format("20060102T150405Z")) {
+		!strings.Contains(string(ics), "DTSTART:"+sat.In(loc).Add(9*time.Hour).UTC().Format("20060102T150405Z")) || !strings.Contains(string(ics), "SUMMARY:出生登记 (Birth") {
 		t.Fatalf("calendar file: %s", ics)
 	}
 	if resp := getJSONAuth(t, api+"/appointments/"+id+"/ics", li, nil, nil); resp.StatusCode != 404 {

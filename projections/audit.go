@@ -236,6 +236,8 @@ func (Residents) Apply(v *View, r eventstore.Record, e domain.Event) error {
 		v.Delete("booked", a.Date+"/"+id)
 		if a.Code != "" {
 			v.Delete("codes", a.Station+"/"+a.Code)
+			// The code read again that day finds the ticket it gave.
+			v.Put("arrived", a.Station+"/"+a.Date+"/"+a.Code, id)
 		}
 	case domain.AppointmentNoShow:
 		a.Status = domain.NoShow

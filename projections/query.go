@@ -648,6 +648,16 @@ func appointmentsOf(ctx context.Context, v Views, ids []string) ([]AppointmentVi
 	return out, nil
 }
 
+// AppointmentArrived is the appointment checked in at station on date with
+// code, if any.
+func AppointmentArrived(ctx context.Context, v Views, station string, date calendar.Date, code string) (AppointmentView, bool, error) {
+	id, ok, err := getDoc[string](ctx, v, "residents", "arrived", station+"/"+date.String()+"/"+code)
+	if err != nil || !ok {
+		return AppointmentView{}, false, err
+	}
+	return AppointmentOf(ctx, v, id)
+}
+
 // AppointmentByCode is the live appointment a station's check-in code
 // names, if any.
 func AppointmentByCode(ctx context.Context, v Views, station, code string) (AppointmentView, bool, error) {

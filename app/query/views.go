@@ -175,6 +175,12 @@ func (q *Queries) AppointmentsOfRef(ctx context.Context, ref string) ([]projecti
 	return projections.AppointmentsOfRef(ctx, q.v(), ref)
 }
 
+// AppointmentArrived is the appointment checked in at a station on a day
+// with a code (residents).
+func (q *Queries) AppointmentArrived(ctx context.Context, station string, d calendar.Date, code string) (projections.AppointmentView, bool, error) {
+	return projections.AppointmentArrived(ctx, q.v(), station, d, code)
+}
+
 // AppointmentByCode is the live appointment a station's check-in code names
 // (residents).
 func (q *Queries) AppointmentByCode(ctx context.Context, station, code string) (projections.AppointmentView, bool, error) {
