@@ -41,7 +41,11 @@ func TestResidentInABrowser(t *testing.T) {
 	if msg := b.text(c, "#book-msg"); !regexp.MustCompile(`校验码`).MatchString(msg) || regexp.MustCompile(`[A-Za-z]{3,}`).MatchString(msg) {
 		t.Errorf("the refusal reads %q: want the check digit named, in Chinese only", msg)
 	}
-	b.run(c, "book", fill("#id-number", "235407195106112745"), press("#book"), waitText("#book-msg", "预约成功"),
+	// The refusal reads again in English once the page is.
+	b.run(c, "the refusal in English", press("#lang"), waitText("#book-msg", "ID number: the check digit is wrong"), press("#lang"), waitText("#book-msg", "校验码"))
+	// Booked with a double click: one booking, no refusal after it.
+	b.run(c, "book", fill("#id-number", "235407195106112745"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const b = document.querySelector("#book"); b.click(); b.click() })()`), waitText("#book-msg", "预约成功"),
 		poll(`!document.querySelector("#book-msg").classList.contains("error")`, time.Second),
 		poll(`document.querySelector("#confirmation img")?.naturalWidth > 0`, 5*time.Second),
 		waitText("#confirmation", "鼓楼派出所"), waitText("#confirmation", "中山路 1 号"), waitText("#confirmation", "出生医学证明"),
@@ -51,11 +55,22 @@ func TestResidentInABrowser(t *testing.T) {
 	}
 	b.axe(c, "resident: booked")
 
-	// Rescheduling waits for a new time, and says so.
+	b.run(c, "still one booking", chromedp.Sleep(500*time.Millisecond), waitText("#book-msg", "预约成功"))
+	if n := eval[int](b, c, `document.querySelectorAll("#appointments li").length`); n != 1 {
+		t.Errorf("a double click made %d bookings", n)
+	}
+	// Rescheduling waits for a new time of the same service, and says so.
 	item := `#appointments li`
+	b.run(c, "another service", chromedp.SetValue(css("#service"), "transfer"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#service").dispatchEvent(new Event("change"))`),
+		press(day), press(`#slots button[data-start="11:00"]`), waitText(item, "改约须为同一业务和派出所"),
+		poll(`document.querySelector("#appointments .move").disabled`, 5*time.Second),
+		chromedp.SetValue(css("#service"), "birth"), chromedp.Evaluate[chromedp.Void](`document.querySelector("#service").dispatchEvent(new Event("change"))`))
 	b.run(c, "reschedule", waitText(item, "10:30–11:00"), poll(`document.querySelector("#appointments .move").disabled`, 5*time.Second),
-		waitText(item, "先在日历中选择新时段"), press(`#slots button[data-start="11:00"]`),
+		waitText(item, "先在日历中选择新时段"), press(day), press(`#slots button[data-start="11:00"]`),
 		press("#appointments .move"), waitText("#mine-msg", "已改约到"), waitText(item, "11:00–11:30"),
+		// The confirmation of the old time goes.
+		poll(`document.querySelector("#confirmation").hidden`, 2*time.Second),
 		press("#appointments .show"), poll(`document.querySelector("#appointments .confirmation img")?.naturalWidth > 0`, 5*time.Second))
 	// Cancelling asks first; keeping it keeps it.
 	b.run(c, "cancel", press("#appointments .cancel"), waitText(item, "确认取消这次预约"), press("#appointments .no"),

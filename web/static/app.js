@@ -142,6 +142,12 @@ export function header(rerender, kind = "staff", role = "") {
     translate();
     draw();
     rerender && rerender();
+    // Problems read again in the new language; a result in words the
+    // page made goes, rather than stay in the old language.
+    for (const [id, what] of shown) {
+      const box = document.getElementById(id);
+      if (box) message(box, what instanceof Error ? what : "");
+    }
   });
   translate();
   draw();
@@ -221,11 +227,12 @@ function fieldName(f) {
 // problem's own words, each field's error by the field's label. A result
 // (even an empty one) clears the problem shown before.
 export function message(el, what) {
+  if (el.id) shown.set(el.id, what);
   el.classList.toggle("error", what instanceof Error);
   if (what instanceof Problem) {
     const p = what.problem;
-    const fields = (p.errors || []).map((e) => `${fieldName(e.field)}：${localize(e.message)}`);
-    el.textContent = fields.length ? fields.join("；") : localize(p.detail) || localize(p.title) || t("error_" + (p.status || 0));
+    const fields = (p.errors || []).map((e) => `${fieldName(e.field)}${colon()}${localize(e.message)}`);
+    el.textContent = fields.length ? fields.join(lang() === "en" ? "; " : "；") : localize(p.detail) || localize(p.title) || t("error_" + (p.status || 0));
   } else if (what instanceof TypeError) {
     el.textContent = t("offline"); // fetch found no server
   } else if (what instanceof Error) {
@@ -234,6 +241,33 @@ export function message(el, what) {
     el.textContent = what || "";
   }
 }
+
+// guarded runs an async handler one at a time: a second click or submit
+// while the first request is out does nothing (a double tap books once).
+// The form's buttons show they are busy meanwhile.
+export function guarded(fn) {
+  let running = false;
+  return async (ev) => {
+    ev?.preventDefault?.();
+    if (running) return;
+    running = true;
+    const form = ev?.target?.closest?.("form");
+    const buttons = form ? [...form.querySelectorAll("button")] : ev?.currentTarget?.tagName === "BUTTON" ? [ev.currentTarget] : [];
+    buttons.forEach((b) => b.setAttribute("aria-busy", "true"));
+    try {
+      return await fn(ev);
+    } finally {
+      running = false;
+      buttons.forEach((b) => b.removeAttribute("aria-busy"));
+    }
+  };
+}
+
+// Messages shown, with what they said: a language switch says them again.
+const shown = new Map();
+
+// colon ends a label in the page's language.
+export function colon() { return lang() === "en" ? ": " : "："; }
 
 // session keeps one role's token in the browser, and who holds it.
 export const session = {

@@ -5,10 +5,10 @@
 // and time in the station's zone, with a QR code that follows the ticket
 // on a phone. The screen clears itself after a short idle time, so the
 // next person never sees (or prints) the previous one's ticket.
-import { api, t, texts, header, message, session, el, loginForm, serviceName, count, when, Problem } from "./app.js";
+import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, count, when, Problem } from "./app.js";
 
 texts({
-  code_or_id_card: ["签到码 / 身份证号", "Check-in code / ID number"],
+  code_or_id_card: ["签到码（身份证请在读卡器上刷卡）", "Check-in code (or hold your ID card to the reader)"],
   checkin_how: ["输入预约签到码，或扫描预约二维码，或在读卡器上刷身份证", "Type the check-in code of your booking, scan its QR code, or put your ID card on the reader"],
   keypad: ["签到码键盘", "Check-in code keypad"],
   key_delete: ["删除", "Delete"], key_clear: ["清空", "Clear"],
@@ -33,7 +33,7 @@ const IDLE = Math.max(3, Number(params.get("idle")) || 30);
 // The code's alphabet (domain.CheckInCode): no characters that read alike.
 const ALPHABET = "34679ACDEFHJKMNPRTUVWXY";
 const ID_NUMBER = /^\d{17}[\dX]$/;
-let station = "", stationName = "", services = [], shown = null, idleTimer = 0, tick = 0, stream = null;
+let station = "", stationName = "", here = null, services = [], shown = null, idleTimer = 0, tick = 0, stream = null;
 
 async function init() {
   header(rerender, "kiosk", params.has("setup") ? "kiosk" : "");
@@ -45,8 +45,8 @@ async function init() {
   }
   station = session.get("kiosk.station");
   const [st, all] = await Promise.all([api("GET", `/stations/${station}`), api("GET", "/services")]);
-  stationName = st.name;
-  $("station-name").textContent = st.name;
+  here = st;
+  nameStation();
   session.named("kiosk", st.name);
   const offered = new Set(st.counters.flatMap((c) => c.service_ids));
   services = all.filter((s) => offered.has(s.id));
@@ -81,7 +81,14 @@ async function init() {
   $("appointment").focus();
 }
 
+// nameStation names the station in the page's language.
+function nameStation() {
+  stationName = (lang() === "en" && here.name_en) || here.name;
+  $("station-name").textContent = stationName;
+}
+
 function rerender() {
+  if (here) nameStation();
   keypad();
   drawServices();
   if (shown) drawTicket();
@@ -111,23 +118,29 @@ function drawServices() {
     el("button", { type: "button", class: "service", "data-service": s.id, onclick: () => walkIn(s.id) }, serviceName(s))));
 }
 
+// busy is true while a request is out: a double tap sends one.
+let busy = false;
+
 async function checkIn(ev) {
   ev?.preventDefault();
-  const typed = $("appointment").value.trim().toUpperCase().replace(/[\s-]/g, "");
-  if (!typed) return;
+  const raw = $("appointment").value.trim(), typed = raw.toUpperCase().replace(/[\s-]/g, "");
+  if (!typed || busy) return;
+  busy = true;
   try {
     // An ID number from the card reader; a full appointment number; else
     // the short code of the booking.
     const out = ID_NUMBER.test(typed)
       ? await api("POST", `/stations/${station}/check-in`, { id_number: typed }, session.get("kiosk"))
       : typed.length > 8
-        ? await api("POST", `/appointments/${encodeURIComponent(typed.toLowerCase())}/check-in`, undefined, session.get("kiosk"))
+        ? await api("POST", `/appointments/${encodeURIComponent(raw.toLowerCase())}/check-in`, undefined, session.get("kiosk"))
         : await api("POST", `/stations/${station}/check-in`, { code: typed }, session.get("kiosk"));
     $("appointment").value = "";
     show(out.ticket, out.service_id, out.estimated_wait_minutes, out);
   } catch (err) {
     $("appointment").value = ID_NUMBER.test(typed) ? "" : $("appointment").value; // never leave an ID number on screen
     refused(err);
+  } finally {
+    busy = false;
   }
 }
 
@@ -144,10 +157,13 @@ function refused(err) {
 
 async function walkIn(serviceID) {
   const priority = $("priority").querySelector("[aria-pressed=true]")?.dataset.priority || "normal";
+  if (busy) return;
+  busy = true;
   try {
     const out = await api("POST", `/stations/${station}/tickets`, { service_id: serviceID, priority }, session.get("kiosk"));
+    $("appointment").value = "";
     show(out, serviceID, out.estimated_wait_minutes, out);
-  } catch (err) { message($("msg"), err); }
+  } catch (err) { message($("msg"), err); } finally { busy = false; }
 }
 
 function show(ticket, serviceID, wait, links) {

@@ -1,10 +1,11 @@
-import { api, file, t, texts, count, lang, header, message, session, el, today, addDays, weekday, serviceName, status, when } from "./app.js";
+import { api, file, t, texts, lang, header, message, session, el, today, addDays, weekday, serviceName, status, when, guarded, colon } from "./app.js";
 
 texts({
   hours: ["办公时间", "Opening hours"], address: ["地址", "Address"], tel: ["电话", "Phone"], closed_day: ["不办公", "closed"],
   why_slot: ["请先在上方选择日期和时段", "Choose a day and a time above first"],
   why_login: ["请先用手机号登录", "Log in with your phone first"],
   why_move: ["先在日历中选择新时段，再点此改约", "Choose the new time in the calendar first"],
+  why_same: ["改约须为同一业务和派出所：请先在上方选择{s}", "A new time must be for the same service and station: choose {s} above first"],
   move: ["改约", "Reschedule"], show_code: ["签到码", "Check-in code"], hide: ["收起", "Hide"],
   confirm_cancel: ["确认取消这次预约？", "Cancel this appointment?"], yes_cancel: ["确认取消", "Yes, cancel"], keep: ["保留预约", "Keep it"],
   cancelled_ok: ["预约已取消", "The appointment is cancelled"], moved_ok: ["已改约到", "Moved to"],
@@ -29,17 +30,26 @@ const files = new Map(); // appointment id → its QR code and calendar file, as
 const span = 14;
 
 async function init() {
-  header(() => { renderService(); loadDays(); loadMine(); }, "resident", "resident");
+  header(() => {
+    renderService(); loadDays(); loadMine();
+    if (booked) { // the last booking's message and card, in the new language
+      bookedMessage();
+      card($("confirmation"), booked).catch(() => {});
+    }
+  }, "resident", "resident");
   [services, stations] = await Promise.all([api("GET", "/services"), api("GET", "/stations")]);
   stations = await Promise.all(stations.map((s) => api("GET", `/stations/${s.id}`)));
   const wanted = new URLSearchParams(location.search).get("service");
   renderChoices();
   if (wanted) $("service").value = wanted;
-  $("service").addEventListener("change", () => { chosen = { day: "", slot: null }; renderService(); loadDays(); });
-  $("station").addEventListener("change", () => { chosen = { day: "", slot: null }; renderService(); loadDays(); });
-  $("otp-form").addEventListener("submit", sendCode);
-  $("verify-form").addEventListener("submit", verify);
-  $("book-form").addEventListener("submit", book);
+  // Another service or station: another calendar, and my bookings say
+  // which of them a new time could move.
+  const chose = () => { chosen = { day: "", slot: null }; renderService(); loadDays(); renderMine(); };
+  $("service").addEventListener("change", chose);
+  $("station").addEventListener("change", chose);
+  $("otp-form").addEventListener("submit", guarded(sendCode));
+  $("verify-form").addEventListener("submit", guarded(verify));
+  $("book-form").addEventListener("submit", guarded(book));
   renderService();
   await loadDays();
   await loadMine();
@@ -76,15 +86,15 @@ function renderService() {
   const s = service(), st = station();
   if (!s || !st) return;
   $("service-info").replaceChildren(
-    el("p", {}, el("b", {}, t("time_limit") + "："), limit(s.time_limit_days, s.time_limit_unit), s.online ? el("span", { class: "pill ok gap" }, t("online")) : null),
-    el("p", {}, el("b", {}, t("materials") + "："), materials(s).join(lang() === "en" ? ", " : "、") || t("none")));
+    el("p", {}, el("b", {}, t("time_limit") + colon()), limit(s.time_limit_days, s.time_limit_unit), s.online ? el("span", { class: "pill ok gap" }, t("online")) : null),
+    el("p", {}, el("b", {}, t("materials") + colon()), materials(s).join(lang() === "en" ? ", " : "、") || t("none")));
   const week = [1, 2, 3, 4, 5, 6, 0].map((wd) => {
     const rows = [...(st.hours?.weekly || []), ...(st.weekend_windows || [])].filter((h) => h.weekday === wd);
     return rows.length ? `${weekday("2024-01-0" + (wd === 0 ? 7 : wd))} ${rows.map((h) => `${h.start}–${h.end}`).join(", ")}` : null;
   }).filter(Boolean);
   $("station-info").replaceChildren(
-    st.address ? el("p", {}, el("b", {}, t("address") + "："), st.address, st.phone ? ` · ${t("tel")} ${st.phone}` : "") : null,
-    el("p", {}, el("b", {}, t("hours") + "："), week.join("；")));
+    st.address ? el("p", {}, el("b", {}, t("address") + colon()), st.address, st.phone ? ` · ${t("tel")} ${st.phone}` : "") : null,
+    el("p", {}, el("b", {}, t("hours") + colon()), week.join(lang() === "en" ? "; " : "；")));
   renderOnline();
 }
 
@@ -108,7 +118,7 @@ async function loadDays() {
     return el("button", { type: "button", class: `day ${kind} ${free ? "" : "none"}`, "aria-pressed": String(chosen.day === d.date), "data-date": d.date,
       title: `${d.date} ${weekday(d.date)} ${label}`,
       onclick: () => { chosen = { day: d.date, slot: null }; loadDays(); renderMine(); } },
-      el("small", {}, d.name || label || "\u00a0"), el("span", { class: "m" }, d.date.slice(5, 8)), d.date.slice(8), el("small", {}, free ? `${t("left")} ${free}` : "—"));
+      el("small", {}, d.name || label || "\u00a0"), el("span", { class: "m" }, d.date.slice(5, 8)), d.date.slice(8), el("small", { class: "free" }, free ? [el("span", { class: "l" }, `${t("left")} `), String(free)] : "—"));
   }));
   const list = byDay[chosen.day] || [];
   $("slots").replaceChildren(...(chosen.day && !list.length ? [el("p", { class: "muted" }, t("no_slots"))] : []),
@@ -167,11 +177,18 @@ async function card(box, a) {
       el("img", { src: qr, alt: `${t("checkin_code")} ${a.code}`, width: "160", height: "160" })),
     el("p", {}, el("b", {}, `${a.date} ${a.start}–${a.end}`), ` · ${s ? serviceName(s) : a.service_id}`),
     el("p", {}, el("b", {}, stationName(st)), st.address ? ` · ${st.address}` : "", st.phone ? ` · ${t("tel")} ${st.phone}` : ""),
-    el("p", {}, el("b", {}, t("hours") + "："), st.hours ? hoursOn(st, a.date) : ""),
-    s ? el("p", {}, el("b", {}, t("materials") + "："), materials(s).join(lang() === "en" ? ", " : "、")) : null,
+    el("p", {}, el("b", {}, t("hours") + colon()), st.hours ? hoursOn(st, a.date) : ""),
+    s ? el("p", {}, el("b", {}, t("materials") + colon()), materials(s).join(lang() === "en" ? ", " : "、")) : null,
     el("ul", { class: "notes" }, ...(st.booking_notes || a.booking_notes || []).map((n) => el("li", {}, lang() === "en" ? n.en : n.zh))),
     el("p", {}, el("a", { href: ics, download: "appointment.ics" }, t("add_to_calendar"))));
   box.hidden = false;
+}
+
+// booked is the booking made on this page, for its message and card.
+let booked = null;
+
+function bookedMessage() {
+  message($("book-msg"), `${t("booked_ok")}${colon()}${booked.date} ${booked.start} · ${t("checkin_code")} ${booked.code}`);
 }
 
 async function book(ev) {
@@ -181,7 +198,9 @@ async function book(ev) {
       station_id: $("station").value, service_id: $("service").value, date: chosen.day, start: chosen.slot.start,
       resident: { name: $("name").value, id_number: $("id-number").value, phone: $("book-phone").value },
     }, session.get("resident"));
-    message($("book-msg"), `${t("booked_ok")}：${out.date} ${out.start} · ${t("checkin_code")} ${out.code}`);
+    booked = out;
+    bookedMessage();
+    message($("mine-msg"), "");
     $("book-msg").dataset.id = out.id;
     card($("confirmation"), out).catch(() => { /* the message above holds the code */ });
     chosen.slot = null;
@@ -213,7 +232,9 @@ function renderMine() {
     const live = a.status === "booked";
     const detail = el("div", { class: "confirmation", hidden: true });
     if (opened === a.id && live) card(detail, a).catch((err) => message($("mine-msg"), err));
-    const why = chosen.slot ? "" : t("why_move");
+    // A new time for this booking: a slot of its own service and station.
+    const same = a.service_id === $("service").value && a.station_id === $("station").value;
+    const why = !same ? t("why_same").replace("{s}", `${serviceOf(a.service_id)} · ${stationName(station(a.station_id) || { name: a.station_id })}`) : chosen.slot ? "" : t("why_move");
     return el("li", { "data-id": a.id },
       el("div", { class: "item-head" },
         el("b", {}, `${a.date} ${a.start}–${a.end}`), el("span", {}, serviceOf(a.service_id)),
@@ -221,7 +242,7 @@ function renderMine() {
       live ? el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary show", "aria-expanded": String(opened === a.id), onclick: () => { opened = opened === a.id ? "" : a.id; renderMine(); } }, opened === a.id ? t("hide") : t("show_code")),
         el("button", { type: "button", class: "secondary move", disabled: !!why, title: why, "aria-describedby": `why-${a.id}`,
-          onclick: () => act(a.id, "reschedule", { date: chosen.day, start: chosen.slot.start }, "appointments", `${t("moved_ok")} ${chosen.day} ${chosen.slot.start}`) }, chosen.slot ? `${t("move")} → ${chosen.day.slice(5)} ${chosen.slot.start}` : t("move")),
+          onclick: () => act(a.id, "reschedule", { date: chosen.day, start: chosen.slot.start }, "appointments", `${t("moved_ok")} ${chosen.day} ${chosen.slot.start}`) }, chosen.slot && !why ? `${t("move")} → ${chosen.day.slice(5)} ${chosen.slot.start}` : t("move")),
         asking === a.id
           ? el("span", { class: "confirm", role: "group", "aria-label": t("confirm_cancel") }, t("confirm_cancel"), " ",
             el("button", { type: "button", class: "danger yes", onclick: () => { asking = ""; act(a.id, "cancel", {}, "appointments", t("cancelled_ok")); } }, t("yes_cancel")), " ",
@@ -270,13 +291,13 @@ function renderApps() {
     return el("li", { "data-id": a.id },
       el("div", { class: "item-head" }, el("b", {}, serviceOf(a.service_id)), el("span", { class: "pill app-status", "data-status": a.status }, status(a.status)),
         a.ready_for_collection ? el("span", { class: "pill ok" }, t("ready")) : null),
-      deadline(a) ? el("p", { class: "deadline" }, el("b", {}, t("deadline") + "："), deadline(a)) : null,
-      a.missing?.length ? el("div", { class: "missing" }, el("b", {}, t("awaiting") + "："),
+      deadline(a) ? el("p", { class: "deadline" }, el("b", {}, t("deadline") + colon()), deadline(a)) : null,
+      a.missing?.length ? el("div", { class: "missing" }, el("b", {}, t("awaiting") + colon()),
         el("ul", {}, ...a.missing.map((m) => el("li", {}, m))),
         el("small", { class: "muted" }, [asked ? `${t("asked_on")} ${when(asked.at).slice(0, 10)}` : "", a.left ? `${t("left_after")} ${limit(a.left, a.time_limit_unit)}` : ""].filter(Boolean).join(" · "))) : null,
-      a.reason ? el("p", { class: "reason" }, el("b", {}, t("refused_because") + "："), a.reason) : null,
-      a.note ? el("p", {}, el("b", {}, t("decision_note") + "："), a.note) : null,
-      a.collect_at ? el("p", {}, el("b", {}, t("collect_at") + "："), a.collect_at) : null,
+      a.reason ? el("p", { class: "reason" }, el("b", {}, t("refused_because") + colon()), a.reason) : null,
+      a.note ? el("p", {}, el("b", {}, t("decision_note") + colon()), a.note) : null,
+      a.collect_at ? el("p", {}, el("b", {}, t("collect_at") + colon()), a.collect_at) : null,
       el("ol", { class: "history muted" }, ...(a.history || []).map((h) => el("li", {}, `${when(h.at).slice(0, 10)} ${t(h.type)}`))),
       el("div", { class: "actions" },
         open ? (asking === a.id
@@ -311,7 +332,7 @@ function renderOnline() {
       el("div", {}, el("label", { for: "online-id" }, t("id_number")), id),
       el("div", {}, el("label", { for: "online-phone" }, t("phone")), phone)),
     el("p", {}, el("button", { type: "submit", id: "submit-online" }, t("submit_online"))), msg);
-  form.addEventListener("submit", async (ev) => {
+  form.addEventListener("submit", guarded(async (ev) => {
     ev.preventDefault();
     try {
       await api("POST", "/applications", { station_id: $("station").value, service_id: s.id, channel: "online",
@@ -320,20 +341,30 @@ function renderOnline() {
       form.reset();
       await loadMine();
     } catch (err) { message(msg, err); }
-  });
+  }));
   $("online-box").replaceChildren(el("details", {}, el("summary", {}, t("apply_online")), form));
 }
 
+// acting is true while an action is out: a double click acts once.
+let acting = false;
+
 async function act(id, action, body, kind, done) {
   const box = kind === "applications" ? $("apps-msg") : $("mine-msg");
+  if (acting) return;
+  acting = true;
   try {
     await api("POST", `/${kind}/${id}/${action}`, body, session.get("resident"));
     files.delete(id); // a moved booking's calendar file moves too
+    if (booked?.id === id) { // the confirmation above no longer holds
+      booked = null;
+      $("confirmation").hidden = true;
+      message($("book-msg"), "");
+    }
     message(box, done);
     if (action === "reschedule") chosen.slot = null;
     await loadDays();
     await loadMine();
-  } catch (err) { message(box, err); }
+  } catch (err) { message(box, err); } finally { acting = false; }
 }
 
 init().catch((err) => message($("book-msg"), err));

@@ -27,11 +27,11 @@ let last = null, timer = 0;
 function render() {
   if (!last) return;
   const v = last, en = lang() === "en";
-  $("station-name").textContent = v.station_name;
+  $("station-name").textContent = (en && v.station_name_en) || v.station_name;
   $("follow").hidden = false;
   $("follow-number").textContent = v.number;
   $("follow-service").textContent = en ? v.service_name : v.service_name_zh;
-  const state = $("follow-state"), counter = v.counter_name || v.counter_id || "";
+  const state = $("follow-state"), counter = (en && v.counter_name_en) || v.counter_name || v.counter_id || "";
   state.className = "state" + (v.state === "called" ? " called" : ["done", "no_show", "cancelled"].includes(v.state) ? " over" : "");
   state.dataset.state = v.state;
   $("follow-wait").textContent = "";
