@@ -55,7 +55,7 @@ func (s *Server) idempotent(c *gin.Context) {
 	if w, ok := c.Get("who"); ok {
 		caller = w.(Who).ID
 	}
-	scope := caller + "\x00" + c.Request.Method + "\x00" + c.FullPath() + "\x00" + key
+	scope := caller + "\x00" + c.Request.Method + "\x00" + c.Request.URL.Path + "\x00" + key
 	id := sha256.Sum256([]byte(scope))
 	fp := sha256.Sum256(append([]byte(scope+"\x00"), raw...))
 	stored, fingerprint := hex.EncodeToString(id[:]), hex.EncodeToString(fp[:])

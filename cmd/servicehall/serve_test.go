@@ -442,4 +442,13 @@ func TestIdempotencyKey(t *testing.T) {
 	if got := fmt.Sprint(out["id"]) + "@" + resp.Header.Get("X-Position"); resp.StatusCode != 201 || got != first {
 		t.Fatalf("after a restart, the retry: %d %s, want 201 %s", resp.StatusCode, got, first)
 	}
+	// A key is the request's, the object's path included: the same key to
+	// cancel another appointment is another request, not a replay.
+	id, cancelKey := strings.Split(first, "@")[0], map[string]string{"Idempotency-Key": "cancel-1"}
+	if resp, out := sendWith(t, "POST", api+"/appointments/"+id+"/cancel", zhang, `{}`, cancelKey); resp.StatusCode != 200 {
+		t.Fatalf("cancel: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := sendWith(t, "POST", api+"/appointments/00000000-0000-4000-8000-000000000000/cancel", zhang, `{}`, cancelKey); resp.StatusCode != 404 {
+		t.Fatalf("the same key on another appointment: %d %v, want 404", resp.StatusCode, out)
+	}
 }
