@@ -147,6 +147,9 @@ func (s *Server) application(c *gin.Context) {
 	if len(a.Missing) > 0 {
 		out["missing"] = a.Missing
 	}
+	if len(a.Asked) > 0 {
+		out["asked_for"] = a.Asked // the notice printed again, once they came
+	}
 	if len(a.Extensions) > 0 {
 		out["extensions"] = a.Extensions
 	}
@@ -180,7 +183,7 @@ func (s *Server) myApplications(c *gin.Context) {
 
 type worklistQuery struct {
 	StationID string `query:"station_id" description:"the caller's station when left out"`
-	State     string `query:"state" description:"submitted (待受理), accepted, supplement (待补正), warning (临期), overdue (逾期) or completed (办结)"`
+	State     string `query:"state" description:"submitted (待受理), accepted, supplement (待补正), warning (临期), overdue (逾期), approved (待办结), ready (待领取) or completed (办结)"`
 }
 
 // worklistRow is an application on the desk's worklist.
@@ -190,7 +193,8 @@ type worklistRow struct {
 	Channel   string                  `json:"channel"`
 	Status    domain.ApplicationState `json:"status"`
 	Due       calendar.Date           `json:"due,omitzero" description:"the deadline, or an online application's promised acceptance"`
-	DaysLeft  int                     `json:"days_left"`
+	DaysLeft  int                     `json:"days_left" description:"in unit"`
+	Unit      calendar.Unit           `json:"time_limit_unit"`
 	SLA       string                  `json:"sla,omitempty"`
 	Missing   []string                `json:"missing,omitempty"`
 	Applicant personOut               `json:"applicant"`
@@ -221,7 +225,10 @@ func (s *Server) worklist(c *gin.Context) {
 	out := []worklistRow{}
 	for _, a := range apps {
 		r := worklistRow{ID: a.ID, ServiceID: a.Service, Channel: a.Channel, Status: a.Status, Due: a.Due(), Missing: a.Missing,
-			Applicant: s.person(c, a.Owner, a.Applicant)}
+			Applicant: s.person(c, a.Owner, a.Applicant), Unit: a.Unit}
+		if a.Status == domain.Submitted {
+			r.Unit = calendar.WorkingDays // the promised acceptance counts working days
+		}
 		if a.Open() {
 			r.SLA, r.DaysLeft = a.SLA(today, cal, s.escalation)
 		}

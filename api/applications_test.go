@@ -71,19 +71,33 @@ func TestDecisionsAndWorklistOverHTTP(t *testing.T) {
 	}
 	do(staff, id, "supplement", "")
 	resp, _ = do(lead, id, "extend", `{"days":3,"reason":"需外省核查"}`)
+	var kept map[string]any
+	getJSONAuth(t, api+"/applications/"+id, staff, map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}, &kept)
+	if kept["missing"] != nil || fmt.Sprint(kept["asked_for"]) == "<nil>" {
+		t.Fatalf("once the materials came, what was asked for stays for the notice: %v", kept)
+	}
 	pos = map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
 	a = nil // a fresh map: decoding into the old one would keep its keys
 	getJSONAuth(t, api+"/applications/"+id, zhang, pos, &a)
 	if ext, _ := a["extensions"].([]any); len(ext) != 1 || ext[0].(map[string]any)["reason"] != "需外省核查" || a["missing"] != nil {
 		t.Fatalf("the extension's reason, shown to the resident: %v", a)
 	}
-	do(lead, id, "approve", `{"note":"材料齐全"}`)
+	resp, _ = do(lead, id, "approve", `{"note":"材料齐全"}`)
+	getJSONAuth(t, api+"/applications?state=approved", staff, map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}, &list)
+	if len(list) != 1 || list[0]["id"] != id {
+		t.Fatalf("待办结 on the worklist: %v", list)
+	}
 	do(staff, id, "complete", "")
 	if resp, out := do(staff, id, "collect", ""); resp.StatusCode != 409 {
 		t.Fatalf("collect before it is ready: %d %v", resp.StatusCode, out)
 	}
 	if resp, out := do(staff, id, "ready", `{"where":"3号窗口"}`); resp.StatusCode != 200 {
 		t.Fatalf("ready: %d %v", resp.StatusCode, out)
+	} else {
+		getJSONAuth(t, api+"/applications?state=ready", staff, map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}, &list)
+		if len(list) != 1 || list[0]["id"] != id || list[0]["time_limit_unit"] == nil {
+			t.Fatalf("待领取 on the worklist: %v", list)
+		}
 	}
 	resp, _ = do(staff, id, "collect", "")
 	if resp.StatusCode != 200 {
@@ -116,5 +130,9 @@ func TestDecisionsAndWorklistOverHTTP(t *testing.T) {
 	getJSONAuth(t, api+"/applications?state=completed", staff, pos, &list)
 	if len(list) != 2 {
 		t.Fatalf("concluded (办结): approved-and-completed and refused: %v", list)
+	}
+	getJSONAuth(t, api+"/applications?state=ready", staff, pos, &list)
+	if len(list) != 0 {
+		t.Fatalf("collected, still 待领取: %v", list)
 	}
 }

@@ -332,11 +332,17 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	if resp, _ := counter(staff, "recall", ""); resp.StatusCode != 200 {
 		t.Fatalf("recall: %d", resp.StatusCode)
 	}
-	if resp, out := counter(staff, "complete", ""); resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "done" {
+	a002 := out["ticket"].(map[string]any)["id"].(string)
+	if resp, out := counter(staff, "complete", fmt.Sprintf(`{"ticket_id":%q}`, a002)); resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "done" {
 		t.Fatalf("complete: %d %v", resp.StatusCode, out)
 	}
 	if resp, out := counter(staff, "call-next", ""); resp.StatusCode != 200 || out["ticket"].(map[string]any)["number"] != "A001" {
 		t.Fatalf("next: %d %v", resp.StatusCode, out)
+	}
+	// A no-show meant for A002, which a colleague completed meanwhile,
+	// does not send away A001, called since.
+	if resp, out := counter(staff, "no-show", fmt.Sprintf(`{"ticket_id":%q}`, a002)); resp.StatusCode != 409 {
+		t.Fatalf("a no-show for a ticket no longer current: %d %v", resp.StatusCode, out)
 	}
 	if resp, out := counter(staff, "transfer", `{"service_id":"permit"}`); resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "waiting" {
 		t.Fatalf("transfer: %d %v", resp.StatusCode, out)

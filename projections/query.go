@@ -712,10 +712,14 @@ func Worklist(ctx context.Context, v Views, station, state string, today calenda
 		case "warning", "overdue":
 			st, _ := a.SLA(today, cal, rule)
 			in = a.Open() && st == state
+		case "approved": // 待办结: decided, to be completed
+			in = a.Status == domain.Approved
+		case "ready": // 待领取: the document waits for its applicant
+			in = a.Ready && a.Collected.IsZero()
 		case "completed":
 			in = a.Status == domain.Completed || a.Status == domain.Approved || a.Status == domain.Rejected
 		default:
-			return nil, &domain.FieldError{Field: "state", Err: fmt.Errorf("%w: submitted, accepted, supplement, warning, overdue or completed (状态不正确)", domain.ErrInvalid)}
+			return nil, &domain.FieldError{Field: "state", Err: fmt.Errorf("%w: submitted, accepted, supplement, warning, overdue, approved, ready or completed (状态不正确)", domain.ErrInvalid)}
 		}
 		if in {
 			out = append(out, a)

@@ -185,10 +185,11 @@ type AppView struct {
 	Score      int                     `json:"score,omitempty"`
 	History    []Step                  `json:"history"`
 	// The decisions' texts, for the applicant and the desk.
-	Missing    []string      `json:"missing,omitempty"` // while materials are awaited (一次性告知)
-	Reason     string        `json:"reason,omitempty"`  // when rejected
-	Basis      string        `json:"basis,omitempty"`   // the refusal's legal basis
-	Note       string        `json:"note,omitempty"`    // when approved
+	Missing    []string      `json:"missing,omitempty"`   // while materials are awaited (一次性告知)
+	Asked      []string      `json:"asked_for,omitempty"` // what the last 一次性告知 asked for, kept after they came
+	Reason     string        `json:"reason,omitempty"`    // when rejected
+	Basis      string        `json:"basis,omitempty"`     // the refusal's legal basis
+	Note       string        `json:"note,omitempty"`      // when approved
 	Extensions []Extension   `json:"extensions,omitempty"`
 	Legal      calendar.Date `json:"legal_deadline,omitzero"` // 法定时限
 	LegalUnit  calendar.Unit `json:"legal_unit,omitempty"`
@@ -271,7 +272,7 @@ func (Applications) Apply(v *View, r eventstore.Record, e domain.Event) error {
 	case domain.ApplicationAccepted:
 		a.Status, a.Accepted, a.Deadline, a.Legal = domain.Accepted, e.Date, e.Deadline, e.LegalDeadline
 	case domain.SupplementRequested:
-		a.Status, a.Paused, a.Left, a.Missing = domain.Supplying, true, e.Left, e.Missing
+		a.Status, a.Paused, a.Left, a.Missing, a.Asked = domain.Supplying, true, e.Left, e.Missing, e.Missing
 	case domain.SupplementReceived:
 		a.Status, a.Paused, a.Deadline, a.Legal, a.Missing = domain.Accepted, false, e.Deadline, e.LegalDeadline, nil
 	case domain.DeadlineExtended:

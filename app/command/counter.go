@@ -23,20 +23,48 @@ type (
 	Call     struct {
 		Number string `json:"number"`
 	}
-	Recall       struct{}
-	StartService struct{}
-	Complete     struct{}
-	MissedCall   struct{}
-	Park         struct{}
+	Recall       struct{ Current }
+	StartService struct{ Current }
+	Complete     struct{ Current }
+	MissedCall   struct{ Current }
+	Park         struct{ Current }
 	Resume       struct {
 		TicketID string `json:"ticket_id"`
 	}
 	Transfer struct {
 		ServiceID string `json:"service_id"`
+		Current
 	}
 	PauseCounter struct{}
 	CloseCounter struct{}
 )
+
+// Current names the ticket a step on the counter's current ticket is meant
+// for, as the clerk's screen showed it. Left out, the step is on whatever
+// ticket is current; given, a step on another (a colleague at the same
+// counter called meanwhile) is refused: a no-show must not send away the
+// person just called.
+type Current struct {
+	TicketID string `json:"ticket_id,omitempty" description:"the ticket the clerk sees as the counter's current one; refused (409) when another is"`
+}
+
+func (c Current) is(q *domain.Queue, k domain.Counter) error {
+	if c.TicketID == "" {
+		return nil
+	}
+	if qc, _ := q.Counter(k.ID); qc.Current != c.TicketID {
+		return fmt.Errorf("%w: the counter's current ticket has changed; look again (当前号已变更，请刷新后再操作)", domain.ErrState)
+	}
+	return nil
+}
+
+// on runs decide once the step's ticket is found current.
+func on(c Current, q *domain.Queue, k domain.Counter, decide func() ([]domain.Event, error)) ([]domain.Event, error) {
+	if err := c.is(q, k); err != nil {
+		return nil, err
+	}
+	return decide()
+}
 
 func (s OpenCounter) decide(q *domain.Queue, k domain.Counter, _ time.Time) ([]domain.Event, error) {
 	return q.OpenCounter(k.ID, s.ServiceIDs, k.ServiceIDs)
@@ -47,26 +75,26 @@ func (CallNext) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domai
 func (s Call) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
 	return q.Call(k.ID, s.Number, at)
 }
-func (Recall) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
-	return q.Recall(k.ID, domain.MaxRecalls, at)
+func (s Recall) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return on(s.Current, q, k, func() ([]domain.Event, error) { return q.Recall(k.ID, domain.MaxRecalls, at) })
 }
-func (StartService) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
-	return q.Start(k.ID, at)
+func (s StartService) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return on(s.Current, q, k, func() ([]domain.Event, error) { return q.Start(k.ID, at) })
 }
-func (Complete) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
-	return q.Complete(k.ID, at)
+func (s Complete) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return on(s.Current, q, k, func() ([]domain.Event, error) { return q.Complete(k.ID, at) })
 }
-func (MissedCall) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
-	return q.NoShow(k.ID, at)
+func (s MissedCall) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return on(s.Current, q, k, func() ([]domain.Event, error) { return q.NoShow(k.ID, at) })
 }
-func (Park) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
-	return q.Park(k.ID, at)
+func (s Park) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
+	return on(s.Current, q, k, func() ([]domain.Event, error) { return q.Park(k.ID, at) })
 }
 func (s Resume) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
 	return q.Resume(k.ID, s.TicketID, at)
 }
 func (s Transfer) decide(q *domain.Queue, k domain.Counter, at time.Time) ([]domain.Event, error) {
-	return q.Transfer(k.ID, s.ServiceID, at)
+	return on(s.Current, q, k, func() ([]domain.Event, error) { return q.Transfer(k.ID, s.ServiceID, at) })
 }
 func (PauseCounter) decide(q *domain.Queue, k domain.Counter, _ time.Time) ([]domain.Event, error) {
 	return q.Pause(k.ID)

@@ -1,7 +1,7 @@
 // The admin console: the service guide, stations with counters and hours
 // (with a preview of the slots they release), the holiday calendar, users,
 // jobs and projections, and the configuration's history.
-import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, when, today, addDays } from "./app.js";
+import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, when, today, addDays, put } from "./app.js";
 
 texts({
   sep: ["；", "; "],
@@ -77,8 +77,8 @@ const call = (method, path, body) => api(method, path, body, token());
 // ask puts a question in the confirmation box; then runs on yes.
 function ask(text, then) {
   const box = $("confirm-box");
-  if (!text) { box.hidden = true; box.replaceChildren(); return; }
-  box.replaceChildren(el("p", { id: "confirm-text" }, text), el("div", { class: "confirm" },
+  if (!text) { box.hidden = true; put(box); return; }
+  put(box, el("p", { id: "confirm-text" }, text), el("div", { class: "confirm" },
     el("button", { type: "button", class: "danger", id: "confirm-yes", onclick: () => { ask(null); then(); } }, t("yes")),
     el("button", { type: "button", class: "secondary", id: "confirm-no", onclick: () => ask(null) }, t("no"))));
   box.hidden = false;
@@ -136,7 +136,7 @@ async function loadCatalogue() {
 }
 
 function renderGuide() {
-  $("guide-list").replaceChildren(...services.map((s) => {
+  put($("guide-list"), ...services.map((s) => {
     const [legalDays, legalUnit] = s.legal_limit_days ? [s.legal_limit_days, s.legal_limit_unit] : [s.time_limit_days, s.time_limit_unit];
     const materials = lang() === "en" && s.materials_en?.length ? s.materials_en : s.materials;
     return el("li", { "data-id": s.id },
@@ -150,7 +150,7 @@ function renderGuide() {
         el("dt", {}, t("legal_basis")), el("dd", {}, s.legal_basis || t("not_recorded"))),
       el("div", { class: "actions" }, el("button", { type: "button", class: "secondary edit", "data-id": s.id, onclick: () => editService(s) }, `${t("edit")} ${serviceName(s)}`)));
   }));
-  const boxes = (box, name) => box.replaceChildren(box.querySelector("legend") || "", ...services.map((s) =>
+  const boxes = (box, name) => put(box, box.querySelector("legend") || "", ...services.map((s) =>
     el("label", { class: "check" }, el("input", { type: "checkbox", name, value: s.id }), " " + serviceName(s))));
   boxes($("ct-services"), "ct-svc");
 }
@@ -194,10 +194,10 @@ async function loadStations(select) {
 
 function renderStationOptions(select) {
   const keep = select || $("station").value;
-  $("station").replaceChildren(...stations.map((s) => el("option", { value: s.id }, `${stationLabel(s)} (${s.id})`)));
+  put($("station"), ...stations.map((s) => el("option", { value: s.id }, `${stationLabel(s)} (${s.id})`)));
   if (keep && stations.some((s) => s.id === keep)) $("station").value = keep;
   const u = $("u-station").value;
-  $("u-station").replaceChildren(el("option", { value: "" }, t("no_station")), ...stations.map((s) => el("option", { value: s.id }, stationLabel(s))));
+  put($("u-station"), el("option", { value: "" }, t("no_station")), ...stations.map((s) => el("option", { value: s.id }, stationLabel(s))));
   $("u-station").value = u;
 }
 
@@ -209,17 +209,17 @@ function hoursSummary(hs) {
 
 async function showStation() {
   const s = current();
-  if (!s) { $("station-info").replaceChildren(); return; }
-  $("station-info").replaceChildren(el("dl", { class: "guide" },
+  if (!s) { put($("station-info")); return; }
+  put($("station-info"), el("dl", { class: "guide" },
     el("dt", {}, t("address")), el("dd", {}, s.address || t("not_recorded")),
     el("dt", {}, t("station_phone")), el("dd", {}, s.phone || t("not_recorded")),
     el("dt", {}, t("counters")), el("dd", {}, s.counters.length ? el("ul", {}, s.counters.map((c) =>
       el("li", {}, `${(lang() === "en" && c.name_en) || c.name} (${c.id})：${c.service_ids.map(svcName).join("、")}`))) : t("none")),
     el("dt", {}, t("weekly")), el("dd", { id: "hours-weekly-now" }, hoursSummary(s.hours.weekly) || t("none")),
     el("dt", {}, t("weekend_windows")), el("dd", { id: "hours-weekend-now" }, hoursSummary(s.weekend_windows) || t("none"))));
-  $("hours-weekly").replaceChildren(...s.hours.weekly.map((h) => hoursRow(h, 1, 7)));
-  $("hours-weekend").replaceChildren(...s.weekend_windows.map((h) => hoursRow(h, 6, 7)));
-  $("preview-out").replaceChildren();
+  put($("hours-weekly"), ...s.hours.weekly.map((h) => hoursRow(h, 1, 7)));
+  put($("hours-weekend"), ...s.weekend_windows.map((h) => hoursRow(h, 6, 7)));
+  put($("preview-out"));
 }
 
 let rowSeq = 0;
@@ -266,14 +266,14 @@ async function preview() {
     message($("hours-msg"), "");
     const day = out.days[0];
     const vals = { d: day.date, w: `${t("wd" + ((new Date(day.date + "T00:00:00Z").getUTCDay() + 6) % 7 + 1))}，${t("reason_" + day.reason)}${day.name ? " " + day.name : ""}` };
-    if (!day.slots.length) { $("preview-out").replaceChildren(el("p", { class: "muted", id: "preview-day" }, fmt("preview_none", vals))); return; }
-    $("preview-out").replaceChildren(
+    if (!day.slots.length) { put($("preview-out"), el("p", { class: "muted", id: "preview-day" }, fmt("preview_none", vals))); return; }
+    put($("preview-out"), 
       el("p", { id: "preview-day" }, fmt("preview_of", vals), " ", el("span", { class: "pill warn" }, t("preview_unsaved"))),
       el("table", {}, el("thead", {}, el("tr", {}, ["slot_time", "service", "places", "walk_in_short", "bookable"].map((k) => el("th", { scope: "col" }, t(k))))),
         el("tbody", {}, day.slots.map((sl) => el("tr", {},
           el("td", {}, `${sl.start}–${sl.end}`), el("td", {}, sl.service_ids.map(svcName).join("、")),
           el("td", {}, String(sl.capacity)), el("td", {}, String(sl.walk_in)), el("td", {}, String(sl.capacity - sl.walk_in)))))));
-  } catch (err) { message($("hours-msg"), err); $("preview-out").replaceChildren(); }
+  } catch (err) { message($("hours-msg"), err); put($("preview-out")); }
 }
 
 async function saveHours() {
@@ -342,7 +342,7 @@ async function showYear() {
       const last = spans[spans.length - 1];
       if (last && last.name === d.name && addDays(last.to, 1) === d.date) { last.to = d.date; last.n++; } else spans.push({ name: d.name, from: d.date, to: d.date, n: 1 });
     }
-    $("cal-out").replaceChildren(
+    put($("cal-out"), 
       el("p", { id: "cal-standing", class: provisional ? "msg error" : "muted" }, provisional ? fmt("provisional_year", { y }) : fmt("official_year", { y }),
         t("sep"), fmt("working_days_n", { n: out.days.filter((d) => d.working).length })),
       el("div", { class: "grid2" },
@@ -360,7 +360,7 @@ async function loadUsers() {
   try {
     const users = await call("GET", "/users");
     const me = session.who("admin").user;
-    $("users-list").replaceChildren(el("table", {},
+    put($("users-list"), el("table", {},
       el("thead", {}, el("tr", {}, ["username", "role", "station", "status", "change"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, users.map((u) => el("tr", { "data-user": u.username },
         el("td", {}, u.username), el("td", {}, t("role_" + u.role)),
@@ -400,7 +400,7 @@ function resetForm(name) {
       loadHistory();
     } catch (err) { message($("users-msg"), err); }
   });
-  box.replaceChildren(form);
+  put(box, form);
   box.hidden = false;
   input.focus();
 }
@@ -421,14 +421,14 @@ async function addUser() {
 async function loadJobs() {
   try {
     const [jobs, projs] = await Promise.all([call("GET", "/admin/jobs"), call("GET", "/admin/projections")]);
-    $("jobs-list").replaceChildren(el("table", {},
+    put($("jobs-list"), el("table", {},
       el("thead", {}, el("tr", {}, ["job", "schedule", "last_run", "next_run", "result", "change"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, jobs.map((j) => el("tr", { "data-job": j.name },
         el("td", {}, j.name), el("td", {}, el("code", {}, j.schedule)),
         el("td", { class: "last-run" }, j.last_run ? when(j.last_run) : t("never")), el("td", {}, j.next_run ? when(j.next_run) : "—"),
         el("td", { class: "last-result" }, j.last_result || "—"),
         el("td", {}, el("button", { type: "button", class: "secondary run", "data-job": j.name, onclick: () => runJob(j.name) }, `${t("run_now")} ${j.name}`)))))));
-    $("proj-list").replaceChildren(el("table", {},
+    put($("proj-list"), el("table", {},
       el("thead", {}, el("tr", {}, ["projection", "position", "lag", "status", "change"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, projs.map((p) => el("tr", { "data-name": p.name },
         el("td", {}, p.name), el("td", {}, String(p.position)), el("td", {}, String(p.lag)),
@@ -487,12 +487,12 @@ function dictHas(key) { return t(key) !== key; }
 async function loadHistory() {
   try {
     const hist = await call("GET", "/admin/history?limit=200");
-    if (!hist.length) { $("history-list").replaceChildren(el("p", { class: "muted" }, t("no_history"))); return; }
-    $("history-list").replaceChildren(el("table", {},
+    if (!hist.length) { put($("history-list"), el("p", { class: "muted" }, t("no_history"))); return; }
+    put($("history-list"), el("table", {},
       el("thead", {}, el("tr", {}, ["who_when", "actor", "change"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, hist.map((h) => el("tr", { "data-type": h.type },
         el("td", { class: "nowrap" }, when(h.at)), el("td", {}, h.actor), el("td", {}, describe(h)))))));
-  } catch (err) { const p = el("p", { class: "msg", role: "status" }); $("history-list").replaceChildren(p); message(p, err); }
+  } catch (err) { const p = el("p", { class: "msg", role: "status" }); put($("history-list"), p); message(p, err); }
 }
 
 init();

@@ -43,6 +43,8 @@ const dict = {
   walk_in: ["现场取号", "Take a ticket"], priority: ["优先", "Priority"],
   normal: ["普通", "Normal"], elderly: ["老年人", "Elderly"], disabled: ["残障人士", "Disabled"], green: ["绿色通道", "Green channel"],
   kiosk_account: ["请使用本所自助机账号登录", "Log in with the station's kiosk account"],
+  staff_account: ["请使用窗口工作人员账号登录", "Log in with a counter clerk's account"],
+  manager_account: ["请使用所长或分局管理人员账号登录", "Log in with a station head's or the bureau's account"],
   your_number: ["您的号码", "Your number"], ahead: ["前面等候", "Ahead of you"], people: ["人", "people"],
   est_wait: ["预计等候", "Estimated wait"], minutes: ["分钟", "min"], print: ["打印", "Print"],
   counter: ["窗口", "Counter"], open_counter: ["开启窗口", "Open counter"], call_next: ["叫下一位", "Call next"],
@@ -287,6 +289,12 @@ export const session = {
     header.redraw && header.redraw();
   },
 };
+
+// put fills box with children, leaving out the ones a condition left
+// null (replaceChildren would print "null").
+export function put(box, ...children) {
+  box.replaceChildren(...children.flat().filter((c) => c != null && c !== false));
+}
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);

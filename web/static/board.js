@@ -12,7 +12,7 @@
 // after a reload the page asks for one touch. A hall display runs
 // Chromium with --autoplay-policy=no-user-gesture-required, which needs
 // none.
-import { api, t, texts, header, el, serviceName, count, lang, Problem } from "./app.js";
+import { api, t, texts, header, el, serviceName, count, lang, Problem, put } from "./app.js";
 
 texts({
   board_sound: ["声音", "Sound"],
@@ -99,7 +99,7 @@ async function pick(id) {
   $("hall").hidden = true;
   const draw = (list) => {
     $("problem").textContent = id ? t("board_unknown").replace("{id}", id) : "";
-    $("stations").replaceChildren(...list.map((s) => el("li", {}, el("a", { href: `/board?station=${encodeURIComponent(s.id)}` }, named(s)))));
+    put($("stations"), ...list.map((s) => el("li", {}, el("a", { href: `/board?station=${encodeURIComponent(s.id)}` }, named(s)))));
   };
   const list = await api("GET", "/stations");
   draw(list);
@@ -123,7 +123,7 @@ let render = function (fresh) {
   const [latest] = shown;
   const box = $("latest");
   if (latest) {
-    box.replaceChildren(...[el("span", { id: "latest-number" }, latest.number), el("span", { class: "arrow", "aria-hidden": "true" }, "→"),
+    put(box, ...[el("span", { id: "latest-number" }, latest.number), el("span", { class: "arrow", "aria-hidden": "true" }, "→"),
       el("span", { id: "latest-counter" }, counterName(latest.counter_id)),
       latest.recall ? el("span", { class: "recalled" }, t("board_recalled")) : null].filter(Boolean));
     if (fresh) {
@@ -132,21 +132,21 @@ let render = function (fresh) {
       box.classList.add("flash");
     }
   } else {
-    box.replaceChildren("—");
+    put(box, "—");
   }
-  $("counters").replaceChildren(...counters.map((c) => {
+  put($("counters"), ...counters.map((c) => {
     const now = hall.counters[c.id] || { state: "closed" };
     const what = now.number ? el("b", { class: "number" }, now.number)
       : el("span", { class: "state" }, t(now.state === "open" ? "board_idle" : now.state === "paused" ? "board_paused" : "board_closed"));
     return el("li", { id: `counter-${c.id}`, class: `panel ${now.number ? "busy" : now.state}` }, el("span", { class: "name" }, named(c)), what);
   }));
-  $("calls").replaceChildren(...shown.slice(0, 8).map((e) => el("tr", { "data-number": e.number },
+  put($("calls"), ...shown.slice(0, 8).map((e) => el("tr", { "data-number": e.number },
     el("td", { class: "number" }, e.number), el("td", {}, counterName(e.counter_id)),
     el("td", {}, e.recall ? el("span", { class: "recalled" }, t("board_recalled")) : ""),
     el("td", {}, el("time", { datetime: e.at }, time(e.at))))));
   $("missed-count").textContent = hall.missed.length ? `(${hall.missed.length})` : "";
-  $("missed").replaceChildren(...(hall.missed.length ? hall.missed.map((n) => el("li", { class: "number" }, n)) : [el("li", { class: "none" }, t("board_none"))]));
-  $("waiting").replaceChildren(...services.filter((s) => waiting[s.id]).map((s) => el("tr", {}, el("td", {}, serviceName(s)),
+  put($("missed"), ...(hall.missed.length ? hall.missed.map((n) => el("li", { class: "number" }, n)) : [el("li", { class: "none" }, t("board_none"))]));
+  put($("waiting"), ...services.filter((s) => waiting[s.id]).map((s) => el("tr", {}, el("td", {}, serviceName(s)),
     el("td", {}, lang() === "en" ? count(waiting[s.id], "person", "people") : `${waiting[s.id]} 人`))));
 };
 

@@ -1,4 +1,4 @@
-import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, status, when, today } from "./app.js";
+import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, status, when, today, put } from "./app.js";
 
 texts({
   counter_state: ["窗口状态", "Counter state"], state_open: ["开启", "open"], state_paused: ["暂停", "paused"], state_closed: ["已关闭", "closed"], state_none: ["未开启", "not opened"],
@@ -8,6 +8,7 @@ texts({
   yes: ["确认", "Confirm"], no: ["返回", "Go back"], register: ["登记", "Register"],
   worklist: ["待办办件", "Worklist"], work_state: ["类别", "Show"], work_submitted: ["待受理", "to accept"], work_accepted: ["办理中", "in progress"],
   work_supplement: ["待补正", "awaiting materials"], work_warning: ["临期", "due soon"], work_overdue: ["逾期", "overdue"],
+  work_approved: ["待办结", "to complete"], work_ready: ["待领取", "to collect"],
   applicant: ["申请人", "Applicant"], open_app: ["办理", "Open"], channel_online: ["网上", "online"], channel_counter: ["窗口", "counter"],
   left_n: ["剩余 {n} 个工作日", "{n} working days left"], overdue_by: ["逾期 {n} 个工作日", "{n} working days overdue"],
   left_cal: ["剩余 {n} 天", "{n} days left"], overdue_cal: ["逾期 {n} 天", "{n} days overdue"],
@@ -27,25 +28,29 @@ texts({
 
 const $ = (id) => document.getElementById(id);
 let station = "", st = null, services = [], current = null, app = null, q = null;
-const token = () => session.get("staff");
+// The login this page was opened with: a login in another tab (another
+// clerk) must not change whom this page acts as; the page reloads instead.
+const signedIn = session.get("staff");
+const token = () => signedIn;
+addEventListener("storage", (ev) => { if (ev.key === "token.staff" && ev.newValue !== signedIn) location.reload(); });
 
 async function init() {
   header(() => { refresh(); worklist(); if (app) showApplication(app); }, "staff", "staff");
   if (!token()) {
     $("login-box").hidden = false;
-    loginForm($("login-box"), (tok, out) => { session.set("station", out.station_id || ""); location.reload(); }, "staff");
+    loginForm($("login-box"), (tok, out) => { session.set("station", out.station_id || ""); location.reload(); }, "staff", "staff");
     return;
   }
   station = session.get("station");
   [st, services] = await Promise.all([api("GET", `/stations/${station}`, undefined, token()), api("GET", "/services")]);
   session.named("staff", st.name);
-  $("counter").replaceChildren(...st.counters.map((c) => el("option", { value: c.id }, counterName(c))));
+  put($("counter"), ...st.counters.map((c) => el("option", { value: c.id }, counterName(c))));
   const saved = localStorage.getItem("counter");
   if (saved && st.counters.some((c) => c.id === saved)) $("counter").value = saved;
   $("counter").addEventListener("change", () => { localStorage.setItem("counter", $("counter").value); refresh(); });
   const opts = () => services.map((s) => el("option", { value: s.id }, serviceName(s)));
-  $("transfer-to").replaceChildren(...opts());
-  $("app-service").replaceChildren(...opts());
+  put($("transfer-to"), ...opts());
+  put($("app-service"), ...opts());
   $("console").hidden = false;
   $("open").addEventListener("click", () => {
     const c = st.counters.find((x) => x.id === $("counter").value);
@@ -61,7 +66,7 @@ async function init() {
     if (ev.target.matches("input, select, textarea") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === "Escape") { ask(null); return; }
     const action = Object.keys(keys).find((a) => keys[a] === ev.key.toLowerCase());
-    if (action) { ev.preventDefault(); step(action); }
+    if (action && !$(action).disabled) { ev.preventDefault(); step(action); }
   });
   $("new-app").addEventListener("submit", submitApplication);
   $("load-app").addEventListener("click", () => loadApplication($("app-lookup").value.trim()));
@@ -77,22 +82,30 @@ function fmt(key, vars) { return Object.entries(vars).reduce((s, [k, v]) => s.re
 // step does a counter action; a no-show and closing the counter ask first,
 // from the keyboard too: one key press must not send a person away.
 function step(action) {
-  if (action === "no-show" && current) return ask(fmt("confirm_no_show", { n: current.number }), () => act("no-show"));
+  if (action === "no-show" && current) {
+    const asked = current; // the one named in the question, whatever is current by the answer
+    return ask(fmt("confirm_no_show", { n: asked.number }), () => act("no-show", { ticket_id: asked.id }));
+  }
   if (action === "close") return ask(t("confirm_close"), () => act("close"));
   return act(action);
 }
 
 function ask(question, then) {
   const box = $("confirm-box");
-  if (!question) { box.hidden = true; box.replaceChildren(); return; }
+  if (!question) { box.hidden = true; put(box); return; }
   const yes = el("button", { type: "button", class: "danger", id: "confirm-yes", onclick: () => { ask(null); then(); } }, t("yes"));
-  box.replaceChildren(el("p", {}, question), el("div", { class: "actions" }, yes,
+  put(box, el("p", {}, question), el("div", { class: "actions" }, yes,
     el("button", { type: "button", class: "secondary", id: "confirm-no", onclick: () => ask(null) }, t("no"))));
   box.hidden = false;
   yes.focus();
 }
 
+// The steps on the counter's current ticket name it: the server refuses
+// one whose ticket is no longer current (a colleague called meanwhile).
+const onCurrent = new Set(["recall", "start", "complete", "park", "no-show", "transfer"]);
+
 async function act(action, body) {
+  if (onCurrent.has(action) && current && !body?.ticket_id) body = { ...body, ticket_id: current.id };
   try {
     const out = await api("POST", `/counters/${$("counter").value}/${action}`, body, token());
     message($("msg"), out && out.ticket ? `${t(action.replace("-", "_"))}：${out.ticket.number}` : action === "call-next" && !out ? t("none") : "✓");
@@ -130,11 +143,11 @@ async function refresh() {
   $("park").disabled = !called && !serving;
   $("no-show").disabled = !called;
   $("transfer").disabled = !called && !serving;
-  $("waiting").replaceChildren(q.waiting.length ? el("table", {},
+  put($("waiting"), q.waiting.length ? el("table", {},
     el("thead", {}, el("tr", {}, el("th", {}, "#"), el("th", {}, t("service")), el("th", {}, t("priority")))),
     el("tbody", {}, ...q.waiting.map((w) => el("tr", {}, el("td", {}, w.number), el("td", {}, name(w.service_id)), el("td", {}, t(w.priority) || ""))))) :
     el("p", { class: "muted" }, t("none")));
-  $("parked").replaceChildren(q.parked.length ? el("ul", { class: "items" }, ...q.parked.map((p) => el("li", { "data-number": p.number },
+  put($("parked"), q.parked.length ? el("ul", { class: "items" }, ...q.parked.map((p) => el("li", { "data-number": p.number },
     el("b", {}, p.number), ` ${name(p.service_id)} `,
     el("button", { type: "button", class: "secondary resume", disabled: !open || !!current, onclick: () => act("resume", { ticket_id: p.id }) }, t("resume"))))) :
     el("p", { class: "muted" }, t("none")));
@@ -145,12 +158,12 @@ async function refresh() {
 async function worklist() {
   try {
     const rows = await api("GET", `/applications?station_id=${station}&state=${$("work-state").value}`, undefined, token());
-    $("worklist").replaceChildren(rows.length ? el("table", {},
+    put($("worklist"), rows.length ? el("table", {},
       el("thead", {}, el("tr", {}, ...["service", "applicant", "deadline", "status", ""].map((k) => el("th", {}, k ? t(k) : "")))),
       el("tbody", {}, ...rows.map((r) => el("tr", { "data-id": r.id },
         el("td", {}, name(r.service_id), " ", el("small", { class: "muted" }, t("channel_" + r.channel))),
         el("td", {}, r.applicant?.name || ""),
-        el("td", {}, r.due || "—", el("br"), el("small", { class: r.days_left < 0 ? "bad" : "muted" }, r.due ? left(r.days_left, "working") : "")),
+        el("td", {}, r.due || "—", el("br"), el("small", { class: r.days_left < 0 ? "bad" : "muted" }, r.due && r.sla ? left(r.days_left, r.time_limit_unit) : "")),
         el("td", {}, el("span", { class: "pill" }, status(r.status))),
         el("td", {}, el("button", { type: "button", class: "secondary open-app", onclick: () => loadApplication(r.id) }, t("open_app"))))))) :
       el("p", { class: "muted" }, t("none")));
@@ -186,7 +199,7 @@ async function loadApplication(id) {
 
 function showApplication(a) {
   const unit = a.time_limit_unit === "calendar" ? "calendar" : "working";
-  $("app-view").replaceChildren(
+  put($("app-view"), 
     el("p", {}, el("b", {}, name(a.service_id)), " · ", el("span", { class: "pill", id: "app-status", "data-status": a.status }, status(a.status)),
       a.deadline ? ` · ${t("deadline")} ${a.deadline}` : "", a.working_days_left !== undefined && ["accepted", "supplement_requested"].includes(a.status) ? ` · ${left(a.working_days_left, unit)}` : ""),
     el("p", { class: "muted" }, `${t("applicant")}：${a.applicant.name} ${a.applicant.id_number || ""}`),
@@ -206,8 +219,8 @@ function showApplication(a) {
   if (a.accepted) prints.push(b("print-receipt", "print_receipt", () => printDoc("receipt"), "secondary"));
   if ((a.history || []).some((h) => h.type === "SupplementRequested")) prints.push(b("print-notice", "print_notice", () => printDoc("notice"), "secondary"));
   if (a.status === "rejected") prints.push(b("print-decision", "print_decision", () => printDoc("decision"), "secondary"));
-  $("app-actions").replaceChildren(...acts, ...prints);
-  $("app-form").replaceChildren();
+  put($("app-actions"), ...acts, ...prints);
+  put($("app-form"));
 }
 
 async function decide(action, body) {
@@ -253,7 +266,7 @@ function readyForm() {
 function form(id, fields, submit, onsubmit, cls = "") {
   const f = el("form", { id }, ...fields, el("p", {}, el("button", { type: "submit", class: cls, id: id + "-submit" }, submit)));
   f.addEventListener("submit", (ev) => { ev.preventDefault(); onsubmit(); });
-  $("app-form").replaceChildren(f);
+  put($("app-form"), f);
   f.querySelector("input, textarea")?.focus();
 }
 
@@ -262,7 +275,7 @@ function form(id, fields, submit, onsubmit, cls = "") {
 function printDoc(kind) {
   const a = app, svc = services.find((s) => s.id === a.service_id);
   const asked = [...(a.history || [])].reverse().find((h) => h.type === "SupplementRequested");
-  const missing = a.missing?.length ? a.missing : [];
+  const missing = a.missing?.length ? a.missing : a.asked_for || [];
   const clerk = session.who("staff").user || "";
   const body = {
     receipt: [el("p", {}, t("doc_receipt_text")),
@@ -278,7 +291,7 @@ function printDoc(kind) {
       el("p", {}, t("doc_decision_text")), el("p", {}, el("b", {}, t("reject_reason") + "："), a.reason || ""),
       a.basis ? el("p", {}, el("b", {}, t("reject_basis") + "："), a.basis) : null, el("p", {}, t("doc_remedy"))],
   }[kind];
-  $("print-doc").replaceChildren(
+  put($("print-doc"), 
     el("h1", {}, `${st.name} ${t("doc_" + kind)}`), ...body,
     el("p", { class: "sign" }, `${t("doc_clerk")}：${clerk} · ${t("doc_date")}：${today()} ${t("doc_seal")}`));
   $("print-doc").hidden = false;

@@ -1,4 +1,4 @@
-import { api, file, t, texts, lang, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when } from "./app.js";
+import { api, file, t, texts, lang, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when, put } from "./app.js";
 
 texts({
   basis: ["统计口径", "Count by"], basis_due: ["期内到期", "due in the period"], basis_accepted: ["期内受理", "accepted in the period"], basis_completed: ["期内办结", "concluded in the period"],
@@ -18,7 +18,10 @@ texts({
 });
 
 const $ = (id) => document.getElementById(id);
-const token = () => session.get("manager");
+// The login this page was opened with; a login in another tab reloads it.
+const signedIn = session.get("manager");
+const token = () => signedIn;
+addEventListener("storage", (ev) => { if (ev.key === "token.manager" && ev.newValue !== signedIn) location.reload(); });
 let home = "";
 let services = [], stations = [];
 function stationName(s) { return (lang() === "en" && s.name_en) || s.name; }
@@ -27,7 +30,7 @@ async function init() {
   header(() => load(), "staff", "manager");
   if (!token()) {
     $("login-box").hidden = false;
-    loginForm($("login-box"), (tok, out) => { session.set("manager-station", out.station_id || ""); location.reload(); }, "manager");
+    loginForm($("login-box"), (tok, out) => { session.set("manager-station", out.station_id || ""); location.reload(); }, "manager", "manager");
     return;
   }
   $("dash").hidden = false;
@@ -43,7 +46,7 @@ async function init() {
   $("queue-date").value = (week.days || []).filter((x) => x.working).map((x) => x.date).pop() || addDays(d, -1);
   [services, stations] = await Promise.all([api("GET", "/services"), api("GET", "/stations")]);
   if (!home) { // a bureau manager picks a station, or sees them all
-    $("station-pick").replaceChildren(el("option", { value: "" }, t("all_stations")), ...stations.map((s) => el("option", { value: s.id }, stationName(s))));
+    put($("station-pick"), el("option", { value: "" }, t("all_stations")), ...stations.map((s) => el("option", { value: s.id }, stationName(s))));
     $("station-pick-box").hidden = false;
   }
   calendarWarning(Number(d.slice(0, 4)) + 1);
@@ -83,13 +86,13 @@ async function load() {
       api("GET", `/stats/ratings?${span}`, undefined, token()),
     ]);
     const hours = byHour.rows || [];
-    $("chart-hour").replaceChildren(columns(hours.map((r) => ({ label: r.key + ":00", values: [r.avg_wait_minutes, r.avg_service_minutes] })), [t("wait_min"), t("service_min")]));
-    $("chart-tickets").replaceChildren(columns(hours.map((r) => ({ label: r.key + ":00", values: [r.tickets] })), [t("tickets")]));
-    $("chart-ratings").replaceChildren(columns(spread.by_score.map((n, i) => ({ label: i === 0 ? t("star") : t("stars").replace("{n}", i + 1), values: [n] })), [t("ratings_n")]),
+    put($("chart-hour"), columns(hours.map((r) => ({ label: r.key + ":00", values: [r.avg_wait_minutes, r.avg_service_minutes] })), [t("wait_min"), t("service_min")]));
+    put($("chart-tickets"), columns(hours.map((r) => ({ label: r.key + ":00", values: [r.tickets] })), [t("tickets")]));
+    put($("chart-ratings"), columns(spread.by_score.map((n, i) => ({ label: i === 0 ? t("star") : t("stars").replace("{n}", i + 1), values: [n] })), [t("ratings_n")]),
       spread.by_staff.length ? el("table", {}, el("thead", {}, el("tr", {}, ...["who", "ratings_n", "average", "bad"].map((k) => el("th", {}, t(k))))),
         el("tbody", {}, ...spread.by_staff.map((r) => el("tr", {}, el("td", {}, r.staff), el("td", {}, String(r.ratings)), el("td", {}, r.average.toFixed(1)), el("td", {}, String(r.bad))))))
         : null);
-    $("people").replaceChildren(people("counter", byCounterQ.rows || [], byCounterC), people("clerk", byClerkQ.rows || [], byClerkC));
+    put($("people"), people("counter", byCounterQ.rows || [], byCounterC), people("clerk", byClerkQ.rows || [], byClerkC));
     remediations(station);
     const [bySvc, byDay, sla, queue, byStation] = await Promise.all([
       api("GET", `/stats/completion?${range}&by=service${asOf}`, undefined, token()),
@@ -108,19 +111,19 @@ async function load() {
     $("kpi-overdue").textContent = String(sla.filter((r) => r.state === "overdue").length);
     $("kpi-wait").textContent = `${queue.avg_wait_minutes} ${t("minutes")}`;
     $("kpi-service").textContent = `${queue.avg_service_minutes} ${t("minutes")}`;
-    $("chart-service").replaceChildren(bars(bySvc.map((r) => ({ label: name(r.key), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
-    $("chart-day").replaceChildren(bars(byDay.filter((r) => r.key <= today()).map((r) => ({ label: r.key.slice(5), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
+    put($("chart-service"), bars(bySvc.map((r) => ({ label: name(r.key), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
+    put($("chart-day"), bars(byDay.filter((r) => r.key <= today()).map((r) => ({ label: r.key.slice(5), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
     $("station-card").hidden = !byStation;
     if (byStation) {
-      $("chart-station").replaceChildren(bars(byStation.map((r) => ({ label: stationName(stations.find((s) => s.id === r.key) || { name: r.key }), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
+      put($("chart-station"), bars(byStation.map((r) => ({ label: stationName(stations.find((s) => s.id === r.key) || { name: r.key }), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
     }
-    $("sla").replaceChildren(sla.length ? el("table", {},
+    put($("sla"), sla.length ? el("table", {},
       el("thead", {}, el("tr", {}, ...["application_id", "service", "deadline", "days_left_h", "status", "escalation"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, ...sla.map((r) => el("tr", {},
         el("td", {}, el("button", { type: "button", class: "link", onclick: () => { $("audit-id").value = r.application_id; audit(r.application_id); } }, r.application_id)),
         el("td", {}, name(r.service_id)), el("td", {}, r.deadline), el("td", { class: r.working_days_left < 0 ? "bad" : "" }, left(r.working_days_left, r.time_limit_unit)), el("td", {}, stateLabel(r.state)),
         el("td", {}, r.escalation_level ? el("span", { class: "pill bad" }, "L" + r.escalation_level) : "—"))))) : el("p", { class: "muted" }, t("none")));
-    $("queue").replaceChildren(el("table", {}, el("tbody", {},
+    put($("queue"), el("table", {}, el("tbody", {},
       ...[["tickets", queue.tickets], ["served", queue.served], ["no_show", queue.no_shows], ["avg_wait", `${queue.avg_wait_minutes} ${t("minutes")}`], ["avg_service", `${queue.avg_service_minutes} ${t("minutes")}`]]
         .map(([k, v]) => el("tr", {}, el("th", {}, t(k)), el("td", {}, String(v)))))));
     message($("msg"), $("as-of").value ? `${t("as_of")}: ${$("as-of").value}` : "");
@@ -171,7 +174,7 @@ async function audit(id) {
   if (!id) return;
   try {
     const rows = await api("GET", `/audit?stream=application-${encodeURIComponent(id)}`, undefined, token());
-    $("audit").replaceChildren(el("table", {},
+    put($("audit"), el("table", {},
       el("thead", {}, el("tr", {}, ...["at", "event", "actor"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, when(r.at)), el("td", {}, r.type), el("td", {}, `${r.actor} (${r.role})`))))));
   } catch (err) { message($("msg"), err); }
@@ -232,7 +235,7 @@ async function remediations(station) {
   try {
     const rows = await api("GET", `/remediations${station ? `?station_id=${station}` : ""}`, undefined, token());
     const next = { opened: "verify", verify: "rectify", rectify: "reply" };
-    $("remediations").replaceChildren(rows.length ? el("table", {},
+    put($("remediations"), rows.length ? el("table", {},
       el("thead", {}, el("tr", {}, ...["service", "actor", "rate", "comment", "due_by", "status", "step", ""].map((k) => el("th", {}, k ? t(k) : "")))),
       el("tbody", {}, ...rows.map((r) => {
         const step = next[r.step], note = el("input", { "aria-label": t("note"), class: "note", autocomplete: "off" });

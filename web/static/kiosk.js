@@ -5,7 +5,7 @@
 // and time in the station's zone, with a QR code that follows the ticket
 // on a phone. The screen clears itself after a short idle time, so the
 // next person never sees (or prints) the previous one's ticket.
-import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, count, when, Problem } from "./app.js";
+import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, count, when, Problem, put } from "./app.js";
 
 texts({
   code_or_id_card: ["签到码（身份证请在读卡器上刷卡）", "Check-in code (or hold your ID card to the reader)"],
@@ -114,7 +114,7 @@ function keypad() {
 }
 
 function drawServices() {
-  $("services").replaceChildren(...services.map((s) =>
+  put($("services"), ...services.map((s) =>
     el("button", { type: "button", class: "service", "data-service": s.id, onclick: () => walkIn(s.id) }, serviceName(s))));
 }
 
@@ -182,7 +182,7 @@ function drawTicket() {
   const { ticket, serviceID, wait, at, qr } = shown;
   const s = services.find((x) => x.id === serviceID);
   $("ticket").hidden = false;
-  $("ticket").replaceChildren(
+  put($("ticket"), 
     el("p", { class: "ticket-station", id: "ticket-station" }, stationName),
     el("p", {}, t("your_number")),
     el("div", { class: "number", id: "ticket-number", "data-follow": shown.url || "" }, ticket.number),
@@ -201,7 +201,7 @@ function drawTicket() {
 function clearTicket() {
   shown = null;
   $("ticket").hidden = true;
-  $("ticket").replaceChildren();
+  put($("ticket"));
 }
 
 // reset clears the screen for the next person.

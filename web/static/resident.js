@@ -1,4 +1,4 @@
-import { api, file, t, texts, lang, header, message, session, el, today, addDays, weekday, serviceName, status, when, guarded, colon } from "./app.js";
+import { api, file, t, texts, lang, header, message, session, el, today, addDays, weekday, serviceName, status, when, guarded, colon, put } from "./app.js";
 
 texts({
   hours: ["办公时间", "Opening hours"], address: ["地址", "Address"], tel: ["电话", "Phone"], closed_day: ["不办公", "closed"],
@@ -57,8 +57,8 @@ async function init() {
 
 function renderChoices() {
   const s = $("service").value, st = $("station").value;
-  $("service").replaceChildren(...services.map((x) => el("option", { value: x.id }, serviceName(x))));
-  $("station").replaceChildren(...stations.map((x) => el("option", { value: x.id }, stationName(x))));
+  put($("service"), ...services.map((x) => el("option", { value: x.id }, serviceName(x))));
+  put($("station"), ...stations.map((x) => el("option", { value: x.id }, stationName(x))));
   if (s) $("service").value = s;
   if (st) $("station").value = st;
 }
@@ -85,14 +85,14 @@ function renderService() {
   renderChoices();
   const s = service(), st = station();
   if (!s || !st) return;
-  $("service-info").replaceChildren(
+  put($("service-info"), 
     el("p", {}, el("b", {}, t("time_limit") + colon()), limit(s.time_limit_days, s.time_limit_unit), s.online ? el("span", { class: "pill ok gap" }, t("online")) : null),
     el("p", {}, el("b", {}, t("materials") + colon()), materials(s).join(lang() === "en" ? ", " : "、") || t("none")));
   const week = [1, 2, 3, 4, 5, 6, 0].map((wd) => {
     const rows = [...(st.hours?.weekly || []), ...(st.weekend_windows || [])].filter((h) => h.weekday === wd);
     return rows.length ? `${weekday("2024-01-0" + (wd === 0 ? 7 : wd))} ${rows.map((h) => `${h.start}–${h.end}`).join(", ")}` : null;
   }).filter(Boolean);
-  $("station-info").replaceChildren(
+  put($("station-info"), 
     st.address ? el("p", {}, el("b", {}, t("address") + colon()), st.address, st.phone ? ` · ${t("tel")} ${st.phone}` : "") : null,
     el("p", {}, el("b", {}, t("hours") + colon()), week.join(lang() === "en" ? "; " : "；")));
   renderOnline();
@@ -108,9 +108,9 @@ async function loadDays() {
   for (const s of slots) (byDay[s.date] ||= []).push(s);
   // Monday first, as Chinese calendars are; the first week starts blank.
   const names = lang() === "en" ? ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] : [..."一二三四五六日"];
-  $("weekdays").replaceChildren(...names.map((n) => el("span", {}, n)));
+  put($("weekdays"), ...names.map((n) => el("span", {}, n)));
   const lead = (new Date(from + "T00:00:00Z").getUTCDay() + 6) % 7;
-  $("days").replaceChildren(...Array.from({ length: lead }, () => el("span", { class: "blank" })), ...cal.days.map((d) => {
+  put($("days"), ...Array.from({ length: lead }, () => el("span", { class: "blank" })), ...cal.days.map((d) => {
     const wd = new Date(d.date + "T00:00:00Z").getUTCDay();
     const kind = d.reason === "holiday" || d.reason === "provisional" ? "holiday" : d.reason === "make-up" || d.reason === "makeup" ? "makeup" : (wd === 0 || wd === 6) ? "weekend" : "";
     const free = (byDay[d.date] || []).reduce((n, s) => n + s.available, 0);
@@ -121,7 +121,7 @@ async function loadDays() {
       el("small", {}, d.name || label || "\u00a0"), el("span", { class: "m" }, d.date.slice(5, 8)), d.date.slice(8), el("small", { class: "free" }, free ? [el("span", { class: "l" }, `${t("left")} `), String(free)] : "—"));
   }));
   const list = byDay[chosen.day] || [];
-  $("slots").replaceChildren(...(chosen.day && !list.length ? [el("p", { class: "muted" }, t("no_slots"))] : []),
+  put($("slots"), ...(chosen.day && !list.length ? [el("p", { class: "muted" }, t("no_slots"))] : []),
     ...list.map((s) => el("button", { type: "button", "aria-pressed": String(chosen.slot?.start === s.start), disabled: s.available <= 0, "data-start": s.start,
       onclick: () => { chosen.slot = s; loadDays(); renderMine(); } }, `${s.start}–${s.end}`, el("br"), el("small", {}, s.available > 0 ? `${t("left")} ${s.available}` : t("full")))));
   $("chosen").textContent = chosen.slot ? `${serviceName(service())} · ${stationName(station())} · ${chosen.day} ${chosen.slot.start}–${chosen.slot.end}` : t("choose_slot");
@@ -170,7 +170,7 @@ async function card(box, a) {
   // Fetched once an appointment: the list is drawn again on every click.
   if (!files.has(a.id)) files.set(a.id, Promise.all([file(`/appointments/${a.id}/qr`, token), file(`/appointments/${a.id}/ics`, token)]));
   const [qr, ics] = await files.get(a.id).catch((err) => { files.delete(a.id); throw err; });
-  box.replaceChildren(
+  put(box, 
     el("p", {}, t("show_at_kiosk")),
     el("div", { class: "code-row" },
       el("div", { class: "number checkin-code" }, a.code),
@@ -214,8 +214,8 @@ let mine = [], apps = [];
 async function loadMine() {
   const token = session.get("resident");
   if (!token) {
-    $("appointments").replaceChildren(el("p", { class: "muted" }, t("why_login")));
-    $("applications").replaceChildren();
+    put($("appointments"), el("p", { class: "muted" }, t("why_login")));
+    put($("applications"));
     return;
   }
   showLoggedIn();
@@ -228,7 +228,7 @@ async function loadMine() {
 
 function renderMine() {
   if (!session.get("resident")) return;
-  $("appointments").replaceChildren(mine.length ? el("ul", { class: "items" }, ...mine.map((a) => {
+  put($("appointments"), mine.length ? el("ul", { class: "items" }, ...mine.map((a) => {
     const live = a.status === "booked";
     const detail = el("div", { class: "confirmation", hidden: true });
     if (opened === a.id && live) card(detail, a).catch((err) => message($("mine-msg"), err));
@@ -285,7 +285,7 @@ function daysBetween(from, to, unit) {
 }
 
 function renderApps() {
-  $("applications").replaceChildren(apps.length ? el("ul", { class: "items" }, ...apps.map((a) => {
+  put($("applications"), apps.length ? el("ul", { class: "items" }, ...apps.map((a) => {
     const open = a.status === "submitted" || a.status === "accepted" || a.status === "supplement_requested";
     const asked = [...(a.history || [])].reverse().find((h) => h.type === "SupplementRequested");
     return el("li", { "data-id": a.id },
@@ -317,7 +317,7 @@ function rateForm(id) {
 // renderOnline offers the online application for a service that takes one.
 function renderOnline() {
   const s = service();
-  if (!s || !s.online || !session.get("resident")) { $("online-box").replaceChildren(); delete $("online-box").dataset.key; return; }
+  if (!s || !s.online || !session.get("resident")) { put($("online-box")); delete $("online-box").dataset.key; return; }
   const key = `${s.id} ${lang()}`; // drawn again only when it changes: the form may be half filled
   if ($("online-box").dataset.key === key) return;
   $("online-box").dataset.key = key;
@@ -342,7 +342,7 @@ function renderOnline() {
       await loadMine();
     } catch (err) { message(msg, err); }
   }));
-  $("online-box").replaceChildren(el("details", {}, el("summary", {}, t("apply_online")), form));
+  put($("online-box"), el("details", {}, el("summary", {}, t("apply_online")), form));
 }
 
 // acting is true while an action is out: a double click acts once.
