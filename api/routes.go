@@ -210,7 +210,7 @@ func (s *Server) routes() []route {
 		post(v1+"/applications/:id/extend", "Extend the deadline (延期)", []string{domain.RoleManager}, command.Extend{}, applicationStatus{}, onApplication[command.Extend](s, nil)),
 		post(v1+"/applications/:id/ready", "The document can be collected; the applicant is told (待领取)", desk, command.MarkReady{}, applicationStatus{}, onApplication[command.MarkReady](s, nil)),
 		post(v1+"/applications/:id/collect", "The applicant took the document (已领取)", desk, nil, applicationStatus{}, onApplication[command.Collect](s, nil)),
-		post(v1+"/applications/:id/withdraw", "Withdraw (撤回)", everyone, nil, applicationStatus{}, onApplication[command.Withdraw](s, nil)),
+		post(v1+"/applications/:id/withdraw", "Withdraw (撤回)", everyone, nil, applicationStatus{}, onApplication[command.Withdraw](s, func(c *gin.Context, w *command.Withdraw) { w.AtDesk = who(c).Role != domain.RoleResident })),
 		post(v1+"/applications/:id/rate", "Rate the service 1–5 (好差评)", resident, command.Rate{}, applicationStatus{}, onApplication[command.Rate](s, nil)),
 		s.remediation("verify", "Remediation of a bad rating: verify (差评核实)"),
 		s.remediation("rectify", "Remediation: rectify (差评整改)"),

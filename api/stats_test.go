@@ -129,7 +129,7 @@ func TestManagersFigures(t *testing.T) {
 	do("zhao.lead", "POST", "/applications/"+g1+"/approve", `{"note":"材料齐全"}`)
 	do("li.wei", "POST", "/applications/"+g1+"/complete", "")
 	do("zhao.lead", "POST", "/applications/"+g2+"/reject", `{"reason":"不符合登记条件"}`)
-	do("zhao.lead", "POST", "/applications/"+g3+"/withdraw", "")
+	do("zhao.lead", "POST", "/applications/"+g3+"/withdraw", `{"reason":"申请人书面申请撤回"}`)
 	do("wang.lead", "POST", "/applications/"+x1+"/approve", `{"note":"材料齐全"}`)
 	// A resident books day B's 11:00 slot; another too.
 	booked := map[string]string{}

@@ -119,7 +119,8 @@ type (
 		OnTime bool          `json:"OnTime"`
 	}
 	ApplicationWithdrawn struct {
-		By string `json:"By"`
+		By     string `json:"By"`
+		Reason string `json:"Reason,omitempty"` // the applicant's request, when the desk records it
 	}
 	ApplicationWarned struct {
 		Date     calendar.Date `json:"Date"`
@@ -161,6 +162,7 @@ type Application struct {
 	LegalDeadline calendar.Date
 	LegalLeft     int
 	LegalPassed   bool
+	Extended      bool // once: 行政许可法 第四十二条 allows one extension
 	AcceptWarned  bool
 	AcceptOverdue bool
 	Ready         bool // the document waits to be collected
@@ -199,6 +201,7 @@ func (a *Application) Apply(e Event) {
 		}
 		a.Noticed[e.Kind] = true
 	case DeadlineExtended:
+		a.Extended = true
 		a.Left += e.Days
 		a.Deadline = e.Deadline
 		a.Warned = false
@@ -339,6 +342,9 @@ func (a *Application) Extend(by, reason string, days int, today calendar.Date, c
 	if a.LegalPassed || (!a.LegalDeadline.IsZero() && today.After(a.LegalDeadline)) {
 		return nil, illegal("past the legal limit of %s: no extension (已超过法定时限 %s，不得延期)", a.LegalDeadline, a.LegalDeadline)
 	}
+	if a.Extended {
+		return nil, illegal("extended once already: a deadline is extended once (已延期一次，不得再次延期)")
+	}
 	if days < 1 || days > 60 {
 		return nil, &FieldError{"days", invalid("1 to 60 days (延期天数应为1-60)")}
 	}
@@ -386,11 +392,20 @@ func (a *Application) Complete(by string, today calendar.Date) ([]Event, error) 
 	return []Event{ApplicationCompleted{by, today, !today.After(a.Deadline)}}, nil
 }
 
-func (a *Application) Withdraw(by string) ([]Event, error) {
+// Withdraw ends an application at its applicant's wish. The desk may
+// record that wish, with what the applicant asked (a withdrawal counts in
+// no rate: without a reason it would hide an overdue case).
+func (a *Application) Withdraw(by, reason string, atDesk bool) ([]Event, error) {
 	if err := a.in(Submitted, Accepted, Supplying); err != nil {
 		return nil, err
 	}
-	return []Event{ApplicationWithdrawn{by}}, nil
+	if err := CheckText("reason", reason); err != nil {
+		return nil, err
+	}
+	if atDesk && strings.TrimSpace(reason) == "" {
+		return nil, &FieldError{"reason", invalid("the applicant's request to withdraw, as they made it (请写明申请人的撤回申请)")}
+	}
+	return []Event{ApplicationWithdrawn{by, strings.TrimSpace(reason)}}, nil
 }
 
 // DaysLeft counts the days of the limit left after today (0 on the deadline,

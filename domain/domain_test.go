@@ -610,12 +610,24 @@ func TestApplicationExtendRejectWithdraw(t *testing.T) {
 	thenError(t, got, err, domain.ErrInvalid)
 	got, err = a.Extend("u-mgr", "需上级审批", 5, day("2025-09-20"), cal)
 	then(t, got, err, domain.DeadlineExtended{By: "u-mgr", Reason: "需上级审批", Days: 5, Deadline: day("2025-10-24")})
+	// Once: a second extension would stretch the limit without end.
+	twice := given[domain.Application](t, submitted(), accepted, got[0])
+	got, err = twice.Extend("u-mgr", "再次延期", 5, day("2025-10-20"), cal)
+	thenError(t, got, err, domain.ErrState)
+	// The desk withdraws only with the applicant's request written down:
+	// a withdrawn case counts in no rate.
+	got, err = twice.Withdraw("u-staff", " ", true)
+	thenError(t, got, err, domain.ErrInvalid)
+	got, err = twice.Withdraw("u-staff", "申请人书面申请撤回", true)
+	then(t, got, err, domain.ApplicationWithdrawn{By: "u-staff", Reason: "申请人书面申请撤回"})
+	got, err = twice.Withdraw("r1", "", false)
+	then(t, got, err, domain.ApplicationWithdrawn{By: "r1"})
 	got, err = a.Reject("u-staff", " ", "")
 	thenError(t, got, err, domain.ErrInvalid)
 	got, err = a.Reject("u-staff", "不符合落户条件", "《户口登记条例》第十条")
 	then(t, got, err, domain.ApplicationRejected{By: "u-staff", Reason: "不符合落户条件", Basis: "《户口登记条例》第十条"})
 	a.Apply(got[0])
-	got, err = a.Withdraw("r1")
+	got, err = a.Withdraw("r1", "", false)
 	thenError(t, got, err, domain.ErrState)
 }
 

@@ -40,6 +40,10 @@ func detail(r eventstore.Record) map[string]any {
 		return map[string]any{"reason": e.Reason}
 	case domain.ApplicationApproved:
 		return map[string]any{"note": e.Note}
+	case domain.ApplicationWithdrawn:
+		if e.Reason != "" {
+			return map[string]any{"reason": e.Reason}
+		}
 	case domain.DeadlineExtended:
 		return map[string]any{"reason": e.Reason, "days": e.Days, "deadline": e.Deadline}
 	case domain.RemediationStep:

@@ -32,7 +32,10 @@ type (
 		Reason string `json:"reason"`
 		Days   int    `json:"days"`
 	}
-	Withdraw  struct{}
+	Withdraw struct {
+		Reason string `json:"reason,omitempty" description:"at the desk, the applicant's request to withdraw (required there)"`
+		AtDesk bool   `json:"-"` // staff or a manager records it, not the applicant
+	}
 	MarkReady struct {
 		Where string `json:"where,omitempty" description:"where to collect it, e.g. 3号窗口"`
 	}
@@ -80,8 +83,8 @@ func (s MarkReady) decide(a *domain.Application, by string, today calendar.Date,
 func (Collect) decide(a *domain.Application, by string, today calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
 	return a.Collect(by, today)
 }
-func (Withdraw) decide(a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
-	return a.Withdraw(by)
+func (s Withdraw) decide(a *domain.Application, by string, _ calendar.Date, _ *calendar.Calendar) ([]domain.Event, error) {
+	return a.Withdraw(by, s.Reason, s.AtDesk)
 }
 func (s Rate) decide(a *domain.Application, by string, today calendar.Date, cal *calendar.Calendar) ([]domain.Event, error) {
 	return a.Rate(by, s.Scores(), s.Comment, today, cal)

@@ -460,14 +460,14 @@ func Generate(n int, start calendar.Date, seed uint64, loc *time.Location) (*Log
 			case a.Status == domain.Supplying && r < 4:
 				evs, err := a.ReceiveSupplement(d, cal)
 				step(staff, evs, err)
-			case a.Status == domain.Accepted && r == 1:
+			case a.Status == domain.Accepted && r == 1 && !a.Extended:
 				evs, err := a.Extend(lead.ID, "需上级审批", 5, d, cal)
 				step(lead, evs, err)
 			case a.Status == domain.Accepted && r == 2:
 				evs, err := a.Reject(lead.ID, "不符合条件", "")
 				step(lead, evs, err)
 			case a.Status == domain.Accepted && r == 3:
-				evs, err := a.Withdraw("resident")
+				evs, err := a.Withdraw("resident", "", false)
 				step(eventstore.Actor{ID: a.Applicant.Ref, Role: "resident"}, evs, err)
 			case a.Status == domain.Accepted && r < 7:
 				evs, err := a.Approve(lead.ID, "同意")

@@ -213,7 +213,7 @@ function showApplication(a) {
     accepted: [b("supplement-request", "supplement_request", supplementForm, "secondary"), b("approve", "approve", approveForm), b("reject", "reject_app", rejectForm, "danger")],
     supplement_requested: [b("supplement", "supplement_received", () => decide("supplement"), "secondary"), b("reject", "reject_app", rejectForm, "danger")],
     approved: [b("app-complete", "complete", () => decide("complete"))],
-    completed: a.ready_for_collection ? (a.collected ? [] : [b("collect", "collected", () => decide("collect"), "secondary")]) : [b("ready", "ready", readyForm, "secondary")],
+    completed: a.collected ? [] : a.ready_for_collection ? [b("collect", "collected", () => decide("collect"), "secondary")] : [b("ready", "ready", readyForm, "secondary")],
   }[a.status] || [];
   const prints = [];
   if (a.accepted) prints.push(b("print-receipt", "print_receipt", () => printDoc("receipt"), "secondary"));
