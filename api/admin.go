@@ -167,6 +167,10 @@ func (s *Server) importCalendar(c *gin.Context) {
 		problem(c, invalid("year", "the document is for "+strconv.Itoa(n.Year)+" (文件年份与路径不符)"))
 		return
 	}
+	if err := n.Complete(); err != nil {
+		problem(c, invalid("body", err.Error()))
+		return
+	}
 	ctx := c.Request.Context()
 	res, err := s.hall.ImportCalendar(ctx, n, s.meta(c))
 	if err != nil {

@@ -27,6 +27,9 @@ func importCalendar(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("import-calendar: %w", err)
 	}
 	n, err := calendar.ParseNotice(b)
+	if err == nil {
+		err = n.Complete()
+	}
 	if err != nil {
 		return fmt.Errorf("import-calendar %s: %w", pos[0], err)
 	}

@@ -24,13 +24,18 @@ func runCmd(t *testing.T, args ...string) (string, string, error) {
 func TestImportCalendar(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	file := filepath.Join(t.TempDir(), "2025.json")
+	// A notice that forgets a festival would make it a working day.
+	partial := filepath.Join(t.TempDir(), "2025.json")
 	doc := `{"year":2025,"papers":[],"days":[{"name":"春节","date":"2025-01-26","isOffDay":false},{"name":"春节","date":"2025-01-28","isOffDay":true}]}`
-	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+	if err := os.WriteFile(partial, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := runCmd(t, "import-calendar", partial, "--data", data); err == nil || !strings.Contains(err.Error(), "缺少法定节假日 2025-01-01") {
+		t.Fatalf("a notice without New Year's Day: %v", err)
+	}
+	file := filepath.Join("..", "..", "domain", "calendar", "official", "2025.json") // the State Council's
 	out, _, err := runCmd(t, "import-calendar", file, "--data", data)
-	if err != nil || !strings.Contains(out, "imported: 1 holidays, 1 make-up") {
+	if err != nil || !strings.Contains(out, "imported: 28 holidays, 5 make-up") {
 		t.Fatalf("first import: %q, %v", out, err)
 	}
 	out, _, err = runCmd(t, "import-calendar", "--data", data, file)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Day is one entry of an official notice: a public holiday (OffDay) or a
@@ -50,6 +51,31 @@ func ParseNotice(b []byte) (Notice, error) {
 		seen[d.Date] = true
 	}
 	return n, nil
+}
+
+// Complete checks a notice someone imports: it gives the year's holidays,
+// every statutory one among them, on dates of the year (a make-up day may
+// fall in the last days of the year before). A notice missing a festival
+// would turn it into a working day under every deadline.
+func (n Notice) Complete() error {
+	if len(n.Days) == 0 {
+		return fmt.Errorf("holiday calendar %d: no days (放假安排为空)", n.Year)
+	}
+	off := map[Date]bool{}
+	for _, d := range n.Days {
+		if (d.Date.Year != n.Year && d.OffDay) || (d.Date.Year == n.Year-1 && d.Date.Month != time.December) || d.Date.Year > n.Year {
+			return fmt.Errorf("holiday calendar %d: %s is not of that year (日期不属于该年度)", n.Year, d.Date)
+		}
+		if d.OffDay {
+			off[d.Date] = true
+		}
+	}
+	for _, d := range Statutory(n.Year) {
+		if !off[d.Date] {
+			return fmt.Errorf("holiday calendar %d: %s (%s) is a statutory holiday but not off (缺少法定节假日 %s)", n.Year, d.Date, d.Name, d.Date)
+		}
+	}
+	return nil
 }
 
 // Unit says how a time limit is counted.

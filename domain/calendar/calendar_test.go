@@ -220,3 +220,36 @@ func TestYearWithoutNoticeIsProvisional(t *testing.T) {
 		t.Errorf("after the import, 2027-02-05 is %s: the notice decides", reason)
 	}
 }
+
+// An imported notice holds every statutory holiday of its year, on dates
+// of that year: the State Council's do, a partial or misdated one does not.
+func TestNoticeComplete(t *testing.T) {
+	notices, err := calendar.Official()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range notices {
+		if n.Year <= 2026 {
+			if err := n.Complete(); err != nil {
+				t.Errorf("the official %d notice: %v", n.Year, err)
+			}
+		}
+	}
+	var n calendar.Notice
+	for _, x := range notices {
+		if x.Year == 2026 {
+			n = x
+		}
+	}
+	short := calendar.Notice{Year: n.Year, Days: n.Days[1:]}
+	if err := short.Complete(); err == nil {
+		t.Errorf("a notice without %s was taken", n.Days[0].Date)
+	}
+	moved := calendar.Notice{Year: n.Year, Days: append([]calendar.Day{{Name: "x", Date: calendar.Date{Year: 2025, Month: 2, Day: 1}, OffDay: true}}, n.Days...)}
+	if err := moved.Complete(); err == nil {
+		t.Error("a holiday of another year was taken")
+	}
+	if err := (calendar.Notice{Year: 2028, Days: []calendar.Day{}}).Complete(); err == nil {
+		t.Error("an empty notice was taken")
+	}
+}
