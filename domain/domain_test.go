@@ -224,6 +224,15 @@ func TestStationHoursOnHolidaysAndMakeUpDays(t *testing.T) {
 	thenError(t, got, err, domain.ErrInvalid)
 	got, err = s.SetHours(nil, weekly[:1], catalogue) // a Monday entry is no weekend window
 	thenError(t, got, err, domain.ErrInvalid)
+	// Two Monday windows overlapping for birth would release one slot at
+	// 10:00 and lose the second window's places; for another service they
+	// are two lines.
+	overlap := append(weekly[:1:1], domain.Hours{Weekday: 1, Start: clock("10:00"), End: clock("11:00"), ServiceIDs: []string{"idcard", "birth"}, SlotMinutes: 30, Capacity: 4})
+	got, err = s.SetHours(overlap, nil, catalogue)
+	thenError(t, got, err, domain.ErrInvalid)
+	overlap[1].ServiceIDs = []string{"idcard"}
+	got, err = s.SetHours(overlap, nil, catalogue)
+	then(t, got, err, domain.HoursSet{Weekly: overlap})
 }
 
 func TestStationRegisterAndCounters(t *testing.T) {

@@ -264,10 +264,25 @@ func (s *Station) SetHours(weekly, weekend []Hours, catalogue map[string]Service
 	for i, h := range weekend {
 		errs = append(errs, h.check(fmt.Sprintf("weekend_windows[%d]", i), 6, 7, catalogue))
 	}
+	errs = append(errs, overlaps("weekly", weekly), overlaps("weekend_windows", weekend))
 	if err := joinErrs(errs); err != nil {
 		return nil, err
 	}
 	return []Event{HoursSet{weekly, weekend}}, nil
+}
+
+// overlaps refuses two windows of a day that overlap for a service: their
+// slots would be one slot, released once, and the second window's places
+// silently lost.
+func overlaps(field string, hours []Hours) error {
+	for i, a := range hours {
+		for j, b := range hours[:i] {
+			if a.Weekday == b.Weekday && a.Start < b.End && b.Start < a.End && slices.ContainsFunc(a.ServiceIDs, func(s string) bool { return slices.Contains(b.ServiceIDs, s) }) {
+				return &FieldError{fmt.Sprintf("%s[%d]", field, i), invalid("overlaps %s[%d] for a service (与第 %d 个时间段重叠)", field, j, j+1)}
+			}
+		}
+	}
+	return nil
 }
 
 func (h Hours) check(field string, lo, hi int, catalogue map[string]Service) error {
