@@ -93,6 +93,7 @@ func TestWalkInsStop(t *testing.T) {
 	api, _, stop := configured(t, 0,
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
 		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth"]}`},
 		call{"POST", "/users", `{"username":"desk.gulou","password":"counter-pass-3","role":"staff","station_id":"gulou"}`},
 	)
 	defer stop()

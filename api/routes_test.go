@@ -344,6 +344,14 @@ func TestCounterDayOverHTTP(t *testing.T) {
 	if resp, out := counter(staff, "no-show", fmt.Sprintf(`{"ticket_id":%q}`, a002)); resp.StatusCode != 409 {
 		t.Fatalf("a no-show for a ticket no longer current: %d %v", resp.StatusCode, out)
 	}
+	// Only to a line some counter here serves: a passport ticket would wait
+	// for nobody.
+	if resp, out := counter(staff, "transfer", `{"service_id":"passport"}`); resp.StatusCode != 422 {
+		t.Fatalf("transfer to a line nobody serves: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := issue(staff, `{"service_id":"passport"}`); resp.StatusCode != 422 {
+		t.Fatalf("a walk-in for a line nobody serves: %d %v", resp.StatusCode, out)
+	}
 	if resp, out := counter(staff, "transfer", `{"service_id":"permit"}`); resp.StatusCode != 200 || out["ticket"].(map[string]any)["state"] != "waiting" {
 		t.Fatalf("transfer: %d %v", resp.StatusCode, out)
 	}

@@ -242,6 +242,12 @@ func (s *Station) AddCounter(c Counter, catalogue map[string]Service) ([]Event, 
 	return []Event{CounterAdded{c}}, nil
 }
 
+// Serves says whether one of the station's counters serves service: a
+// ticket for another would wait in a line nobody calls.
+func (s *Station) Serves(service string) bool {
+	return slices.ContainsFunc(s.Counters, func(c Counter) bool { return slices.Contains(c.ServiceIDs, service) })
+}
+
 func (s *Station) Counter(id string) (Counter, bool) {
 	for _, c := range s.Counters {
 		if c.ID == id {

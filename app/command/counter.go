@@ -115,6 +115,9 @@ func (hl *Hall) AtCounter(ctx context.Context, station, counter string, step Cou
 		if k, ok = st.Counter(counter); !ok {
 			return nil, fmt.Errorf("%w: counter %q at your station (本所无此窗口)", domain.ErrNotFound, counter)
 		}
+		if t, ok := step.(Transfer); ok && !st.Serves(t.ServiceID) {
+			return nil, unserved("service_id", t.ServiceID)
+		}
 		return nil, nil
 	}); err != nil {
 		return domain.Ticket{}, false, Result{}, err
@@ -158,6 +161,13 @@ type WalkIn struct {
 // IssueTicket gives a walk-in a ticket in the station's queue for the day
 // and says how many go before it.
 func (hl *Hall) IssueTicket(ctx context.Context, w WalkIn, m Meta) (Ticket, Result, error) {
+	st, _, err := Load[domain.Station](ctx, hl.h.Store(), domain.StationStream(w.Station))
+	if err != nil {
+		return Ticket{}, Result{}, err
+	}
+	if !st.Serves(w.Service.ID) {
+		return Ticket{}, Result{}, unserved("service_id", w.Service.ID)
+	}
 	var t Ticket
 	res, err := Execute(ctx, hl.h, domain.QueueStream(w.Station, calendar.DateOf(m.At.In(hl.loc))), m, func(q *domain.Queue) ([]domain.Event, error) {
 		evs, err := q.Issue(w.TicketID, w.Service.ID, w.Service.Prefix(), w.Priority, "", false, m.At)
@@ -168,4 +178,9 @@ func (hl *Hall) IssueTicket(ctx context.Context, w WalkIn, m Meta) (Ticket, Resu
 		return evs, err
 	})
 	return t, res, err
+}
+
+// unserved refuses a ticket for a service no counter of the station serves.
+func unserved(field, service string) error {
+	return &domain.FieldError{Field: field, Err: fmt.Errorf("%w: no counter here serves %q (本所窗口不办理该业务)", domain.ErrInvalid, service)}
 }
