@@ -251,7 +251,11 @@ func caseKey(ctx context.Context, v Views, q CompletionQuery, c Case) (string, e
 	case "clerk":
 		return c.AcceptedBy, nil
 	case "counter":
-		return counterOf(ctx, v, c, q.Loc)
+		k, err := counterOf(ctx, v, c, q.Loc)
+		if q.Station == "" && k != "online" && k != "none" {
+			k = c.Station + "/" + k // counter ids are a station's own
+		}
+		return k, err
 	}
 	return c.Service, nil
 }
@@ -463,7 +467,11 @@ func QueueReport(ctx context.Context, v Views, q QueueQuery) (QueueFigures, []Qu
 		for _, t := range tickets {
 			total.ticket(t)
 			if q.By != "" {
-				group(ticketKey(t, station, q.By, q.Loc)).ticket(t)
+				key := ticketKey(t, station, q.By, q.Loc)
+				if q.By == "counter" && len(q.Stations) > 1 && key != "none" {
+					key = station + "/" + key // counter ids are a station's own
+				}
+				group(key).ticket(t)
 			}
 		}
 		kvs, err := v.Store().Scan(ctx, v.NS("queue", "turnout"), station+"/"+lo, station+"/"+hi)

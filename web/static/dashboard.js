@@ -222,8 +222,11 @@ function people(kind, queue, rates) {
     el("thead", {}, el("tr", {}, ...[kind === "counter" ? "counter" : "clerk", "served_n", "avg_wait", "avg_service", "completion_rate", "on_time_rate"].map((k) => el("th", {}, t(k))))),
     el("tbody", {}, ...keys.map((k) => {
       const q = queue.find((r) => r.key === k) || {}, c = rates.find((r) => r.key === k) || {};
-      const counter = kind === "counter" && stations.flatMap((st) => st.counters || []).find((c) => c.id === k);
-      return el("tr", {}, el("td", {}, counter ? (lang() === "en" && counter.name_en) || counter.name : k), el("td", {}, String(q.served ?? 0)), el("td", {}, q.tickets ? `${q.avg_wait_minutes} ${t("minutes")}` : "—"),
+      // The bureau's counters are "station/counter": ids are a station's own.
+      const [sid, cid] = k.includes("/") ? k.split("/") : ["", k], st = stations.find((x) => x.id === sid);
+      const counter = kind === "counter" && (st ? st.counters || [] : stations.flatMap((x) => x.counters || [])).find((c) => c.id === cid);
+      const label = counter ? `${st ? stationName(st) + " " : ""}${(lang() === "en" && counter.name_en) || counter.name}` : k;
+      return el("tr", {}, el("td", {}, label), el("td", {}, String(q.served ?? 0)), el("td", {}, q.tickets ? `${q.avg_wait_minutes} ${t("minutes")}` : "—"),
         el("td", {}, q.served ? `${q.avg_service_minutes} ${t("minutes")}` : "—"), el("td", {}, c.due ? pct(c.completion_rate) : "—"), el("td", {}, c.completed ? pct(c.on_time_rate) : "—"));
     })));
 }
