@@ -28,7 +28,7 @@ texts({
   capacity: ["每段名额", "Places per slot"], walk_in_places: ["其中现场名额", "of which walk-in"],
   preview_date: ["预览日期", "Preview date"], preview: ["预览开放时段", "Preview the slots"], save_hours: ["保存办公时间", "Save the hours"],
   preview_of: ["{d}（{w}）按上表将开放：", "On {d} ({w}) these hours release:"], preview_none: ["{d}（{w}）不开放预约时段。", "On {d} ({w}) no slots are released."],
-  preview_unsaved: ["预览，尚未保存", "preview, not saved"], released_n: ["已保存，已开放 {n} 个时段（至 {d}）", "Saved; {n} slots released (through {d})"],
+  preview_unsaved: ["预览，尚未保存", "preview, not saved"], released_n: ["已保存，新开放 {n} 个时段（至 {d}）。已开放的日子不变：如需停止其中的预约，请用临时闭厅。", "Saved; {n} new slots released (through {d}). Days already released keep their slots: close them (临时闭厅) to stop their bookings."],
   slot_time: ["时段", "Time"], places: ["名额", "Places"], walk_in_short: ["现场", "Walk-in"], bookable: ["可预约", "Bookable"],
   wd1: ["周一", "Monday"], wd2: ["周二", "Tuesday"], wd3: ["周三", "Wednesday"], wd4: ["周四", "Thursday"], wd5: ["周五", "Friday"], wd6: ["周六", "Saturday"], wd7: ["周日", "Sunday"],
   reason_workday: ["工作日", "working day"], reason_weekend: ["周末", "weekend"], reason_holiday: ["节假日", "holiday"], reason_makeup: ["调休上班", "make-up working day"], reason_provisional: ["节假日（暂定）", "holiday (provisional)"],

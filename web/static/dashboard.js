@@ -176,8 +176,8 @@ async function audit(id) {
     const rows = await api("GET", `/audit?stream=application-${encodeURIComponent(id)}`, undefined, token());
     put($("audit"), el("table", {},
       el("thead", {}, el("tr", {}, ...["at", "event", "actor"].map((k) => el("th", {}, t(k))))),
-      el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, when(r.at)), el("td", {}, r.type), el("td", {}, `${r.actor} (${r.role})`))))));
-  } catch (err) { message($("msg"), err); }
+      el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, when(r.at)), el("td", {}, t(r.type)), el("td", {}, `${r.actor} (${r.role})`))))));
+  } catch (err) { put($("audit")); message($("msg"), err); }
 }
 
 init().catch((err) => message($("msg"), err));
