@@ -408,6 +408,7 @@ func TestApplicationOverHTTP(t *testing.T) {
 		call{"POST", "/services", `{"id":"birth","name":"Birth registration","name_zh":"出生登记","category":"household","time_limit_days":20,"online":false,"materials":[]}`},
 		call{"POST", "/services", `{"id":"permit","name":"Residence permit","name_zh":"居住证申领","category":"license","time_limit_days":15,"time_limit_unit":"calendar","online":true,"materials":[]}`},
 		call{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		call{"POST", "/stations", `{"id":"xicheng","name":"西城派出所"}`},
 		call{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
 		call{"POST", "/users", `{"username":"other.staff","password":"counter-pass-2","role":"staff","station_id":"xicheng"}`},
 		call{"POST", "/users", `{"username":"zhao.lead","password":"manager-pass-1","role":"manager","station_id":"gulou"}`},

@@ -174,9 +174,23 @@ func TestCatalogue(t *testing.T) {
 	got, err = c.DefineService(guide)
 	then(t, got, err)
 	english := guide
-	english.MaterialsEn = []string{"Medical birth certificate"}
+	english.Materials, english.MaterialsEn = []string{"出生医学证明"}, []string{"Medical birth certificate"}
 	got, err = c.DefineService(english)
 	then(t, got, err, domain.ServiceDefined{Service: english})
+	// Materials: each once, named, the English one for one; the legal
+	// limit no shorter than the promise.
+	for _, broken := range []func(*domain.Service){
+		func(s *domain.Service) { s.Materials = []string{"照片", "照片"} },
+		func(s *domain.Service) { s.Materials = []string{" "} },
+		func(s *domain.Service) { s.MaterialsEn = []string{"Photo", "Another"} },
+		func(s *domain.Service) { s.Materials = make([]string, 31) },
+		func(s *domain.Service) { s.LegalLimitDays, s.LegalLimitUnit = 10, calendar.WorkingDays }, // the promise is 20
+	} {
+		b := english
+		broken(&b)
+		got, err = c.DefineService(b)
+		thenError(t, got, err, domain.ErrInvalid)
+	}
 	guide.LegalBasis = "第七条\u200b"
 	got, err = c.DefineService(guide)
 	thenError(t, got, err, domain.ErrInvalid)

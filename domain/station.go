@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/servicehall/servicehall/domain/calendar"
 )
@@ -93,7 +94,47 @@ func (s Service) check() error {
 	if s.LegalLimitUnit != "" && !s.LegalLimitUnit.Valid() {
 		errs = append(errs, &FieldError{"legal_limit_unit", invalid("working or calendar (应为 working 或 calendar)")})
 	}
+	// The statute's limit is the longer: a promise beyond it would be
+	// overdue under the law before it is under the promise. A working day
+	// is at least a calendar day, and five of them take seven.
+	if l := s.LegalLimitDays; l > 0 {
+		p := s.TimeLimitDays
+		if s.LegalLimitUnit == calendar.WorkingDays && s.TimeLimitUnit == calendar.CalendarDays {
+			l = l * 7 / 5
+		}
+		if l < p {
+			errs = append(errs, &FieldError{"legal_limit_days", invalid("no shorter than the promised limit (法定时限不应短于承诺时限)")})
+		}
+	}
+	errs = append(errs, checkMaterials("materials", s.Materials), checkMaterials("materials_en", s.MaterialsEn))
+	if len(s.MaterialsEn) > 0 && len(s.MaterialsEn) != len(s.Materials) {
+		errs = append(errs, &FieldError{"materials_en", invalid("one English name per material, in the same order (英文材料名应与材料一一对应)")})
+	}
 	return joinErrs(errs)
+}
+
+// checkMaterials takes a list of at most 30 materials, each named, once,
+// in at most 100 characters: the public catalogue serves them to everyone.
+func checkMaterials(field string, ms []string) error {
+	if len(ms) > 30 {
+		return &FieldError{field, invalid("at most 30 materials (材料最多30项)")}
+	}
+	seen := map[string]bool{}
+	for i, m := range ms {
+		m = strings.TrimSpace(m)
+		f := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case m == "" || utf8.RuneCountInString(m) > 100:
+			return &FieldError{f, invalid("a name of 1 to 100 characters (材料名称应为1-100个字符)")}
+		case seen[m]:
+			return &FieldError{f, invalid("listed twice (材料重复)")}
+		}
+		if err := CheckText(f, m); err != nil {
+			return err
+		}
+		seen[m] = true
+	}
+	return nil
 }
 
 // ServiceDefined adds a service to the catalogue or replaces its definition.

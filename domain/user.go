@@ -121,7 +121,11 @@ func (u *User) Create(name, role, station, credential string) ([]Event, error) {
 		if station == "" {
 			errs = append(errs, &FieldError{"station_id", invalid("staff and kiosks belong to a station (窗口人员和自助机须指定派出所)")})
 		}
-	case RoleManager, RoleAdmin:
+	case RoleManager:
+	case RoleAdmin:
+		if station != "" {
+			errs = append(errs, &FieldError{"station_id", invalid("the admin is no station's (管理员不属于派出所)")})
+		}
 	default:
 		errs = append(errs, &FieldError{"role", invalid("staff, kiosk, manager or admin (角色应为 staff、kiosk、manager 或 admin)")})
 	}

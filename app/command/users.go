@@ -19,6 +19,15 @@ func (hl *Hall) CreateUser(ctx context.Context, name, password, role, station st
 	if err := checkPassword(name, password); err != nil {
 		return Result{}, err
 	}
+	if station != "" && domain.CheckID("station_id", station) == nil {
+		st, _, err := Load[domain.Station](ctx, hl.h.Store(), domain.StationStream(station))
+		if err != nil {
+			return Result{}, err
+		}
+		if !st.Registered() {
+			return Result{}, &domain.FieldError{Field: "station_id", Err: fmt.Errorf("%w: no station %q (派出所不存在)", domain.ErrInvalid, station)}
+		}
+	}
 	credential, err := hl.credential(ctx, password)
 	if err != nil {
 		return Result{}, err

@@ -5,15 +5,17 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/servicehall/servicehall/app/command"
 	"github.com/servicehall/servicehall/domain"
-	"golang.org/x/crypto/bcrypt"
+	"github.com/servicehall/servicehall/eventstore"
 )
 
 // Passwords: ten characters or more, at most the 72 bytes bcrypt reads, and
 // not common or easy to guess.
 func TestPasswords(t *testing.T) {
-	hl := hall(t, openStore(t))
+	hl := stationed(t, openStore(t))
 	for _, c := range []struct {
 		password string
 		ok       bool
@@ -31,7 +33,7 @@ func TestPasswords(t *testing.T) {
 			t.Errorf("password %q: %v, want accepted %v", c.password, err, c.ok)
 		}
 		if err == nil { // a second user of the same name is refused: start again
-			hl = hall(t, openStore(t))
+			hl = stationed(t, openStore(t))
 		}
 	}
 }
@@ -40,7 +42,7 @@ func TestPasswords(t *testing.T) {
 // a credential; the hash is in the password store.
 func TestPasswordHashesStayOutOfTheLog(t *testing.T) {
 	store := openStore(t)
-	hl := hall(t, store)
+	hl := stationed(t, store)
 	if _, err := hl.CreateUser(ctx, "li.wei", "counter-pass-1", domain.RoleStaff, "gulou", staff); err != nil {
 		t.Fatal(err)
 	}
@@ -64,5 +66,29 @@ func TestPasswordHashesStayOutOfTheLog(t *testing.T) {
 	hash, err := hl.PasswordHash(ctx, u)
 	if err != nil || bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
 		t.Fatalf("the store's hash does not match the new password: %v", err)
+	}
+}
+
+// stationed is a hall with the station gulou, which its staff belong to.
+func stationed(t *testing.T, store eventstore.Store) *command.Hall {
+	t.Helper()
+	hl := hall(t, store)
+	if _, err := hl.RegisterStation(ctx, domain.StationRegistered{ID: "gulou", Name: "鼓楼派出所"}, staff); err != nil {
+		t.Fatal(err)
+	}
+	return hl
+}
+
+// A login belongs to a station that exists; the admin to none.
+func TestUsersBelongToStationsThatExist(t *testing.T) {
+	hl := stationed(t, openStore(t))
+	if _, err := hl.CreateUser(ctx, "ghost.staff", "counter-pass-9", domain.RoleStaff, "nosuch", staff); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("staff of a station that does not exist: %v", err)
+	}
+	if _, err := hl.CreateUser(ctx, "odd.admin", "admin-pass-99", domain.RoleAdmin, "gulou", staff); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("an admin of a station: %v", err)
+	}
+	if _, err := hl.CreateUser(ctx, "li.wei", "counter-pass-1", domain.RoleStaff, "gulou", staff); err != nil {
+		t.Errorf("staff of gulou: %v", err)
 	}
 }

@@ -243,8 +243,8 @@ func TestAdminConfiguresOverHTTP(t *testing.T) {
 	}
 
 	for _, step := range []struct{ method, path, body string }{
-		{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
 		{"POST", "/stations", `{"id":"gulou","name":"鼓楼派出所"}`},
+		{"POST", "/users", `{"username":"li.wei","password":"counter-pass-1","role":"staff","station_id":"gulou"}`},
 		{"POST", "/stations/gulou/counters", `{"id":"w1","name":"1号窗口","service_ids":["birth"]}`},
 	} {
 		if resp, out := send(t, step.method, api+step.path, admin, step.body); resp.StatusCode != 201 {
