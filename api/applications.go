@@ -45,6 +45,18 @@ func (s *Server) apply(c *gin.Context) {
 		problem(c, err)
 		return
 	}
+	if req.TicketID != "" {
+		// The ticket the applicant came in on: one of this station's, or the
+		// figures by counter would file the case under another's.
+		p, ok, err := s.queries.TicketPlace(c.Request.Context(), req.TicketID)
+		if err == nil && (!ok || p.Station != req.StationID) {
+			err = invalid("ticket_id", "not a ticket of this station (非本所号票)")
+		}
+		if err != nil {
+			problem(c, err)
+			return
+		}
+	}
 	owner := s.residentID(req.Applicant.Phone)
 	if w.Role == domain.RoleResident {
 		owner = w.ID

@@ -111,6 +111,10 @@ func TestDecisionsAndWorklistOverHTTP(t *testing.T) {
 	}
 
 	// A refusal's reason, for the resident and in the audit.
+	// The ticket an application came in on is one of the station's.
+	if resp, out := send(t, "POST", api+"/applications", staff, `{"station_id":"gulou","service_id":"birth","channel":"counter","ticket_id":"t-nope",`+applicant+`}`); resp.StatusCode != 422 {
+		t.Fatalf("an application on a ticket nobody issued: %d %v", resp.StatusCode, out)
+	}
 	resp, out = send(t, "POST", api+"/applications", staff, `{"station_id":"gulou","service_id":"birth","channel":"counter",`+applicant+`}`)
 	refused := out["id"].(string)
 	do(staff, refused, "accept", "")

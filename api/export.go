@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/xuri/excelize/v2"
@@ -41,6 +42,32 @@ func (s *Server) exportStats(c *gin.Context) {
 		return
 	}
 	ctx, q := c.Request.Context(), s.queries
+	// Rows read by name, as the dashboard shows them: a service's in both
+	// languages, a counter's with its station's when several are in.
+	label := func(by, key string) string {
+		switch by {
+		case "service":
+			if svc, err := s.service(c, key); err == nil {
+				return svc.NameZh + " " + svc.Name
+			}
+		case "counter":
+			st, id := station, key
+			if before, after, ok := strings.Cut(key, "/"); ok {
+				st, id = before, after
+			}
+			if v, ok, err := q.Station(ctx, st); err == nil && ok {
+				for _, k := range v.Counters {
+					if k.ID == id {
+						if st != station {
+							return v.Name + " " + k.Name
+						}
+						return k.Name
+					}
+				}
+			}
+		}
+		return key
+	}
 	book := excelize.NewFile()
 	defer book.Close()
 	sheet := func(name string, head []string, rows [][]any) error {
@@ -67,7 +94,7 @@ func (s *Server) exportStats(c *gin.Context) {
 		}
 		rows := make([][]any, 0, len(rates))
 		for _, r := range rates {
-			rows = append(rows, []any{r.Key, r.Due, r.Completed, r.OnTime, r.Overdue, r.Approved, r.Rejected, r.Withdrawn, r.CompletionRate, r.OnTimeRate, r.ApprovalRate})
+			rows = append(rows, []any{label(by.by, r.Key), r.Due, r.Completed, r.OnTime, r.Overdue, r.Approved, r.Rejected, r.Withdrawn, r.CompletionRate, r.OnTimeRate, r.ApprovalRate})
 		}
 		if err := sheet(by.name, rateHead, rows); err != nil {
 			problem(c, err)
@@ -83,7 +110,7 @@ func (s *Server) exportStats(c *gin.Context) {
 		}
 		rows := make([][]any, 0, len(figures))
 		for _, r := range figures {
-			rows = append(rows, []any{r.Key, r.Tickets, r.Served, r.NoShows, r.AvgWait, r.P50Wait, r.P90Wait, r.AvgService})
+			rows = append(rows, []any{label(by.by, r.Key), r.Tickets, r.Served, r.NoShows, r.AvgWait, r.P50Wait, r.P90Wait, r.AvgService})
 		}
 		if err := sheet(by.name, queueHead, rows); err != nil {
 			problem(c, err)

@@ -237,6 +237,9 @@ func TestRatingsOverHTTP(t *testing.T) {
 	if hour, _ := book.GetCellValue("排队-小时 by hour", "A2"); hour != "09" {
 		t.Errorf("the first hour of tickets: %q", hour)
 	}
+	if counter, _ := book.GetCellValue("排队-窗口 by counter", "A2"); counter != "1号窗口" { // by name, not w1
+		t.Errorf("the first counter: %q", counter)
+	}
 	get("/stats/export?from="+day.String()+"&to="+day.String()+"&basis=soon", lead, 422, nil)
 	get("/stats/ratings?station_id=gulou&from="+day.String()+"&to="+day.String(), otherLead, 404, nil)
 	get("/stats/ratings?from="+day.String()+"&to="+day.String(), li, 403, nil)
