@@ -186,9 +186,19 @@ func (s *Server) myApplications(c *gin.Context) {
 		problem(c, err)
 		return
 	}
+	cal, err := s.calendar(c)
+	if err != nil {
+		problem(c, err)
+		return
+	}
 	out := []applicationOut{}
 	for _, a := range apps {
-		out = append(out, applicationOut{a, s.person(c, a.Owner, a.Applicant)})
+		o := applicationOut{AppView: a, Applicant: s.person(c, a.Owner, a.Applicant)}
+		if a.Status == domain.Accepted {
+			_, left := a.SLA(s.today(), cal, s.escalation)
+			o.DaysLeft = &left
+		}
+		out = append(out, o)
 	}
 	c.JSON(http.StatusOK, out)
 }

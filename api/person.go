@@ -121,4 +121,7 @@ func (s *Server) appointmentOut(c *gin.Context, a projections.AppointmentView) a
 type applicationOut struct {
 	projections.AppView
 	Applicant personOut `json:"applicant"`
+	// DaysLeft is, while the clock runs, the days of the limit left today
+	// in its unit, on the official calendar (below 0 when overdue).
+	DaysLeft *int `json:"days_left,omitempty"`
 }

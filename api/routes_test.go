@@ -550,6 +550,33 @@ func TestApplicationOverHTTP(t *testing.T) {
 	if resp := getJSONAuth(t, api+"/audit", lead, nil, nil); resp.StatusCode != 422 {
 		t.Fatalf("audit without stream or actor: %d", resp.StatusCode)
 	}
+	// The days left, counted on the official calendar by the server, while
+	// the clock runs; none once it is done. The online one accepted first.
+	for _, m := range mine {
+		if m["status"] == "submitted" {
+			resp, _ := send(t, "POST", api+"/applications/"+m["id"].(string)+"/accept", staff, "")
+			pos = map[string]string{"X-Min-Position": resp.Header.Get("X-Position")}
+		}
+	}
+	mine = nil
+	getJSONAuth(t, api+"/me/applications", zhang, pos, &mine)
+	accepted := 0
+	for _, m := range mine {
+		if _, has := m["days_left"]; has != (m["status"] == "accepted") {
+			t.Errorf("my application %v %v: days_left %v", m["id"], m["status"], m["days_left"])
+		}
+		if m["status"] == "accepted" {
+			accepted++
+			var one map[string]any
+			getJSONAuth(t, api+"/applications/"+m["id"].(string), zhang, pos, &one)
+			if one["working_days_left"] != m["days_left"] {
+				t.Errorf("days left %v in my list, %v in the application", m["days_left"], one["working_days_left"])
+			}
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("my applications after the acceptance: %v", mine)
+	}
 }
 
 // Every endpoint of the document, called by every role and without a

@@ -94,12 +94,15 @@ func TestResidentInABrowser(t *testing.T) {
 	id := apps[0]["id"].(string)
 	_, out := send(t, "POST", b.base+"/api/v1/auth/login", "", `{"username":"li.wei","password":"demo-staff-pass"}`)
 	staff := out["token"].(string)
+	app := `#applications li[data-id="` + id + `"]`
 	for _, step := range []struct{ path, body string }{{"accept", ""}, {"request-supplement", `{"missing":["居民户口簿","准迁证"]}`}} {
 		if resp, out := send(t, "POST", b.base+"/api/v1/applications/"+id+"/"+step.path, staff, step.body); resp.StatusCode != 200 {
 			t.Fatalf("%s: %d %v", step.path, resp.StatusCode, out)
 		}
+		if step.path == "accept" { // the days left, as the server counts them on the official calendar
+			b.run(c, "accepted", chromedp.Reload(), waitText(app, "已受理"), waitText(app+" .deadline", "剩余 20 个工作日"))
+		}
 	}
-	app := `#applications li[data-id="` + id + `"]`
 	b.run(c, "materials awaited", chromedp.Reload(), waitText(app, "待补正"), waitText(app+" .missing", "准迁证"),
 		waitText(app+" .missing", "补齐后剩余"), waitText(app+" .history", "一次性告知补正"), waitText(app+" .history", "已受理"))
 	if raw := eval[bool](b, c, `document.querySelector('`+app+` .history').textContent.includes("Supplement")`); raw {

@@ -73,6 +73,10 @@ const dict = {
   ApplicationRated: ["评价", "rated"], ApplicationWarned: ["临期提醒", "deadline near"], ApplicationOverdue: ["逾期", "overdue"],
   ApplicationEscalated: ["督办", "escalated"], AcceptanceWarned: ["受理临期", "acceptance due soon"], AcceptanceOverdue: ["受理逾期", "acceptance overdue"],
   LegalLimitPassed: ["超过法定时限", "legal limit passed"], ApplicationNoticed: ["已通知申请人", "applicant told"],
+  left_working: ["剩余 {n} 个工作日", "{n} working days left"], left_working_1: ["剩余 1 个工作日", "1 working day left"],
+  left_calendar: ["剩余 {n} 天", "{n} days left"], left_calendar_1: ["剩余 1 天", "1 day left"],
+  overdue_working: ["逾期 {n} 个工作日", "{n} working days overdue"], overdue_working_1: ["逾期 1 个工作日", "1 working day overdue"],
+  overdue_calendar: ["逾期 {n} 天", "{n} days overdue"], overdue_calendar_1: ["逾期 1 天", "1 day overdue"],
   on_track: ["正常", "on track"], warning: ["预警", "warning"], paused: ["补正中", "paused"],
 };
 
@@ -330,6 +334,22 @@ export function weekday(date) {
 }
 
 export function serviceName(s) { return lang() === "en" ? s.name : s.name_zh; }
+
+// named is a station's or a counter's name in the page's language.
+export function named(x) { return (lang() === "en" && x.name_en) || x.name; }
+
+// say is a text of the dictionary with its {names} filled in.
+export function say(key, vars = {}) {
+  return Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), t(key));
+}
+
+// daysLeft reads the days of a limit left (below 0: overdue) in its unit,
+// working or calendar days, as the server counted them.
+export function daysLeft(n, unit) {
+  const key = `${n < 0 ? "overdue" : "left"}_${unit === "calendar" ? "calendar" : "working"}`;
+  const m = Math.abs(n);
+  return say(m === 1 && dict[key + "_1"] ? key + "_1" : key, { n: m });
+}
 
 export function pct(x) { return (x * 100).toFixed(1) + "%"; }
 

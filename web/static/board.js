@@ -12,7 +12,7 @@
 // after a reload the page asks for one touch. A hall display runs
 // Chromium with --autoplay-policy=no-user-gesture-required, which needs
 // none.
-import { api, t, texts, header, el, serviceName, count, lang, Problem, put } from "./app.js";
+import { api, t, texts, header, el, serviceName, count, lang, Problem, put, named } from "./app.js";
 
 texts({
   board_sound: ["声音", "Sound"],
@@ -40,7 +40,6 @@ const time = (at) => new Date(at).toLocaleTimeString("zh-CN", { timeZone: "Asia/
 const dayOf = (at) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date(at));
 
 // named is a station's or counter's name in the board's language.
-const named = (x) => (lang() === "en" && x.name_en) || x.name;
 
 let st = null, counters = [], services = [], waiting = {}, hall = { counters: {}, missed: [] };
 // entries are the recent calls, one per number, the latest first; seen

@@ -1,4 +1,4 @@
-import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, status, when, today, put } from "./app.js";
+import { api, t, texts, lang, header, message, session, el, loginForm, serviceName, status, when, today, put, say, named, daysLeft } from "./app.js";
 
 texts({
   counter_state: ["窗口状态", "Counter state"], state_open: ["开启", "open"], state_paused: ["暂停", "paused"], state_closed: ["已关闭", "closed"], state_none: ["未开启", "not opened"],
@@ -10,8 +10,6 @@ texts({
   work_supplement: ["待补正", "awaiting materials"], work_warning: ["临期", "due soon"], work_overdue: ["逾期", "overdue"],
   work_approved: ["待办结", "to complete"], work_ready: ["待领取", "to collect"],
   applicant: ["申请人", "Applicant"], open_app: ["办理", "Open"], channel_online: ["网上", "online"], channel_counter: ["窗口", "counter"],
-  left_n: ["剩余 {n} 个工作日", "{n} working days left"], overdue_by: ["逾期 {n} 个工作日", "{n} working days overdue"],
-  left_cal: ["剩余 {n} 天", "{n} days left"], overdue_cal: ["逾期 {n} 天", "{n} days overdue"],
   tick_missing: ["勾选缺少的材料（一次性告知）", "Tick the missing materials (told once, all at once)"], other_material: ["其他材料", "Other material"],
   send_supplement: ["出具一次性告知书", "Issue the notice"], approve_note: ["审批意见", "Decision note"],
   reject_reason: ["不予许可的理由", "Reason for refusal"], reject_basis: ["法律依据", "Legal basis"], reject_confirm: ["作出不予许可决定", "Refuse"],
@@ -44,7 +42,7 @@ async function init() {
   station = session.get("station");
   [st, services] = await Promise.all([api("GET", `/stations/${station}`, undefined, token()), api("GET", "/services")]);
   session.named("staff", st.name);
-  put($("counter"), ...st.counters.map((c) => el("option", { value: c.id }, counterName(c))));
+  put($("counter"), ...st.counters.map((c) => el("option", { value: c.id }, named(c))));
   const saved = localStorage.getItem("counter");
   if (saved && st.counters.some((c) => c.id === saved)) $("counter").value = saved;
   $("counter").addEventListener("change", () => { localStorage.setItem("counter", $("counter").value); refresh(); });
@@ -75,16 +73,14 @@ async function init() {
   setInterval(refresh, 5000);
 }
 
-function counterName(c) { return (lang() === "en" && c.name_en) || c.name; }
 function name(id) { const s = services.find((x) => x.id === id); return s ? serviceName(s) : id; }
-function fmt(key, vars) { return Object.entries(vars).reduce((s, [k, v]) => s.replace(`{${k}}`, v), t(key)); }
 
 // step does a counter action; a no-show and closing the counter ask first,
 // from the keyboard too: one key press must not send a person away.
 function step(action) {
   if (action === "no-show" && current) {
     const asked = current; // the one named in the question, whatever is current by the answer
-    return ask(fmt("confirm_no_show", { n: asked.number }), () => act("no-show", { ticket_id: asked.id }));
+    return ask(say("confirm_no_show", { n: asked.number }), () => act("no-show", { ticket_id: asked.id }));
   }
   if (action === "close") return ask(t("confirm_close"), () => act("close"));
   return act(action);
@@ -163,16 +159,11 @@ async function worklist() {
       el("tbody", {}, ...rows.map((r) => el("tr", { "data-id": r.id },
         el("td", {}, name(r.service_id), " ", el("small", { class: "muted" }, t("channel_" + r.channel))),
         el("td", {}, r.applicant?.name || ""),
-        el("td", {}, r.due || "—", el("br"), el("small", { class: r.days_left < 0 ? "bad" : "muted" }, r.due && r.sla ? left(r.days_left, r.time_limit_unit) : "")),
+        el("td", {}, r.due || "—", el("br"), el("small", { class: r.days_left < 0 ? "bad" : "muted" }, r.due && r.sla ? daysLeft(r.days_left, r.time_limit_unit) : "")),
         el("td", {}, el("span", { class: "pill" }, status(r.status))),
         el("td", {}, el("button", { type: "button", class: "secondary open-app", onclick: () => loadApplication(r.id) }, t("open_app"))))))) :
       el("p", { class: "muted" }, t("none")));
   } catch (err) { message($("app-msg"), err); }
-}
-
-function left(n, unit) {
-  const cal = unit === "calendar";
-  return n < 0 ? fmt(cal ? "overdue_cal" : "overdue_by", { n: -n }) : fmt(cal ? "left_cal" : "left_n", { n });
 }
 
 async function submitApplication(ev) {
@@ -201,7 +192,7 @@ function showApplication(a) {
   const unit = a.time_limit_unit === "calendar" ? "calendar" : "working";
   put($("app-view"), 
     el("p", {}, el("b", {}, name(a.service_id)), " · ", el("span", { class: "pill", id: "app-status", "data-status": a.status }, status(a.status)),
-      a.deadline ? ` · ${t("deadline")} ${a.deadline}` : "", a.working_days_left !== undefined && ["accepted", "supplement_requested"].includes(a.status) ? ` · ${left(a.working_days_left, unit)}` : ""),
+      a.deadline ? ` · ${t("deadline")} ${a.deadline}` : "", a.working_days_left !== undefined && ["accepted", "supplement_requested"].includes(a.status) ? ` · ${daysLeft(a.working_days_left, unit)}` : ""),
     el("p", { class: "muted" }, `${t("applicant")}：${a.applicant.name} ${a.applicant.id_number || ""}`),
     a.missing?.length ? el("p", {}, el("b", {}, t("doc_notice") + "："), a.missing.join("、")) : null,
     a.reason ? el("p", {}, el("b", {}, t("reject_reason") + "："), a.reason, a.basis ? `（${a.basis}）` : "") : null,

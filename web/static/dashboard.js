@@ -1,10 +1,9 @@
-import { api, file, t, texts, lang, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when, put } from "./app.js";
+import { api, file, t, texts, lang, header, message, session, el, loginForm, today, addDays, serviceName, pct, stateLabel, when, put, named, daysLeft } from "./app.js";
 
 texts({
   basis: ["统计口径", "Count by"], basis_due: ["期内到期", "due in the period"], basis_accepted: ["期内受理", "accepted in the period"], basis_completed: ["期内办结", "concluded in the period"],
   all_stations: ["全部派出所", "Every station"], by_station: ["按派出所", "By station"], no_data: ["无数据", "no data"],
-  overdue_by: ["逾期 {n} 个工作日", "{n} working days overdue"], left_n: ["剩余 {n} 个工作日", "{n} working days left"],
-  overdue_cal: ["逾期 {n} 天", "{n} days overdue"], left_cal: ["剩余 {n} 天", "{n} days left"], days_left_h: ["剩余期限", "Time left"],
+  days_left_h: ["剩余期限", "Time left"],
   of_due: ["{done}/{due} 件", "{done} of {due}"],
   by_hour: ["等候与办理时长（按取号小时）", "Wait and service by hour of issue"], tickets_per_hour: ["每小时取号", "Tickets per hour"],
   rating_spread: ["评价分布", "Ratings"], by_counter_clerk: ["按窗口与经办人", "By counter and clerk"], bad_ratings: ["差评整改", "Bad ratings"],
@@ -24,7 +23,6 @@ const token = () => signedIn;
 addEventListener("storage", (ev) => { if (ev.key === "token.manager" && ev.newValue !== signedIn) location.reload(); });
 let home = "";
 let services = [], stations = [];
-function stationName(s) { return (lang() === "en" && s.name_en) || s.name; }
 
 async function init() {
   header(() => load(), "staff", "manager");
@@ -46,7 +44,7 @@ async function init() {
   $("queue-date").value = (week.days || []).filter((x) => x.working).map((x) => x.date).pop() || addDays(d, -1);
   [services, stations] = await Promise.all([api("GET", "/services"), api("GET", "/stations")]);
   if (!home) { // a bureau manager picks a station, or sees them all
-    put($("station-pick"), el("option", { value: "" }, t("all_stations")), ...stations.map((s) => el("option", { value: s.id }, stationName(s))));
+    put($("station-pick"), el("option", { value: "" }, t("all_stations")), ...stations.map((s) => el("option", { value: s.id }, named(s))));
     $("station-pick-box").hidden = false;
   }
   calendarWarning(Number(d.slice(0, 4)) + 1);
@@ -115,13 +113,13 @@ async function load() {
     put($("chart-day"), bars(byDay.filter((r) => r.key <= today()).map((r) => ({ label: r.key.slice(5), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
     $("station-card").hidden = !byStation;
     if (byStation) {
-      put($("chart-station"), bars(byStation.map((r) => ({ label: stationName(stations.find((s) => s.id === r.key) || { name: r.key }), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
+      put($("chart-station"), bars(byStation.map((r) => ({ label: named(stations.find((s) => s.id === r.key) || { name: r.key }), a: r.completion_rate, b: r.on_time_rate, n: r.due, done: r.completed }))));
     }
     put($("sla"), sla.length ? el("table", {},
       el("thead", {}, el("tr", {}, ...["application_id", "service", "deadline", "days_left_h", "status", "escalation"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, ...sla.map((r) => el("tr", {},
         el("td", {}, el("button", { type: "button", class: "link", onclick: () => { $("audit-id").value = r.application_id; audit(r.application_id); } }, r.application_id)),
-        el("td", {}, name(r.service_id)), el("td", {}, r.deadline), el("td", { class: r.working_days_left < 0 ? "bad" : "" }, left(r.working_days_left, r.time_limit_unit)), el("td", {}, stateLabel(r.state)),
+        el("td", {}, name(r.service_id)), el("td", {}, r.deadline), el("td", { class: r.working_days_left < 0 ? "bad" : "" }, daysLeft(r.working_days_left, r.time_limit_unit)), el("td", {}, stateLabel(r.state)),
         el("td", {}, r.escalation_level ? el("span", { class: "pill bad" }, "L" + r.escalation_level) : "—"))))) : el("p", { class: "muted" }, t("none")));
     put($("queue"), el("table", {}, el("tbody", {},
       ...[["tickets", queue.tickets], ["served", queue.served], ["no_show", queue.no_shows], ["avg_wait", `${queue.avg_wait_minutes} ${t("minutes")}`], ["avg_service", `${queue.avg_service_minutes} ${t("minutes")}`]]
@@ -225,7 +223,7 @@ function people(kind, queue, rates) {
       // The bureau's counters are "station/counter": ids are a station's own.
       const [sid, cid] = k.includes("/") ? k.split("/") : ["", k], st = stations.find((x) => x.id === sid);
       const counter = kind === "counter" && (st ? st.counters || [] : stations.flatMap((x) => x.counters || [])).find((c) => c.id === cid);
-      const label = counter ? `${st ? stationName(st) + " " : ""}${(lang() === "en" && counter.name_en) || counter.name}` : k;
+      const label = counter ? `${st ? named(st) + " " : ""}${(lang() === "en" && counter.name_en) || counter.name}` : k;
       return el("tr", {}, el("td", {}, label), el("td", {}, String(q.served ?? 0)), el("td", {}, q.tickets ? `${q.avg_wait_minutes} ${t("minutes")}` : "—"),
         el("td", {}, q.served ? `${q.avg_service_minutes} ${t("minutes")}` : "—"), el("td", {}, c.due ? pct(c.completion_rate) : "—"), el("td", {}, c.completed ? pct(c.on_time_rate) : "—"));
     })));
@@ -246,7 +244,7 @@ async function remediations(station) {
         return el("tr", { "data-id": r.id },
           el("td", {}, `${name(r.service_id)} `, el("small", { class: "muted" }, t("kind_" + r.kind))), el("td", {}, r.staff),
           el("td", {}, "★".repeat(r.score)), el("td", {}, r.comment || "—"),
-          el("td", {}, r.due, el("br"), el("small", { class: r.working_days_left < 0 ? "bad" : "muted" }, r.working_days_left === undefined ? "" : r.working_days_left < 0 ? t("overdue_by").replace("{n}", -r.working_days_left) : t("left_n").replace("{n}", r.working_days_left))),
+          el("td", {}, r.due, el("br"), el("small", { class: r.working_days_left < 0 ? "bad" : "muted" }, r.working_days_left === undefined ? "" : daysLeft(r.working_days_left, "working"))),
           el("td", {}, stateLabel(r.state)), el("td", {}, t("step_" + r.step)),
           el("td", {}, step ? el("span", { class: "confirm" }, note, el("button", { type: "button", class: "secondary remedy", "data-step": step, onclick: async () => {
             try {
@@ -270,10 +268,4 @@ async function exportBook() {
     a.click();
     a.remove();
   } catch (err) { message($("msg"), err); }
-}
-
-// left reads the days left (or overdue, below 0) in the limit's unit.
-function left(n, unit) {
-  const cal = unit === "calendar";
-  return n < 0 ? t(cal ? "overdue_cal" : "overdue_by").replace("{n}", -n) : t(cal ? "left_cal" : "left_n").replace("{n}", n);
 }

@@ -1,4 +1,4 @@
-import { api, file, t, texts, lang, header, message, session, el, today, addDays, weekday, serviceName, status, when, guarded, colon, put } from "./app.js";
+import { api, file, t, texts, lang, header, message, session, el, today, addDays, weekday, serviceName, status, when, guarded, colon, put, say, named, daysLeft } from "./app.js";
 
 texts({
   hours: ["办公时间", "Opening hours"], address: ["地址", "Address"], tel: ["电话", "Phone"], closed_day: ["不办公", "closed"],
@@ -16,9 +16,6 @@ texts({
   decision_note: ["审批意见", "Decision note"], collect_at: ["领取地点", "Collect at"], ready: ["可领取", "ready to collect"],
   due_on: ["应于 {d} 前办结", "due by {d}"], accept_by: ["窗口应于 {d} 前受理", "the desk answers by {d}"],
   concluded_on: ["{d} 已办结（按时）", "concluded on {d}, on time"], concluded_late: ["{d} 办结（超期）", "concluded on {d}, late"],
-  days_left_working: ["还剩 {n} 个工作日", "{n} working days left"], days_left_calendar: ["还剩 {n} 天（自然日）", "{n} calendar days left"],
-  days_left_working_1: ["还剩 1 个工作日", "1 working day left"], days_left_calendar_1: ["还剩 1 天（自然日）", "1 calendar day left"],
-  overdue_working: ["已逾期 {n} 个工作日", "{n} working days overdue"], overdue_calendar: ["已逾期 {n} 天", "{n} days overdue"],
   apply_online: ["网上申请", "Apply online"], apply_online_hint: ["本业务可网上申请：提交后窗口将于下一工作日内受理。", "This service takes online applications: the desk answers by the next working day."],
   submit_online: ["提交申请", "Submit the application"], submitted_ok: ["申请已提交", "Application submitted"],
   rated_ok: ["感谢评价", "Thank you for rating"],
@@ -58,17 +55,15 @@ async function init() {
 function renderChoices() {
   const s = $("service").value, st = $("station").value;
   put($("service"), ...services.map((x) => el("option", { value: x.id }, serviceName(x))));
-  put($("station"), ...stations.map((x) => el("option", { value: x.id }, stationName(x))));
+  put($("station"), ...stations.map((x) => el("option", { value: x.id }, named(x))));
   if (s) $("service").value = s;
   if (st) $("station").value = st;
 }
 
 function service() { return services.find((s) => s.id === $("service").value); }
 function station(id = $("station").value) { return stations.find((s) => s.id === id); }
-function stationName(s) { return (lang() === "en" && s.name_en) || s.name; }
 function serviceOf(id) { const s = services.find((x) => x.id === id); return s ? serviceName(s) : id; }
 function materials(s) { return (lang() === "en" && s.materials_en?.length ? s.materials_en : s.materials) || []; }
-function fmt(key, vars) { return Object.entries(vars).reduce((s, [k, v]) => s.replace(`{${k}}`, v), t(key)); }
 
 // limit reads a time limit in its unit: working days, or calendar days.
 function limit(n, unit) { return `${n}${unit === "calendar" ? t("calendar_days") : t("working_days")}`; }
@@ -124,7 +119,7 @@ async function loadDays() {
   put($("slots"), ...(chosen.day && !list.length ? [el("p", { class: "muted" }, t("no_slots"))] : []),
     ...list.map((s) => el("button", { type: "button", "aria-pressed": String(chosen.slot?.start === s.start), disabled: s.available <= 0, "data-start": s.start,
       onclick: () => { chosen.slot = s; loadDays(); renderMine(); } }, `${s.start}–${s.end}`, el("br"), el("small", {}, s.available > 0 ? `${t("left")} ${s.available}` : t("full")))));
-  $("chosen").textContent = chosen.slot ? `${serviceName(service())} · ${stationName(station())} · ${chosen.day} ${chosen.slot.start}–${chosen.slot.end}` : t("choose_slot");
+  $("chosen").textContent = chosen.slot ? `${serviceName(service())} · ${named(station())} · ${chosen.day} ${chosen.slot.start}–${chosen.slot.end}` : t("choose_slot");
   const why = !chosen.slot ? t("why_slot") : !session.get("resident") ? t("why_login") : "";
   $("book").disabled = !!why;
   $("book-why").textContent = why;
@@ -176,7 +171,7 @@ async function card(box, a) {
       el("div", { class: "number checkin-code" }, a.code),
       el("img", { src: qr, alt: `${t("checkin_code")} ${a.code}`, width: "160", height: "160" })),
     el("p", {}, el("b", {}, `${a.date} ${a.start}–${a.end}`), ` · ${s ? serviceName(s) : a.service_id}`),
-    el("p", {}, el("b", {}, stationName(st)), st.address ? ` · ${st.address}` : "", st.phone ? ` · ${t("tel")} ${st.phone}` : ""),
+    el("p", {}, el("b", {}, named(st)), st.address ? ` · ${st.address}` : "", st.phone ? ` · ${t("tel")} ${st.phone}` : ""),
     el("p", {}, el("b", {}, t("hours") + colon()), st.hours ? hoursOn(st, a.date) : ""),
     s ? el("p", {}, el("b", {}, t("materials") + colon()), materials(s).join(lang() === "en" ? ", " : "、")) : null,
     el("ul", { class: "notes" }, ...(st.booking_notes || a.booking_notes || []).map((n) => el("li", {}, lang() === "en" ? n.en : n.zh))),
@@ -234,7 +229,7 @@ function renderMine() {
     if (opened === a.id && live) card(detail, a).catch((err) => message($("mine-msg"), err));
     // A new time for this booking: a slot of its own service and station.
     const same = a.service_id === $("service").value && a.station_id === $("station").value;
-    const why = !same ? t("why_same").replace("{s}", `${serviceOf(a.service_id)} · ${stationName(station(a.station_id) || { name: a.station_id })}`) : chosen.slot ? "" : t("why_move");
+    const why = !same ? t("why_same").replace("{s}", `${serviceOf(a.service_id)} · ${named(station(a.station_id) || { name: a.station_id })}`) : chosen.slot ? "" : t("why_move");
     return el("li", { "data-id": a.id },
       el("div", { class: "item-head" },
         el("b", {}, `${a.date} ${a.start}–${a.end}`), el("span", {}, serviceOf(a.service_id)),
@@ -257,31 +252,11 @@ function renderMine() {
 // left or overdue.
 function deadline(a) {
   if (a.status === "withdrawn") return "";
-  if (a.completed) return fmt(a.on_time ? "concluded_on" : "concluded_late", { d: a.completed });
-  if (a.status === "submitted") return a.accept_by ? fmt("accept_by", { d: a.accept_by }) : "";
+  if (a.completed) return say(a.on_time ? "concluded_on" : "concluded_late", { d: a.completed });
+  if (a.status === "submitted") return a.accept_by ? say("accept_by", { d: a.accept_by }) : "";
   if (!a.deadline) return "";
-  const unit = a.time_limit_unit === "calendar" ? "calendar" : "working";
-  const open = a.status === "accepted";
-  let left = "";
-  if (open) {
-    const n = daysBetween(today(), a.deadline, unit);
-    left = n < 0 ? fmt(`overdue_${unit}`, { n: -n }) : n === 1 ? t(`days_left_${unit}_1`) : fmt(`days_left_${unit}`, { n });
-  }
-  return [fmt("due_on", { d: a.deadline }), left].filter(Boolean).join(" · ");
-}
-
-// daysBetween counts calendar days, or weekdays as an approximation of
-// working days (the deadline itself is the server's, on the official
-// calendar).
-function daysBetween(from, to, unit) {
-  const sign = to >= from ? 1 : -1;
-  let [a, b] = sign > 0 ? [from, to] : [to, from], n = 0;
-  while (a < b) {
-    a = addDays(a, 1);
-    const wd = new Date(a + "T00:00:00Z").getUTCDay();
-    if (unit === "calendar" || (wd !== 0 && wd !== 6)) n++;
-  }
-  return sign * n;
+  const left = a.days_left === undefined ? "" : daysLeft(a.days_left, a.time_limit_unit);
+  return [say("due_on", { d: a.deadline }), left].filter(Boolean).join(" · ");
 }
 
 function renderApps() {
